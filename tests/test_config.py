@@ -1,0 +1,53 @@
+from pathlib import Path
+
+import pytest
+
+from tui import config, paths
+from tui.errors import UserError
+
+
+def test_cache_dir_default_and_override(monkeypatch, tmp_path):
+    monkeypatch.delenv(paths.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert paths.cache_dir() == tmp_path / "xdg" / "fashionfail"
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "elsewhere"))
+    assert paths.cache_dir() == tmp_path / "elsewhere"
+
+
+def test_runners_and_envs_are_found_from_a_checkout():
+    assert (paths.runners_dir() / "protocol.py").is_file()
+    assert paths.envs_specs_dir().is_dir()
+
+
+def test_missing_config_means_defaults(tmp_path):
+    settings = config.load(tmp_path / "nope.toml")
+    assert settings.backend == "auto" and settings.device == "auto" and settings.models == {}
+
+
+def test_config_file_from_environment(monkeypatch, tmp_path):
+    file = tmp_path / "c.toml"
+    file.write_text('[models.facere_plus]\nurl = "http://127.0.0.1:8000/f.onnx"\nsha256 = "AB"\n'
+                    '[environments]\nbackend = "embedded"\n[run]\ndevice = "cpu"\n')
+    monkeypatch.setenv(paths.CONFIG_ENV, str(file))
+    settings = config.load()
+    assert settings.override_for("facere+").url == "http://127.0.0.1:8000/f.onnx"
+    assert settings.override_for("facere+").sha256 == "ab"
+    assert settings.backend == "embedded" and settings.device == "cpu"
+
+
+@pytest.mark.parametrize(
+    "text, line, fragment",
+    [
+        ('[run]\ndevice = "cpu"\nthis is not toml\n', 3, "c.toml:3"),
+        ('[run]\ndevice = "tpu"\n', 2, "must be one of auto, cpu, cuda"),
+        ('[models.yolo]\nurl = "x"\n', 1, "unknown model 'yolo'"),
+        ('[gpu]\ninterval = "fast"\n', 2, "'interval' has the wrong type"),
+    ],
+)
+def test_broken_config_is_one_line_naming_file_and_line(tmp_path, text, line, fragment):
+    file = tmp_path / "c.toml"
+    file.write_text(text)
+    with pytest.raises(UserError) as caught:
+        config.load(file)
+    message = str(caught.value)
+    assert "\n" not in message and fragment in message and f"c.toml:{line}" in message

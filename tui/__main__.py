@@ -1,0 +1,3 @@
+from tui.commands import main
+
+raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The Textual app: one mode per area (screens discovered in tui.screens), one stylesheet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tui import config as config_module
+from tui.config import Config
+from tui.screens import discover
+
+_AREAS = discover()
+
+
+@dataclass
+class LaunchOptions:
+    """What the command line asked the app to open with."""
+
+    mode: str = "home"
+    browse_files: list[Path] = field(default_factory=list)
+    images_dir: Path | None = None
+
+
+class FashionFailApp(App):
+    TITLE = "fashionfail-tui"
+    SUB_TITLE = "FashionFail models: set up, fetch, run, browse, evaluate"
+    CSS_PATH = "app.tcss"
+    MODES = {entry.mode: screen for entry, screen in _AREAS}
+    BINDINGS = [
+        *(Binding(entry.key, f"app.switch_mode('{entry.mode}')", entry.title) for entry, _ in _AREAS),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, launch: LaunchOptions | None = None, config: Config | None = None):
+        super().__init__()
+        self.launch = launch or LaunchOptions()
+        self.settings = config if config is not None else config_module.load()
+
+    def on_mount(self) -> None:
+        self.switch_mode(self.launch.mode)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for entry, _ in _AREAS:
+            yield SystemCommand(f"Go to {entry.title}", entry.description, lambda mode=entry.mode: self.switch_mode(mode))
+
+
+def run_app(launch: LaunchOptions | None = None) -> int:
+    FashionFailApp(launch).run()
+    return 0

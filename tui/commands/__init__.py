@@ -1,0 +1,65 @@
+"""The command line: `fashionfail-tui` opens the app; `fashionfail-tui COMMAND ...` works headless.
+
+Each module in this package is one subcommand: it defines COMMAND (its name), HELP (one line),
+`add_arguments(parser)` and `execute(args) -> int`. They are discovered, so adding a command
+touches no other file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+
+from tui import __version__
+from tui.errors import UserError
+
+
+def _command_modules():
+    modules = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "COMMAND"):
+            modules.append(module)
+    return sorted(modules, key=lambda m: getattr(m, "ORDER", 100))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fashionfail-tui",
+        description="Set up, fetch, run, browse and evaluate the FashionFail paper's models. "
+        "Without a command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"fashionfail-tui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        sub = commands.add_parser(module.COMMAND, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(execute=module.execute)
+    return parser
+
+
+def report_error(message: str, as_json: bool) -> None:
+    """A failure as one line on stderr and, for --json, an `error` event on stdout."""
+    if as_json:
+        print(json.dumps({"event": "error", "message": message}), flush=True)
+    print(f"fashionfail-tui: error: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    as_json = bool(getattr(args, "json", False))
+    try:
+        if args.command is None:
+            from tui.app import run_app
+
+            return run_app()
+        return int(args.execute(args) or 0)
+    except UserError as exc:
+        report_error(str(exc), as_json)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        report_error("interrupted", as_json)
+        return 130

@@ -1,0 +1,40 @@
+"""`fashionfail-tui models`: the catalog and what each model still needs."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from tui import catalog, config
+from tui.readiness import readiness
+
+COMMAND = "models"
+HELP = "list the six models and whether each is ready to run"
+ORDER = 10
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON object with a `models` list")
+
+
+def execute(args) -> int:
+    settings = config.load()
+    rows = []
+    for model in catalog.MODELS:
+        state = readiness(model, settings)
+        rows.append({
+            "name": model.name, "aliases": list(model.aliases), "family": model.family,
+            "backbone": model.backbone, "environment": model.environment,
+            "ready": state.ready, "missing": list(state.missing),
+        })
+    if args.json:
+        print(json.dumps({"models": rows}))
+        return 0
+    table = Table("model", "family", "backbone", "environment", "state")
+    for row in rows:
+        state = "[green]ready[/]" if row["ready"] else "[yellow]missing: " + "; ".join(row["missing"]) + "[/]"
+        table.add_row(row["name"], row["family"], row["backbone"], row["environment"] or "(app's own)", state)
+    Console().print(table)
+    return 0

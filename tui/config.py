@@ -1,0 +1,144 @@
+"""User settings: one TOML file, every key optional.
+
+The file is `config.toml` in the config dir, or whatever `FASHIONFAIL_TUI_CONFIG` names.
+A missing file means defaults; a broken one is a UserError naming the file and line.
+
+    [models.facere]              # any catalog name or alias
+    url = "http://mirror.local/facere_base.onnx"   # fetch from here instead
+    sha256 = "..."               # verify against this hash
+    file = "/data/facere_base.onnx"                # use this local file, fetch nothing
+
+    [environments]
+    backend = "auto"             # auto | embedded | conda | mamba | micromamba
+    executable = "/opt/conda/bin/conda"            # which conda/mamba/micromamba to drive
+
+    [run]
+    device = "auto"              # auto | cpu | cuda
+
+    [gpu]
+    interval = 1.0               # seconds between samples
+    history = 300                # seconds of history in the sparklines
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from tui import paths
+from tui.errors import UserError
+
+BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class ModelOverride:
+    """Where to get one model's weights instead of the catalog's host."""
+
+    url: str | None = None
+    sha256: str | None = None
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    models: dict[str, ModelOverride] = field(default_factory=dict)
+    """Per-model overrides, keyed by canonical catalog name."""
+    backend: str = "auto"
+    """Which environment backend builds the model environments."""
+    executable: Path | None = None
+    """The conda/mamba/micromamba executable to drive; found on PATH when unset."""
+    device: str = "auto"
+    """Default execution device for runs."""
+    gpu_interval: float = 1.0
+    """Seconds between GPU samples in the status pane."""
+    gpu_history: float = 300.0
+    """Seconds of utilisation history the GPU pane keeps."""
+    source: Path | None = None
+    """The file these settings were read from, None for defaults."""
+
+    def override_for(self, model_name: str) -> ModelOverride:
+        return self.models.get(model_name, ModelOverride())
+
+
+def _bad(path: Path, message: str, line: int | None = None) -> UserError:
+    where = f"{path}:{line}" if line else str(path)
+    return UserError(f"config file {where}: {message}")
+
+
+def _line_of(path: Path, text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"\s*\[?\s*{re.escape(key)}\b", line):
+            return number
+    return None
+
+
+def _expect(path: Path, text: str, table: dict, key: str, kind: type | tuple, choices=None):
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise _bad(path, f"'{key}' has the wrong type ({type(value).__name__})", _line_of(path, text, key))
+    if choices and value not in choices:
+        raise _bad(path, f"'{key}' must be one of {', '.join(choices)}, not {value!r}", _line_of(path, text, key))
+    return value
+
+
+def load(path: Path | None = None) -> Config:
+    """Read the config file; defaults when it does not exist."""
+    from tui import catalog  # the catalog resolves aliases in [models.*]
+
+    path = path or paths.config_file()
+    if not path.exists():
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise _bad(path, message, int(match.group(1)) if match else None) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _bad(path, f"cannot be read ({exc})") from None
+
+    known = {"models", "environments", "run", "gpu"}
+    for key in data:
+        if key not in known:
+            raise _bad(path, f"unknown section or key '{key}'", _line_of(path, text, key))
+
+    models: dict[str, ModelOverride] = {}
+    for name, table in data.get("models", {}).items():
+        if not isinstance(table, dict):
+            raise _bad(path, f"[models.{name}] must be a table", _line_of(path, text, f"models.{name}"))
+        try:
+            canonical = catalog.get(name).name
+        except UserError:
+            raise _bad(path, f"unknown model '{name}' in [models.{name}]", _line_of(path, text, f"models.{name}")) from None
+        file_value = _expect(path, text, table, "file", str)
+        models[canonical] = ModelOverride(
+            url=_expect(path, text, table, "url", str),
+            sha256=(_expect(path, text, table, "sha256", str) or None) and table["sha256"].lower(),
+            file=Path(file_value).expanduser() if file_value else None,
+        )
+
+    environments = data.get("environments", {})
+    run = data.get("run", {})
+    gpu = data.get("gpu", {})
+    executable = _expect(path, text, environments, "executable", str)
+    return Config(
+        models=models,
+        backend=_expect(path, text, environments, "backend", str, BACKENDS) or "auto",
+        executable=Path(executable).expanduser() if executable else None,
+        device=_expect(path, text, run, "device", str, DEVICES) or "auto",
+        gpu_interval=float(_expect(path, text, gpu, "interval", (int, float)) or 1.0),
+        gpu_history=float(_expect(path, text, gpu, "history", (int, float)) or 300.0),
+        source=path,
+    )

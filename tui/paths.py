@@ -1,0 +1,74 @@
+"""The only module that decides where things live on disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "fashionfail"
+CACHE_ENV = "FASHIONFAIL_TUI_CACHE_DIR"
+CONFIG_ENV = "FASHIONFAIL_TUI_CONFIG"
+DATA_ENV = "FASHIONFAIL_TUI_DATA_DIR"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def cache_dir() -> Path:
+    """Checkpoints, source trees, indexes. On Linux `~/.cache/fashionfail`, where the
+    original code keeps the FashionFail dataset."""
+    override = os.environ.get(CACHE_ENV)
+    return Path(override).expanduser() if override else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def config_file() -> Path:
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def data_dir() -> Path:
+    """Conda environments built by the embedded backend, wizard state, logs."""
+    override = os.environ.get(DATA_ENV)
+    return Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def checkpoints_dir() -> Path:
+    return cache_dir() / "checkpoints"
+
+
+def sources_dir() -> Path:
+    return cache_dir() / "sources"
+
+
+def indexes_dir() -> Path:
+    return cache_dir() / "indexes"
+
+
+def environments_dir() -> Path:
+    return data_dir() / "envs"
+
+
+def logs_dir() -> Path:
+    return data_dir() / "logs"
+
+
+def fashionfail_dir() -> Path:
+    """FashionFail's annotation files and `images/{train,val,test}/`, as the original code lays them out."""
+    return cache_dir()
+
+
+def _bundled(name: str) -> Path:
+    """`runners/` and `envs/` sit beside `tui/` in a checkout and inside it in a wheel."""
+    inside = _PACKAGE_DIR / "_bundled" / name
+    return inside if inside.is_dir() else _PACKAGE_DIR.parent / name
+
+
+def runners_dir() -> Path:
+    return _bundled("runners")
+
+
+def envs_specs_dir() -> Path:
+    return _bundled("envs")

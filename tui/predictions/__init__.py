@@ -1,0 +1,30 @@
+"""Prediction files, normalized: whatever family wrote them, one in-memory view.
+
+Loading (the safe unpickler, format detection, the cached index) lives in this package; the
+browser, `inspect` and evaluation all read predictions through it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ImagePredictions:
+    """One image's detections, in the app's conventions whatever the source file's were."""
+
+    image_file: str
+    """The image's basename (tar member paths and directories stripped)."""
+    boxes: np.ndarray
+    """float32 [N, 4], xyxy, original-image pixels."""
+    category_ids: np.ndarray
+    """int64 [N], Fashionpedia category ids 0..45."""
+    scores: np.ndarray
+    """float32 [N]."""
+    masks: list[dict] = field(default_factory=list)
+    """N pycocotools RLEs {size: [h, w], counts: bytes}; decoded only where needed."""
+
+    def __len__(self) -> int:
+        return len(self.scores)
