@@ -63,3 +63,42 @@ class Meter:
         rate = (self.done - self._started_from) / elapsed if elapsed > 0 else None
         eta = (self.total - self.done) / rate if rate and self.total is not None else None
         return Progress(self.stage, self.name, self.done, self.total, rate, eta)
+
+
+def human_size(count: float | None) -> str:
+    if count is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(count) < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} GB"  # pragma: no cover - the loop always returns
+
+
+def human_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def describe(event: Progress) -> str:
+    """One line for people: 'downloading facere_base.onnx: 45.2 MB of 185.0 MB (24%), 12.3 MB/s, 11 s left'."""
+    if event.message and not event.done:
+        return f"{event.name}: {event.message}"
+    verb = {"download": "downloading", "verify": "verifying", "copy": "copying", "unpack": "unpacking",
+            "clone": "cloning"}.get(event.stage, event.stage)
+    if event.stage in ("unpack", "clone"):
+        amount = f"{event.done} of {event.total}" if event.total else str(event.done)
+        what = f" ({event.message})" if event.message else ""
+        return f"{verb} {event.name}{what}: {amount}"
+    parts = [human_size(event.done) + (f" of {human_size(event.total)}" if event.total else "")]
+    if event.fraction is not None:
+        parts[0] += f" ({event.fraction:.0%})"
+    if event.rate:
+        parts.append(f"{human_size(event.rate)}/s")
+    if event.eta is not None and event.done != event.total:
+        parts.append(f"{human_duration(event.eta)} left")
+    return f"{verb} {event.name}: " + ", ".join(parts)
