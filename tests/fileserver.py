@@ -31,7 +31,7 @@ class Served:
 
 
 class FileServer:
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.files: dict[str, Served] = {}
         self.redirects: dict[str, str] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -46,7 +46,7 @@ class FileServer:
             def do_GET(self):
                 server.handle(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
