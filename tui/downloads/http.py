@@ -176,7 +176,8 @@ class Transfer:
         meter = Meter("download", self.target.name, self.on_progress, total=total, start=offset)
         meter.update(offset, force=True)
         # only the file operations are disk errors: an OSError from a progress callback is the caller's
-        with self._disk(open, self.part, "r+b" if offset else "wb") as handle:
+        handle = self._disk(open, self.part, "r+b" if offset else "wb")
+        try:
             self.digest = hashlib.sha256()
             if offset:  # the bytes from earlier attempts, then the new ones as they arrive
                 self._disk(handle.truncate, offset)
@@ -186,7 +187,12 @@ class Transfer:
                 self._disk(handle.write, chunk)
                 self.digest.update(chunk)
                 meter.advance(len(chunk))
-            self._disk(handle.flush)  # so that closing has nothing left to fail on
+            self._disk(handle.flush)
+        finally:
+            try:
+                handle.close()
+            except OSError:
+                pass  # after a successful flush only a failure already being raised can get here
         if total is not None and meter.done != total:
             raise _Retry(f"the connection closed after {meter.done} of {total} bytes")
         meter.update(meter.done, force=True)
