@@ -38,7 +38,7 @@ class _Reporter:
             self.emit({**event.as_event(), "model": self.model})
         elif self.live:
             print(f"\r\033[K{describe(event)}", end="", file=sys.stderr, flush=True)
-        elif event.stage not in ("download", "verify", "copy") or event.done == event.total:
+        elif event.total is None or event.done == event.total:
             step = (event.stage, event.name, event.done, event.message)  # not a terminal: each step once
             if step != self.last_step:
                 print(describe(event), file=sys.stderr, flush=True)
