@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from fileserver import FileServer
 from gitrepos import commit
-from test_imports import torch_zip
+from artifacts import torch_zip
 
 from tui import catalog, config, paths
 from tui.app import FashionFailApp

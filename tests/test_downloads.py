@@ -12,6 +12,7 @@ from fileserver import FileServer
 from tui import catalog, config, paths
 from tui.downloads import Policy, fetch_model, model_files_state
 from tui.downloads.http import download
+from tui.downloads.locks import locked
 from tui.errors import UserError
 from tui.readiness import readiness
 
@@ -175,7 +176,7 @@ def test_unreachable_host_says_so():
 def test_disk_full_is_one_line_and_leaves_nothing_in_place(server, tmp_path):
     """The partial file is a symlink to /dev/full, so writing it fails with a real ENOSPC."""
     server.serve("/facere_base.onnx", ONNX)
-    settings = point_facere_at(server)
+    point_facere_at(server)
     part = target().with_name("facere_base.onnx.part")
     part.parent.mkdir(parents=True)
     part.symlink_to("/dev/full")
@@ -191,3 +192,18 @@ def test_progress_reports_rate_and_eta(server):
     download(server.url("/slow.bin"), paths.checkpoints_dir() / "slow.bin", policy=FAST, on_progress=events.append)
     middle = [e for e in events if e.stage == "download" and 0 < e.done < len(ONNX)]
     assert middle and all(e.total == len(ONNX) and e.rate > 0 and e.eta >= 0 for e in middle)
+
+
+def test_a_held_lock_shows_as_downloading_and_a_config_file_as_external(server, tmp_path):
+    server.serve("/facere_base.onnx", ONNX, faults=["drop:2000"])
+    settings = point_facere_at(server)
+    with pytest.raises(UserError):
+        fetch_model(FACERE, settings, policy=Policy(retries=0))
+    with locked(target()):
+        state = model_files_state(FACERE, settings).files[0]
+        assert (state.state, state.size) == ("downloading", 2000)
+    mine = tmp_path / "my_facere.onnx"
+    mine.write_bytes(ONNX)
+    settings = configure(f'[models.facere]\nfile = "{mine}"\n')
+    assert model_files_state(FACERE, settings).state == "external"
+    assert fetch_model(FACERE, settings) == mine and readiness(FACERE, settings).ready
