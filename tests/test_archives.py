@@ -9,7 +9,7 @@ from fileserver import FileServer
 from gitrepos import commit
 
 from tui import catalog, config, paths
-from tui.downloads import Policy, fetch_model, model_files_state
+from tui.downloads import Policy, delete_model, fetch_model, model_files_state
 from tui.downloads.archives import unpack
 from tui.errors import UserError
 
@@ -93,3 +93,8 @@ def test_fetching_an_amrcnn_model_downloads_unpacks_and_records_each_file(tmp_pa
     assert {f.hash_source for f in state.files} == {"archive"}
     assert state.source.state == "verified" and state.source.head == head
     assert not (paths.checkpoints_dir() / "fashionpedia-r50-fpn.tar.gz").exists()
+    # an air-gapped user's copy of the tarball goes through the same checks
+    delete_model(model)
+    assert model_files_state(model, settings).state == "missing"
+    assert fetch_model(model, settings, source_file=tmp_path / "r50.tar.gz") == path
+    assert model_files_state(model, settings).state == "verified"

@@ -41,7 +41,6 @@ class Policy:
     backoff: float = 1.0
     """Seconds before the first retry; doubles after each, up to max_backoff."""
     max_backoff: float = 30.0
-    chunk_size: int = 1 << 16
 
     def delay(self, attempt: int) -> float:
         return min(self.backoff * 2 ** attempt, self.max_backoff)

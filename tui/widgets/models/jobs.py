@@ -76,14 +76,11 @@ class CacheJobs(Widget):
         except OSError as exc:
             self.post_message(self.Failed(model, action, f"{action} failed: {exc.strerror or exc}"))
         else:
-            if summary.startswith("corrupt"):
-                self.post_message(self.Failed(model, action, summary))
-            else:
-                self.post_message(self.Finished(model, action, summary))
+            self.post_message(self.Finished(model, action, summary))
 
 
 def _verified(state: ModelFiles) -> str:
     bad = [f.name for f in state.files if f.state == "corrupt"]
     if bad:
-        return f"corrupt: {', '.join(bad)} does not match its recorded sha256; delete it and fetch again"
+        raise UserError(f"corrupt: {', '.join(bad)} does not match its recorded sha256; delete it and fetch again")
     return f"{state.state}: {len(state.files)} file(s) checked"
