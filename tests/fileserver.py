@@ -20,6 +20,8 @@ class Served:
     etag: str
     last_modified: str
     ignore_range: bool = False
+    ignore_if_range: bool = False
+    """Resume even when If-Range names another version (a broken cache or proxy)."""
     corrupt: bool = False
     """Send different bytes than the ETag/X-Linked-Etag describe."""
     linked_sha256: str | None = None
@@ -122,7 +124,7 @@ class FileServer:
         if served.ignore_range or not wanted.startswith("bytes=") or not wanted.endswith("-"):
             return 0
         if_range = request.headers.get("If-Range")
-        if if_range and if_range not in (served.etag, served.last_modified):
+        if if_range and if_range not in (served.etag, served.last_modified) and not served.ignore_if_range:
             return 0  # the file changed: send all of it
         start = int(wanted[6:-1])
         return start if start < len(served.body) else 0

@@ -107,6 +107,18 @@ def test_a_file_changed_between_attempts_is_downloaded_anew(server):
     assert target().read_bytes() == newer
 
 
+def test_a_resume_answered_from_a_changed_file_is_caught_by_the_saved_etag(server):
+    server.serve("/facere_base.onnx", ONNX, faults=["drop:4000"])
+    settings = point_facere_at(server)
+    with pytest.raises(UserError):
+        fetch_model(FACERE, settings, policy=Policy(retries=0))
+    newer = ONNX[::-1]
+    server.serve("/facere_base.onnx", newer, ignore_if_range=True)  # sends 206 with the new file's bytes
+    fetch_model(FACERE, settings, policy=FAST)
+    assert target().read_bytes() == newer
+    assert [h.get("range") for h in server.requests_for("/facere_base.onnx")] == [None, "bytes=4000-", None]
+
+
 def test_wrong_bytes_against_the_configured_hash_are_rejected_and_removed(server):
     server.serve("/facere_base.onnx", ONNX, corrupt=True)
     settings = point_facere_at(server, sha256=hashlib.sha256(ONNX).hexdigest())
