@@ -66,11 +66,18 @@ def test_download_lands_byte_identical_and_is_recorded_as_verified(server):
     assert len(server.requests_for("/facere_base.onnx")) == 1
 
 
-def test_interrupted_download_resumes_with_a_range_request_for_the_remainder(server):
-    served = server.serve("/facere_base.onnx", ONNX, faults=["drop:3000"])
+def interrupted_fetch(server, after: int) -> config.Config:
+    """A fetch whose connection drops after `after` bytes, with no retry: leaves a partial file."""
+    server.serve("/facere_base.onnx", ONNX, faults=[f"drop:{after}"])
     settings = point_facere_at(server)
     with pytest.raises(UserError, match="connection"):
         fetch_model(FACERE, settings, policy=Policy(retries=0))
+    return settings
+
+
+def test_interrupted_download_resumes_with_a_range_request_for_the_remainder(server):
+    settings = interrupted_fetch(server, 3000)
+    served = server.files["/facere_base.onnx"]
     state = model_files_state(FACERE, settings)
     assert state.state == "partial" and state.files[0].size == 3000 and not target().exists()
 
@@ -97,10 +104,7 @@ def test_a_server_that_ignores_range_restarts_cleanly(server):
 
 
 def test_a_file_changed_between_attempts_is_downloaded_anew(server):
-    server.serve("/facere_base.onnx", ONNX, faults=["drop:4000"])
-    settings = point_facere_at(server)
-    with pytest.raises(UserError):
-        fetch_model(FACERE, settings, policy=Policy(retries=0))
+    settings = interrupted_fetch(server, 4000)
     newer = ONNX[::-1]
     server.serve("/facere_base.onnx", newer)
     fetch_model(FACERE, settings, policy=FAST)
@@ -108,10 +112,7 @@ def test_a_file_changed_between_attempts_is_downloaded_anew(server):
 
 
 def test_a_resume_answered_from_a_changed_file_is_caught_by_the_saved_etag(server):
-    server.serve("/facere_base.onnx", ONNX, faults=["drop:4000"])
-    settings = point_facere_at(server)
-    with pytest.raises(UserError):
-        fetch_model(FACERE, settings, policy=Policy(retries=0))
+    settings = interrupted_fetch(server, 4000)
     newer = ONNX[::-1]
     server.serve("/facere_base.onnx", newer, ignore_if_range=True)  # sends 206 with the new file's bytes
     fetch_model(FACERE, settings, policy=FAST)
@@ -207,10 +208,7 @@ def test_progress_reports_rate_and_eta(server):
 
 
 def test_a_held_lock_shows_as_downloading_and_a_config_file_as_external(server, tmp_path):
-    server.serve("/facere_base.onnx", ONNX, faults=["drop:2000"])
-    settings = point_facere_at(server)
-    with pytest.raises(UserError):
-        fetch_model(FACERE, settings, policy=Policy(retries=0))
+    settings = interrupted_fetch(server, 2000)
     with locked(target()):
         state = model_files_state(FACERE, settings).files[0]
         assert (state.state, state.size) == ("downloading", 2000)
