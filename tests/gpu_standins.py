@@ -41,6 +41,7 @@ def replay_pynvml(name: str = "load", *, init_error: type | None = None, process
     failing = failing or {}
     state = {"sample": -1, "calls": 0, "shutdown": False}
     module = ModuleType("pynvml")
+    module.__dict__.update({k: v for k, v in vars(pynvml).items() if k.startswith("NVML")})  # constants, error classes
 
     def recorded(function_name, handle, key):
         state["calls"] += 1

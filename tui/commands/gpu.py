@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -38,30 +39,34 @@ def _cell(text: str, level: str | None = None) -> Text:
     return Text(text, style="dim" if text == fmt.ABSENT else LEVEL_STYLES.get(level, ""))
 
 
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("GPU", "name") else "right", no_wrap=column != "name")
+    return table
+
+
 def render(snapshot: Snapshot):
     """The snapshot as rich tables: one row per GPU, then one per process."""
     if not snapshot.gpus:
         said = snapshot.reason or "; ".join(snapshot.errors) or "no GPU found"
         return Text(f"{snapshot.source}: {said}", style="yellow")
-    gpus = Table(title=f"GPUs ({snapshot.source})", title_justify="left")
-    for column in ("#", "name", "util", "mem util", "memory", "temp", "power", "SM clock", "P-state", "fan"):
-        gpus.add_column(column, justify="left" if column == "name" else "right")
-    processes = Table(title="Processes", title_justify="left")
-    for column in ("GPU", "pid", "name", "memory"):
-        processes.add_column(column, justify="left" if column == "name" else "right")
+    gpus = _table(f"GPUs ({snapshot.source})", "GPU", "util", "mem", "memory", "temp", "power", "SM MHz",
+                  "perf", "fan")
+    processes = _table("Processes", "GPU", "pid", "name", "memory")
     for gpu in snapshot.gpus:
         gpus.add_row(
-            str(gpu.index), gpu.name or fmt.ABSENT,
+            f"{gpu.index} {gpu.name or fmt.ABSENT}",
             _cell(fmt.number(gpu.utilization_gpu, "%"), fmt.load_level(gpu.utilization_gpu)),
             _cell(fmt.number(gpu.utilization_memory, "%"), fmt.load_level(gpu.utilization_memory)),
             _cell(fmt.memory(gpu.memory_used, gpu.memory_total), fmt.load_level(gpu.memory_percent)),
             _cell(fmt.number(gpu.temperature, " C")), _cell(fmt.power(gpu.power_draw, gpu.power_limit)),
-            _cell(fmt.number(gpu.sm_clock, " MHz")), _cell(gpu.pstate or fmt.ABSENT), _cell(fmt.number(gpu.fan, "%")),
+            _cell(fmt.number(gpu.sm_clock)), _cell(gpu.pstate or fmt.ABSENT), _cell(fmt.number(gpu.fan, "%")),
         )
         for process in gpu.processes:
             processes.add_row(str(gpu.index), str(process.pid), _cell(process.name or fmt.ABSENT),
                               _cell(fmt.gib(process.memory_used)))
-    parts = [gpus, processes if processes.row_count else Text("No GPU processes.", style="dim")]
+    parts = [gpus, Text(""), processes if processes.row_count else Text("No GPU processes.", style="dim")]
     parts += [Text(f"! {error}", style="yellow") for error in snapshot.errors]
     return Group(*parts)
 

@@ -19,13 +19,13 @@ def gib(value: int | None) -> str:
 def memory(used: int | None, total: int | None) -> str:
     if used is None and total is None:
         return ABSENT
-    return f"{gib(used).removesuffix(' GiB')} / {gib(total)}"
+    return f"{gib(used).removesuffix(' GiB')}/{gib(total)}"
 
 
 def power(draw: float | None, limit: float | None) -> str:
     if draw is None and limit is None:
         return ABSENT
-    return f"{number(draw)} / {number(limit, ' W')}"
+    return f"{number(draw)}/{number(limit, ' W')}"
 
 
 def load_level(percent: float | None) -> str | None:
