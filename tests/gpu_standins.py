@@ -33,10 +33,11 @@ def nvml_samples(name: str) -> list[dict]:
 
 
 def replay_pynvml(name: str = "load", *, init_error: type | None = None, process_names: dict | None = None,
-                  failing: dict[str, type] | None = None) -> ModuleType:
+                  failing: dict[str, type] | None = None, pids: dict[int, int] | None = None) -> ModuleType:
     """A pynvml stand-in replaying `nvml-{name}.json`, one recorded sample per nvmlDeviceGetCount call
     (the last repeats). `failing` maps function names to the pynvml error class they raise;
-    `process_names` answers nvmlSystemGetProcessName (others raise NVMLError_NotFound)."""
+    `process_names` answers nvmlSystemGetProcessName (others raise NVMLError_NotFound);
+    `pids` renames recorded pids (to make a process of this machine's the one on the GPU)."""
     samples = nvml_samples(name)
     failing = failing or {}
     state = {"sample": -1, "calls": 0, "shutdown": False}
@@ -73,7 +74,8 @@ def replay_pynvml(name: str = "load", *, init_error: type | None = None, process
         raise pynvml.NVMLError_NotFound()
 
     def processes(record):
-        return [SimpleNamespace(pid=p["pid"], usedGpuMemory=p["usedGpuMemory"]) for p in record]
+        return [SimpleNamespace(pid=(pids or {}).get(p["pid"], p["pid"]), usedGpuMemory=p["usedGpuMemory"])
+                for p in record]
 
     module.nvmlInit = init
     module.nvmlShutdown = lambda: state.update(shutdown=True)
