@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pynvml
+import pytest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gpu"
 RECORDED_QUERY_GPU_FIELDS = (
@@ -26,6 +27,15 @@ RECORDED_QUERY_GPU_FIELDS = (
 H200_UUID = "GPU-b6acdd54-b05c-868c-03ac-9357d0439fb0"
 SMI_DRIVER_FAILURE = ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. "
                       "Make sure that the latest NVIDIA driver is installed and running.")
+
+
+@pytest.fixture
+def bin_dir(tmp_path, monkeypatch) -> Path:
+    """PATH holding only an empty folder: the test may put an nvidia-smi stand-in there, or nothing."""
+    path = tmp_path / "bin"
+    path.mkdir()
+    monkeypatch.setenv("PATH", str(path))
+    return path
 
 
 def nvml_samples(name: str) -> list[dict]:

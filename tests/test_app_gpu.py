@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from gpu_standins import replay_pynvml
+from gpu_standins import bin_dir, replay_pynvml  # noqa: F401 (bin_dir is a fixture)
 from tui.app import FashionFailApp
 from tui.config import Config
 from tui.gpu import with_descendants
@@ -20,9 +20,7 @@ from tui.widgets.gpu.bars import LoadBar, PercentSparkline
 from tui.widgets.gpu.block import GpuBlock
 
 
-@pytest.fixture(autouse=True)
-def empty_path(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))
+pytestmark = pytest.mark.usefixtures("bin_dir")
 
 
 def use_nvml(monkeypatch, **options):

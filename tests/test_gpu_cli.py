@@ -12,18 +12,10 @@ from pathlib import Path
 import pynvml
 import pytest
 
-from gpu_standins import H200_UUID, install_nvidia_smi, replay_pynvml
+from gpu_standins import bin_dir, H200_UUID, install_nvidia_smi, replay_pynvml  # noqa: F401 (bin_dir is a fixture)
 from tui.commands import main
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def bin_dir(tmp_path, monkeypatch):
-    path = tmp_path / "bin"
-    path.mkdir()
-    monkeypatch.setenv("PATH", str(path))
-    return path
 
 
 @pytest.fixture

@@ -10,21 +10,13 @@ import time
 import pynvml
 import pytest
 
-from gpu_standins import H200_UUID, SMI_DRIVER_FAILURE, install_nvidia_smi, nvml_samples, replay_pynvml
+from gpu_standins import (bin_dir, H200_UUID, SMI_DRIVER_FAILURE, install_nvidia_smi,  # noqa: F401 (bin_dir is a fixture)
+                          nvml_samples, replay_pynvml)
 from tui.gpu import GpuHistory, GpuSampler, NvidiaSmiSource, Snapshot, flag_ours, open_source, with_descendants
 from tui.gpu.nvml import NvmlSource
 from tui.gpu.snapshot import GpuProcess, GpuStatus
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def bin_dir(tmp_path, monkeypatch):
-    """A PATH holding only a folder the test may put an nvidia-smi stand-in into."""
-    path = tmp_path / "bin"
-    path.mkdir()
-    monkeypatch.setenv("PATH", str(path))
-    return path
 
 
 def test_nvml_idle_sample_holds_the_recorded_values_and_fan_is_absent():
