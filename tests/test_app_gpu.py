@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from gpu_standins import bin_dir, replay_pynvml  # noqa: F401 (bin_dir is a fixture)
+from gpu_standins import H200_UUID, bin_dir, replay_pynvml  # noqa: F401 (bin_dir is a fixture)
 from tui.app import FashionFailApp
 from tui.config import Config
 from tui.gpu import with_descendants
@@ -72,6 +72,10 @@ async def test_g_toggles_a_pane_with_the_gpu_its_figures_and_the_runner_highligh
         await pilot.press("g")
         await pilot.pause()
         assert pane.has_class("-hidden") and not pane.display
+        await pilot.pause(0.3)
+        samples_when_hidden = len(pane.sampler.history.points(H200_UUID))
+        await pilot.pause(0.5)
+        assert len(pane.sampler.history.points(H200_UUID)) == samples_when_hidden, "a hidden pane does not sample"
         await pilot.press("g")
         await pilot.pause()
         assert pane.display and len(app.screen.query(GpuPane)) == 1
@@ -133,3 +137,15 @@ async def test_the_command_palette_offers_the_pane(monkeypatch):
         command.callback()
         await pilot.pause()
         assert app.screen.query(GpuPane)
+
+
+async def test_an_unexpected_sampling_failure_is_a_notification_not_a_crash(monkeypatch):
+    use_nvml(monkeypatch, failing={"nvmlDeviceGetCount": RuntimeError})
+    app = FashionFailApp(config=Config(gpu_interval=0.1))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("g")
+        await until(pilot, lambda: list(app._notifications))
+        await pilot.pause(0.4)
+        [note] = list(app._notifications)
+        assert note.severity == "error" and note.message.startswith("GPU sampling failed")
+        assert app.is_running

@@ -23,9 +23,10 @@ class GpuPane(Vertical):
 
     snapshot: reactive[Snapshot | None] = reactive(None)
 
-    def __init__(self, sampler: GpuSampler | None = None, **kwargs):
+    def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.sampler = sampler
+        self.sampler: GpuSampler | None = None
+        """Made on mount from the `[gpu]` settings; opens its source on the first sample, in the worker."""
         self.history: dict[str, tuple[HistoryPoint, ...]] = {}
         """Each GPU's recent points, copied in the worker with the snapshot they belong to."""
         self._sampling = False
@@ -36,11 +37,9 @@ class GpuPane(Vertical):
         yield VerticalScroll(id="gpu-blocks")
 
     def on_mount(self) -> None:
-        settings = getattr(self.app, "settings", None)
-        interval = settings.gpu_interval if settings else 1.0
-        if self.sampler is None:
-            self.sampler = GpuSampler(settings.gpu_history if settings else 300.0, interval)
-        self.set_interval(interval, self.request_sample)
+        settings = self.app.settings
+        self.sampler = GpuSampler(settings.gpu_history, settings.gpu_interval)
+        self._timer = self.set_interval(settings.gpu_interval, self.request_sample)
         self.request_sample()
 
     def on_unmount(self) -> None:
@@ -52,7 +51,7 @@ class GpuPane(Vertical):
         if self._sampling or not self.display or not self.screen.is_current:
             return
         self._sampling = True
-        self._sample(frozenset(getattr(self.app, "runner_pids", ())))
+        self._sample(self.app.runner_pids)
 
     @work(thread=True, group="gpu-sample", exit_on_error=False)
     def _sample(self, watched_pids: frozenset[int]) -> None:
@@ -67,14 +66,15 @@ class GpuPane(Vertical):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "gpu-sample" and event.state == WorkerState.ERROR:
-            self._sampling = False
+            self._timer.stop()  # a bug, not a state of the GPU: say it once, not every interval
+            self.query_one("#gpu-state", Static).update("sampling stopped")
             self.notify(f"GPU sampling failed: {event.worker.error}", severity="error")
 
     async def watch_snapshot(self, snapshot: Snapshot | None) -> None:
         if snapshot is None:
             return
         state = self.query_one("#gpu-state", Static)
-        said = snapshot.reason if not snapshot.gpus else "; ".join(snapshot.errors)
+        said = "; ".join(filter(None, (snapshot.reason, *snapshot.errors))) or ("" if snapshot.gpus else "no GPU found")
         state.update(f"{snapshot.source}{': ' + said if said else ''}")
         state.set_class(bool(said), "-warning")
         blocks = self.query_one("#gpu-blocks", VerticalScroll)
