@@ -13,7 +13,6 @@ from tui.app import FashionFailApp
 from tui.downloads import Policy, fetch_model
 from tui.errors import UserError
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 ONNX = bytes(range(256)) * 64
 
@@ -131,8 +130,8 @@ async def test_an_import_that_is_not_a_checkpoint_is_refused(tmp_path):
         assert cell(app, "fformer-r50-fpn", "state") == "missing"
 
 
-async def test_mixed_cache_with_a_resumed_download_in_progress(server, tmp_path):
-    """Also saves docs/screenshots/models.svg."""
+async def test_screenshot_mixed_cache_with_a_resumed_download_in_progress(server, tmp_path, screenshot_dir):
+    """Also saves the README's models.svg (see the screenshot_dir fixture)."""
     commit(tmp_path / "FashionFormer", {"README.md": "ff"})
     server.serve("/facere_base.onnx", ONNX)
     served = server.serve("/facere_plus.onnx", ONNX * 4, faults=["drop:6144"])
@@ -153,7 +152,7 @@ async def test_mixed_cache_with_a_resumed_download_in_progress(server, tmp_path)
         await pilot.press("d")
         await settle(pilot, app, lambda: "left" in cell(app, "facere+", "progress"))
         assert cell(app, "facere+", "state") == "downloading"
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        app.save_screenshot(filename="models.svg", path=str(SCREENSHOTS))
+        app.save_screenshot(filename="models.svg", path=str(screenshot_dir))
+        assert "downloading" in (screenshot_dir / "models.svg").read_text()
         await settle(pilot, app, lambda: cell(app, "facere+", "state") == "verified", tries=600)
     assert server.requests_for("/facere_plus.onnx")[-1]["range"] == "bytes=6144-"
