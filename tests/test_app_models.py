@@ -1,7 +1,6 @@
 """The Models screen, driven with the Pilot against the local HTTP server."""
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from fileserver import FileServer
