@@ -170,3 +170,14 @@ async def test_other_screens_open_files_in_the_browser(tmp_path):
         open_in_browser(app, [path])
         await wait_for(pilot, lambda: loaded(app))
         assert app.current_mode == "browse" and app.screen.file_bar.first.value == str(path)
+
+
+async def test_images_are_found_through_the_files_meta(tmp_path, images_dir):
+    path = pf.write_ours(tmp_path / "ours.npz", pf.facere_records(), model="facere", family="facere",
+                         box_format="yxyx", class_ids="fashionpedia-1based", image_dir=str(images_dir))
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        await select_image(pilot, app, "shirt.jpg")
+        await wait_for(pilot, lambda: coloured(drawn(app), pf.RECTANGLES[0], 31))
+        assert app.screen.pictures[0].placeholder.display is False

@@ -170,7 +170,7 @@ def records_to_columns(records, on_progress: Callable[[float], None] | None = No
         boxes=np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32),
         classes=np.concatenate(classes) if classes else np.zeros(0, np.int64),
         scores=np.concatenate(scores) if scores else np.zeros(0, np.float32),
-        mask_sizes=np.concatenate(size_rows) if size_rows else np.zeros((0, 2), np.int32),
+        mask_sizes=np.ascontiguousarray(np.concatenate(size_rows)) if size_rows else np.zeros((0, 2), np.int32),
         mask_offsets=mask_offsets,
         mask_counts=np.frombuffer(b"".join(counts), dtype=np.uint8),
         has_attributes=has_attributes,

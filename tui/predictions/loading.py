@@ -172,7 +172,10 @@ def load_predictions(path, family: str | None = None, on_progress: ProgressCallb
         del arrays
     conventions = override or (meta and from_meta(meta)) or from_content(raw)
     columns = normalize(raw, conventions)
-    index.save(path, family, columns, {"conventions": conventions.describe(), "meta": meta})
+    if index.save(path, family, columns, {"conventions": conventions.describe(), "meta": meta}):
+        mapped = index.load(path, family)
+        if mapped is not None:
+            columns = mapped[0]  # the same values, mapped from the index: the file's copies can go
     report(1.0, "done")
     return PredictionSet(path, conventions, meta, columns, from_index=False)
 
