@@ -159,6 +159,7 @@ class BrowseScreen(Screen):
         self.pictures[1].set_class(len(self.files) < 2, "hidden")
         self.query_one("#load-status").remove_class("hidden")
         self.progress_bar.update(total=1.0, progress=0.0)
+        self.image_list.table.focus()
         for slot, path in enumerate(self.files):
             self.load_file(slot, path)
 
@@ -194,7 +195,6 @@ class BrowseScreen(Screen):
                     f"detections ({predictions.model or predictions.family})", timeout=4)
         self._finish_loading_if_done()
         self._show_image_list()
-        self.image_list.table.focus()
 
     @on(LoadFailed)
     def load_failed(self, event: LoadFailed) -> None:
