@@ -58,8 +58,9 @@ def _memory_mapped(target: Path) -> dict[str, np.ndarray]:
             if int(np.prod(shape)) == 0:
                 arrays[key] = np.zeros(shape, dtype)
             else:
-                arrays[key] = np.memmap(target, dtype=dtype, mode="r", offset=handle.tell(), shape=shape,
-                                        order="F" if fortran_order else "C")
+                mapped = np.memmap(target, dtype=dtype, mode="r", offset=handle.tell(), shape=shape,
+                                   order="F" if fortran_order else "C")
+                arrays[key] = np.asarray(mapped)  # a plain (read-only) ndarray over the mapping
     return arrays
 
 

@@ -51,7 +51,11 @@ class ImageSequence(Sequence):
 
 
 class PredictionSet:
-    """One prediction file, normalized: xyxy pixel boxes, category ids 0..45, masks as RLE."""
+    """One prediction file, normalized: xyxy pixel boxes, category ids 0..45, masks as RLE.
+
+    `columns` holds every detection in flat arrays (see Columns), usually mapped read-only from the
+    cache's index; `images[i]` is one image's ImagePredictions, built on access.
+    """
 
     def __init__(self, path: Path, conventions: Conventions, meta: dict | None, columns: Columns, from_index: bool):
         self.path = path
