@@ -72,8 +72,8 @@ class BrowseScreen(Screen):
     @dataclass
     class PicturesDrawn(Message):
         name: str
-        pictures: list[tuple[str, PILImage.Image, str]]
-        """(caption, drawing, note) per open file."""
+        pictures: list[tuple[str, PILImage.Image | None, str]]
+        """(caption, drawing or None, note) per open file."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -250,8 +250,11 @@ class BrowseScreen(Screen):
         pictures = []
         for slot, image in self._selected_images(name):
             kept = detection_filter.keep(image)
-            drawn = render(image, source, keep=kept, max_size=SCREEN_PIXELS)
-            pictures.append((f"{self._caption(slot)}, {int(kept.sum())} of {len(image)} shown", drawn, note))
+            caption = f"{self._caption(slot)}, {int(kept.sum())} of {len(image)} shown"
+            try:
+                pictures.append((caption, render(image, source, keep=kept, max_size=SCREEN_PIXELS), note))
+            except UserError as exc:  # a corrupt mask: say so instead of drawing
+                pictures.append((caption, None, str(exc)))
         self.post_message(self.PicturesDrawn(name, pictures))
 
     def _open_image(self, name: str) -> tuple[PILImage.Image | None, str]:
@@ -270,7 +273,10 @@ class BrowseScreen(Screen):
         if event.name != self.selected_name:
             return
         for picture, (caption, drawn, note) in zip(self.pictures, event.pictures):
-            picture.show_drawing(caption, drawn, note)
+            if drawn is None:
+                picture.show_placeholder(caption, note)
+            else:
+                picture.show_drawing(caption, drawn, note)
 
     # ----- actions -----
     def action_focus_files(self) -> None:
