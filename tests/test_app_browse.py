@@ -209,3 +209,17 @@ async def test_the_screen_answers_while_a_file_loads(tmp_path, monkeypatch):
         release.set()
         await wait_for(pilot, lambda: app.screen.loaded_sets)
         assert status.has_class("hidden") and app.screen.image_list.shown_names == ["shirt.jpg"]
+
+
+async def test_images_from_the_fashionfail_cache(tmp_path):
+    from tui import paths
+
+    folder = paths.fashionfail_dir() / "images" / "val"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (pf.WIDTH, pf.HEIGHT), BACKDROP).save(folder / "shirt.jpg", quality=100)
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        await select_image(pilot, app, "shirt.jpg")
+        await wait_for(pilot, lambda: app.screen.pictures[0].placeholder.display is False)

@@ -118,6 +118,8 @@ def decode_mask(rle: dict) -> np.ndarray:
 
 def basename(image_file) -> str:
     """`images/test/x.jpg` -> `x.jpg` (amrcnn keeps tar member paths; the original loader's split('/')[1] is wrong)."""
+    if isinstance(image_file, bytes):  # TensorFlow hands file names over as bytes
+        image_file = image_file.decode("utf-8", "replace")
     return str(image_file).replace("\\", "/").rsplit("/", 1)[-1]
 
 
