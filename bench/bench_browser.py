@@ -58,10 +58,20 @@ def bench_file(images: int, detections: int) -> Path:
     return path
 
 
-def timed(action) -> tuple[float, object]:
+def resident_mb() -> float:
+    """This process's resident memory (Linux), 0 where /proc is missing."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return 0.0
+
+
+def timed(action) -> tuple[float, float, object]:
+    """(seconds, MB the result keeps resident, result)."""
+    before = resident_mb()
     start = time.perf_counter()
     result = action()
-    return time.perf_counter() - start, result
+    return time.perf_counter() - start, resident_mb() - before, result
 
 
 def original_way(path: Path):
@@ -92,16 +102,16 @@ def main() -> int:
 
         try:
             import pandas  # noqa: F401
-            original = timed(lambda: original_way(path))[0]  # the frame is freed before the next timing
-            print(f"original (np.load allow_pickle + pandas): {original:.2f} s")
+            original, original_mb, _ = timed(lambda: original_way(path))  # the frame is freed at once
+            print(f"original (np.load allow_pickle + pandas): {original:.2f} s, keeps {original_mb:.0f} MB resident")
         except ImportError:
             original = None
             print("original: skipped (pandas is not installed; pip install pandas to compare)")
-        first, loaded = timed(lambda: opened_and_summarized(load_predictions, path))
+        first, first_mb, loaded = timed(lambda: opened_and_summarized(load_predictions, path))
         assert not loaded.from_index
-        reopen, again = timed(lambda: opened_and_summarized(load_predictions, path))
+        reopen, _, again = timed(lambda: opened_and_summarized(load_predictions, path))
         assert again.from_index and len(again) == args.images
-    print(f"first open (safe, normalized, indexed): {first:.2f} s")
+    print(f"first open (safe, normalized, indexed): {first:.2f} s, keeps {first_mb:.0f} MB resident")
     print(f"reopen (cache index): {reopen:.3f} s")
     if original:
         print(f"ratios: first/original {first / original:.2f} (target <= 1.2), reopen/original {reopen / original:.3f}")

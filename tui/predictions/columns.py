@@ -7,6 +7,7 @@ cache index stores: plain arrays, no pickle, masks kept as concatenated RLE byte
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from operator import itemgetter
@@ -139,11 +140,17 @@ def _record_error(index: int, message: str) -> UserError:
     return UserError(f"image record {index}: {message}")
 
 
-def records_to_columns(records, on_progress: Callable[[float], None] | None = None) -> RawColumns:
-    """One pass over the file's per-image dicts, keeping values as stored. UserError for malformed records."""
+def records_to_columns(records, on_progress: Callable[[float], None] | None = None, release: bool = False) -> RawColumns:
+    """One pass over the file's per-image dicts, keeping values as stored. UserError for malformed records.
+
+    With `release`, each entry of `records` (a list or object array the caller gives up) is set to
+    None once read, so the dicts are freed while the columns grow instead of both being held (the
+    mask bytes are copied image by image for the same reason).
+    """
     count = len(records)
     names, boxes, classes, scores = [], [], [], []
-    counts: list[bytes] = []
+    mask_bytes = bytearray()
+    mask_lengths = array("q")
     size_rows: list[np.ndarray] = []
     has_attributes = False
     classes_dtype = None
@@ -176,9 +183,10 @@ def records_to_columns(records, on_progress: Callable[[float], None] | None = No
             sizes = list(map(_size_of, masks))
             image_counts = list(map(_counts_of, masks))
             try:
-                b"".join(image_counts)
+                joined = b"".join(image_counts)
             except TypeError:
                 image_counts = [_counts_bytes(c, s) for c, s in zip(image_counts, sizes)]
+                joined = b"".join(image_counts)
         except (KeyError, TypeError, ValueError) as exc:
             raise _record_error(index, f"masks are not pycocotools RLEs ({type(exc).__name__}: {exc})") from None
         if masks:
@@ -186,20 +194,22 @@ def records_to_columns(records, on_progress: Callable[[float], None] | None = No
                 size_rows.append(np.broadcast_to(np.asarray(sizes[0], dtype=np.int32).reshape(1, 2), (len(sizes), 2)))
             else:
                 size_rows.append(np.asarray(sizes, dtype=np.int32).reshape(-1, 2))
-            counts.extend(image_counts)
+            mask_bytes += joined
+            mask_lengths.extend(map(len, image_counts))
         else:
             size_rows.append(np.zeros((len(score), 2), dtype=np.int32))
-            counts.extend([b""] * len(score))
+            mask_lengths.extend([0] * len(score))
         has_attributes = has_attributes or "attributes" in record
         names.append(basename(record["image_file"]))
         boxes.append(box)
         classes.append(cls.astype(np.int64, copy=False))
         scores.append(score)
+        if release:
+            records[index] = None
         if on_progress is not None and index % step == 0:
             on_progress(index / max(count, 1))
-    lengths = np.fromiter(map(len, counts), dtype=np.int64, count=len(counts))
-    mask_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=mask_offsets[1:])
+    mask_offsets = np.zeros(len(mask_lengths) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(mask_lengths, dtype=np.int64), out=mask_offsets[1:])
     image_offsets = np.zeros(count + 1, dtype=np.int64)
     np.cumsum([len(s) for s in scores], out=image_offsets[1:])
     return RawColumns(
@@ -210,7 +220,7 @@ def records_to_columns(records, on_progress: Callable[[float], None] | None = No
         scores=np.concatenate(scores) if scores else np.zeros(0, np.float32),
         mask_sizes=np.ascontiguousarray(np.concatenate(size_rows)) if size_rows else np.zeros((0, 2), np.int32),
         mask_offsets=mask_offsets,
-        mask_counts=np.frombuffer(b"".join(counts), dtype=np.uint8),
+        mask_counts=np.frombuffer(mask_bytes, dtype=np.uint8),
         has_attributes=has_attributes,
         classes_dtype=classes_dtype or "int64",
     )

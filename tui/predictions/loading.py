@@ -171,7 +171,7 @@ def load_predictions(path, family: str | None = None, on_progress: ProgressCallb
     with _cycle_collection_paused():
         arrays = read_arrays(path, on_progress=lambda f: report(f * _READ_SHARE, "reading"))
         meta = parse_meta(arrays.get("meta"))
-        raw = records_to_columns(_records(arrays, path),
+        raw = records_to_columns(_records(arrays, path), release=True,
                                  on_progress=lambda f: report(_READ_SHARE + f * (1 - _READ_SHARE), "indexing"))
         del arrays
     conventions = override or (meta and from_meta(meta)) or from_content(raw)
