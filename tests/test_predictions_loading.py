@@ -67,6 +67,15 @@ def test_our_runner_files_are_read_through_their_meta(tmp_path):
     assert_normalized(predictions, categories=[1, 6])
 
 
+def test_a_meta_dict_instead_of_a_json_string_is_read_as_far_as_json_goes(tmp_path):
+    meta = np.empty((), dtype=object)
+    meta[()] = {"model": "fformer-swin", "image_dir": "/data", "threshold": np.float32(0.5)}
+    path = pf.write_npz(tmp_path / "p.npz", pf.fformer_records(), meta=meta)
+    predictions = load_predictions(path)
+    assert predictions.model == "fformer-swin" and predictions.meta["threshold"] == "0.5"
+    assert load_predictions(path).meta == predictions.meta  # and the index keeps it
+
+
 def test_numpy_1x_pickles_load_too(tmp_path):
     records = pf.facere_records()
     records[0]["numpy_scalars"] = (np.float32(1.5), np.int64(3))  # pickled through numpy.core.multiarray.scalar

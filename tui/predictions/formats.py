@@ -69,8 +69,9 @@ def parse_meta(raw: np.ndarray | None) -> dict | None:
         value = raw.item() if raw.shape == () else raw.tolist()
         if isinstance(value, bytes):
             value = value.decode("utf-8")
-        meta = json.loads(value) if isinstance(value, str) else value
-    except (ValueError, UnicodeDecodeError):
+        # a dict pickled in place of the string: keep what JSON can say of it
+        meta = json.loads(value if isinstance(value, str) else json.dumps(value, default=str))
+    except (ValueError, TypeError, UnicodeDecodeError):
         return None
     return meta if isinstance(meta, dict) else None
 
