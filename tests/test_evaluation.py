@@ -7,9 +7,10 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from evaluation_data import perfect, predictions, write_annotations
+from evaluation_data import perfect, predictions, write_annotations, write_facere_file
 from tui.errors import UserError
 from tui.evaluation import evaluate_predictions, load_ground_truth
+from tui.evaluation.files import Evaluator
 
 SHIRT, TOP, SWEATER = 0, 1, 2
 BOX = (10, 10, 50, 50)  # 40 x 40
@@ -179,3 +180,52 @@ def test_a_broken_annotation_file_is_one_line_naming_it(tmp_path, content, messa
     with pytest.raises(UserError, match=message) as caught:
         load_ground_truth(path)
     assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+class CountingCOCOeval:
+    """Counts COCOeval.evaluate() calls: the cache must spare them."""
+
+    def __init__(self, monkeypatch):
+        self.calls = 0
+        original = COCOeval.evaluate
+
+        def counted(evaluator):
+            self.calls += 1
+            return original(evaluator)
+
+        monkeypatch.setattr(COCOeval, "evaluate", counted)
+
+
+def test_results_are_cached_beside_the_file_and_rerun_when_either_file_changes(tmp_path, monkeypatch):
+    objects = {"a.jpg": [(SHIRT, BOX)], "b.jpg": [(TOP, BOX)]}
+    anns = write_annotations(tmp_path / "anns.json", objects)
+    file = write_facere_file(tmp_path / "preds.npz", perfect(objects))
+    counter = CountingCOCOeval(monkeypatch)
+
+    first = Evaluator(anns).evaluate(file, ("bbox", "segm"), family="facere")
+    assert counter.calls == 2 and not any(e.from_cache for e in first)
+    assert len(list(tmp_path.glob("preds.npz.eval-*.json"))) == 2
+
+    again = Evaluator(anns).evaluate(file, ("bbox", "segm"), family="facere")
+    assert counter.calls == 2 and all(e.from_cache for e in again)
+    assert again == first
+
+    write_annotations(anns, {**objects, "c.jpg": [(SHIRT, BOX)]})  # one more annotated image, never predicted
+    changed = Evaluator(anns).evaluate(file, ("bbox",), family="facere")
+    assert counter.calls == 3 and changed[0].not_in_predictions == ("c.jpg",)
+
+    write_facere_file(file, perfect({"a.jpg": objects["a.jpg"]}))
+    Evaluator(anns).evaluate(file, ("bbox",), family="facere")
+    assert counter.calls == 4
+    # the cached evaluations of the earlier file content are gone, the newest stays
+    assert len(list(tmp_path.glob("preds.npz.eval-*.json"))) == 1
+
+
+def test_a_folder_that_cannot_be_written_means_no_cache_not_a_failure(tmp_path, monkeypatch):
+    objects = {"a.jpg": [(SHIRT, BOX)]}
+    anns = write_annotations(tmp_path / "anns.json", objects)
+    file = write_facere_file(tmp_path / "preds.npz", perfect(objects))
+    monkeypatch.setattr("tui.evaluation.cache.os.replace", lambda *_: (_ for _ in ()).throw(PermissionError("ro")))
+    result = Evaluator(anns).evaluate(file, ("bbox",), family="facere")
+    assert result[0].mAP_w == pytest.approx(1)
+    assert list(tmp_path.glob("preds.npz.eval-*")) == []

@@ -59,6 +59,8 @@ class Evaluation:
     """Predicted images the annotation file lacks: left out of the evaluation."""
     not_in_predictions: tuple[str, ...] = ()
     """Annotated images without predictions: evaluated, their objects count as missed (as the original does)."""
+    model: str = ""
+    """The model (or family) whose conventions the file was read with; empty when not known."""
     from_cache: bool = field(default=False, compare=False)
 
     def metric(self, key: str) -> float:
@@ -70,7 +72,7 @@ class Evaluation:
         return [e for e in ranked if getattr(e, by) > 0][:count]
 
     def as_json(self, worst: int = 10) -> dict:
-        out = {"file": self.file, "annotations": self.annotations, "iou_type": self.iou_type}
+        out = {"file": self.file, "model": self.model, "annotations": self.annotations, "iou_type": self.iou_type}
         out.update({key: self.metric(key) for key, _ in METRICS})
         out["per_category"] = [asdict(c) for c in self.per_category]
         out["images_evaluated"] = self.images_evaluated

@@ -22,8 +22,8 @@ from tui.evaluation.quiet import quietly
 from tui.evaluation.results import CategoryResult, Evaluation, ImageErrors
 from tui.predictions import ImagePredictions
 
-ProgressCallback = Callable[[int, int], None]
-"""(steps done, steps in all) while COCOeval runs."""
+ProgressCallback = Callable[[float], None]
+"""The share (0..1) of COCOeval's per-image steps done."""
 
 
 class _ReportingCOCOeval(COCOeval):
@@ -39,11 +39,11 @@ class _ReportingCOCOeval(COCOeval):
         if self._on_progress is None:
             return
         self._done += 1
-        steps = len(self.params.imgIds) * len(self.params.catIds) * (1 + len(self.params.areaRng))
-        percent = self._done * 100 // max(steps, 1)
+        steps = max(len(self.params.imgIds) * len(self.params.catIds) * (1 + len(self.params.areaRng)), 1)
+        percent = self._done * 100 // steps
         if percent != self._reported:
             self._reported = percent
-            self._on_progress(self._done, steps)
+            self._on_progress(self._done / steps)
 
     def computeIoU(self, imgId, catId):  # noqa: N802 - pycocotools' name
         ious = super().computeIoU(imgId, catId)
@@ -159,7 +159,10 @@ def evaluate_predictions(images: Sequence[ImagePredictions], truth: GroundTruth,
     if iou_type == "segm" and not truth.has_masks:
         raise UserError(f"annotation file {truth.path}: not every annotation has a segmentation, "
                         "so masks cannot be evaluated (use --iou bbox)")
-    results = to_coco_results(images, truth, iou_type)
+    try:
+        results = to_coco_results(images, truth, iou_type)
+    except UserError as exc:
+        raise UserError(f"{file}: {exc}" if file else str(exc)) from None
     evaluator = run_cocoeval(truth, results.detections, iou_type, on_progress)
     weighted, categories, image_errors = summarize(evaluator, truth)
     return Evaluation(

@@ -1,0 +1,93 @@
+"""`fashionfail-tui eval`: prediction files scored the paper's way, side by side."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from tui.evaluation import IOU_TYPES, METRICS, Evaluation
+from tui.evaluation.files import SPLITS, Evaluator, default_annotations
+from tui.evaluation.report import box_mask_rows, by_file
+
+COMMAND = "eval"
+HELP = "evaluate prediction files against FashionFail (COCO metrics and the paper's weighted mAP)"
+ORDER = 60
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="prediction files (.npz / .npy)")
+    parser.add_argument("--anns", type=Path, metavar="JSON",
+                        help="COCO annotation file (default: ff_test.json in the FashionFail cache folder)")
+    parser.add_argument("--split", choices=SPLITS, default="test",
+                        help="which FashionFail annotation file to use when --anns is not given (default: test)")
+    parser.add_argument("--iou", choices=(*IOU_TYPES, "both"), default="both",
+                        help="evaluate boxes (bbox), masks (segm) or both (default)")
+    parser.add_argument("--family", metavar="NAME",
+                        help="family or model name (e.g. facere+) when a file does not say which model wrote it")
+    parser.add_argument("--per-category", action="store_true", help="also print AP and TP/FP/FN per category")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object with a `results` list, one entry per file and IoU type")
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}"
+
+
+def _summary_table(evaluations: list[Evaluation], annotations: Path) -> Table:
+    table = Table("model (file)", *(heading for _, heading in METRICS),
+                  title=f"{annotations.name}: weighted over 22 categories, box | mask, %")
+    for label, cells in box_mask_rows(evaluations):
+        table.add_row(label, *(f"{_percent(box)} | {_percent(mask)}" for box, mask in cells))
+    return table
+
+
+def _category_table(evaluation: Evaluation) -> Table:
+    table = Table("id", "category", "weight", "AP", "AP50", "AP75", "TP", "FP", "FN",
+                  title=f"{Path(evaluation.file).name} ({evaluation.iou_type}): per category, TP/FP/FN at IoU 0.5")
+    for c in evaluation.per_category:
+        table.add_row(str(c.category_id), c.name, f"{c.weight:.3f}", _percent(c.ap), _percent(c.ap50),
+                      _percent(c.ap75), str(c.true_positives), str(c.false_positives), str(c.false_negatives))
+    return table
+
+
+def _notes(evaluation: Evaluation, annotations: Path) -> list[str]:
+    name = Path(evaluation.file).name
+    notes = []
+    if evaluation.not_in_annotations:
+        notes.append(f"{name}: {len(evaluation.not_in_annotations)} predicted image(s) not in {annotations.name}, "
+                     f"left out: {', '.join(evaluation.not_in_annotations[:5])}"
+                     + (" ..." if len(evaluation.not_in_annotations) > 5 else ""))
+    if evaluation.not_in_predictions:
+        notes.append(f"{name}: {len(evaluation.not_in_predictions)} of {evaluation.images_evaluated} annotated "
+                     "image(s) have no predictions; their objects count as missed")
+    return notes
+
+
+def execute(args) -> int:
+    annotations = args.anns or default_annotations(args.split)
+    iou_types = IOU_TYPES if args.iou == "both" else (args.iou,)
+    evaluator = Evaluator(annotations)
+    interactive = not args.json and sys.stderr.isatty()
+    evaluations: list[Evaluation] = []
+    with Console(stderr=True).status("evaluating") if interactive else nullcontext() as status:
+        for path in args.files:
+            show = (lambda fraction, stage, name=path.name: status.update(f"{name}: {stage} {fraction:.0%}")) \
+                if status else None
+            evaluations += evaluator.evaluate(path, iou_types, family=args.family, on_progress=show)
+    if args.json:
+        print(json.dumps({"annotations": str(annotations), "results": [e.as_json() for e in evaluations]}))
+        return 0
+    out = Console()
+    out.print(_summary_table(evaluations, annotations))
+    for by_type in by_file(evaluations).values():
+        for note in _notes(next(iter(by_type.values())), annotations):
+            out.print(f"[yellow]{note}[/]", highlight=False)
+    if args.per_category:
+        for evaluation in evaluations:
+            out.print(_category_table(evaluation))
+    return 0
