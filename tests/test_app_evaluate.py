@@ -24,10 +24,17 @@ def prediction_files(tmp_path):
     return good, poor
 
 
+async def enter_path(pilot, path):
+    """What typing the path and pressing Enter does (typing it key by key is slow in the Pilot)."""
+    field = pilot.app.screen.form.file_input
+    field.focus()
+    field.value = str(path)
+    await pilot.press("enter")
+
+
 async def add_and_evaluate(pilot, files):
     for file in files:
-        await pilot.click("#file-input")
-        await pilot.press(*str(file), "enter")
+        await enter_path(pilot, file)
     await pilot.click("#evaluate-button")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
@@ -44,8 +51,9 @@ async def test_two_files_side_by_side_with_bars_and_worst_images_opening_in_the_
         await add_and_evaluate(pilot, prediction_files)
         table = screen.comparison
         assert [k.value for k in table.rows] == [str(good), str(poor)]
-        assert all(str(cell) == "100.0 | 100.0" for cell in table.get_row(str(good))[1:])
-        assert str(table.get_row(str(poor))[1]) != "100.0 | 100.0"
+        assert table.get_row(str(good))[:2] == ["facere", "good.npz"]
+        assert all(str(cell) == "100.0 | 100.0" for cell in table.get_row(str(good))[2:])
+        assert str(table.get_row(str(poor))[2]) != "100.0 | 100.0"
         assert "shirt, blouse" in str(screen.category_bars.render())
 
         table.focus()
@@ -74,8 +82,25 @@ async def test_a_file_that_fails_is_reported_and_the_others_still_shown(predicti
 async def test_a_path_that_does_not_exist_is_flagged_not_added(tmp_path):
     app = FashionFailApp(LaunchOptions(mode="evaluate"))
     async with app.run_test(size=(160, 45)) as pilot:
-        await pilot.click("#file-input")
-        await pilot.press(*str(tmp_path / "nope.npz"), "enter")
+        await enter_path(pilot, tmp_path / "nope.npz")
         await pilot.pause()
         form = app.screen.form
         assert form.chosen_files.paths == [] and form.file_input.has_class("-error")
+
+
+async def test_files_can_be_read_as_a_chosen_model(tmp_path):
+    paths.fashionfail_dir().mkdir(parents=True, exist_ok=True)
+    shirts = {"a.jpg": [(0, BOX)], "b.jpg": [(0, BOX)]}
+    write_annotations(paths.fashionfail_dir() / "ff_test.json", shirts)
+    # only class 1 in the file: detection reads it as facere+ (classes 1..22); the user knows it is facere
+    file = write_facere_file(tmp_path / "facere.npz", perfect(shirts))
+    app = FashionFailApp(LaunchOptions(mode="evaluate"))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await add_and_evaluate(pilot, [file])
+        table = app.screen.comparison
+        assert table.get_row(str(file))[0] == "facere+"
+        app.screen.form.family_select.value = "facere"
+        await pilot.click("#evaluate-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.get_row(str(file))[0] == "facere" and table.row_count == 1

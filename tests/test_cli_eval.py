@@ -48,11 +48,13 @@ def test_json_has_one_entry_per_file_and_iou_type_with_the_hand_worked_metrics(f
     assert len(results[0]["per_category"]) == 27
 
 
-def test_the_table_shows_box_and_mask_percentages_model_by_model(files, capsys):
+def test_the_table_shows_box_and_mask_percentages_model_by_model(files, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
     anns, good, shifted = files
     assert main(["eval", str(good), str(shifted), "--anns", str(anns), "--family", "facere"]) == 0
     out = capsys.readouterr().out
-    rows = {line.split()[1]: line for line in out.splitlines() if "ff_test.npz" in line}
+    rows = {line.split()[3]: line for line in out.splitlines() if "ff_test.npz" in line}
+    assert rows["facere-ff_test.npz"].split()[1] == "facere"  # the model, then the file
     assert rows["facere-ff_test.npz"].count("100.0 | 100.0") == 5
     assert "46.7 | 46.7" in rows["shifted-ff_test.npz"] and "66.3 | 66.3" in rows["shifted-ff_test.npz"]
     assert "33.7 | 33.7" in rows["shifted-ff_test.npz"]

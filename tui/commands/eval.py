@@ -13,6 +13,7 @@ from rich.table import Table
 from tui.evaluation import IOU_TYPES, METRICS, Evaluation
 from tui.evaluation.files import SPLITS, Evaluator, default_annotations
 from tui.evaluation.report import box_mask_rows, by_file
+from tui.predictions.formats import FAMILY_CHOICES
 
 COMMAND = "eval"
 HELP = "evaluate prediction files against FashionFail (COCO metrics and the paper's weighted mAP)"
@@ -27,8 +28,9 @@ def add_arguments(parser) -> None:
                         help="which FashionFail annotation file to use when --anns is not given (default: test)")
     parser.add_argument("--iou", choices=(*IOU_TYPES, "both"), default="both",
                         help="evaluate boxes (bbox), masks (segm) or both (default)")
-    parser.add_argument("--family", metavar="NAME",
-                        help="family or model name (e.g. facere+) when a file does not say which model wrote it")
+    parser.add_argument("--family", choices=FAMILY_CHOICES, metavar="NAME",
+                        help="read the files as this family or model (e.g. facere+) instead of detecting it: "
+                        + ", ".join(FAMILY_CHOICES))
     parser.add_argument("--per-category", action="store_true", help="also print AP and TP/FP/FN per category")
     parser.add_argument("--json", action="store_true",
                         help="one JSON object with a `results` list, one entry per file and IoU type")
@@ -39,10 +41,11 @@ def _percent(value: float | None) -> str:
 
 
 def _summary_table(evaluations: list[Evaluation], annotations: Path) -> Table:
-    table = Table("model (file)", *(heading for _, heading in METRICS),
-                  title=f"{annotations.name}: weighted over 22 categories, box | mask, %")
-    for label, cells in box_mask_rows(evaluations):
-        table.add_row(label, *(f"{_percent(box)} | {_percent(mask)}" for box, mask in cells))
+    table = Table("model", "file", title=f"{annotations.name}: weighted over 22 categories, box | mask, %")
+    for _, heading in METRICS:
+        table.add_column(heading, justify="center")
+    for model, label, cells in box_mask_rows(evaluations):
+        table.add_row(model, label, *(f"{_percent(box)} | {_percent(mask)}" for box, mask in cells))
     return table
 
 

@@ -55,17 +55,19 @@ class Evaluator:
         if not predictions.is_file():
             raise UserError(f"{predictions} does not exist" if not predictions.exists() else f"{predictions} is not a file")
         report(0.0, "hashing")
-        keys = {t: cache.CacheKey(cache.file_sha256(predictions), self._annotations_sha256, t) for t in iou_types}
+        digest = cache.file_sha256(predictions)
+        keys = {t: cache.CacheKey(digest, self._annotations_sha256, t, family or "") for t in iou_types}
         found = {t: cache.read(predictions, key, self.annotations) for t, key in keys.items()}
         if all(found.values()):
             return [found[t] for t in iou_types]
         truth = self.truth
         prediction_set = load_predictions(predictions, family=family, on_progress=lambda f, _: report(f, "loading"))
+        model = prediction_set.model or prediction_set.family
         for iou_type, evaluation in found.items():
             if evaluation is not None:
                 continue
             evaluation = evaluate_predictions(prediction_set.images, truth, iou_type, file=str(predictions),
-                                              on_progress=lambda f, t=iou_type: report(f, t))
+                                              model=model, on_progress=lambda f, t=iou_type: report(f, t))
             cache.write(predictions, keys[iou_type], evaluation)
             found[iou_type] = evaluation
         return [found[t] for t in iou_types]

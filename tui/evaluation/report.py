@@ -18,20 +18,18 @@ def by_file(evaluations: Iterable[Evaluation]) -> dict[str, dict[str, Evaluation
     return grouped
 
 
-def row_label(evaluation: Evaluation, all_files: Iterable[str]) -> str:
-    """`model  file name`, the whole path when another file has the same name."""
-    name = Path(evaluation.file).name
-    if sum(Path(f).name == name for f in all_files) > 1:
-        name = evaluation.file
-    return f"{evaluation.model}  {name}" if evaluation.model else name
+def file_label(file: str, all_files: Iterable[str]) -> str:
+    """The file's name, or its whole path when another file has the same name."""
+    name = Path(file).name
+    return file if sum(Path(f).name == name for f in all_files) > 1 else name
 
 
-def box_mask_rows(evaluations: Iterable[Evaluation]) -> list[tuple[str, list[Cell]]]:
-    """(label, [(box, mask) for each of the paper's metrics]); None where that IoU type was not run."""
+def box_mask_rows(evaluations: Iterable[Evaluation]) -> list[tuple[str, str, list[Cell]]]:
+    """(model, file label, [(box, mask) for each of the paper's metrics]); None where that IoU type was not run."""
     grouped = by_file(evaluations)
     rows = []
     for file, by_type in grouped.items():
         box, mask = by_type.get("bbox"), by_type.get("segm")
         cells = [(box.metric(key) if box else None, mask.metric(key) if mask else None) for key, _ in METRICS]
-        rows.append((row_label(box or mask, grouped), cells))
+        rows.append(((box or mask).model, file_label(file, grouped), cells))
     return rows

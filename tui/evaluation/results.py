@@ -67,8 +67,9 @@ class Evaluation:
         return getattr(self, key)
 
     def worst_images(self, by: str, count: int = 10) -> list[ImageErrors]:
-        """The images with the most `false_positives` or `missed`, ties by name; zeros left out."""
-        ranked = sorted(self.image_errors, key=lambda e: (-getattr(e, by), e.image_file))
+        """The images with the most `false_positives` or `missed`, ties by the other count, then name; zeros left out."""
+        other = "missed" if by == "false_positives" else "false_positives"
+        ranked = sorted(self.image_errors, key=lambda e: (-getattr(e, by), -getattr(e, other), e.image_file))
         return [e for e in ranked if getattr(e, by) > 0][:count]
 
     def as_json(self, worst: int = 10) -> dict:

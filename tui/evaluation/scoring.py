@@ -154,7 +154,7 @@ def summarize(evaluator: COCOeval, truth: GroundTruth) -> tuple[dict[str, float]
 
 
 def evaluate_predictions(images: Sequence[ImagePredictions], truth: GroundTruth, iou_type: str, *,
-                         file: str = "", on_progress: ProgressCallback | None = None) -> Evaluation:
+                         file: str = "", model: str = "", on_progress: ProgressCallback | None = None) -> Evaluation:
     """One prediction set against one annotation file, for `bbox` or `segm`."""
     if iou_type == "segm" and not truth.has_masks:
         raise UserError(f"annotation file {truth.path}: not every annotation has a segmentation, "
@@ -169,5 +169,5 @@ def evaluate_predictions(images: Sequence[ImagePredictions], truth: GroundTruth,
         file=file, annotations=str(truth.path), iou_type=iou_type, **weighted,
         per_category=tuple(categories), image_errors=tuple(image_errors),
         images_evaluated=len(evaluator.params.imgIds), detections=len(results.detections),
-        not_in_annotations=results.not_in_annotations, not_in_predictions=results.not_in_predictions,
+        not_in_annotations=results.not_in_annotations, not_in_predictions=results.not_in_predictions, model=model,
     )

@@ -71,10 +71,11 @@ class EvaluateScreen(Screen):
     @on(EvaluationForm.Submitted)
     def _start(self, event: EvaluationForm.Submitted) -> None:
         self.progress_row.remove_class("hidden")
-        self.evaluate_files(event.files, event.annotations, event.iou_types)
+        self.evaluate_files(event.files, event.annotations, event.iou_types, event.family)
 
     @work(thread=True, exclusive=True, group="evaluate")
-    def evaluate_files(self, files: list[Path], annotations: Path, iou_types: tuple[str, ...]) -> None:
+    def evaluate_files(self, files: list[Path], annotations: Path, iou_types: tuple[str, ...],
+                       family: str | None) -> None:
         """Each file in turn; a file that fails is reported and skipped, the others still shown."""
         try:
             evaluator = Evaluator(annotations)
@@ -86,7 +87,7 @@ class EvaluateScreen(Screen):
                 self.app.call_from_thread(self._show_progress, f"{number}/{len(files)} {path.name}: {stage}", fraction)
 
             try:
-                found = evaluator.evaluate(path, iou_types, on_progress=report)
+                found = evaluator.evaluate(path, iou_types, family=family, on_progress=report)
             except UserError as exc:
                 self.app.call_from_thread(self.notify, str(exc), severity="error", title="evaluation failed")
                 continue

@@ -18,7 +18,8 @@ class ComparisonTable(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        self.add_column("model (file)", key="file")
+        self.add_column("model", key="model")
+        self.add_column("file", key="file")
         for key, heading in METRICS:
             self.add_column(f"{heading} box | mask", key=key)
 
@@ -27,8 +28,8 @@ class ComparisonTable(DataTable):
         selected = self.selected_file
         self.clear()
         files = list(by_file(evaluations))
-        for file, (label, cells) in zip(files, box_mask_rows(evaluations)):
-            self.add_row(label, *(f"{percent(box)} | {percent(mask)}" for box, mask in cells), key=file)
+        for file, (model, label, cells) in zip(files, box_mask_rows(evaluations)):
+            self.add_row(model, label, *(f"{percent(box)} | {percent(mask)}" for box, mask in cells), key=file)
         if selected in files:
             self.move_cursor(row=files.index(selected))
 

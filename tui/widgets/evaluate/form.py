@@ -14,9 +14,12 @@ from textual.widgets import Button, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
 from tui.evaluation import IOU_TYPES
+from tui.predictions.formats import FAMILY_CHOICES
 
 PREDICTION_SUFFIXES = (".npz", ".npy")
 _IOU_CHOICES = (("box and mask", "both"), ("box only", "bbox"), ("mask only", "segm"))
+_DETECT = "detect"
+_FAMILY_OPTIONS = (("read as: detected", _DETECT), *((f"read as: {name}", name) for name in FAMILY_CHOICES))
 
 
 def prediction_files_in(path: Path) -> list[Path]:
@@ -52,6 +55,8 @@ class EvaluationForm(Vertical):
         files: list[Path]
         annotations: Path
         iou_types: tuple[str, ...]
+        family: str | None
+        """A family or model name to read the files as; None to detect it from each file."""
 
     def __init__(self, annotations: Path | None, **kwargs):
         super().__init__(**kwargs)
@@ -66,6 +71,7 @@ class EvaluationForm(Vertical):
             yield Label("annotations", classes="caption")
             yield Input(value=str(self._annotations or ""), placeholder="COCO annotation file (ff_test.json)",
                         id="anns-input")
+            yield Select(_FAMILY_OPTIONS, value=_DETECT, allow_blank=False, id="family-select")
             yield Select(_IOU_CHOICES, value="both", allow_blank=False, id="iou-select")
             yield Button("Evaluate", variant="primary", id="evaluate-button")
 
@@ -84,6 +90,10 @@ class EvaluationForm(Vertical):
     @property
     def iou_select(self) -> Select:
         return self.query_one("#iou-select", Select)
+
+    @property
+    def family_select(self) -> Select:
+        return self.query_one("#family-select", Select)
 
     def add_files(self, path: Path) -> None:
         """Add a file or a folder's prediction files; an error class and a notification when there are none."""
@@ -117,5 +127,6 @@ class EvaluationForm(Vertical):
         elif not annotations.is_file():
             self.notify(f"annotation file {annotations} does not exist", severity="error")
         else:
-            choice = self.iou_select.value
-            self.post_message(self.Submitted(files, annotations, IOU_TYPES if choice == "both" else (choice,)))
+            choice, family = self.iou_select.value, self.family_select.value
+            self.post_message(self.Submitted(files, annotations, IOU_TYPES if choice == "both" else (choice,),
+                                             None if family == _DETECT else family))
