@@ -12,7 +12,7 @@ from rich.table import Table
 
 from tui.evaluation import IOU_TYPES, METRICS, Evaluation
 from tui.evaluation.files import SPLITS, Evaluator, default_annotations
-from tui.evaluation.report import box_mask_rows, by_file
+from tui.evaluation.report import box_mask, box_mask_rows, by_file, percent
 from tui.predictions.formats import FAMILY_CHOICES
 
 COMMAND = "eval"
@@ -36,16 +36,12 @@ def add_arguments(parser) -> None:
                         help="one JSON object with a `results` list, one entry per file and IoU type")
 
 
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}"
-
-
 def _summary_table(evaluations: list[Evaluation], annotations: Path) -> Table:
     table = Table("model", "file", title=f"{annotations.name}: weighted over 22 categories, box | mask, %")
     for _, heading in METRICS:
         table.add_column(heading, justify="center")
     for model, label, cells in box_mask_rows(evaluations):
-        table.add_row(model, label, *(f"{_percent(box)} | {_percent(mask)}" for box, mask in cells))
+        table.add_row(model, label, *map(box_mask, cells))
     return table
 
 
@@ -53,8 +49,8 @@ def _category_table(evaluation: Evaluation) -> Table:
     table = Table("id", "category", "weight", "AP", "AP50", "AP75", "TP", "FP", "FN",
                   title=f"{Path(evaluation.file).name} ({evaluation.iou_type}): per category, TP/FP/FN at IoU 0.5")
     for c in evaluation.per_category:
-        table.add_row(str(c.category_id), c.name, f"{c.weight:.3f}", _percent(c.ap), _percent(c.ap50),
-                      _percent(c.ap75), str(c.true_positives), str(c.false_positives), str(c.false_negatives))
+        table.add_row(str(c.category_id), c.name, f"{c.weight:.3f}", percent(c.ap), percent(c.ap50),
+                      percent(c.ap75), str(c.true_positives), str(c.false_positives), str(c.false_negatives))
     return table
 
 

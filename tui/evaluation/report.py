@@ -10,6 +10,15 @@ from tui.evaluation.results import METRICS, Evaluation
 Cell = tuple[float | None, float | None]
 
 
+def percent(value: float | None) -> str:
+    """A 0..1 metric as the paper prints it (percent, one decimal); a dash when there is none."""
+    return "–" if value is None else f"{value * 100:.1f}"
+
+
+def box_mask(cell: Cell) -> str:
+    return f"{percent(cell[0])} | {percent(cell[1])}"
+
+
 def by_file(evaluations: Iterable[Evaluation]) -> dict[str, dict[str, Evaluation]]:
     """file -> IoU type -> evaluation, files in the order first seen."""
     grouped: dict[str, dict[str, Evaluation]] = {}

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.evaluation import CategoryResult, Evaluation
-from tui.widgets.evaluate.comparison import percent
+from tui.evaluation.report import percent
 
 BAR_CELLS = 20
 _EIGHTHS = " ▏▎▍▌▋▊▉"

@@ -5,11 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from tui.evaluation import METRICS, Evaluation
-from tui.evaluation.report import box_mask_rows, by_file
-
-
-def percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}"
+from tui.evaluation.report import box_mask, box_mask_rows, by_file
 
 
 class ComparisonTable(DataTable):
@@ -29,7 +25,7 @@ class ComparisonTable(DataTable):
         self.clear()
         files = list(by_file(evaluations))
         for file, (model, label, cells) in zip(files, box_mask_rows(evaluations)):
-            self.add_row(model, label, *(f"{percent(box)} | {percent(mask)}" for box, mask in cells), key=file)
+            self.add_row(model, label, *map(box_mask, cells), key=file)
         if selected in files:
             self.move_cursor(row=files.index(selected))
 
