@@ -148,12 +148,19 @@ def test_per_category_ap_and_weighted_map_agree_with_pycocotools_run_directly(tm
     direct.evaluate()
     direct.accumulate()
 
+    # the original compute_map_weighted's formulas, on the direct run
     weights = {c: len(coco.getImgIds(catIds=[c])) for c in set(range(27)) - {2, 12, 16, 19, 20}}
     total = sum(weights.values())
-    expected_map_w = sum(n / total * np.nanmean(direct.eval["precision"][:, :, c, 0, 2])
-                         for c, n in weights.items() if n)
-    assert result.mAP_w == pytest.approx(expected_map_w)
-    assert 0 < result.mAP_w < 1
+    precision, recall = direct.eval["precision"], direct.eval["recall"]
+    expected = {
+        "mAP_w": [precision[:, :, c, 0, 2] for c in weights], "mAP_w50": [precision[0, :, c, 0, 2] for c in weights],
+        "mAP_w75": [precision[5, :, c, 0, 2] for c in weights],
+        "mAR_w1": [recall[:, c, 0, 0] for c in weights], "mAR_w100": [recall[:, c, 0, 2] for c in weights],
+    }
+    for key, cells in expected.items():
+        value = sum(n / total * np.nanmean(cell) for n, cell in zip(weights.values(), cells) if n)
+        assert result.metric(key) == pytest.approx(value), key
+    assert 0 < result.mAP_w < result.mAR_w100 < 1
     for c in result.per_category:
         cells = direct.eval["precision"][:, :, c.category_id, 0, 2]
         assert c.ap == (pytest.approx(cells.mean()) if (cells > -1).any() else None), c.name
@@ -173,6 +180,8 @@ def test_a_mask_of_the_wrong_size_names_the_image(tmp_path):
     ('{"images": [], "annotations": []}', "no 'categories' list"),
     ('{"images": [{"id": 1}], "annotations": [], "categories": []}', r"images\[0\] lacks file_name, height, width"),
     ('{"images": [], "annotations": [], "categories": []}', "no annotation of the 22 categories"),
+    ('{"images": [], "categories": [], "annotations": [{"id": 1, "image_id": 1, "category_id": 0, "bbox": [0, 0, 1, 1],'
+     ' "area": 1, "iscrowd": 0, "segmentation": "x"}]}', r"annotations\[0\] has a segmentation that is neither"),
 ])
 def test_a_broken_annotation_file_is_one_line_naming_it(tmp_path, content, message):
     path = tmp_path / "bad.json"

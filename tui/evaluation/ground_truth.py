@@ -61,6 +61,9 @@ def _check(path: Path, dataset) -> None:
         box = annotation["bbox"]
         if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
             raise _bad(path, f"annotations[{index}] has a bbox that is not [x, y, w, h]")
+        segmentation = annotation.get("segmentation", [])
+        if not (isinstance(segmentation, list) or isinstance(segmentation, dict) and {"size", "counts"} <= set(segmentation)):
+            raise _bad(path, f"annotations[{index}] has a segmentation that is neither polygons nor an RLE")
 
 
 def class_weights(coco: COCO) -> dict[int, float]:
