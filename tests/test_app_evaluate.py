@@ -5,6 +5,7 @@ import pytest
 from evaluation_data import perfect, predictions, write_annotations, write_facere_file
 from tui import paths
 from tui.app import FashionFailApp, LaunchOptions
+from tui.screens.browse import BrowseScreen
 
 BOX = (10, 10, 50, 50)
 OBJECTS = {"a.jpg": [(0, BOX)], "b.jpg": [(0, BOX)], "c.jpg": [(23, BOX)], "d.jpg": [(24, (0, 0, 90, 90))]}
@@ -43,9 +44,7 @@ async def add_and_evaluate(pilot, files):
 async def test_two_files_side_by_side_with_bars_and_worst_images_opening_in_the_browser(prediction_files):
     good, poor = prediction_files
     app = FashionFailApp(LaunchOptions(mode="evaluate"))
-    opened = []
     async with app.run_test(size=(160, 45)) as pilot:
-        app.open_in_browser = lambda path, image=None: opened.append((path, image))
         screen = app.screen
         assert screen.form.annotations_input.value == str(paths.fashionfail_dir() / "ff_test.json")
         await add_and_evaluate(pilot, prediction_files)
@@ -65,7 +64,8 @@ async def test_two_files_side_by_side_with_bars_and_worst_images_opening_in_the_
         worst_fp.focus()
         await pilot.press("down", "enter")
         await pilot.pause()
-        assert opened == [(poor, "b.jpg")]
+        assert isinstance(app.screen, BrowseScreen) and app.screen.files == [poor]
+        assert any("b.jpg" in n.message for n in app._notifications)
 
 
 async def test_a_file_that_fails_is_reported_and_the_others_still_shown(prediction_files, tmp_path):

@@ -16,6 +16,7 @@ from tui.evaluation import Evaluation
 from tui.evaluation.files import Evaluator
 from tui.evaluation.report import by_file
 from tui.screens import NavEntry
+from tui.screens.browse import open_in_browser
 from tui.widgets.evaluate.category_bars import CategoryBars
 from tui.widgets.evaluate.comparison import ComparisonTable
 from tui.widgets.evaluate.form import EvaluationForm
@@ -120,4 +121,7 @@ class EvaluateScreen(Screen):
 
     @on(WorstImages.ImageChosen)
     def _open_image(self, event: WorstImages.ImageChosen) -> None:
-        self.app.open_in_browser(Path(event.file), image=event.image_file)
+        """The browser opens the file; it cannot yet be told which image to show, so the name is given here."""
+        open_in_browser(self.app, [Path(event.file)])
+        self.app.notify(f"{event.image_file}: type its name into the image filter (/) to find it",
+                        title=Path(event.file).name)
