@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
@@ -83,7 +84,11 @@ class EvaluateScreen(Screen):
         except UserError as exc:
             self.app.call_from_thread(self._finish, str(exc))
             return
+        worker = get_current_worker()
         for number, path in enumerate(files, start=1):
+            if worker.is_cancelled:  # a newer request replaced this one
+                return
+
             def report(fraction: float, stage: str, path=path, number=number) -> None:
                 self.app.call_from_thread(self._show_progress, f"{number}/{len(files)} {path.name}: {stage}", fraction)
 
