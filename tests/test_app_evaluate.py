@@ -58,6 +58,7 @@ async def test_two_files_side_by_side_with_bars_and_worst_images_opening_in_the_
         table.focus()
         await pilot.press("down")
         await pilot.pause()
+        assert "1 of 4 annotated image(s) have no predictions" in str(screen.coverage.render())  # d.jpg
         worst_fp = screen.worst_images.table("false_positives")
         assert [k.value for k in worst_fp.rows] == ["a.jpg", "b.jpg"]  # two strays on a.jpg, one on b.jpg
         assert [k.value for k in screen.worst_images.table("missed").rows] == ["b.jpg", "d.jpg"]

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from tui.evaluation import IOU_TYPES, METRICS, Evaluation
 from tui.evaluation.files import SPLITS, Evaluator, default_annotations
-from tui.evaluation.report import box_mask, box_mask_rows, by_file, percent
+from tui.evaluation.report import box_mask, box_mask_rows, by_file, coverage_notes, percent
 from tui.predictions.formats import FAMILY_CHOICES
 
 COMMAND = "eval"
@@ -54,19 +54,6 @@ def _category_table(evaluation: Evaluation) -> Table:
     return table
 
 
-def _notes(evaluation: Evaluation, annotations: Path) -> list[str]:
-    name = Path(evaluation.file).name
-    notes = []
-    if evaluation.not_in_annotations:
-        notes.append(f"{name}: {len(evaluation.not_in_annotations)} predicted image(s) not in {annotations.name}, "
-                     f"left out: {', '.join(evaluation.not_in_annotations[:5])}"
-                     + (" ..." if len(evaluation.not_in_annotations) > 5 else ""))
-    if evaluation.not_in_predictions:
-        notes.append(f"{name}: {len(evaluation.not_in_predictions)} of {evaluation.images_evaluated} annotated "
-                     "image(s) have no predictions; their objects count as missed")
-    return notes
-
-
 def execute(args) -> int:
     annotations = args.anns or default_annotations(args.split)
     iou_types = IOU_TYPES if args.iou == "both" else (args.iou,)
@@ -84,8 +71,9 @@ def execute(args) -> int:
     out = Console()
     out.print(_summary_table(evaluations, annotations))
     for by_type in by_file(evaluations).values():
-        for note in _notes(next(iter(by_type.values())), annotations):
-            out.print(f"[yellow]{note}[/]", highlight=False)
+        evaluation = next(iter(by_type.values()))
+        for note in coverage_notes(evaluation):
+            out.print(f"[yellow]{Path(evaluation.file).name}: {note}[/]", highlight=False)
     if args.per_category:
         for evaluation in evaluations:
             out.print(_category_table(evaluation))

@@ -42,3 +42,16 @@ def box_mask_rows(evaluations: Iterable[Evaluation]) -> list[tuple[str, str, lis
         cells = [(box.metric(key) if box else None, mask.metric(key) if mask else None) for key, _ in METRICS]
         rows.append(((box or mask).model, file_label(file, grouped), cells))
     return rows
+
+
+def coverage_notes(evaluation: Evaluation, shown: int = 5) -> list[str]:
+    """What did not line up between the prediction file and the annotation file, in words."""
+    notes = []
+    extra = evaluation.not_in_annotations
+    if extra:
+        notes.append(f"{len(extra)} predicted image(s) not in {Path(evaluation.annotations).name}, left out: "
+                     + ", ".join(extra[:shown]) + (" ..." if len(extra) > shown else ""))
+    if evaluation.not_in_predictions:
+        notes.append(f"{len(evaluation.not_in_predictions)} of {evaluation.images_evaluated} annotated image(s) "
+                     "have no predictions; their objects count as missed")
+    return notes

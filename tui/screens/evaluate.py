@@ -15,7 +15,7 @@ from tui import paths
 from tui.errors import UserError
 from tui.evaluation import Evaluation
 from tui.evaluation.files import Evaluator
-from tui.evaluation.report import by_file
+from tui.evaluation.report import by_file, coverage_notes
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
 from tui.widgets.evaluate.category_bars import CategoryBars
@@ -43,6 +43,7 @@ class EvaluateScreen(Screen):
             yield Label("", id="progress-label")
             yield ProgressBar(total=1.0, show_eta=False, id="progress-bar")
         yield ComparisonTable(id="comparison")
+        yield Static("", id="coverage", classes="hidden")
         with Horizontal(id="evaluation-details"):
             with VerticalScroll(id="bars-scroll"):
                 yield CategoryBars("Evaluate some files to see their AP per category.", id="category-bars")
@@ -65,6 +66,10 @@ class EvaluateScreen(Screen):
     @property
     def worst_images(self) -> WorstImages:
         return self.query_one(WorstImages)
+
+    @property
+    def coverage(self) -> Static:
+        return self.query_one("#coverage", Static)
 
     @property
     def progress_row(self) -> Horizontal:
@@ -117,6 +122,9 @@ class EvaluateScreen(Screen):
 
     def _show_details(self, file: str | None) -> None:
         by_type = by_file(self.evaluations).get(file, {}) if file else {}
+        notes = coverage_notes(next(iter(by_type.values()))) if by_type else []
+        self.coverage.update("\n".join(notes))
+        self.coverage.set_class(not notes, "hidden")
         self.category_bars.show(by_type)
         self.worst_images.show(by_type)
 
