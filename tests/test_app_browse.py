@@ -126,7 +126,7 @@ async def test_two_files_side_by_side_and_export(tmp_path, images_dir, monkeypat
         await wait_for(pilot, lambda: drawn(app, 1) is not None)
         assert app.screen.pictures[1].display and "fformer.npz (fformer)" in str(app.screen.pictures[1].caption.content)
         table = app.screen.detections_table
-        assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["A", "B"]
+        await wait_for(pilot, lambda: [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["A", "B"])
         if os.environ.get("FASHIONFAIL_TUI_SCREENSHOTS"):
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             app.save_screenshot(filename="browse.svg", path=str(SCREENSHOTS))
@@ -170,3 +170,56 @@ async def test_other_screens_open_files_in_the_browser(tmp_path):
         open_in_browser(app, [path])
         await wait_for(pilot, lambda: loaded(app))
         assert app.current_mode == "browse" and app.screen.file_bar.first.value == str(path)
+
+
+async def test_images_are_found_through_the_files_meta(tmp_path, images_dir):
+    path = pf.write_ours(tmp_path / "ours.npz", pf.facere_records(), model="facere", family="facere",
+                         box_format="yxyx", class_ids="fashionpedia-1based", image_dir=str(images_dir))
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        await select_image(pilot, app, "shirt.jpg")
+        await wait_for(pilot, lambda: coloured(drawn(app), pf.RECTANGLES[0], 31))
+        assert app.screen.pictures[0].placeholder.display is False
+
+
+async def test_the_screen_answers_while_a_file_loads(tmp_path, monkeypatch):
+    """A stand-in for a slow first open: the real loader, held back until the test lets it finish."""
+    import threading
+
+    from tui.screens import browse as browse_screen
+
+    release = threading.Event()
+    real_loader = browse_screen.load_predictions
+
+    def held_back(path, family=None, on_progress=None):
+        on_progress(0.4, "reading")
+        release.wait(10)
+        return real_loader(path, family, on_progress)
+
+    monkeypatch.setattr(browse_screen, "load_predictions", held_back)
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        status = app.screen.query_one("#load-status")
+        await wait_for(pilot, lambda: app.screen.progress_bar.progress == pytest.approx(0.4))
+        assert not status.has_class("hidden")
+        await pilot.press("slash", *"shi")  # the user can work while it loads
+        assert app.screen.image_list.name_filter.value == "shi"
+        release.set()
+        await wait_for(pilot, lambda: app.screen.loaded_sets)
+        assert status.has_class("hidden") and app.screen.image_list.shown_names == ["shirt.jpg"]
+
+
+async def test_images_from_the_fashionfail_cache(tmp_path):
+    from tui import paths
+
+    folder = paths.fashionfail_dir() / "images" / "val"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (pf.WIDTH, pf.HEIGHT), BACKDROP).save(folder / "shirt.jpg", quality=100)
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        await select_image(pilot, app, "shirt.jpg")
+        await wait_for(pilot, lambda: app.screen.pictures[0].placeholder.display is False)

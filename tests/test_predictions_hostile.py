@@ -135,3 +135,23 @@ def test_classes_outside_the_family_suggest_an_override(tmp_path):
 def test_a_missing_file(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         load_predictions(tmp_path / "nope.npz")
+
+
+def _lying_rle():
+    """The runs of a 100x100 mask under a 4x4 size: pycocotools' decode would write past the mask."""
+    full = pf.rle(0, 0, 100, 100, height=100, width=100)
+    return {"size": [4, 4], "counts": full["counts"]}
+
+
+@pytest.mark.parametrize("rle", [
+    _lying_rle(),
+    {"size": [4, 4], "counts": b"\x01\x02garbage"},
+    {"size": [4, 4], "counts": b"0?"},  # ends inside a number
+], ids=["runs-past-the-mask", "not-an-rle", "cut-short"])
+def test_masks_that_lie_are_refused_when_decoded_not_written_past(tmp_path, rle):
+    records = pf.facere_records()
+    records[0]["masks"][0] = rle
+    predictions = load_predictions(pf.write_npz(tmp_path / "p.npz", records))  # masks stay encoded until shown
+    with pytest.raises(UserError, match="mask"):
+        predictions.images[0].mask(0)
+    assert predictions.images[0].mask(1).sum() > 0  # the others still decode

@@ -51,6 +51,13 @@ def test_amrcnn_npy_with_attributes_and_tar_member_paths(tmp_path):
     assert_normalized(predictions)  # images/test/shirt.jpg -> shirt.jpg
 
 
+def test_amrcnn_image_files_given_as_bytes(tmp_path):
+    records = pf.amrcnn_records()
+    for record in records:
+        record["image_file"] = record["image_file"].encode()
+    assert load_predictions(pf.write_amrcnn(tmp_path / "amrcnn.npy", records)).image_names == ["shirt.jpg", "empty.jpg"]
+
+
 def test_our_runner_files_are_read_through_their_meta(tmp_path):
     path = pf.write_ours(tmp_path / "ours.npz", pf.facere_plus_records(), model="facere+", family="facere",
                          box_format="yxyx", class_ids="fashionfail-1based", image_dir="/data/images")

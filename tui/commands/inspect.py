@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from tui.predictions import load_predictions
@@ -18,14 +19,25 @@ _LISTED_EMPTY = 10
 
 def add_arguments(parser) -> None:
     parser.add_argument("file", help="a .npz or .npy prediction file of any family")
-    parser.add_argument("--family", choices=FAMILY_CHOICES, metavar="FAMILY",
+    parser.add_argument("--family", metavar="FAMILY",
                         help=f"read the file with this family's conventions instead of detecting them ({', '.join(FAMILY_CHOICES)})")
     parser.add_argument("--json", action="store_true",
                         help="one JSON object: family, images, detections, per_category, score_quantiles, ...")
 
 
+def _load_with_progress(args):
+    """A transient progress bar on a terminal (a first open of a large file takes seconds)."""
+    console = Console(stderr=True)
+    if args.json or not console.is_terminal:
+        return load_predictions(args.file, family=args.family)
+    with Progress(TextColumn("{task.description}"), BarColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("reading", total=1.0)
+        return load_predictions(args.file, family=args.family,
+                                on_progress=lambda fraction, stage: progress.update(task, completed=fraction, description=stage))
+
+
 def execute(args) -> int:
-    summary = load_predictions(args.file, family=args.family).summary()
+    summary = _load_with_progress(args).summary()
     if args.json:
         print(json.dumps(summary))
         return 0

@@ -7,7 +7,6 @@ cache index stores: plain arrays, no pickle, masks kept as concatenated RLE byte
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from operator import itemgetter
@@ -16,10 +15,6 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from tui.errors import UserError
-
-# pycocotools' decode still passes copy=False to numpy 2; harmless, and not the user's concern.
-warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept a copy keyword",
-                        category=DeprecationWarning)
 
 REQUIRED_KEYS = ("image_file", "boxes", "classes", "scores")
 _counts_of = itemgetter("counts")
@@ -75,13 +70,56 @@ class RawColumns(Columns):
     """The dtype the file stored classes in (fformer writes int32)."""
 
 
+def rle_runs(counts: bytes) -> np.ndarray:
+    """The run lengths a pycocotools compressed RLE string encodes (its rleFrString, vectorized).
+
+    Each run is a little-endian base-32 number in characters '0'+0..63, 0x20 marking "more
+    follows" and 0x10 the sign of the last chunk; from the third run on, a run is stored as the
+    difference to the run two before it.
+    """
+    chunks = np.frombuffer(bytes(counts), dtype=np.uint8).astype(np.int64) - 48
+    if not chunks.size:
+        return chunks
+    if chunks.min() < 0 or chunks.max() > 63:
+        raise ValueError("it holds characters outside an RLE string's alphabet")
+    ends = (chunks & 0x20) == 0
+    if not ends[-1]:
+        raise ValueError("it ends inside a number")
+    starts = np.flatnonzero(np.concatenate(([True], ends[:-1])))
+    position = np.arange(chunks.size) - np.repeat(starts, np.diff(np.append(starts, chunks.size)))
+    if position.max() > 6:
+        raise ValueError("a run is longer than any image")
+    values = np.add.reduceat((chunks & 0x1F) << (5 * position), starts)
+    negative = (chunks[ends] & 0x10) != 0
+    values[negative] |= np.left_shift(-1, 5 * (position[ends][negative] + 1))
+    runs = values.copy()
+    runs[1::2] = np.cumsum(values[1::2])
+    runs[2::2] = np.cumsum(values[2::2])
+    return runs
+
+
 def decode_mask(rle: dict) -> np.ndarray:
-    """A pycocotools RLE as a bool [h, w] array."""
-    return mask_utils.decode([rle])[:, :, 0].astype(bool)
+    """A pycocotools RLE as a bool [h, w] array, checked first.
+
+    pycocotools' own decode writes as many pixels as the runs say, past the end of the mask when a
+    file lies about them; these come from files, so the runs are checked against the size here and
+    the mask is built with numpy. UserError for a malformed RLE.
+    """
+    height, width = (int(v) for v in rle["size"])
+    try:
+        runs = rle_runs(rle["counts"])
+    except (ValueError, TypeError, IndexError) as exc:
+        raise UserError(f"a mask is not a valid RLE ({exc})") from None
+    if height < 0 or width < 0 or (runs < 0).any() or int(runs.sum()) != height * width:
+        raise UserError(f"a mask's runs do not cover its {height}x{width} pixels: the file is corrupt")
+    values = np.arange(runs.size) % 2 == 1
+    return np.repeat(values, runs).reshape(width, height).T
 
 
 def basename(image_file) -> str:
     """`images/test/x.jpg` -> `x.jpg` (amrcnn keeps tar member paths; the original loader's split('/')[1] is wrong)."""
+    if isinstance(image_file, bytes):  # TensorFlow hands file names over as bytes
+        image_file = image_file.decode("utf-8", "replace")
     return str(image_file).replace("\\", "/").rsplit("/", 1)[-1]
 
 
@@ -170,7 +208,7 @@ def records_to_columns(records, on_progress: Callable[[float], None] | None = No
         boxes=np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32),
         classes=np.concatenate(classes) if classes else np.zeros(0, np.int64),
         scores=np.concatenate(scores) if scores else np.zeros(0, np.float32),
-        mask_sizes=np.concatenate(size_rows) if size_rows else np.zeros((0, 2), np.int32),
+        mask_sizes=np.ascontiguousarray(np.concatenate(size_rows)) if size_rows else np.zeros((0, 2), np.int32),
         mask_offsets=mask_offsets,
         mask_counts=np.frombuffer(b"".join(counts), dtype=np.uint8),
         has_attributes=has_attributes,

@@ -51,7 +51,11 @@ class ImageSequence(Sequence):
 
 
 class PredictionSet:
-    """One prediction file, normalized: xyxy pixel boxes, category ids 0..45, masks as RLE."""
+    """One prediction file, normalized: xyxy pixel boxes, category ids 0..45, masks as RLE.
+
+    `columns` holds every detection in flat arrays (see Columns), usually mapped read-only from the
+    cache's index; `images[i]` is one image's ImagePredictions, built on access.
+    """
 
     def __init__(self, path: Path, conventions: Conventions, meta: dict | None, columns: Columns, from_index: bool):
         self.path = path
@@ -172,7 +176,10 @@ def load_predictions(path, family: str | None = None, on_progress: ProgressCallb
         del arrays
     conventions = override or (meta and from_meta(meta)) or from_content(raw)
     columns = normalize(raw, conventions)
-    index.save(path, family, columns, {"conventions": conventions.describe(), "meta": meta})
+    if index.save(path, family, columns, {"conventions": conventions.describe(), "meta": meta}):
+        mapped = index.load(path, family)
+        if mapped is not None:
+            columns = mapped[0]  # the same values, mapped from the index: the file's copies can go
     report(1.0, "done")
     return PredictionSet(path, conventions, meta, columns, from_index=False)
 

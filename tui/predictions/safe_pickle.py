@@ -151,8 +151,8 @@ def _read_array(stream: IO[bytes], label: str, size: int, on_progress: Progress 
     try:
         with io.BufferedReader(_PrefetchingReader(stream, size, on_progress), buffer_size=1 << 20) as ahead:
             array = RestrictedUnpickler(ahead).load()
-    except RefusedPickle:
-        raise
+    except RefusedPickle as exc:
+        raise RefusedPickle(f"{label}: {exc}") from None
     except (EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{label} is truncated or corrupt ({exc or 'ends early'})") from None
     except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError,

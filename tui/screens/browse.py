@@ -61,6 +61,7 @@ class BrowseScreen(Screen):
     @dataclass
     class LoadFailed(Message):
         slot: int
+        path: Path
         message: str
 
     @dataclass
@@ -72,8 +73,8 @@ class BrowseScreen(Screen):
     @dataclass
     class PicturesDrawn(Message):
         name: str
-        pictures: list[tuple[str, PILImage.Image, str]]
-        """(caption, drawing, note) per open file."""
+        pictures: list[tuple[str, PILImage.Image | None, str]]
+        """(caption, drawing or None, note) per open file."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -82,6 +83,8 @@ class BrowseScreen(Screen):
         self.images_dir: Path | None = None
         self.detection_filter = DetectionFilter(threshold=0.5)
         self._progress: dict[int, float] = {}
+        """Fraction loaded per slot of the files being opened."""
+        self._loading: set[int] = set()
         self._pending: tuple[list[Path], Path | None] | None = None
         self._ready = False
 
@@ -151,14 +154,20 @@ class BrowseScreen(Screen):
             self._pending = (files, images_dir)
             return
         self._pending = None
-        self.files = [Path(f) for f in files[:2]]
+        self.files = [Path(f).expanduser() for f in files[:2]]
         self.images_dir = images_dir if images_dir is not None else self.images_dir
         self.sets = [None] * len(self.files)
         self._progress = {slot: 0.0 for slot in range(len(self.files))}
+        self._loading = set(self._progress)
         self.file_bar.show_files(self.files)
+        self.image_list.show_images([], [], [])
+        self.detections_table.show_rows([])
+        for picture in self.pictures:
+            picture.show_placeholder("", "Loading...")
         self.pictures[1].set_class(len(self.files) < 2, "hidden")
         self.query_one("#load-status").remove_class("hidden")
         self.progress_bar.update(total=1.0, progress=0.0)
+        self.image_list.table.focus()
         for slot, path in enumerate(self.files):
             self.load_file(slot, path)
 
@@ -170,7 +179,9 @@ class BrowseScreen(Screen):
         try:
             self.post_message(self.FileLoaded(slot, load_predictions(path, on_progress=progressed)))
         except UserError as exc:
-            self.post_message(self.LoadFailed(slot, str(exc)))
+            self.post_message(self.LoadFailed(slot, path, str(exc)))
+        except MemoryError:
+            self.post_message(self.LoadFailed(slot, path, f"{path} is too large to load in this much memory"))
 
     @on(FileBar.FilesChosen)
     def files_chosen(self, event: FileBar.FilesChosen) -> None:
@@ -178,32 +189,38 @@ class BrowseScreen(Screen):
 
     @on(LoadProgressed)
     def load_progressed(self, event: LoadProgressed) -> None:
-        if event.slot in self._progress:
+        if event.slot in self._loading:
             self._progress[event.slot] = event.fraction
             self.progress_bar.update(progress=sum(self._progress.values()) / len(self._progress))
             self.query_one("#load-stage", Static).update(f"{event.stage} {self.files[event.slot].name}")
 
     @on(FileLoaded)
     def file_loaded(self, event: FileLoaded) -> None:
-        if event.slot >= len(self.sets) or event.predictions.path != self.files[event.slot]:
-            return  # a file replaced since
+        if not self._is_current(event.slot, event.predictions.path):
+            return
         self.sets[event.slot] = event.predictions
-        self._progress.pop(event.slot, None)
+        self._loading.discard(event.slot)
         predictions = event.predictions
         self.notify(f"{predictions.path.name}: {len(predictions):,} images, {predictions.columns.scores.size:,} "
                     f"detections ({predictions.model or predictions.family})", timeout=4)
         self._finish_loading_if_done()
         self._show_image_list()
-        self.image_list.table.focus()
 
     @on(LoadFailed)
     def load_failed(self, event: LoadFailed) -> None:
-        self._progress.pop(event.slot, None)
+        if not self._is_current(event.slot, event.path):
+            return
+        self._loading.discard(event.slot)
+        self.pictures[event.slot].show_placeholder("", event.message)
         self.notify(event.message, severity="error", title="Cannot open")
         self._finish_loading_if_done()
 
+    def _is_current(self, slot: int, path: Path) -> bool:
+        """False for the result of a load the user has replaced by opening other files since."""
+        return slot < len(self.files) and self.files[slot] == path
+
     def _finish_loading_if_done(self) -> None:
-        if not self._progress:
+        if not self._loading:
             self.query_one("#load-status").add_class("hidden")
 
     def _show_image_list(self) -> None:
@@ -250,8 +267,11 @@ class BrowseScreen(Screen):
         pictures = []
         for slot, image in self._selected_images(name):
             kept = detection_filter.keep(image)
-            drawn = render(image, source, keep=kept, max_size=SCREEN_PIXELS)
-            pictures.append((f"{self._caption(slot)}, {int(kept.sum())} of {len(image)} shown", drawn, note))
+            caption = f"{self._caption(slot)}, {int(kept.sum())} of {len(image)} shown"
+            try:
+                pictures.append((caption, render(image, source, keep=kept, max_size=SCREEN_PIXELS), note))
+            except UserError as exc:  # a corrupt mask: say so instead of drawing
+                pictures.append((caption, None, str(exc)))
         self.post_message(self.PicturesDrawn(name, pictures))
 
     def _open_image(self, name: str) -> tuple[PILImage.Image | None, str]:
@@ -270,7 +290,10 @@ class BrowseScreen(Screen):
         if event.name != self.selected_name:
             return
         for picture, (caption, drawn, note) in zip(self.pictures, event.pictures):
-            picture.show_drawing(caption, drawn, note)
+            if drawn is None:
+                picture.show_placeholder(caption, note)
+            else:
+                picture.show_drawing(caption, drawn, note)
 
     # ----- actions -----
     def action_focus_files(self) -> None:

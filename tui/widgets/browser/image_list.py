@@ -13,6 +13,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Input
 
 
+NAME_WIDTH = 22
+COUNT_WIDTH = 4
+BATCH_ROWS = 1000
+
+
 class ImageList(Vertical):
     BINDINGS = [Binding("s", "cycle_sort", "Sort images")]
     SORTS = ("image", "detections, most first", "detections, fewest first")
@@ -27,6 +32,7 @@ class ImageList(Vertical):
         self._counts: list[np.ndarray] = []
         self._labels: list[str] = []
         self._sort = 0
+        self._generation = 0
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter images by name", id="image-filter")
@@ -50,19 +56,30 @@ class ImageList(Vertical):
         self._fill()
 
     def _fill(self) -> None:
+        """Refill the table: the first rows now, the rest in batches between refreshes (10,000 rows at
+        once would freeze the screen for about a second while the table measures them)."""
         table = self.table
         selected = self.selected_name
+        self._generation += 1
         table.clear(columns=True)
-        table.add_column("image", key="image")
+        table.add_column("image", key="image", width=NAME_WIDTH)
         for label in self._labels:
-            table.add_column(label, key=label)
+            table.add_column(label, key=label, width=COUNT_WIDTH)
         term = self.name_filter.value.strip().lower()
         order = self._order()
         rows = [i for i in order if term in self._names[i].lower()] if term else order
-        for i in rows:
+        self._add_batch(self._generation, rows, 0, selected)
+
+    def _add_batch(self, generation: int, rows: list[int], start: int, selected: str | None) -> None:
+        if generation != self._generation:
+            return  # refilled since
+        table = self.table
+        for i in rows[start:start + BATCH_ROWS]:
             table.add_row(self._names[i], *(int(c[i]) for c in self._counts), key=self._names[i])
-        if selected is not None and selected in table.rows:
+        if selected is not None and selected in table.rows and self.selected_name != selected:
             table.move_cursor(row=table.get_row_index(selected))
+        if start + BATCH_ROWS < len(rows):
+            self.call_after_refresh(self._add_batch, generation, rows, start + BATCH_ROWS, selected)
 
     def _order(self) -> list[int]:
         if not self._names:
