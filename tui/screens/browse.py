@@ -35,12 +35,13 @@ SCREEN_PIXELS = 1024
 """The longest side the on-screen drawing is rendered at; exports use the full image."""
 
 
-def open_in_browser(app: App, files: list[Path], images_dir: Path | None = None) -> None:
-    """Switch to the browser and open these prediction files (the first two; the second is compared)."""
+def open_in_browser(app: App, files: list[Path], images_dir: Path | None = None, image: str | None = None) -> None:
+    """Switch to the browser and open these prediction files (the first two; the second is compared),
+    showing `image` first when given."""
     app.switch_mode(BrowseScreen.NAV.mode)
     screen = app.screen
     if isinstance(screen, BrowseScreen):
-        screen.open_files(list(files), images_dir)
+        screen.open_files(list(files), images_dir, image)
 
 
 class BrowseScreen(Screen):
@@ -85,7 +86,8 @@ class BrowseScreen(Screen):
         self._progress: dict[int, float] = {}
         """Fraction loaded per slot of the files being opened."""
         self._loading: set[int] = set()
-        self._pending: tuple[list[Path], Path | None] | None = None
+        self._pending: tuple[list[Path], Path | None, str | None] | None = None
+        self._wanted_image: str | None = None
         self._ready = False
 
     def compose(self) -> ComposeResult:
@@ -142,18 +144,20 @@ class BrowseScreen(Screen):
         self._ready = True
         launch = getattr(self.app, "launch", None)
         if self._pending is None and launch is not None and launch.browse_files:
-            self._pending = (list(launch.browse_files), launch.images_dir)
+            self._pending = (list(launch.browse_files), launch.images_dir, None)
         if self._pending is not None:
             self.open_files(*self._pending)
         else:
             self.file_bar.first.focus()
 
-    def open_files(self, files: list[Path], images_dir: Path | None = None) -> None:
-        """Load up to two prediction files (in workers); the second is drawn beside the first."""
+    def open_files(self, files: list[Path], images_dir: Path | None = None, image: str | None = None) -> None:
+        """Load up to two prediction files (in workers); the second is drawn beside the first.
+        `image`, when given, is the image selected once they are loaded."""
         if not self._ready:  # opened from elsewhere before this screen was mounted: on_mount opens them
-            self._pending = (files, images_dir)
+            self._pending = (files, images_dir, image)
             return
         self._pending = None
+        self._wanted_image = image
         self.files = [Path(f).expanduser() for f in files[:2]]
         self.images_dir = images_dir if images_dir is not None else self.images_dir
         self.sets = [None] * len(self.files)
@@ -203,8 +207,8 @@ class BrowseScreen(Screen):
         predictions = event.predictions
         self.notify(f"{predictions.path.name}: {len(predictions):,} images, {predictions.columns.scores.size:,} "
                     f"detections ({predictions.model or predictions.family})", timeout=4)
-        self._finish_loading_if_done()
         self._show_image_list()
+        self._finish_loading_if_done()
 
     @on(LoadFailed)
     def load_failed(self, event: LoadFailed) -> None:
@@ -222,6 +226,7 @@ class BrowseScreen(Screen):
     def _finish_loading_if_done(self) -> None:
         if not self._loading:
             self.query_one("#load-status").add_class("hidden")
+            self._wanted_image = None
 
     def _show_image_list(self) -> None:
         loaded = [(LABELS[slot], s) for slot, s in enumerate(self.sets) if s is not None]
@@ -230,7 +235,8 @@ class BrowseScreen(Screen):
         for _, predictions in loaded:
             per_name = dict(zip(predictions.image_names, predictions.detection_counts.tolist()))
             counts.append([per_name.get(name, 0) for name in names])
-        self.image_list.show_images(names, [np.asarray(c) for c in counts], [label for label, _ in loaded])
+        self.image_list.show_images(names, [np.asarray(c) for c in counts], [label for label, _ in loaded],
+                                    select=self._wanted_image)
         self.show_selection()
 
     # ----- the selected image -----

@@ -134,7 +134,4 @@ class EvaluateScreen(Screen):
 
     @on(WorstImages.ImageChosen)
     def _open_image(self, event: WorstImages.ImageChosen) -> None:
-        """The browser opens the file; it cannot yet be told which image to show, so the name is given here."""
-        open_in_browser(self.app, [Path(event.file)])
-        self.app.notify(f"{event.image_file}: type its name into the image filter (/) to find it",
-                        title=Path(event.file).name)
+        open_in_browser(self.app, [Path(event.file)], image=event.image_file)

@@ -50,16 +50,18 @@ class ImageList(Vertical):
     def shown_names(self) -> list[str]:
         return [str(key.value) for key in self.table.rows]
 
-    def show_images(self, names: list[str], counts: list[np.ndarray], labels: list[str]) -> None:
-        """names: every image of the open files; counts[k][i]: detections of file k on image i."""
+    def show_images(self, names: list[str], counts: list[np.ndarray], labels: list[str],
+                    select: str | None = None) -> None:
+        """names: every image of the open files; counts[k][i]: detections of file k on image i;
+        select: the image to put the cursor on (else the one selected before)."""
         self._names, self._counts, self._labels = names, counts, labels
-        self._fill()
+        self._fill(select)
 
-    def _fill(self) -> None:
+    def _fill(self, select: str | None = None) -> None:
         """Refill the table: the first rows now, the rest in batches between refreshes (10,000 rows at
         once would freeze the screen for about a second while the table measures them)."""
         table = self.table
-        selected = self.selected_name
+        selected = select or self.selected_name
         self._generation += 1
         table.clear(columns=True)
         table.add_column("image", key="image", width=NAME_WIDTH)
