@@ -209,7 +209,8 @@ class Journal(object):
 # ---- signals -------------------------------------------------------------------------------
 
 class StopFlag(object):
-    """Set by the first SIGINT/SIGTERM; the second one gets the default action (die now)."""
+    """Set by the first SIGINT/SIGTERM; the second one gets the default action (die now).
+    The pipeline checks it between images."""
 
     def __init__(self):
         self.signal_name = None
@@ -225,7 +226,7 @@ class StopFlag(object):
         self.signal_name = signal.Signals(number).name
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        protocol.say("{} received: stopping after the image in flight".format(self.signal_name))
+        # nothing printed here: the main thread may hold protocol's lock, mid-line
 
 
 # ---- output --------------------------------------------------------------------------------
