@@ -39,7 +39,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 JOURNAL_VERSION = 1
 EXIT_CANCELLED = 130
 PREFETCH = 2
-"""Images prepared ahead of the one being inferred."""
+"""Images prepared ahead of the one being inferred, when the pipeline overlaps."""
 
 
 class UnreadableImage(Exception):
@@ -58,6 +58,10 @@ class Predictor(object):
     """Execution providers or devices in use, for the `start` event and `meta`."""
     path = "default"
     """Which inference path runs, recorded in `meta` (a runner may offer several)."""
+    overlap = False
+    """Whether `prepare` and `finish` should run in threads beside `infer` (`--overlap auto`).
+    That pays when inference leaves CPU cores idle (a GPU). On a CPU session that already uses
+    every core, the threads stall its worker threads and cost more than they save (bench/)."""
 
     def versions(self):
         """Package versions worth recording in `meta`."""
@@ -95,6 +99,8 @@ def argument_parser(description):
     parser.add_argument("--output", required=True, help="the .npz file to write")
     parser.add_argument("--score-threshold", type=float, default=0.0,
                         help="drop detections scoring below this")
+    parser.add_argument("--overlap", choices=("auto", "on", "off"), default="auto",
+                        help="decode and postprocess in threads beside inference (auto: the runner decides)")
     return parser
 
 
@@ -304,7 +310,7 @@ def run(args, load_predictor):
         protocol.log("resuming: {} of {} images already done".format(resumed, len(images)))
     journal.open()
     try:
-        _pipeline(predictor, todo, journal, len(images), stop)
+        _pipeline(predictor, todo, journal, len(images), stop, _overlaps(args, predictor))
     except Exception as exc:
         journal.close()
         protocol.fail("{} failed: {}".format(args.model, _one_line(exc)))
@@ -315,8 +321,36 @@ def run(args, load_predictor):
     _write_output(args, predictor, journal, names, time.monotonic() - started)
 
 
-def _pipeline(predictor, todo, journal, total, stop):
-    """prepare ahead in threads, infer here, finish behind in a thread; journal in image order."""
+def _overlaps(args, predictor):
+    return predictor.overlap if args.overlap == "auto" else args.overlap == "on"
+
+
+class InlineExecutor(object):
+    """Runs each task at once in the caller's thread: the pipeline without overlap."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def submit(self, function, *args):
+        future = concurrent.futures.Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+def _pipeline(predictor, todo, journal, total, stop, overlap):
+    """prepare ahead, infer here, finish behind (in threads when `overlap`); journal in image order."""
+    if overlap:
+        preparers = concurrent.futures.ThreadPoolExecutor(PREFETCH, thread_name_prefix="prepare")
+        finisher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="finish")
+    else:
+        preparers = finisher = InlineExecutor()
+    lookahead = PREFETCH + 1 if overlap else 1
     done = [len(journal.entries)]
 
     def record(entry):
@@ -325,14 +359,13 @@ def _pipeline(predictor, todo, journal, total, stop):
         protocol.emit("progress", done=done[0], total=total, image=entry["image_file"],
                       detections=entry.get("detections", 0), seconds=round(sum(entry["timings"].values()), 4))
 
-    with concurrent.futures.ThreadPoolExecutor(PREFETCH, thread_name_prefix="prepare") as preparers, \
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="finish") as finisher:
+    with preparers, finisher:
         ahead = collections.deque()
         behind = collections.deque()
         upcoming = iter(todo)
 
         def fill():
-            while len(ahead) < PREFETCH + 1:
+            while len(ahead) < lookahead:
                 path = next(upcoming, None)
                 if path is None:
                     return
@@ -385,7 +418,8 @@ def _write_output(args, predictor, journal, names, seconds):
         "model": args.model, "family": args.family, "box_format": args.box_format,
         "class_ids": args.class_ids, "image_dir": settings["images"], "model_file": settings["model_file"],
         "score_threshold": args.score_threshold, "providers": list(predictor.providers),
-        "path": predictor.path, "versions": versions, "started": journal.header["started"],
+        "path": predictor.path, "overlap": _overlaps(args, predictor), "versions": versions,
+        "started": journal.header["started"],
         "finished": _now(), "images": len(records), "detections": detections, "skipped": skipped,
         "timings": {entry["image_file"]: {k: round(v, 5) for k, v in entry["timings"].items()}
                     for entry in entries},
