@@ -59,9 +59,9 @@ class Predictor(object):
     path = "default"
     """Which inference path runs, recorded in `meta` (a runner may offer several)."""
     overlap = False
-    """Whether `prepare` and `finish` should run in threads beside `infer` (`--overlap auto`).
-    That pays when inference leaves CPU cores idle (a GPU). On a CPU session that already uses
-    every core, the threads stall its worker threads and cost more than they save (bench/)."""
+    """Whether `prepare` and `finish` run in threads beside `infer` under `--overlap auto`. That
+    pays when inference leaves CPU cores idle, between or inside its runs (a GPU, or an ONNX
+    Runtime session that does not busy-wait); it hurts beside a session that spins on every core."""
 
     def versions(self):
         """Package versions worth recording in `meta`."""
