@@ -301,23 +301,24 @@ def run(args, load_predictor):
         protocol.fail("cannot load {}: {}".format(args.model_file, _one_line(exc)))
     journal = Journal(args.output, {"journal": JOURNAL_VERSION, "started": _now(),
                                     "settings": _settings(args, predictor)})
-    resumed = journal.resume()
+    journal.resume()
     names = [os.path.basename(path) for path in images]
     todo = [path for path, name in zip(images, names) if name not in journal.entries]
+    resumed = len(images) - len(todo)  # images the journal has but the folder lost do not count
     protocol.emit("start", model=args.model, total=len(images), providers=list(predictor.providers),
                   resumed=resumed, path=predictor.path)
     if resumed:
         protocol.log("resuming: {} of {} images already done".format(resumed, len(images)))
     journal.open()
     try:
-        _pipeline(predictor, todo, journal, len(images), stop, _overlaps(args, predictor))
+        _pipeline(predictor, todo, journal, resumed, len(images), stop, _overlaps(args, predictor))
     except Exception as exc:
         journal.close()
         protocol.fail("{} failed: {}".format(args.model, _one_line(exc)))
     journal.close()
     if stop:
         protocol.fail("cancelled ({}) after {} of {} images; rerun the same command to resume".format(
-            stop.signal_name, len(journal.entries), len(images)), code=EXIT_CANCELLED)
+            stop.signal_name, sum(name in journal.entries for name in names), len(images)), code=EXIT_CANCELLED)
     _write_output(args, predictor, journal, names, time.monotonic() - started)
 
 
@@ -343,7 +344,7 @@ class InlineExecutor(object):
         return future
 
 
-def _pipeline(predictor, todo, journal, total, stop, overlap):
+def _pipeline(predictor, todo, journal, resumed, total, stop, overlap):
     """prepare ahead, infer here, finish behind (in threads when `overlap`); journal in image order."""
     if overlap:
         preparers = concurrent.futures.ThreadPoolExecutor(PREFETCH, thread_name_prefix="prepare")
@@ -351,7 +352,7 @@ def _pipeline(predictor, todo, journal, total, stop, overlap):
     else:
         preparers = finisher = InlineExecutor()
     lookahead = PREFETCH + 1 if overlap else 1
-    done = [len(journal.entries)]
+    done = [resumed]
 
     def record(entry):
         journal.add(entry)

@@ -44,7 +44,7 @@ def decode(image_path):
             if image.mode != "RGB":
                 image = image.convert("RGB")
             return np.asarray(image)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise common.UnreadableImage(str(exc) or type(exc).__name__)
 
 
