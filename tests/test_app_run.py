@@ -10,6 +10,7 @@ import pytest
 from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tui.app import FashionFailApp, LaunchOptions
+from tui.widgets.gpu import GpuPane
 from tui.widgets.run.picker import PathPicker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def workspace(tmp_path):
     return tmp_path
 
 
-async def test_a_run_goes_live_to_its_summary(workspace, monkeypatch):
+async def test_screenshot_a_run_goes_live_to_its_summary(workspace, monkeypatch, screenshot_dir):
     monkeypatch.chdir(workspace)  # relative paths, as a user types them (and a tidy screenshot)
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(150, 42)) as pilot:
@@ -61,8 +62,9 @@ async def test_a_run_goes_live_to_its_summary(workspace, monkeypatch):
         log_text = "\n".join(line.text for line in screen.log_view.lines)
         assert "warning: skipped broken.jpg" in log_text and "wrote" in log_text
         assert not screen.query_one("#run-start").disabled and screen.query_one("#run-cancel").disabled
-        assert not screen.query_one("#gpu-slot").children
-        app.save_screenshot(filename="run.svg", path=str(ROOT / "docs" / "screenshots"))
+        assert screen.query_one("#gpu-slot").query(GpuPane)  # the GPU pane sits beside the run
+        assert app.runner_pids == frozenset()  # set while the runner ran, cleared at its end
+        app.save_screenshot(filename="run.svg", path=str(screenshot_dir))
 
 
 async def test_bad_input_is_a_notification_not_a_traceback(workspace):
@@ -100,6 +102,7 @@ async def test_cancel_then_quit_leaves_no_runner_behind(workspace):
         assert "resuming" in str(screen.progress.status.render())
         pid = screen.job.pid
         assert not pid_gone(pid)
+        assert app.runner_pids == {pid}  # what the GPU pane highlights
         await pilot.press("q")
     assert pid_gone(pid)
 

@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Header, RichLog, Static
 from tui import catalog, jobs
 from tui.errors import UserError
 from tui.screens import NavEntry
+from tui.widgets.gpu import GpuPane
 from tui.widgets.run.form import RunForm
 from tui.widgets.run.progress import RunProgress
 
@@ -71,7 +72,8 @@ class RunScreen(Screen):
                 yield RunProgress(id="run-progress")
                 yield Static("", id="run-summary", classes="hidden")
                 yield RichLog(id="run-log", wrap=True, max_lines=5000)
-            yield Container(id="gpu-slot")
+            with Container(id="gpu-slot"):
+                yield GpuPane()
         yield Footer()
 
     @property
@@ -132,6 +134,7 @@ class RunScreen(Screen):
         try:
             jobs.check_request(request, self.app.settings)
             self.job = jobs.Job.start(request, self.app.settings)
+            self.app.call_from_thread(setattr, self.app, "runner_pids", frozenset({self.job.pid}))
         except UserError as exc:
             self.post_message(self.EventReceived(jobs.failed(str(exc))))
             return
@@ -155,6 +158,7 @@ class RunScreen(Screen):
 
     def finished(self, event: jobs.Finished) -> None:
         self.job = None
+        self.app.runner_pids = frozenset()
         self.form.set_running(False)
         skipped = f" ({event.skipped} skipped)" if event.skipped else ""
         self.summary.update(f"Done: {event.images} images{skipped}, {event.detections} detections "
@@ -164,6 +168,7 @@ class RunScreen(Screen):
 
     def failed(self, event: jobs.Failed) -> None:
         self.job = None
+        self.app.runner_pids = frozenset()
         self.form.set_running(False)
         self.summary.update(("Cancelled: " if event.cancelled else "Failed: ") + event.message)
         self.summary.set_classes("-cancelled" if event.cancelled else "-failed")
