@@ -10,6 +10,7 @@ import pytest
 from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tui.app import FashionFailApp, LaunchOptions
+from tui.screens.browse import BrowseScreen
 from tui.widgets.gpu import GpuPane
 from tui.widgets.run.picker import PathPicker
 
@@ -65,6 +66,10 @@ async def test_screenshot_a_run_goes_live_to_its_summary(workspace, monkeypatch,
         assert screen.query_one("#gpu-slot").query(GpuPane)  # the GPU pane sits beside the run
         assert app.runner_pids == frozenset()  # set while the runner ran, cleared at its end
         app.save_screenshot(filename="run.svg", path=str(screenshot_dir))
+
+        await pilot.press("ctrl+b")  # straight from the run into the browser
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen) and app.screen.loaded_sets)
+        assert app.screen.files == [output] and app.screen.loaded_sets[0].family == "facere"
 
 
 async def test_bad_input_is_a_notification_not_a_traceback(workspace):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,6 +17,7 @@ from textual.widgets import Button, Footer, Header, RichLog, Static
 from tui import catalog, jobs
 from tui.errors import UserError
 from tui.screens import NavEntry
+from tui.screens.browse import open_in_browser
 from tui.widgets.gpu import GpuPane
 from tui.widgets.run.form import RunForm
 from tui.widgets.run.progress import RunProgress
@@ -26,6 +28,7 @@ ACTIONS = (
     ("Choose image folder", "Open the folder picker for the images", "browse('images')"),
     ("Choose output folder", "Open the folder picker for the output", "browse('out')"),
     ("Choose model file", "Pick a local ONNX file instead of the cached checkpoint", "browse('model-file')"),
+    ("Open result in the browser", "Browse the prediction file the last run wrote", "open_result"),
 )
 
 
@@ -54,6 +57,7 @@ class RunScreen(Screen):
         Binding("ctrl+s", "start_run", "Start"),
         Binding("ctrl+x", "cancel_run", "Cancel run"),
         Binding("ctrl+o", "browse('images')", "Images folder"),
+        Binding("ctrl+b", "open_result", "Browse result"),
     ]
 
     @dataclass
@@ -63,6 +67,9 @@ class RunScreen(Screen):
         event: jobs.Event
 
     job: jobs.Job | None = None
+    last_output: Path | None = None
+    """The prediction file the last finished run wrote, with the images it ran on."""
+    last_images: Path | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -109,6 +116,12 @@ class RunScreen(Screen):
             self.job.cancel()
             self.log_view.write("Cancelling: the runner stops after the image in flight.")
 
+    def action_open_result(self) -> None:
+        if self.last_output is None:
+            self.notify("No finished run yet: its prediction file opens here once it is written.", severity="warning")
+            return
+        open_in_browser(self.app, [self.last_output], images_dir=self.last_images)
+
     def action_browse(self, field: str) -> None:
         self.form.field(field).browse()
 
@@ -125,6 +138,7 @@ class RunScreen(Screen):
         self.form.set_running(True)
         self.summary.add_class("hidden")
         self.progress.begin(request.model.name)
+        self.last_images = request.images
         self.log_view.clear()
         self.follow(request)
 
@@ -164,7 +178,8 @@ class RunScreen(Screen):
         self.summary.update(f"Done: {event.images} images{skipped}, {event.detections} detections "
                             f"in {event.seconds:.1f} s -> {event.output}")
         self.summary.set_classes("-done")
-        self.notify(f"Wrote {event.output}")
+        self.last_output = event.output
+        self.notify(f"Wrote {event.output}; ctrl+b opens it in the browser")
 
     def failed(self, event: jobs.Failed) -> None:
         self.job = None
