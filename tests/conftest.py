@@ -12,3 +12,15 @@ def isolated_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv(paths.DATA_ENV, str(root / "data"))
     monkeypatch.setenv(paths.CONFIG_ENV, str(root / "config.toml"))
     return root
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path):
+    """Where a test saves its screen as SVG: a temp dir, or docs/screenshots when regenerating
+    the README's pictures with `FASHIONFAIL_TUI_SCREENSHOTS=docs/screenshots python -m pytest -k screenshot`."""
+    import os
+    from pathlib import Path
+
+    target = Path(os.environ.get("FASHIONFAIL_TUI_SCREENSHOTS") or tmp_path / "screenshots")
+    target.mkdir(parents=True, exist_ok=True)
+    return target

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import var
 from textual.screen import Screen
 
 from tui import config as config_module
 from tui.config import Config
 from tui.screens import discover
+from tui.widgets.gpu import toggle_gpu_pane
 
 _AREAS = discover()
 
@@ -33,8 +35,11 @@ class FashionFailApp(App):
     MODES = {entry.mode: screen for entry, screen in _AREAS}
     BINDINGS = [
         *(Binding(entry.key, f"app.switch_mode('{entry.mode}')", entry.title) for entry, _ in _AREAS),
+        Binding("g", "toggle_gpu_pane", "GPU pane"),
         Binding("q", "quit", "Quit"),
     ]
+    runner_pids: var[frozenset[int]] = var(frozenset())
+    """Pids of the runners this app started; the GPU pane highlights their processes and their children's."""
 
     def __init__(self, launch: LaunchOptions | None = None, config: Config | None = None):
         super().__init__()
@@ -48,6 +53,11 @@ class FashionFailApp(App):
         yield from super().get_system_commands(screen)
         for entry, _ in _AREAS:
             yield SystemCommand(f"Go to {entry.title}", entry.description, lambda mode=entry.mode: self.switch_mode(mode))
+        yield SystemCommand("Toggle the GPU pane", "GPU load, memory and processes beside this screen",
+                            lambda: toggle_gpu_pane(screen))
+
+    def action_toggle_gpu_pane(self) -> None:
+        toggle_gpu_pane(self.screen)
 
 
 def run_app(launch: LaunchOptions | None = None) -> int:

@@ -28,3 +28,15 @@ class ImagePredictions:
 
     def __len__(self) -> int:
         return len(self.scores)
+
+    def mask(self, detection: int) -> np.ndarray | None:
+        """Detection's mask as a bool [h, w] array, decoded now; None when it has none."""
+        rle = self.masks[detection] if detection < len(self.masks) else None
+        return None if rle is None else decode_mask(rle)
+
+
+# Imported last: the loader builds ImagePredictions.
+from tui.predictions.columns import decode_mask  # noqa: E402
+from tui.predictions.loading import ImageSequence, PredictionSet, load_predictions  # noqa: E402
+
+__all__ = ["ImagePredictions", "decode_mask", "ImageSequence", "PredictionSet", "load_predictions"]

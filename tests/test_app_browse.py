@@ -1,0 +1,225 @@
+"""The prediction browser, driven through the Pilot: what the user selects, types and sees."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import prediction_files as pf
+from tui.app import FashionFailApp, LaunchOptions
+from tui.predictions.render import category_colour
+from tui.screens.browse import BrowseScreen, open_in_browser
+
+BACKDROP = (30, 120, 60)
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def images_dir(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.new("RGB", (pf.WIDTH, pf.HEIGHT), BACKDROP).save(folder / "shirt.jpg", quality=100)
+    return folder
+
+
+async def wait_for(pilot, condition, seconds=10.0):
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the browser did not get there in time")
+
+
+def loaded(app, files=1):
+    screen = app.screen
+    return isinstance(screen, BrowseScreen) and len(screen.loaded_sets) == files and screen.image_list.shown_names
+
+
+def drawn(app, slot=0):
+    return app.screen.pictures[slot].drawn
+
+
+def coloured(picture, rectangle, category):
+    """Whether the centre of a rectangle shows the category's colour blended over the backdrop."""
+    top, left, bottom, right = rectangle
+    pixel = np.asarray(picture.getpixel(((left + right) // 2, (top + bottom) // 2)), dtype=int)
+    return abs(pixel - np.asarray(BACKDROP)).sum() > 60 and \
+        np.abs(pixel - np.asarray(category_colour(category))).sum() < np.abs(np.asarray(BACKDROP) - category_colour(category)).sum()
+
+
+def table_categories(app):
+    table = app.screen.detections_table
+    return [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+
+
+async def select_image(pilot, app, name):
+    table = app.screen.image_list.table
+    table.move_cursor(row=table.get_row_index(name))
+    await wait_for(pilot, lambda: app.screen.selected_name == name and drawn(app) is not None
+                   and app.screen.pictures[0].caption.content.startswith("A:"))
+
+
+async def set_threshold(pilot, app, text):
+    field = app.screen.filter_bar.threshold_input
+    field.focus()
+    field.value = ""
+    await pilot.press(*text)
+
+
+async def test_select_an_image_and_change_the_threshold(tmp_path, images_dir):
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path], images_dir=images_dir))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        assert app.screen.image_list.shown_names == ["empty.jpg", "shirt.jpg"]
+        await select_image(pilot, app, "shirt.jpg")
+        await wait_for(pilot, lambda: table_categories(app) == ["sleeve"])  # 0.9 passes 0.5, 0.3 does not
+        sleeve, pants = pf.RECTANGLES
+        await wait_for(pilot, lambda: coloured(drawn(app), sleeve, 31))
+        assert not coloured(drawn(app), pants, 6)
+        assert app.screen.pictures[0].placeholder.display is False  # the image was found
+
+        await set_threshold(pilot, app, "0.2")
+        await wait_for(pilot, lambda: table_categories(app) == ["sleeve", "pants"])
+        await wait_for(pilot, lambda: coloured(drawn(app), pants, 6))
+        assert "2 of 2 shown" in str(app.screen.pictures[0].caption.content)
+
+        await pilot.press("down")  # the field steps like a slider: 0.15
+        assert app.screen.filter_bar.threshold_input.value == "0.15"
+        app.screen.image_list.table.focus()
+        await pilot.press("plus", "plus")  # and so do + and - elsewhere on the screen
+        assert app.screen.filter_bar.threshold_input.value == "0.25"
+        app.screen.filter_bar.categories_input.value = "pants"
+        await wait_for(pilot, lambda: table_categories(app) == ["pants"])
+        await wait_for(pilot, lambda: not coloured(drawn(app), sleeve, 31))
+
+        await set_threshold(pilot, app, "7")  # not a score: marked, filters unchanged
+        assert app.screen.filter_bar.threshold_input.has_class("-invalid")
+        assert table_categories(app) == ["pants"]
+
+
+async def test_filter_sort_and_missing_images(tmp_path):
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        app.screen.image_list.table.focus()
+        await pilot.press("s")  # most detections first
+        assert app.screen.image_list.shown_names == ["shirt.jpg", "empty.jpg"]
+        await pilot.press("slash", *"emp")
+        assert app.screen.image_list.shown_names == ["empty.jpg"]
+        await wait_for(pilot, lambda: "not found" in str(app.screen.pictures[0].placeholder.content))
+        assert app.screen.pictures[0].placeholder.display is True
+        assert drawn(app) is not None  # the detections are still drawn, on a plain canvas
+
+
+async def test_two_files_side_by_side_and_export(tmp_path, images_dir, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    second = pf.write_npz(tmp_path / "fformer.npz", pf.fformer_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[first, second], images_dir=images_dir))
+    async with app.run_test(size=(150, 48)) as pilot:
+        await wait_for(pilot, lambda: loaded(app, files=2))
+        await select_image(pilot, app, "shirt.jpg")
+        await wait_for(pilot, lambda: drawn(app, 1) is not None)
+        assert app.screen.pictures[1].display and "fformer.npz (fformer)" in str(app.screen.pictures[1].caption.content)
+        table = app.screen.detections_table
+        await wait_for(pilot, lambda: [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["A", "B"])
+        if os.environ.get("FASHIONFAIL_TUI_SCREENSHOTS"):
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            app.save_screenshot(filename="browse.svg", path=str(SCREENSHOTS))
+        await pilot.press("e")
+        exported = [tmp_path / "shirt.facere.png", tmp_path / "shirt.fformer.png"]
+        await wait_for(pilot, lambda: all(p.exists() for p in exported))
+        assert Image.open(exported[0]).size == (pf.WIDTH, pf.HEIGHT)
+
+
+async def test_open_from_the_file_bar_and_refuse_a_hostile_file(tmp_path):
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class RunsCode:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    hostile = tmp_path / "hostile.npy"
+    hostile.write_bytes(pf.npy_bytes_with_pickle(pickle.dumps(pf.object_array([RunsCode()]), protocol=3)))
+    good = pf.write_amrcnn(tmp_path / "amrcnn.npy", pf.amrcnn_records())
+    app = FashionFailApp(LaunchOptions(mode="browse"))
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = app.screen
+        assert screen.file_bar.first.has_focus  # nothing given: the open-file input waits
+        screen.file_bar.first.value = str(hostile)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("refused to load" in n.message for n in app._notifications))
+        assert not marker.exists() and screen.loaded_sets == []
+        screen.file_bar.first.value = str(good)
+        await pilot.click("#open-files")
+        await wait_for(pilot, lambda: loaded(app))
+        assert screen.image_list.shown_names == ["empty.jpg", "shirt.jpg"]  # tar member paths -> basenames
+
+
+async def test_other_screens_open_files_in_the_browser(tmp_path):
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="home"))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.pause()
+        open_in_browser(app, [path])
+        await wait_for(pilot, lambda: loaded(app))
+        assert app.current_mode == "browse" and app.screen.file_bar.first.value == str(path)
+
+
+async def test_images_are_found_through_the_files_meta(tmp_path, images_dir):
+    path = pf.write_ours(tmp_path / "ours.npz", pf.facere_records(), model="facere", family="facere",
+                         box_format="yxyx", class_ids="fashionpedia-1based", image_dir=str(images_dir))
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        await select_image(pilot, app, "shirt.jpg")
+        await wait_for(pilot, lambda: coloured(drawn(app), pf.RECTANGLES[0], 31))
+        assert app.screen.pictures[0].placeholder.display is False
+
+
+async def test_the_screen_answers_while_a_file_loads(tmp_path, monkeypatch):
+    """A stand-in for a slow first open: the real loader, held back until the test lets it finish."""
+    import threading
+
+    from tui.screens import browse as browse_screen
+
+    release = threading.Event()
+    real_loader = browse_screen.load_predictions
+
+    def held_back(path, family=None, on_progress=None):
+        on_progress(0.4, "reading")
+        release.wait(10)
+        return real_loader(path, family, on_progress)
+
+    monkeypatch.setattr(browse_screen, "load_predictions", held_back)
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        status = app.screen.query_one("#load-status")
+        await wait_for(pilot, lambda: app.screen.progress_bar.progress == pytest.approx(0.4))
+        assert not status.has_class("hidden")
+        await pilot.press("slash", *"shi")  # the user can work while it loads
+        assert app.screen.image_list.name_filter.value == "shi"
+        release.set()
+        await wait_for(pilot, lambda: app.screen.loaded_sets)
+        assert status.has_class("hidden") and app.screen.image_list.shown_names == ["shirt.jpg"]
+
+
+async def test_images_from_the_fashionfail_cache(tmp_path):
+    from tui import paths
+
+    folder = paths.fashionfail_dir() / "images" / "val"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (pf.WIDTH, pf.HEIGHT), BACKDROP).save(folder / "shirt.jpg", quality=100)
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        await select_image(pilot, app, "shirt.jpg")
+        await wait_for(pilot, lambda: app.screen.pictures[0].placeholder.display is False)

@@ -1,0 +1,112 @@
+"""The Evaluate screen, driven with the Pilot on files built like the facere script's."""
+
+import pytest
+
+from evaluation_data import perfect, predictions, write_annotations, write_facere_file
+from tui import paths
+from tui.app import FashionFailApp, LaunchOptions
+from tui.screens.browse import BrowseScreen
+
+BOX = (10, 10, 50, 50)
+OBJECTS = {"a.jpg": [(0, BOX)], "b.jpg": [(0, BOX)], "c.jpg": [(23, BOX)], "d.jpg": [(24, (0, 0, 90, 90))]}
+
+
+@pytest.fixture
+def prediction_files(tmp_path):
+    paths.fashionfail_dir().mkdir(parents=True, exist_ok=True)
+    write_annotations(paths.fashionfail_dir() / "ff_test.json", OBJECTS)
+    # classes above 22 in both files, so the loader reads them as facere (1..46), not facere+
+    good = write_facere_file(tmp_path / "good.npz", perfect(OBJECTS))
+    poor = write_facere_file(tmp_path / "poor.npz", [
+        predictions("a.jpg", [(0, BOX, 0.9), (23, (60, 60, 90, 90), 0.8), (24, (0, 50, 40, 99), 0.7)]),
+        predictions("b.jpg", [(0, (30, 10, 70, 50), 0.9)]),  # IoU 0.33: a false positive and a miss
+        predictions("c.jpg", [(23, BOX, 0.9)]),
+    ])
+    return good, poor
+
+
+async def enter_path(pilot, path):
+    """What typing the path and pressing Enter does (typing it key by key is slow in the Pilot)."""
+    field = pilot.app.screen.form.file_input
+    field.focus()
+    field.value = str(path)
+    await pilot.press("enter")
+
+
+async def add_and_evaluate(pilot, files):
+    for file in files:
+        await enter_path(pilot, file)
+    await pilot.click("#evaluate-button")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_two_files_side_by_side_with_bars_and_worst_images_opening_in_the_browser(prediction_files):
+    good, poor = prediction_files
+    app = FashionFailApp(LaunchOptions(mode="evaluate"))
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = app.screen
+        assert screen.form.annotations_input.value == str(paths.fashionfail_dir() / "ff_test.json")
+        await add_and_evaluate(pilot, prediction_files)
+        table = screen.comparison
+        assert [k.value for k in table.rows] == [str(good), str(poor)]
+        assert table.get_row(str(good))[:2] == ["facere", "good.npz"]
+        assert all(str(cell) == "100.0 | 100.0" for cell in table.get_row(str(good))[2:])
+        assert str(table.get_row(str(poor))[2]) != "100.0 | 100.0"
+        assert "shirt, blouse" in str(screen.category_bars.render())
+
+        table.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        assert "1 of 4 annotated image(s) have no predictions" in str(screen.coverage.render())  # d.jpg
+        worst_fp = screen.worst_images.table("false_positives")
+        assert [k.value for k in worst_fp.rows] == ["a.jpg", "b.jpg"]  # two strays on a.jpg, one on b.jpg
+        assert [k.value for k in screen.worst_images.table("missed").rows] == ["b.jpg", "d.jpg"]
+        worst_fp.focus()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, BrowseScreen) and app.screen.files == [poor]
+        await pilot.app.workers.wait_for_complete()
+        for _ in range(50):  # the image list fills between refreshes
+            await pilot.pause()
+            if app.screen.selected_name == "b.jpg":
+                break
+        assert app.screen.selected_name == "b.jpg"  # the worst image chosen is the one shown
+
+
+async def test_a_file_that_fails_is_reported_and_the_others_still_shown(prediction_files, tmp_path):
+    good, _ = prediction_files
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip")
+    app = FashionFailApp(LaunchOptions(mode="evaluate"))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await add_and_evaluate(pilot, [broken, good])
+        assert [k.value for k in app.screen.comparison.rows] == [str(good)]
+        assert any(n.severity == "error" and "broken.npz" in n.message for n in app._notifications)
+
+
+async def test_a_path_that_does_not_exist_is_flagged_not_added(tmp_path):
+    app = FashionFailApp(LaunchOptions(mode="evaluate"))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await enter_path(pilot, tmp_path / "nope.npz")
+        await pilot.pause()
+        form = app.screen.form
+        assert form.chosen_files.paths == [] and form.file_input.has_class("-error")
+
+
+async def test_files_can_be_read_as_a_chosen_model(tmp_path):
+    paths.fashionfail_dir().mkdir(parents=True, exist_ok=True)
+    shirts = {"a.jpg": [(0, BOX)], "b.jpg": [(0, BOX)]}
+    write_annotations(paths.fashionfail_dir() / "ff_test.json", shirts)
+    # only class 1 in the file: detection reads it as facere+ (classes 1..22); the user knows it is facere
+    file = write_facere_file(tmp_path / "facere.npz", perfect(shirts))
+    app = FashionFailApp(LaunchOptions(mode="evaluate"))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await add_and_evaluate(pilot, [file])
+        table = app.screen.comparison
+        assert table.get_row(str(file))[0] == "facere+"
+        app.screen.form.family_select.value = "facere"
+        await pilot.click("#evaluate-button")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.get_row(str(file))[0] == "facere" and table.row_count == 1

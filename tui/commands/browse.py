@@ -1,0 +1,32 @@
+"""`fashionfail-tui browse FILE [FILE2]`: open the app on the prediction browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui.errors import UserError
+
+COMMAND = "browse"
+HELP = "open prediction files in the app's browser (a second file is drawn beside the first)"
+ORDER = 61
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="one prediction file, or two to compare")
+    parser.add_argument("--images", metavar="DIR",
+                        help="folder holding the images (default: the file's meta image_dir, else FashionFail's images)")
+
+
+def execute(args) -> int:
+    if len(args.files) > 2:
+        raise UserError(f"browse compares at most two files, not {len(args.files)}")
+    files = [Path(f).expanduser() for f in args.files]
+    for path in files:
+        if not path.is_file():
+            raise UserError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+    images_dir = Path(args.images).expanduser() if args.images else None
+    if images_dir is not None and not images_dir.is_dir():
+        raise UserError(f"--images {images_dir} is not a folder")
+    from tui.app import LaunchOptions, run_app
+
+    return run_app(LaunchOptions(mode="browse", browse_files=files, images_dir=images_dir))

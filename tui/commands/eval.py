@@ -1,0 +1,80 @@
+"""`fashionfail-tui eval`: prediction files scored the paper's way, side by side."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from tui.evaluation import IOU_TYPES, METRICS, Evaluation
+from tui.evaluation.files import SPLITS, Evaluator, default_annotations
+from tui.evaluation.report import box_mask, box_mask_rows, by_file, coverage_notes, percent
+from tui.predictions.formats import FAMILY_CHOICES
+
+COMMAND = "eval"
+HELP = "evaluate prediction files against FashionFail (COCO metrics and the paper's weighted mAP)"
+ORDER = 60
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="prediction files (.npz / .npy)")
+    parser.add_argument("--anns", type=Path, metavar="JSON",
+                        help="COCO annotation file (default: ff_test.json in the FashionFail cache folder)")
+    parser.add_argument("--split", choices=SPLITS, default="test",
+                        help="which FashionFail annotation file to use when --anns is not given (default: test)")
+    parser.add_argument("--iou", choices=(*IOU_TYPES, "both"), default="both",
+                        help="evaluate boxes (bbox), masks (segm) or both (default)")
+    parser.add_argument("--family", choices=FAMILY_CHOICES, metavar="NAME",
+                        help="read the files as this family or model (e.g. facere+) instead of detecting it: "
+                        + ", ".join(FAMILY_CHOICES))
+    parser.add_argument("--per-category", action="store_true", help="also print AP and TP/FP/FN per category")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object with a `results` list, one entry per file and IoU type")
+
+
+def _summary_table(evaluations: list[Evaluation], annotations: Path) -> Table:
+    table = Table("model", "file", title=f"{annotations.name}: weighted over 22 categories, box | mask, %")
+    for _, heading in METRICS:
+        table.add_column(heading, justify="center")
+    for model, label, cells in box_mask_rows(evaluations):
+        table.add_row(model, label, *map(box_mask, cells))
+    return table
+
+
+def _category_table(evaluation: Evaluation) -> Table:
+    table = Table("id", "category", "weight", "AP", "AP50", "AP75", "TP", "FP", "FN",
+                  title=f"{Path(evaluation.file).name} ({evaluation.iou_type}): per category, TP/FP/FN at IoU 0.5")
+    for c in evaluation.per_category:
+        table.add_row(str(c.category_id), c.name, f"{c.weight:.3f}", percent(c.ap), percent(c.ap50),
+                      percent(c.ap75), str(c.true_positives), str(c.false_positives), str(c.false_negatives))
+    return table
+
+
+def execute(args) -> int:
+    annotations = args.anns or default_annotations(args.split)
+    iou_types = IOU_TYPES if args.iou == "both" else (args.iou,)
+    evaluator = Evaluator(annotations)
+    interactive = not args.json and sys.stderr.isatty()
+    evaluations: list[Evaluation] = []
+    with Console(stderr=True).status("evaluating") if interactive else nullcontext() as status:
+        for path in args.files:
+            show = (lambda fraction, stage, name=path.name: status.update(f"{name}: {stage} {fraction:.0%}")) \
+                if status else None
+            evaluations += evaluator.evaluate(path, iou_types, family=args.family, on_progress=show)
+    if args.json:
+        print(json.dumps({"annotations": str(annotations), "results": [e.as_json() for e in evaluations]}))
+        return 0
+    out = Console()
+    out.print(_summary_table(evaluations, annotations))
+    for by_type in by_file(evaluations).values():
+        evaluation = next(iter(by_type.values()))
+        for note in coverage_notes(evaluation):
+            out.print(f"[yellow]{Path(evaluation.file).name}: {note}[/]", highlight=False)
+    if args.per_category:
+        for evaluation in evaluations:
+            out.print(_category_table(evaluation))
+    return 0

@@ -1,0 +1,61 @@
+"""`fashionfail-tui inspect FILE`: what a prediction file holds, without opening the app."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from tui.predictions import load_predictions
+from tui.predictions.formats import FAMILY_CHOICES
+
+COMMAND = "inspect"
+HELP = "summarize a prediction file: family, images, detections, categories, scores"
+ORDER = 60
+_LISTED_EMPTY = 10
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", help="a .npz or .npy prediction file of any family")
+    parser.add_argument("--family", metavar="FAMILY",
+                        help=f"read the file with this family's conventions instead of detecting them ({', '.join(FAMILY_CHOICES)})")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object: family, images, detections, per_category, score_quantiles, ...")
+
+
+def _load_with_progress(args):
+    """A transient progress bar on a terminal (a first open of a large file takes seconds)."""
+    console = Console(stderr=True)
+    if args.json or not console.is_terminal:
+        return load_predictions(args.file, family=args.family)
+    with Progress(TextColumn("{task.description}"), BarColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("reading", total=1.0)
+        return load_predictions(args.file, family=args.family,
+                                on_progress=lambda fraction, stage: progress.update(task, completed=fraction, description=stage))
+
+
+def execute(args) -> int:
+    summary = _load_with_progress(args).summary()
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    console = Console()
+    model = f" ({summary['model']})" if summary["model"] else ""
+    console.print(f"[bold]{summary['file']}[/]")
+    console.print(f"family {summary['family']}{model}, detected from {summary['detected_from']}; "
+                  f"boxes {summary['box_format']}, classes {summary['class_ids']}")
+    console.print(f"{summary['images']:,} images, {summary['detections']:,} detections, {summary['masks']:,} masks")
+    if summary["score_quantiles"]:
+        console.print("scores: " + ", ".join(f"{name} {value:.3f}" for name, value in summary["score_quantiles"].items()))
+    empty = summary["images_without_detections"]
+    if empty:
+        shown = ", ".join(empty[:_LISTED_EMPTY]) + (f" and {len(empty) - _LISTED_EMPTY} more" if len(empty) > _LISTED_EMPTY else "")
+        console.print(f"{len(empty)} image{'s' if len(empty) > 1 else ''} without detections: {shown}")
+    if summary["per_category"]:
+        table = Table("category", "detections")
+        for name, count in summary["per_category"].items():
+            table.add_row(name, f"{count:,}")
+        console.print(table)
+    return 0

@@ -1,0 +1,13 @@
+"""Evaluation the paper's way: COCOeval on categories 0..26 and the weighted metrics over 22 of them.
+
+No Textual here: the `eval` command and the Evaluate screen both drive this package.
+"""
+
+from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
+from tui.evaluation.results import IOU_TYPES, METRICS, CategoryResult, Evaluation, ImageErrors
+from tui.evaluation.scoring import evaluate_predictions
+
+__all__ = [
+    "IOU_TYPES", "METRICS", "CategoryResult", "Evaluation", "GroundTruth", "ImageErrors",
+    "evaluate_predictions", "load_ground_truth",
+]

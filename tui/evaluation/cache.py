@@ -1,0 +1,83 @@
+"""Evaluations cached beside the prediction file, as `<file>.eval-<hash>.json`.
+
+The hash covers the SHA-256 of the prediction file and of the annotation file, the IoU type, the
+family the file was read as and this module's format version, so a changed file (or a new version of the scoring) misses. The
+full hashes are stored inside too and checked on reading. Writing is best effort: a read-only
+folder just means no cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui.evaluation.results import Evaluation
+
+FORMAT_VERSION = 1
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    predictions_sha256: str
+    annotations_sha256: str
+    iou_type: str
+    family: str
+    """The --family the file was read with; empty for detected from the file."""
+
+    def path_beside(self, predictions: Path) -> Path:
+        text = f"{FORMAT_VERSION}:{self.predictions_sha256}:{self.annotations_sha256}:{self.iou_type}:{self.family}"
+        short = hashlib.sha256(text.encode()).hexdigest()[:12]
+        return predictions.with_name(f"{predictions.name}.eval-{short}.json")
+
+    def as_json(self) -> dict:
+        return {"version": FORMAT_VERSION, **dataclasses.asdict(self)}
+
+
+def read(predictions: Path, key: CacheKey, annotations: Path) -> Evaluation | None:
+    """The cached evaluation for exactly these files, relabelled with their current paths; None on a miss."""
+    try:
+        stored = json.loads(key.path_beside(predictions).read_text(encoding="utf-8"))
+        if stored.get("key") != key.as_json():
+            return None
+        evaluation = Evaluation.from_dict(stored["evaluation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return dataclasses.replace(evaluation, file=str(predictions), annotations=str(annotations), from_cache=True)
+
+
+def _stale_siblings(predictions: Path, key: CacheKey):
+    """Cached evaluations of an earlier version of this prediction file."""
+    for path in predictions.parent.glob(f"{predictions.name}.eval-*.json"):
+        try:
+            stored_key = json.loads(path.read_text(encoding="utf-8"))["key"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if stored_key.get("predictions_sha256") != key.predictions_sha256 or stored_key.get("version") != FORMAT_VERSION:
+            yield path
+
+
+def write(predictions: Path, key: CacheKey, evaluation: Evaluation) -> Path | None:
+    target = key.path_beside(predictions)
+    temporary = target.with_name(target.name + f".{os.getpid()}.tmp")
+    try:
+        for stale in _stale_siblings(predictions, key):
+            stale.unlink(missing_ok=True)
+        temporary.write_text(json.dumps({"key": key.as_json(), "evaluation": evaluation.to_dict()}), encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        return None
+    return target

@@ -1,0 +1,72 @@
+"""Predictions in the app's conventions -> COCO results, the way the original `convert_preds_to_coco` writes them.
+
+Boxes xyxy -> xywh rounded to a tenth of a pixel, mask counts as text, categories 0..26 only (COCOeval
+is told to look at no others), image ids looked up by file name. Unlike the original, images the
+annotation file lacks are set aside and reported instead of stopping the run.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tui.catalog import FASHIONFAIL_CATEGORY_IDS
+from tui.errors import UserError
+from tui.evaluation.ground_truth import GroundTruth
+from tui.predictions import ImagePredictions
+
+_EVALUATED = frozenset(FASHIONFAIL_CATEGORY_IDS)
+
+
+@dataclass(frozen=True)
+class CocoResults:
+    detections: list[dict]
+    not_in_annotations: tuple[str, ...]
+    not_in_predictions: tuple[str, ...]
+
+
+def xyxy_to_xywh(box) -> list[float]:
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return [round(x1, 1), round(y1, 1), round(x2 - x1, 1), round(y2 - y1, 1)]
+
+
+def _mask_result(image: ImagePredictions, index: int, expected_size: tuple[int, int]) -> dict:
+    rle = image.masks[index] if index < len(image.masks) else None
+    if rle is None:
+        raise UserError(f"{image.image_file}: detection {index} has no mask, so masks cannot be evaluated "
+                        "(use --iou bbox)")
+    size = tuple(int(v) for v in rle["size"])
+    if size != expected_size:
+        raise UserError(f"{image.image_file}: a mask is {size[1]}x{size[0]} pixels but the annotation file "
+                        f"says the image is {expected_size[1]}x{expected_size[0]}")
+    counts = rle["counts"]
+    return {"size": list(size), "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+
+
+def to_coco_results(images: Iterable[ImagePredictions], truth: GroundTruth, iou_type: str) -> CocoResults:
+    detections: list[dict] = []
+    predicted: set[str] = set()
+    not_in_annotations: list[str] = []
+    for image in images:
+        name = posixpath.basename(image.image_file)
+        image_id = truth.image_ids.get(name)
+        if image_id is None:
+            not_in_annotations.append(name)
+            continue
+        predicted.add(name)
+        size = truth.image_size(image_id)
+        for index, category in enumerate(image.category_ids.tolist()):
+            if category not in _EVALUATED:
+                continue
+            detection = {
+                "image_id": image_id,
+                "category_id": int(category),
+                "bbox": xyxy_to_xywh(image.boxes[index]),
+                "score": float(image.scores[index]),
+            }
+            if iou_type == "segm":
+                detection["segmentation"] = _mask_result(image, index, size)
+            detections.append(detection)
+    not_in_predictions = sorted(name for name in truth.image_ids if name not in predicted)
+    return CocoResults(detections, tuple(sorted(set(not_in_annotations))), tuple(not_in_predictions))

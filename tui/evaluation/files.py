@@ -1,0 +1,73 @@
+"""Prediction files against one annotation file, through the cache: what the CLI and the screen call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tui import paths
+from tui.errors import UserError
+from tui.evaluation import cache
+from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
+from tui.evaluation.results import Evaluation
+from tui.evaluation.scoring import evaluate_predictions
+from tui.predictions import load_predictions
+
+StageProgress = Callable[[float, str], None]
+"""on_progress(fraction 0..1 of the stage, stage) with stages 'hashing', 'loading', 'bbox', 'segm'."""
+
+SPLITS = ("test", "val")
+
+
+def default_annotations(split: str = "test") -> Path:
+    """FashionFail's annotation file in the cache; UserError saying how to get it when absent."""
+    path = paths.fashionfail_dir() / f"ff_{split}.json"
+    if not path.is_file():
+        raise UserError(f"no annotation file given and FashionFail's {path.name} is not at {path}: "
+                        "pass --anns JSON or put the FashionFail dataset there")
+    return path
+
+
+class Evaluator:
+    """Evaluates prediction files against one annotation file, reusing results cached beside each file.
+
+    The annotation file is read (and checked) only when some evaluation is not cached.
+    """
+
+    def __init__(self, annotations: Path):
+        self.annotations = Path(annotations)
+        if not self.annotations.is_file():
+            raise UserError(f"annotation file {self.annotations}: does not exist")
+        self._annotations_sha256 = cache.file_sha256(self.annotations)
+        self._truth: GroundTruth | None = None
+
+    @property
+    def truth(self) -> GroundTruth:
+        if self._truth is None:
+            self._truth = load_ground_truth(self.annotations)
+        return self._truth
+
+    def evaluate(self, predictions: Path, iou_types: Sequence[str] = ("bbox", "segm"), family: str | None = None,
+                 on_progress: StageProgress | None = None) -> list[Evaluation]:
+        """One Evaluation per IoU type, in the order asked; UserError when a file cannot be evaluated."""
+        report = on_progress or (lambda fraction, stage: None)
+        predictions = Path(predictions)
+        if not predictions.is_file():
+            raise UserError(f"{predictions} does not exist" if not predictions.exists() else f"{predictions} is not a file")
+        report(0.0, "hashing")
+        digest = cache.file_sha256(predictions)
+        keys = {t: cache.CacheKey(digest, self._annotations_sha256, t, family or "") for t in iou_types}
+        found = {t: cache.read(predictions, key, self.annotations) for t, key in keys.items()}
+        if all(found.values()):
+            return [found[t] for t in iou_types]
+        truth = self.truth
+        prediction_set = load_predictions(predictions, family=family, on_progress=lambda f, _: report(f, "loading"))
+        model = prediction_set.model or prediction_set.family
+        for iou_type, evaluation in found.items():
+            if evaluation is not None:
+                continue
+            evaluation = evaluate_predictions(prediction_set.images, truth, iou_type, file=str(predictions),
+                                              model=model, on_progress=lambda f, t=iou_type: report(f, t))
+            cache.write(predictions, keys[iou_type], evaluation)
+            found[iou_type] = evaluation
+        return [found[t] for t in iou_types]

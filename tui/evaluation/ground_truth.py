@@ -1,0 +1,97 @@
+"""A COCO annotation file, checked once, with the paper's class weights.
+
+The weights are what the original `calculate_class_frequencies` computes: for each of the 22
+weighted categories, the number of annotated images holding it, divided by the sum of those numbers
+over the 22 (a frequency, although the paper's text calls it inverse-frequency).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+from pycocotools.coco import COCO
+
+from tui.catalog import WEIGHTED_CATEGORY_IDS
+from tui.errors import UserError
+from tui.evaluation.quiet import quietly
+
+_ANNOTATION_KEYS = ("id", "image_id", "category_id", "bbox", "area", "iscrowd")
+_IMAGE_KEYS = ("id", "file_name", "height", "width")
+
+
+@dataclass
+class GroundTruth:
+    path: Path
+    coco: COCO
+    image_ids: dict[str, int]
+    """Image basename -> COCO image id."""
+    weights: dict[int, float]
+    """Category id -> the paper's weight, for the 22 weighted categories."""
+    has_masks: bool
+
+    def image_size(self, image_id: int) -> tuple[int, int]:
+        image = self.coco.imgs[image_id]
+        return int(image["height"]), int(image["width"])
+
+    def file_name(self, image_id: int) -> str:
+        return posixpath.basename(str(self.coco.imgs[image_id]["file_name"]))
+
+
+def _bad(path: Path, message: str) -> UserError:
+    return UserError(f"annotation file {path}: {message}")
+
+
+def _check(path: Path, dataset) -> None:
+    if not isinstance(dataset, dict):
+        raise _bad(path, "is not a COCO annotation file (the top level is not an object)")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(dataset.get(key), list):
+            raise _bad(path, f"is not a COCO annotation file (no '{key}' list)")
+    for index, image in enumerate(dataset["images"]):
+        missing = [k for k in _IMAGE_KEYS if not isinstance(image, dict) or k not in image]
+        if missing:
+            raise _bad(path, f"images[{index}] lacks {', '.join(missing)}")
+    for index, annotation in enumerate(dataset["annotations"]):
+        missing = [k for k in _ANNOTATION_KEYS if not isinstance(annotation, dict) or k not in annotation]
+        if missing:
+            raise _bad(path, f"annotations[{index}] lacks {', '.join(missing)}")
+        box = annotation["bbox"]
+        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+            raise _bad(path, f"annotations[{index}] has a bbox that is not [x, y, w, h]")
+        segmentation = annotation.get("segmentation", [])
+        if not (isinstance(segmentation, list) or isinstance(segmentation, dict) and {"size", "counts"} <= set(segmentation)):
+            raise _bad(path, f"annotations[{index}] has a segmentation that is neither polygons nor an RLE")
+
+
+def class_weights(coco: COCO) -> dict[int, float]:
+    """Each weighted category's share of the images, as the original code computes it."""
+    counts = {c: len(coco.getImgIds(catIds=[c])) for c in WEIGHTED_CATEGORY_IDS}
+    total = sum(counts.values())
+    if total == 0:
+        return {}
+    return {c: n / total for c, n in counts.items()}
+
+
+def load_ground_truth(path: Path) -> GroundTruth:
+    """Read and check a COCO annotation file; UserError with one line for anything wrong."""
+    path = Path(path)
+    try:
+        dataset = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise _bad(path, "does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise _bad(path, f"cannot be read as JSON ({exc})") from None
+    _check(path, dataset)
+    coco = COCO()
+    coco.dataset = dataset
+    with quietly():
+        coco.createIndex()
+    weights = class_weights(coco)
+    if not weights:
+        raise _bad(path, "has no annotation of the 22 categories the paper weights")
+    image_ids = {posixpath.basename(str(image["file_name"])): image["id"] for image in dataset["images"]}
+    has_masks = all("segmentation" in a for a in dataset["annotations"])
+    return GroundTruth(path, coco, image_ids, weights, has_masks)

@@ -1,0 +1,332 @@
+"""The prediction browser: one or two prediction files, image by image, with masks drawn.
+
+Other screens open files here with `open_in_browser(app, files)` (e.g. the Run screen after a run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, ProgressBar, Static
+
+from tui.errors import UserError
+from tui.predictions import PredictionSet, load_predictions
+from tui.predictions.render import export_png, render
+from tui.predictions.view import DetectionFilter, detection_rows, find_image, image_folders, image_of
+from tui.screens import NavEntry
+from tui.widgets.browser.detections_table import DetectionsTable
+from tui.widgets.browser.file_bar import FileBar
+from tui.widgets.browser.filter_bar import FilterBar
+from tui.widgets.browser.image_list import ImageList
+from tui.widgets.browser.picture import Picture
+
+LABELS = ("A", "B")
+SCREEN_PIXELS = 1024
+"""The longest side the on-screen drawing is rendered at; exports use the full image."""
+
+
+def open_in_browser(app: App, files: list[Path], images_dir: Path | None = None, image: str | None = None) -> None:
+    """Switch to the browser and open these prediction files (the first two; the second is compared),
+    showing `image` first when given."""
+    app.switch_mode(BrowseScreen.NAV.mode)
+    screen = app.screen
+    if isinstance(screen, BrowseScreen):
+        screen.open_files(list(files), images_dir, image)
+
+
+class BrowseScreen(Screen):
+    NAV = NavEntry("browse", "b", "Browse", "Prediction files image by image, masks drawn, two models side by side", order=40)
+    BINDINGS = [
+        Binding("o", "focus_files", "Open file"),
+        Binding("slash", "focus_image_filter", "Filter images"),
+        Binding("plus,equals_sign", "step_threshold(1)", "Score +", key_display="+"),
+        Binding("minus", "step_threshold(-1)", "Score -", key_display="-"),
+        Binding("e", "export_png", "Export PNG"),
+    ]
+
+    @dataclass
+    class FileLoaded(Message):
+        slot: int
+        predictions: PredictionSet
+
+    @dataclass
+    class LoadFailed(Message):
+        slot: int
+        path: Path
+        message: str
+
+    @dataclass
+    class LoadProgressed(Message):
+        slot: int
+        fraction: float
+        stage: str
+
+    @dataclass
+    class PicturesDrawn(Message):
+        name: str
+        pictures: list[tuple[str, PILImage.Image | None, str]]
+        """(caption, drawing or None, note) per open file."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.files: list[Path] = []
+        self.sets: list[PredictionSet | None] = []
+        self.images_dir: Path | None = None
+        self.detection_filter = DetectionFilter(threshold=0.5)
+        self._progress: dict[int, float] = {}
+        """Fraction loaded per slot of the files being opened."""
+        self._loading: set[int] = set()
+        self._pending: tuple[list[Path], Path | None, str | None] | None = None
+        self._wanted_image: str | None = None
+        self._ready = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield FileBar(id="file-bar")
+        with Horizontal(id="load-status", classes="hidden"):
+            yield ProgressBar(total=1.0, show_eta=False, id="load-progress")
+            yield Static("", id="load-stage")
+        with Horizontal(id="browser-body"):
+            yield ImageList(id="image-list")
+            with Vertical(id="browser-main"):
+                yield FilterBar(threshold=self.detection_filter.threshold, id="filter-bar")
+                with Horizontal(id="pictures"):
+                    yield Picture(id="picture-a")
+                    yield Picture(id="picture-b", classes="hidden")
+                yield DetectionsTable(id="detections")
+        yield Footer()
+
+    # ----- typed accessors -----
+    @property
+    def file_bar(self) -> FileBar:
+        return self.query_one(FileBar)
+
+    @property
+    def image_list(self) -> ImageList:
+        return self.query_one(ImageList)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    @property
+    def detections_table(self) -> DetectionsTable:
+        return self.query_one(DetectionsTable)
+
+    @property
+    def pictures(self) -> list[Picture]:
+        return [self.query_one("#picture-a", Picture), self.query_one("#picture-b", Picture)]
+
+    @property
+    def progress_bar(self) -> ProgressBar:
+        return self.query_one("#load-progress", ProgressBar)
+
+    @property
+    def selected_name(self) -> str | None:
+        return self.image_list.selected_name
+
+    @property
+    def loaded_sets(self) -> list[PredictionSet]:
+        return [s for s in self.sets if s is not None]
+
+    # ----- opening files -----
+    def on_mount(self) -> None:
+        self._ready = True
+        launch = getattr(self.app, "launch", None)
+        if self._pending is None and launch is not None and launch.browse_files:
+            self._pending = (list(launch.browse_files), launch.images_dir, None)
+        if self._pending is not None:
+            self.open_files(*self._pending)
+        else:
+            self.file_bar.first.focus()
+
+    def open_files(self, files: list[Path], images_dir: Path | None = None, image: str | None = None) -> None:
+        """Load up to two prediction files (in workers); the second is drawn beside the first.
+        `image`, when given, is the image selected once they are loaded."""
+        if not self._ready:  # opened from elsewhere before this screen was mounted: on_mount opens them
+            self._pending = (files, images_dir, image)
+            return
+        self._pending = None
+        self._wanted_image = image
+        self.files = [Path(f).expanduser() for f in files[:2]]
+        self.images_dir = images_dir if images_dir is not None else self.images_dir
+        self.sets = [None] * len(self.files)
+        self._progress = {slot: 0.0 for slot in range(len(self.files))}
+        self._loading = set(self._progress)
+        self.file_bar.show_files(self.files)
+        self.image_list.show_images([], [], [])
+        self.detections_table.show_rows([])
+        for picture in self.pictures:
+            picture.show_placeholder("", "Loading...")
+        self.pictures[1].set_class(len(self.files) < 2, "hidden")
+        self.query_one("#load-status").remove_class("hidden")
+        self.progress_bar.update(total=1.0, progress=0.0)
+        self.image_list.table.focus()
+        for slot, path in enumerate(self.files):
+            self.load_file(slot, path)
+
+    @work(thread=True, group="load")
+    def load_file(self, slot: int, path: Path) -> None:
+        def progressed(fraction: float, stage: str) -> None:
+            self.post_message(self.LoadProgressed(slot, fraction, stage))
+
+        try:
+            self.post_message(self.FileLoaded(slot, load_predictions(path, on_progress=progressed)))
+        except UserError as exc:
+            self.post_message(self.LoadFailed(slot, path, str(exc)))
+        except MemoryError:
+            self.post_message(self.LoadFailed(slot, path, f"{path} is too large to load in this much memory"))
+
+    @on(FileBar.FilesChosen)
+    def files_chosen(self, event: FileBar.FilesChosen) -> None:
+        self.open_files(event.files)
+
+    @on(LoadProgressed)
+    def load_progressed(self, event: LoadProgressed) -> None:
+        if event.slot in self._loading:
+            self._progress[event.slot] = event.fraction
+            self.progress_bar.update(progress=sum(self._progress.values()) / len(self._progress))
+            self.query_one("#load-stage", Static).update(f"{event.stage} {self.files[event.slot].name}")
+
+    @on(FileLoaded)
+    def file_loaded(self, event: FileLoaded) -> None:
+        if not self._is_current(event.slot, event.predictions.path):
+            return
+        self.sets[event.slot] = event.predictions
+        self._loading.discard(event.slot)
+        predictions = event.predictions
+        self.notify(f"{predictions.path.name}: {len(predictions):,} images, {predictions.columns.scores.size:,} "
+                    f"detections ({predictions.model or predictions.family})", timeout=4)
+        self._show_image_list()
+        self._finish_loading_if_done()
+
+    @on(LoadFailed)
+    def load_failed(self, event: LoadFailed) -> None:
+        if not self._is_current(event.slot, event.path):
+            return
+        self._loading.discard(event.slot)
+        self.pictures[event.slot].show_placeholder("", event.message)
+        self.notify(event.message, severity="error", title="Cannot open")
+        self._finish_loading_if_done()
+
+    def _is_current(self, slot: int, path: Path) -> bool:
+        """False for the result of a load the user has replaced by opening other files since."""
+        return slot < len(self.files) and self.files[slot] == path
+
+    def _finish_loading_if_done(self) -> None:
+        if not self._loading:
+            self.query_one("#load-status").add_class("hidden")
+            self._wanted_image = None
+
+    def _show_image_list(self) -> None:
+        loaded = [(LABELS[slot], s) for slot, s in enumerate(self.sets) if s is not None]
+        names = list(dict.fromkeys(name for _, s in loaded for name in s.image_names))
+        counts = []
+        for _, predictions in loaded:
+            per_name = dict(zip(predictions.image_names, predictions.detection_counts.tolist()))
+            counts.append([per_name.get(name, 0) for name in names])
+        self.image_list.show_images(names, [np.asarray(c) for c in counts], [label for label, _ in loaded],
+                                    select=self._wanted_image)
+        self.show_selection()
+
+    # ----- the selected image -----
+    @on(ImageList.ImageSelected)
+    def image_selected(self) -> None:
+        self.show_selection()
+
+    @on(FilterBar.FiltersChanged)
+    def filters_changed(self, event: FilterBar.FiltersChanged) -> None:
+        self.detection_filter = event.detection_filter
+        self.show_selection()
+
+    def show_selection(self) -> None:
+        """Fill the detections table now and draw the pictures in a worker."""
+        name = self.selected_name
+        if name is None:
+            return
+        self.detections_table.show_rows([
+            (LABELS[slot], detection_rows(image, self.detection_filter.keep(image)))
+            for slot, image in self._selected_images(name)
+        ])
+        self.draw_pictures(name, self.detection_filter)
+
+    def _selected_images(self, name: str):
+        return [(slot, image_of(s, name)) for slot, s in enumerate(self.sets) if s is not None]
+
+    def _caption(self, slot: int) -> str:
+        predictions = self.sets[slot]
+        return f"{LABELS[slot]}: {predictions.path.name} ({predictions.model or predictions.family})"
+
+    @work(thread=True, exclusive=True, group="draw")
+    def draw_pictures(self, name: str, detection_filter: DetectionFilter) -> None:
+        source, note = self._open_image(name)
+        pictures = []
+        for slot, image in self._selected_images(name):
+            kept = detection_filter.keep(image)
+            caption = f"{self._caption(slot)}, {int(kept.sum())} of {len(image)} shown"
+            try:
+                pictures.append((caption, render(image, source, keep=kept, max_size=SCREEN_PIXELS), note))
+            except UserError as exc:  # a corrupt mask: say so instead of drawing
+                pictures.append((caption, None, str(exc)))
+        self.post_message(self.PicturesDrawn(name, pictures))
+
+    def _open_image(self, name: str) -> tuple[PILImage.Image | None, str]:
+        folders = image_folders(self.images_dir, self.loaded_sets)
+        found = find_image(name, folders)
+        if found is None:
+            return None, f"{name} not found (looked in {', '.join(str(f) for f in folders)}); use --images DIR"
+        try:
+            with PILImage.open(found) as opened:
+                return opened.convert("RGB"), ""
+        except (OSError, UnidentifiedImageError) as exc:
+            return None, f"{found} cannot be read ({exc})"
+
+    @on(PicturesDrawn)
+    def pictures_drawn(self, event: PicturesDrawn) -> None:
+        if event.name != self.selected_name:
+            return
+        for picture, (caption, drawn, note) in zip(self.pictures, event.pictures):
+            if drawn is None:
+                picture.show_placeholder(caption, note)
+            else:
+                picture.show_drawing(caption, drawn, note)
+
+    # ----- actions -----
+    def action_focus_files(self) -> None:
+        self.file_bar.first.focus()
+
+    def action_focus_image_filter(self) -> None:
+        self.image_list.name_filter.focus()
+
+    def action_step_threshold(self, steps: int) -> None:
+        self.filter_bar.step_threshold(steps)
+
+    def action_export_png(self) -> None:
+        if self.selected_name is None:
+            self.notify("Open a prediction file and select an image first", severity="warning")
+            return
+        self.export_pictures(self.selected_name, self.detection_filter, Path.cwd())
+
+    @work(thread=True, exclusive=True, group="export")
+    def export_pictures(self, name: str, detection_filter: DetectionFilter, folder: Path) -> None:
+        source, _ = self._open_image(name)
+        written = []
+        try:
+            for slot, image in self._selected_images(name):
+                drawn = render(image, source, keep=detection_filter.keep(image))
+                target = folder / f"{Path(name).stem}.{self.sets[slot].path.stem}.png"
+                written.append(str(export_png(drawn, target)))
+        except UserError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", title="Export failed")
+            return
+        self.app.call_from_thread(self.notify, "Exported " + ", ".join(written), timeout=6)

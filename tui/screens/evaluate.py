@@ -1,0 +1,137 @@
+"""The Evaluate screen: prediction files scored the paper's way, side by side, with where each goes wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.worker import get_current_worker
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
+
+from tui import paths
+from tui.errors import UserError
+from tui.evaluation import Evaluation
+from tui.evaluation.files import Evaluator
+from tui.evaluation.report import by_file, coverage_notes
+from tui.screens import NavEntry
+from tui.screens.browse import open_in_browser
+from tui.widgets.evaluate.category_bars import CategoryBars
+from tui.widgets.evaluate.comparison import ComparisonTable
+from tui.widgets.evaluate.form import EvaluationForm
+from tui.widgets.evaluate.worst_images import WorstImages
+
+
+class EvaluateScreen(Screen):
+    NAV = NavEntry("evaluate", "v", "Evaluate", "Score prediction files the paper's way (weighted mAP), side by side",
+                   order=50)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.evaluations: list[Evaluation] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Pick prediction files and an annotation file. Errors are counted at IoU 0.5; "
+                     "results are cached beside each prediction file.",
+                     classes="intro")
+        default = paths.fashionfail_dir() / "ff_test.json"
+        yield EvaluationForm(default if default.is_file() else None, id="evaluation-form")
+        with Horizontal(id="evaluation-progress", classes="hidden"):
+            yield Label("", id="progress-label")
+            yield ProgressBar(total=1.0, show_eta=False, id="progress-bar")
+        yield ComparisonTable(id="comparison")
+        yield Static("", id="coverage", classes="hidden")
+        with Horizontal(id="evaluation-details"):
+            with VerticalScroll(id="bars-scroll"):
+                yield CategoryBars("Evaluate some files to see their AP per category.", id="category-bars")
+            with Vertical(id="worst-pane"):
+                yield WorstImages(id="worst-images")
+        yield Footer()
+
+    @property
+    def form(self) -> EvaluationForm:
+        return self.query_one(EvaluationForm)
+
+    @property
+    def comparison(self) -> ComparisonTable:
+        return self.query_one(ComparisonTable)
+
+    @property
+    def category_bars(self) -> CategoryBars:
+        return self.query_one(CategoryBars)
+
+    @property
+    def worst_images(self) -> WorstImages:
+        return self.query_one(WorstImages)
+
+    @property
+    def coverage(self) -> Static:
+        return self.query_one("#coverage", Static)
+
+    @property
+    def progress_row(self) -> Horizontal:
+        return self.query_one("#evaluation-progress", Horizontal)
+
+    @on(EvaluationForm.Submitted)
+    def _start(self, event: EvaluationForm.Submitted) -> None:
+        self.progress_row.remove_class("hidden")
+        self.evaluate_files(event.files, event.annotations, event.iou_types, event.family)
+
+    @work(thread=True, exclusive=True, group="evaluate")
+    def evaluate_files(self, files: list[Path], annotations: Path, iou_types: tuple[str, ...],
+                       family: str | None) -> None:
+        """Each file in turn; a file that fails is reported and skipped, the others still shown."""
+        try:
+            evaluator = Evaluator(annotations)
+        except UserError as exc:
+            self.app.call_from_thread(self._finish, str(exc))
+            return
+        worker = get_current_worker()
+        for number, path in enumerate(files, start=1):
+            if worker.is_cancelled:  # a newer request replaced this one
+                return
+
+            def report(fraction: float, stage: str, path=path, number=number) -> None:
+                self.app.call_from_thread(self._show_progress, f"{number}/{len(files)} {path.name}: {stage}", fraction)
+
+            try:
+                found = evaluator.evaluate(path, iou_types, family=family, on_progress=report)
+            except UserError as exc:
+                self.app.call_from_thread(self.notify, str(exc), severity="error", title="evaluation failed")
+                continue
+            self.app.call_from_thread(self._add_results, found)
+        self.app.call_from_thread(self._finish, None)
+
+    def _show_progress(self, text: str, fraction: float) -> None:
+        self.query_one("#progress-label", Label).update(text)
+        self.query_one(ProgressBar).update(progress=fraction)
+
+    def _finish(self, error: str | None) -> None:
+        self.progress_row.add_class("hidden")
+        if error:
+            self.notify(error, severity="error", title="evaluation failed")
+
+    def _add_results(self, found: list[Evaluation]) -> None:
+        replaced = {(e.file, e.iou_type) for e in found}
+        self.evaluations = [e for e in self.evaluations if (e.file, e.iou_type) not in replaced] + found
+        self.comparison.show(self.evaluations)
+        self._show_details(self.comparison.selected_file)
+
+    def _show_details(self, file: str | None) -> None:
+        by_type = by_file(self.evaluations).get(file, {}) if file else {}
+        notes = coverage_notes(next(iter(by_type.values()))) if by_type else []
+        self.coverage.update("\n".join(notes))
+        self.coverage.set_class(not notes, "hidden")
+        self.category_bars.show(by_type)
+        self.worst_images.show(by_type)
+
+    @on(DataTable.RowHighlighted, "#comparison")
+    def _file_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_details(event.row_key.value)
+
+    @on(WorstImages.ImageChosen)
+    def _open_image(self, event: WorstImages.ImageChosen) -> None:
+        open_in_browser(self.app, [Path(event.file)], image=event.image_file)

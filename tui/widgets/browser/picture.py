@@ -1,0 +1,52 @@
+"""One file's drawing of the selected image, or a placeholder saying why there is none."""
+
+from __future__ import annotations
+
+from PIL import Image as PILImage
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+from textual_image.renderable.unicode import Image as UnicodeRenderable
+from textual_image.widget import HalfcellImage
+from textual_image.widget import Image as TerminalImage
+
+# textual-image picks terminal graphics (sixel, kitty) or coloured half-blocks when attached to a
+# terminal, and grey shade characters otherwise; inside Textual colours always work, so half-blocks
+# replace the grey fallback (headless runs, tests and screenshots).
+Image = HalfcellImage if TerminalImage._Renderable is UnicodeRenderable else TerminalImage
+
+
+class Picture(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="picture-caption")
+        yield Image(classes="picture-image")
+        yield Static("Open a prediction file to see its images.", classes="picture-placeholder")
+
+    @property
+    def caption(self) -> Static:
+        return self.query_one(".picture-caption", Static)
+
+    @property
+    def image(self) -> Image:
+        return self.query_one(".picture-image", Image)
+
+    @property
+    def placeholder(self) -> Static:
+        return self.query_one(".picture-placeholder", Static)
+
+    @property
+    def drawn(self) -> PILImage.Image | None:
+        return self.image.image if isinstance(self.image.image, PILImage.Image) else None
+
+    def show_drawing(self, caption: str, drawn: PILImage.Image, note: str = "") -> None:
+        """The drawing; `note` (e.g. 'image not found') shows under it."""
+        self.caption.update(caption)
+        self.image.image = drawn
+        self.placeholder.update(note)
+        self.placeholder.display = bool(note)
+
+    def show_placeholder(self, caption: str, message: str) -> None:
+        self.caption.update(caption)
+        self.image.image = None
+        self.placeholder.update(message)
+        self.placeholder.display = True

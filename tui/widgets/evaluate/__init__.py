@@ -1,0 +1,1 @@
+"""The Evaluate screen's parts: the form that picks files, the comparison table, per-category bars, worst images."""
