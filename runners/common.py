@@ -420,7 +420,7 @@ def _write_output(args, predictor, journal, names, seconds):
         "class_ids": args.class_ids, "image_dir": settings["images"], "model_file": settings["model_file"],
         "score_threshold": args.score_threshold, "providers": list(predictor.providers),
         "path": predictor.path, "overlap": _overlaps(args, predictor), "versions": versions,
-        "started": journal.header["started"],
+        "interpreter": sys.executable, "started": journal.header["started"],
         "finished": _now(), "images": len(records), "detections": detections, "skipped": skipped,
         "timings": {entry["image_file"]: {k: round(v, 5) for k, v in entry["timings"].items()}
                     for entry in entries},
@@ -439,3 +439,10 @@ def _write_output(args, predictor, journal, names, seconds):
 def _one_line(exc):
     text = str(exc).strip().splitlines()
     return "{}: {}".format(type(exc).__name__, text[0] if text else "").rstrip(": ")
+
+
+def encode_binary_masks(masks):
+    """pycocotools RLE of each binary mask of [N, H, W] (bool or uint8), as the original scripts wrote them."""
+    from pycocotools import mask as mask_api
+
+    return [mask_api.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8))) for mask in masks]

@@ -1,10 +1,11 @@
 """The runner event protocol: one JSON object per line on stdout, each with an `event` field.
 
-    start     model, total (images), providers (execution providers or devices)
+    start     model, total (images), providers (execution providers or devices),
+              resumed (images already done by an earlier run), path (which inference path runs)
     progress  done, total, image, detections, seconds (for that image)
     log       message
     warning   message, image (optional): e.g. an image skipped, and why
-    done      output (the file written), images, detections, seconds
+    done      output (the file written), images, detections, skipped, seconds
     error     message
 
 Human-readable text goes to stderr. Every runner uses this module; it runs under the model

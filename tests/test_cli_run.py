@@ -85,7 +85,7 @@ def test_the_config_file_names_the_checkpoint_when_no_model_file_is_given(worksp
     (["facere", "--images", "{ws}/images", "--out", "{ws}/out"], 2,
      ["facere's checkpoint", "facere_base.onnx is missing", "--model-file"]),
     (["amrcnn-spine", "--images", "{ws}/images", "--out", "{ws}/out"], 2,
-     ["amrcnn-spine cannot run yet", "runners/amrcnn.py", "environment 'amrcnn'"]),
+     ["amrcnn-spine's checkpoint", "model.ckpt.index is missing", "run `fashionfail-tui fetch amrcnn-spine`"]),
     (["facere", "--images", "{ws}/images", "--out", "{ws}/out", "--model-file", "{ws}/m.onnx",
       "--score-threshold", "1.5"], 2, ["--score-threshold must be between 0 and 1"]),
 ])

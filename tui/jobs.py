@@ -31,6 +31,8 @@ from tui import paths
 from tui.catalog import Model
 from tui.config import Config
 from tui.errors import UserError
+from tui.downloads.imports import checkpoint_format
+from tui.downloads.sources import tree_path
 from tui.readiness import checkpoint_file
 
 SIGINT_GRACE = 30.0
@@ -173,10 +175,18 @@ def runner_environment(interpreter: Path) -> dict[str, str]:
     return env
 
 
+def runner_model_file(model: Model, model_file: Path) -> Path:
+    """The file a runner is given and a run checks for. A TensorFlow checkpoint is named by its
+    prefix (`.../model.ckpt`): its `.index` file stands for it."""
+    if model.weights.kind == "tar" and model_file.suffix != ".index":
+        return model_file.with_name(model_file.name + ".index")
+    return model_file
+
+
 def runner_argv(request: RunRequest, config: Config) -> list[str]:
     model = request.model
     threshold = model.score_threshold if request.score_threshold is None else request.score_threshold
-    model_file = (request.model_file or checkpoint_file(model, config)).absolute()
+    model_file = runner_model_file(model, request.model_file or checkpoint_file(model, config)).absolute()
     argv = [
         str(interpreter_for(model, config)), "-u", str(runner_script(model)),
         "--model", model.name, "--family", model.family, "--box-format", model.box_format,
@@ -184,7 +194,9 @@ def runner_argv(request: RunRequest, config: Config) -> list[str]:
         "--images", str(request.images.absolute()), "--output", str(request.output.absolute()),
         "--score-threshold", repr(float(threshold)),
     ]
-    if model.family == "facere":
+    if model.source is not None:
+        argv += ["--source", str(tree_path(model.source)), "--config", model.config]
+    if model.family in ("facere", "fformer"):
         argv += ["--device", request.device]
     return argv
 
@@ -341,6 +353,9 @@ def validate_model_file(model: Model, path: Path) -> None:
         raise UserError(f"model file {path} does not exist")
     if not path.is_file():
         raise UserError(f"model file {path} is not a file")
+    if model.weights.kind == "manual":
+        checkpoint_format(path)  # a PyTorch checkpoint by its structure, never unpickled
+        return
     if model.family != "facere":
         return
     import onnx
@@ -369,21 +384,19 @@ def prepare_output_folder(out_dir: Path) -> None:
 
 def check_request(request: RunRequest, config: Config) -> None:
     """Everything the user can fix before a run starts, as one UserError."""
-    from tui.readiness import readiness
-
     model = request.model
-    if not runner_script(model).exists():
-        state = readiness(model, config)
-        missing = [f"its runner (runners/{model.runner}) is not part of this version"] + list(state.missing)
-        raise UserError(f"{model.name} cannot run yet: " + "; ".join(missing))
     if not request.images.exists():
         raise UserError(f"image folder {request.images} does not exist")
     if not request.images.is_dir():
         raise UserError(f"image folder {request.images} is not a folder")
-    model_file = request.model_file or checkpoint_file(model, config)
+    model_file = runner_model_file(model, request.model_file or checkpoint_file(model, config))
     if request.model_file is None and not model_file.exists():
-        raise UserError(f"{model.name}'s checkpoint {model_file} is missing; fetch it first or pass --model-file")
+        how = f"fashionfail-tui fetch {model.name}" + (" --from FILE" if model.weights.kind == "manual" else "")
+        raise UserError(f"{model.name}'s checkpoint {model_file} is missing; run `{how}` or pass --model-file")
     validate_model_file(model, model_file)
+    if model.source is not None and not tree_path(model.source).is_dir():
+        raise UserError(f"{model.name} needs the {model.source.name} source tree; run `fashionfail-tui fetch {model.name}`")
     if model.environment is not None and not interpreter_for(model, config).exists():
-        raise UserError(f"{model.name} needs the '{model.environment}' environment; set it up first")
+        raise UserError(f"{model.name} needs the '{model.environment}' environment; "
+                        f"run `fashionfail-tui env create {model.environment}`")
     prepare_output_folder(request.out_dir)

@@ -1,0 +1,1 @@
+"""STAND-IN for the FashionFormer repo's local package (test-only)."""

@@ -1,0 +1,120 @@
+"""The amrcnn and fformer runners launched by the app (`fashionfail-tui run`) with a separate Python
+interpreter: a model environment's own, never the app's site-packages.
+
+The environments here are real virtual environments made by the test, holding only what the
+model environments would (numpy, Pillow, pycocotools) plus the STAND-INS of tests/standins for
+TensorFlow / mmdet, which cannot be installed here.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tui import catalog, jobs, paths
+from tui.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+STANDINS = ROOT / "tests" / "standins"
+APP_SITE = Path(sysconfig.get_paths()["purelib"])
+ENV_PACKAGES = ("numpy", "numpy.libs", "PIL", "pillow.libs", "pycocotools")
+
+
+def link_tree(source: Path, target: Path) -> None:
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+    shutil.copytree(source, target, copy_function=link)
+
+
+@pytest.fixture(scope="session")
+def environment_template(tmp_path_factory):
+    """A virtual environment with its own site-packages: a model environment's packages, linked in."""
+    prefix = tmp_path_factory.mktemp("env") / "template"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True)
+    site = next(prefix.glob("lib/python*/site-packages"))
+    for name in ENV_PACKAGES:
+        if (APP_SITE / name).exists():
+            link_tree(APP_SITE / name, site / name)
+    for name in ("tensorflow", "mmdet", "mmcv", "torch"):
+        link_tree(STANDINS / name, site / name)
+    return prefix
+
+
+@pytest.fixture
+def installed(environment_template, isolated_dirs):
+    """Both model environments, both source trees and both kinds of checkpoint, where the app looks."""
+    for family in ("amrcnn", "fformer"):
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(paths.environments_dir() / family)],
+                       check=True)
+        site = next((paths.environments_dir() / family).glob("lib/python*/site-packages"))
+        for entry in next(environment_template.glob("lib/python*/site-packages")).iterdir():
+            link_tree(entry, site / entry.name)
+    shutil.copytree(STANDINS / "tpu", paths.sources_dir() / "tpu")
+    shutil.copytree(STANDINS / "FashionFormer", paths.sources_dir() / "FashionFormer")
+    folder = paths.checkpoints_dir() / "fashionpedia-r50-fpn"
+    folder.mkdir(parents=True)
+    for name in catalog.get("amrcnn-r50-fpn").weights.expected_files:
+        (folder / name).write_bytes(b"stand-in")
+    # a PyTorch checkpoint by structure (zip with data.pkl and version); never unpickled
+    import zipfile
+    with zipfile.ZipFile(paths.checkpoints_dir() / "fashionformer_r50_3x.pth", "w") as archive:
+        archive.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        archive.writestr("archive/version", b"3\n")
+    return paths.environments_dir()
+
+
+def images(folder: Path) -> Path:
+    folder.mkdir()
+    rng = np.random.RandomState(3)
+    for index in range(3):
+        Image.fromarray(rng.randint(0, 255, (48, 64, 3), np.uint8)).save(folder / f"{index}.jpg")
+    return folder
+
+
+@pytest.mark.parametrize("model, expected_keys", [
+    ("amrcnn-r50-fpn", {"image_file", "boxes", "classes", "scores", "attributes", "masks"}),
+    ("fformer-r50-fpn", {"image_file", "boxes", "classes", "scores", "masks"}),
+])
+def test_run_command_launches_the_environments_interpreter(installed, tmp_path, model, expected_keys):
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "run", model, "--images", str(images(tmp_path / "images")),
+         "--out", str(tmp_path / "out"), "--device", "cpu", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180)
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 0, result.stderr
+    assert events[-1]["event"] == "done" and events[-1]["images"] == 3
+    with np.load(tmp_path / "out" / f"{model}.npz", allow_pickle=True) as stored:  # our own output
+        meta = json.loads(str(stored["meta"]))
+        assert set(stored["data"][0]) == expected_keys
+    family = catalog.get(model).environment
+    assert Path(meta["interpreter"]).parent == installed / family / "bin"
+
+
+def test_the_runner_sees_nothing_of_the_apps_site_packages(installed):
+    interpreter = jobs.interpreter_for(catalog.get("amrcnn-spine"), Config())
+    probe = "import sys, importlib.util; print(importlib.util.find_spec('textual') is None, sys.path)"
+    result = subprocess.run([str(interpreter), "-c", probe], env=jobs.runner_environment(interpreter),
+                            capture_output=True, text=True, check=True)
+    hidden, path = result.stdout.split(" ", 1)
+    assert hidden == "True", "the app's textual is importable from the model environment"
+    assert str(APP_SITE) not in path and str(paths.runners_dir()) in path
+
+
+def test_missing_pieces_are_named_with_the_command_that_fixes_them(installed, tmp_path):
+    shutil.rmtree(paths.sources_dir() / "tpu")
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "run", "amrcnn-r50-fpn", "--images", str(images(tmp_path / "images")),
+         "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "needs the tpu source tree; run `fashionfail-tui fetch amrcnn-r50-fpn`" in result.stderr
+    assert "Traceback" not in result.stderr
