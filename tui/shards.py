@@ -8,9 +8,13 @@ the shards in order gives exactly the single run's image order. The runner makes
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
+from tui import paths
 from tui.errors import UserError
 
 _SPEC = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
@@ -57,3 +61,15 @@ class Shard:
 
 def all_shards(count: int) -> list[Shard]:
     return [Shard(index, count) for index in range(count)]
+
+
+def list_images(folder: Path) -> list[str]:
+    """The images a run over `folder` would process, by the runners' own listing (runners/common.py),
+    so what is counted here is exactly what the shards split."""
+    runners = str(paths.runners_dir())
+    if runners not in sys.path:  # common.py imports its sibling protocol.py
+        sys.path.insert(0, runners)
+    spec = importlib.util.spec_from_file_location("fashionfail_runners_common", paths.runners_dir() / "common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.list_images(folder)

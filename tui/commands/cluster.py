@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from tui.cluster import operations, record
-from tui.run_inputs import list_images
 from tui.cluster.status import JobStatus, format_duration, format_rate, job_status
 from tui.errors import UserError
 from tui.merging import merge_job
+from tui.shards import list_images
 
 COMMAND = "cluster"
 HELP = "run a model over a SLURM cluster as a job array of shards, and watch, cancel or merge it"

@@ -1,0 +1,68 @@
+"""The Jobs screen over a recorded cluster run: a job folder whose shards have all ended, so the
+screen's status comes from the files alone and no SLURM is needed (the live cluster is exercised
+in test_cluster_slurm.py)."""
+
+from pathlib import Path
+
+from tui.app import FashionFailApp, LaunchOptions
+from tui.cluster.operations import SubmitRequest, prepare
+from tui.cluster.record import Submission
+from tui.shards import Shard
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def recorded_job(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    job = prepare(SubmitRequest("facere", images, tmp_path / "out", shards=4), 1001)
+    job.submissions.append(Submission("118", [0, 1, 2, 3], 1795750000.0))
+    job.save()
+    for index in (0, 1, 3):
+        job.shard_file(Shard(index, 4)).write_bytes(b"")
+    failed = Shard(2, 4)
+    job.log_file(failed).write_text("shard 2/4 of job 118 on node07\nloading facere_base.onnx\n"
+                                    "fashionfail-tui: error: facere_base.onnx is not an ONNX model (protobuf parse failed)\n")
+    job.exit_file(failed).write_text("2\n")
+    return job
+
+
+async def test_jobs_screen_shows_each_shard_and_the_failed_ones_log(tmp_path):
+    job = recorded_job(tmp_path)
+    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    async with app.run_test(size=(150, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert screen.job_list.selected_job == "118"
+        states = [str(screen.task_table.get_row(str(i))[2]) for i in range(4)]
+        assert states == ["done", "done", "failed", "done"]
+        assert str(screen.task_table.get_row("1")[3]) == "250/250"
+        summary = str(screen.summary.render())
+        assert "751/1001 images; 3 done, 1 failed" in summary and str(job.out) in summary
+        assert screen.log_tail.has_class("hidden")
+
+        screen.task_table.focus()
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert not screen.log_tail.has_class("hidden")
+        assert "is not an ONNX model" in str(screen.log_tail.render())
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        app.save_screenshot(filename="jobs.svg", path=str(SCREENSHOTS))
+
+        await pilot.press("o")
+        await pilot.pause()
+        assert any("merge the shards first" in n.message for n in app._notifications)
+
+
+async def test_resubmitting_without_slurm_is_a_notification_not_a_traceback(tmp_path, monkeypatch):
+    recorded_job(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-slurm-here"))
+    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    async with app.run_test(size=(150, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("f")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert [n.message for n in errors] == ["'sbatch' is not installed here: run this on a SLURM login node"]
