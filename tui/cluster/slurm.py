@@ -87,6 +87,10 @@ def _exit_status(value) -> int | None:
     return None if number is None else number >> 8  # a wait status: the exit code is the high byte
 
 
+def _reason(value) -> str:
+    return "" if value in (None, "", "None") else str(value)
+
+
 def parse_squeue_json(text: str, job_id: str) -> list[TaskRecord]:
     """Tasks of array job `job_id` in `squeue --json`; a pending range comes as one entry."""
     records = []
@@ -99,7 +103,7 @@ def parse_squeue_json(text: str, job_id: str) -> list[TaskRecord]:
         start = _number(job.get("start_time"))
         for number in tasks:
             records.append(TaskRecord(
-                task=number, state=_state(job.get("job_state")), reason=str(job.get("state_reason") or ""),
+                task=number, state=_state(job.get("job_state")), reason=_reason(job.get("state_reason")),
                 exit_code=_exit_status(job.get("exit_code")), start_time=str(start) if start else "",
             ))
     return records
@@ -113,7 +117,7 @@ def parse_squeue_text(text: str) -> list[TaskRecord]:
         if len(fields) != 4:
             continue
         task, state, reason, start = (f.strip() for f in fields)
-        records.append(TaskRecord(int(task) if task.isdigit() else None, state, "" if reason == "None" else reason,
+        records.append(TaskRecord(int(task) if task.isdigit() else None, state, _reason(reason),
                                   start_time="" if start in _NO_START else start))
     return records
 
@@ -131,7 +135,7 @@ def parse_scontrol(text: str) -> list[TaskRecord]:
         tasks = expand_task_ids(fields["ArrayTaskId"]) if "ArrayTaskId" in fields else [None]
         for task in tasks:
             records.append(TaskRecord(
-                task, fields["JobState"], "" if fields.get("Reason") == "None" else fields.get("Reason", ""),
+                task, fields["JobState"], _reason(fields.get("Reason")),
                 exit_code, "" if start in _NO_START else start,
             ))
     return records
