@@ -22,10 +22,12 @@ from tui.cluster.record import ClusterJob
 from tui.errors import UserError
 from tui.shards import Shard
 
-MATCHING_FIELDS = ("model", "score_threshold", "image_set")
-"""Meta fields every shard of one run has in common; a difference means a mismatched shard."""
-SHARD_FIELDS = ("shard", "images", "detections", "seconds", "started_at", "finished_at", "host")
-"""Meta fields that differ per shard: kept per shard under `shards` in the merged meta."""
+MATCHING_FIELDS = ("model", "family", "model_file", "score_threshold", "box_format", "class_ids", "image_dir",
+                   "image_set")
+"""Meta fields every shard of one run shares; any difference means a shard of another run."""
+REQUIRED_FIELDS = ("started", "finished", "images", "detections")
+PER_SHARD_FIELDS = ("shard", "started", "finished", "images", "detections", "providers", "host")
+"""What each shard's entry under `shards` in the merged meta keeps."""
 
 _NUMPY_NAMES = {
     ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
@@ -84,6 +86,9 @@ def read_shard(path: Path) -> ShardFile:
         shard = Shard(int(meta["shard"]["index"]), int(meta["shard"]["count"]))
     except (ValueError, KeyError, TypeError):
         raise UserError(f"{path.name} is not a shard (its meta names no shard I/N)") from None
+    lacking = [key for key in REQUIRED_FIELDS if key not in meta]
+    if lacking:
+        raise UserError(f"{path.name} is not a complete shard file: its meta lacks {', '.join(lacking)}")
     return ShardFile(path, shard, meta, arrays["data"])
 
 
@@ -111,11 +116,17 @@ def _check_complete(shards: list[ShardFile]) -> list[ShardFile]:
 
 
 def merged_meta(shards: list[ShardFile]) -> dict:
-    meta = {key: value for key, value in shards[0].meta.items() if key not in SHARD_FIELDS}
-    meta["images"] = sum(int(s.meta.get("images", len(s.records))) for s in shards)
-    meta["detections"] = sum(int(s.meta.get("detections", 0)) for s in shards)
-    meta["seconds"] = sum(float(s.meta.get("seconds", 0.0)) for s in shards)
-    meta["shards"] = [{key: s.meta[key] for key in SHARD_FIELDS if key in s.meta} for s in shards]
+    """A single run's meta (its fields summed or joined over the shards) plus `shards`: each one's own."""
+    meta = {key: value for key, value in shards[0].meta.items() if key != "shard"}
+    metas = [s.meta for s in shards]
+    meta["started"] = min(m["started"] for m in metas)
+    meta["finished"] = max(m["finished"] for m in metas)
+    meta["images"] = sum(m["images"] for m in metas)
+    meta["detections"] = sum(m["detections"] for m in metas)
+    meta["providers"] = list(dict.fromkeys(p for m in metas for p in m.get("providers", [])))
+    for key in ("skipped", "timings"):  # per-image dicts: joined in shard order, which is image order
+        meta[key] = {name: value for m in metas for name, value in m.get(key, {}).items()}
+    meta["shards"] = [{key: m[key] for key in PER_SHARD_FIELDS if key in m} for m in metas]
     return meta
 
 
