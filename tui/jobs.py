@@ -32,6 +32,7 @@ from tui.catalog import Model
 from tui.config import Config
 from tui.errors import UserError
 from tui.readiness import checkpoint_file
+from tui.shards import Shard
 
 SIGINT_GRACE = 30.0
 """Seconds a runner gets to finish its image in flight after SIGINT before SIGTERM."""
@@ -143,9 +144,13 @@ class RunRequest:
     device: str = "auto"
     score_threshold: float | None = None
     """None: the catalog's default for the model."""
+    shard: Shard | None = None
+    """Only this part of the sorted image list, into its own file (`run --shard I/N`)."""
 
     @property
     def output(self) -> Path:
+        if self.shard:
+            return self.out_dir / self.shard.file_name(self.model.name)
         return self.out_dir / f"{self.model.name}.npz"
 
 
@@ -186,6 +191,8 @@ def runner_argv(request: RunRequest, config: Config) -> list[str]:
     ]
     if model.family == "facere":
         argv += ["--device", request.device]
+    if request.shard:
+        argv += ["--shard", str(request.shard)]
     return argv
 
 

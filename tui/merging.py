@@ -9,7 +9,6 @@ shards' shared fields plus each shard's timings under `shards`.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import zipfile
 from dataclasses import dataclass
@@ -20,10 +19,11 @@ from numpy.lib import format as npy_format
 
 from tui.cluster.record import ClusterJob
 from tui.errors import UserError
+from tui.runner_common import runners_common
 from tui.shards import Shard
 
-MATCHING_FIELDS = ("model", "family", "model_file", "score_threshold", "box_format", "class_ids", "image_dir",
-                   "image_set")
+MATCHING_FIELDS = ("model", "family", "model_file", "score_threshold", "box_format", "class_ids", "image_set",
+                   "image_dir")
 """Meta fields every shard of one run shares; any difference means a shard of another run."""
 REQUIRED_FIELDS = ("started", "finished", "images", "detections")
 PER_SHARD_FIELDS = ("shard", "started", "finished", "images", "detections", "providers", "host")
@@ -56,7 +56,9 @@ def read_prediction_arrays(path: Path) -> dict[str, np.ndarray]:
             for member in archive.namelist():
                 with archive.open(member) as stream:
                     version = npy_format.read_magic(stream)
-                    shape, fortran, dtype = npy_format._read_array_header(stream, version)
+                    read_header = npy_format.read_array_header_1_0 if version == (1, 0) else \
+                        npy_format.read_array_header_2_0
+                    shape, fortran, dtype = read_header(stream)
                     if dtype.hasobject:
                         array = np.asarray(_ArraysOnly(stream).load(), dtype=object).reshape(shape)
                     else:
@@ -92,6 +94,13 @@ def read_shard(path: Path) -> ShardFile:
     return ShardFile(path, shard, meta, arrays["data"])
 
 
+def _shown(value) -> str:
+    """A meta value for a one-line message; an image set by its size and hash prefix."""
+    if isinstance(value, dict) and "sha256" in value:
+        return f"{value.get('count')} images ({str(value['sha256'])[:12]})"
+    return repr(value)
+
+
 def _check_complete(shards: list[ShardFile]) -> list[ShardFile]:
     """The shards in order; a UserError for a mismatched, duplicate or missing one."""
     first = shards[0]
@@ -99,7 +108,7 @@ def _check_complete(shards: list[ShardFile]) -> list[ShardFile]:
         for key in MATCHING_FIELDS:
             if other.meta.get(key) != first.meta.get(key):
                 raise UserError(f"{other.path.name} is from another run than {first.path.name}: "
-                                f"{key} {other.meta.get(key)!r} != {first.meta.get(key)!r}")
+                                f"{key} {_shown(other.meta.get(key))} != {_shown(first.meta.get(key))}")
         if other.shard.count != first.shard.count:
             raise UserError(f"{other.path.name} is shard {other.shard} but {first.path.name} is shard {first.shard}: "
                             "different shard counts")
@@ -117,7 +126,7 @@ def _check_complete(shards: list[ShardFile]) -> list[ShardFile]:
 
 def merged_meta(shards: list[ShardFile]) -> dict:
     """A single run's meta (its fields summed or joined over the shards) plus `shards`: each one's own."""
-    meta = {key: value for key, value in shards[0].meta.items() if key != "shard"}
+    meta = {key: value for key, value in shards[0].meta.items() if key not in ("shard", "host")}
     metas = [s.meta for s in shards]
     meta["started"] = min(m["started"] for m in metas)
     meta["finished"] = max(m["finished"] for m in metas)
@@ -130,23 +139,14 @@ def merged_meta(shards: list[ShardFile]) -> dict:
     return meta
 
 
-def write_predictions(path: Path, records: np.ndarray, meta: dict) -> None:
-    """`data` + `meta` in one .npz, written beside the target and moved into place."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    with partial.open("wb") as handle:
-        np.savez_compressed(handle, data=records, meta=np.array(json.dumps(meta)))
-    os.replace(partial, path)
-
-
 def merge_files(files: list[Path], out: Path) -> Path:
     """Check the shards, join them, write `out`; returns it."""
     if not files:
         raise UserError("no shard files given")
     shards = _check_complete([read_shard(Path(f)) for f in files])
-    records = np.empty(sum(len(s.records) for s in shards), dtype=object)
-    records[:] = [record for s in shards for record in s.records]
+    records = [record for s in shards for record in s.records]
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_predictions(out, records, merged_meta(shards))
+    runners_common().write_npz_atomically(str(out), records, merged_meta(shards))
     return out
 
 

@@ -2,20 +2,18 @@
 
 Shard numbers are 0-based (0 <= I < N) so they equal SLURM's array task ids (`--array=0-(N-1)`).
 Shard I takes the contiguous slice `images[I*T//N:(I+1)*T//N]` of the T sorted images, so joining
-the shards in order gives exactly the single run's image order. The runner makes the selection
-(`runners/common.py`, which cannot import this module) and names its file the same way.
+the shards in order gives exactly the single run's image order. The runners' `select_images` and
+`shard_of` (runners/common.py) decide both; the app calls them rather than repeating them.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui import paths
 from tui.errors import UserError
+from tui.runner_common import runners_common
 
 _SPEC = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
@@ -54,9 +52,8 @@ class Shard:
         return f"{model_name}.{self.tag}{suffix}"
 
     def select(self, items: list) -> list:
-        """This shard's contiguous part of the (already sorted) list."""
-        total = len(items)
-        return items[self.index * total // self.count:(self.index + 1) * total // self.count]
+        """This shard's part of the (already sorted) list, as the runner takes it."""
+        return runners_common().shard_of(items, (self.index, self.count))
 
 
 def all_shards(count: int) -> list[Shard]:
@@ -64,12 +61,5 @@ def all_shards(count: int) -> list[Shard]:
 
 
 def list_images(folder: Path) -> list[str]:
-    """The images a run over `folder` would process, by the runners' own listing (runners/common.py),
-    so what is counted here is exactly what the shards split."""
-    runners = str(paths.runners_dir())
-    if runners not in sys.path:  # common.py imports its sibling protocol.py
-        sys.path.insert(0, runners)
-    spec = importlib.util.spec_from_file_location("fashionfail_runners_common", paths.runners_dir() / "common.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.list_images(folder)
+    """The images a run over `folder` covers, in order: the runners' own listing."""
+    return runners_common().select_images(str(folder))

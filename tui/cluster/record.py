@@ -81,7 +81,7 @@ class ClusterJob:
 
     def progress_file(self, shard: Shard) -> Path:
         """Kept up to date by the runner while it works through the shard."""
-        return self.out / shard.file_name(self.model, ".progress.json")
+        return self.out / shard.file_name(self.model, ".npz.progress.json")
 
     def log_file(self, shard: Shard) -> Path:
         return self.logs_dir / f"{self.model}.shard-{shard.index:0{shard.width}d}.log"
