@@ -12,8 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from tests.helpers.images import write_image
+from tests.helpers.onnx_models import build_maskrcnn_like
 from tests.helpers.slurm_cluster import LocalSlurm, SlurmUnavailable
 from tui.cluster import record
 from tui.cluster.status import job_status
@@ -60,3 +63,98 @@ def wait_until_finished(job_id: str, timeout: float = WAIT_S) -> dict:
         if time.monotonic() > deadline:
             pytest.fail(f"job {job_id} still unfinished after {timeout:.0f} s: {status}")
         time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def workload(tmp_path_factory):
+    """Nine images, a generated Facere-shaped model, and the single run the cluster must reproduce."""
+    root = tmp_path_factory.mktemp("workload")
+    model = build_maskrcnn_like(root / "model.onnx", detections=3)
+    for index in range(9):
+        write_image(root / "images" / f"img{index:02}.jpg", size=(64, 48), seed=index)
+    cli("run", "facere", "--images", root / "images", "--out", root / "single", "--model-file", model)
+    return root
+
+
+def submit(workload: Path, out: Path, *extra: str, model: Path | None = None) -> str:
+    result = cli("cluster", "submit", "facere", "--images", workload / "images", "--out", out,
+                 "--model-file", model or workload / "model.onnx", "--shards", "3", "--json", *extra)
+    return json.loads(result.stdout)["job_id"]
+
+
+def records(path: Path) -> list[dict]:
+    with np.load(path, allow_pickle=True) as archive:  # our own test files: pickle is fine here
+        return list(archive["data"])
+
+
+def assert_same_records(ours: list[dict], theirs: list[dict]) -> None:
+    assert [r["image_file"] for r in ours] == [r["image_file"] for r in theirs]
+    for mine, other in zip(ours, theirs):
+        for key in ("boxes", "classes", "scores"):
+            assert np.array_equal(mine[key], other[key])
+        assert mine["masks"] == other["masks"]
+
+
+def test_three_shards_run_as_an_array_and_merge_to_the_single_run(slurm_cluster, workload, tmp_path):
+    out = tmp_path / "cluster"
+    job_id = submit(workload, out, "--merge")
+    script = (out / "facere.sbatch").read_text()
+    assert "#SBATCH --array=0-2" in script and '--shard "$SLURM_ARRAY_TASK_ID/3"' in script
+
+    status = wait_until_finished(job_id)
+    assert [(t["shard"], t["state"], t["done"], t["total"]) for t in status["tasks"]] == [
+        (0, "done", 3, 3), (1, "done", 3, 3), (2, "done", 3, 3)]
+    assert status["merge_state"] == "done" and status["merged"] == str(out / "facere.npz")
+    assert_same_records(records(out / "facere.npz"), records(workload / "single" / "facere.npz"))
+    assert "shard 1/3 of job" in (out / "logs" / "facere.shard-001.log").read_text()
+
+    listing = cli("cluster", "status").stdout
+    assert job_id in listing and "9/9 images; 3 done" in listing
+    again = cli("cluster", "merge", str(out))
+    assert again.stdout.strip() == f"merged 3 shards into {out / 'facere.npz'}"
+
+
+def test_a_failed_task_is_reported_with_its_log_and_resubmitted(slurm_cluster, workload, tmp_path):
+    """The model file breaks while the job waits in the queue (a down partition holds it): every
+    shard fails with the run's own error in its log; once the file is fixed, resubmitting reruns them."""
+    model = tmp_path / "model.onnx"
+    model.write_bytes((workload / "model.onnx").read_bytes())
+    slurm_cluster.set_partition("DOWN")
+    try:
+        job_id = submit(workload, tmp_path / "out", model=model)
+        pending = json.loads(cli("cluster", "status", job_id, "--json").stdout)
+        assert {(t["state"], t["detail"]) for t in pending["tasks"]} == {("pending", "PENDING (PartitionDown)")}
+        model.write_bytes(b"truncated by a full disk")
+    finally:
+        slurm_cluster.set_partition("UP")
+
+    status = wait_until_finished(job_id)
+    assert [t["state"] for t in status["tasks"]] == ["failed"] * 3
+    assert {t["detail"] for t in status["tasks"]} == {"exit 2"}
+    assert "is not a valid ONNX model" in status["tasks"][0]["log_tail"][-1]
+    text = cli("cluster", "status", job_id).stdout
+    assert "shard 2 failed" in text and "is not a valid ONNX model" in text
+    refused = cli("cluster", "merge", job_id, check=False)
+    assert refused.returncode == 2 and "shards 0, 1, 2 are not done yet" in refused.stderr
+
+    model.write_bytes((workload / "model.onnx").read_bytes())
+    resubmitted = json.loads(cli("cluster", "resubmit", job_id, "--json").stdout)
+    assert resubmitted["shards"] == [0, 1, 2] and resubmitted["job_id"] != job_id
+    status = wait_until_finished(job_id)
+    assert [(t["state"], t["job_id"]) for t in status["tasks"]] == [("done", resubmitted["job_id"])] * 3
+    cli("cluster", "merge", job_id)
+    assert_same_records(records(tmp_path / "out" / "facere.npz"), records(workload / "single" / "facere.npz"))
+
+
+def test_cancel_stops_the_array_and_its_merge_job(slurm_cluster, workload, tmp_path):
+    slurm_cluster.set_partition("DOWN")
+    try:
+        job_id = submit(workload, tmp_path / "out", "--merge")
+        cancelled = json.loads(cli("cluster", "cancel", job_id, "--json").stdout)["cancelled"]
+    finally:
+        slurm_cluster.set_partition("UP")
+    job = record.find(job_id)
+    assert cancelled == sorted([job_id, job.merge_job_id])
+    status = job_status(job)
+    assert [(t.state, t.detail) for t in status.tasks] == [("failed", "CANCELLED (PartitionDown)")] * 3
+    assert status.merge_state == "failed"

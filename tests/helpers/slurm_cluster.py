@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
+CLIENTS = ("sinfo", "sbatch", "squeue", "scontrol", "scancel")
 
 
 class SlurmUnavailable(Exception):
@@ -94,7 +95,7 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
         )
 
     def start(self, timeout: float = 30.0) -> None:
-        missing = [d for d in DAEMONS if not shutil.which(d) and not Path("/usr/sbin", d).exists()]
+        missing = [d for d in DAEMONS + CLIENTS if not shutil.which(d) and not Path("/usr/sbin", d).exists()]
         if missing:
             raise SlurmUnavailable(f"not installed: {', '.join(missing)} (apt-get install slurm-wlm munge)")
         if os.geteuid() != 0:
@@ -120,6 +121,11 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
             time.sleep(0.5)
         self.stop()
         raise SlurmUnavailable(f"the node did not come up in {timeout:.0f} s: {self._log_tail('slurmd.log')}")
+
+    def set_partition(self, state: str) -> None:
+        """UP or DOWN: a DOWN partition accepts jobs and holds them pending (reason PartitionDown)."""
+        subprocess.run(["scontrol", "update", f"PartitionName={self.partition}", f"State={state}"],
+                       check=True, env={**os.environ, **self.env}, timeout=20)
 
     def _daemon(self, command: list[str], env: dict[str, str], log: str) -> None:
         executable = shutil.which(command[0]) or f"/usr/sbin/{command[0]}"

@@ -9,9 +9,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from tui import catalog, config, jobs
 from tui.cluster import operations, record
 from tui.cluster.status import JobStatus, format_duration, format_rate, job_status
-from tui.errors import UserError
 from tui.merging import merge_job
 from tui.shards import list_images
 
@@ -61,10 +61,8 @@ def _submit(args) -> int:
         device=args.device, partition=args.partition, gpus_per_task=args.gpus_per_task,
         time_limit=args.time_limit, merge=args.merge,
     )
-    if not args.images.is_dir():
-        raise UserError(f"--images {args.images} is not a folder")
-    if args.model_file and not args.model_file.is_file():
-        raise UserError(f"--model-file {args.model_file} does not exist")
+    settings = config.load()
+    jobs.check_request(jobs.RunRequest(catalog.get(args.model), args.images, args.out, args.model_file), settings)
     job = operations.prepare(request, len(list_images(args.images)))
     if args.dry_run:
         _print(args, {"script": str(job.script_path), "submitted": False},
@@ -110,8 +108,8 @@ def _status(args) -> int:
     console.print(_status_table(status))
     for task in status.tasks:
         if task.state == "failed" and task.log_tail:
-            console.print(f"\n[red]shard {task.shard.index} failed[/] ({task.detail}); end of {task.log}:")
-            console.print("\n".join(task.log_tail), markup=False, highlight=False)
+            console.print(f"\n[red]shard {task.shard.index} failed[/] ({task.detail}); end of {task.log}:", soft_wrap=True)
+            console.print("\n".join(task.log_tail), markup=False, highlight=False, soft_wrap=True)
     return 0
 
 
