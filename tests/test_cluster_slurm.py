@@ -44,7 +44,7 @@ def slurm_cluster(tmp_path_factory):
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}  # tables on one line each
     result = subprocess.run([sys.executable, "-m", "tui", *map(str, args)], capture_output=True, text=True,
                             env=env, cwd=ROOT, timeout=120)
     if check:

@@ -38,7 +38,7 @@ def _environment_lines() -> list[str]:
 def _where_it_runs(model_name: str) -> str:
     model = catalog.get(model_name)
     if model.environment is None:
-        return f"{model.name} runs in the app's own interpreter ({sys.executable})"
+        return f"{model.name} runs in the app's own interpreter, {sys.executable}"
     return f"{model.name} runs in its environment {paths.environments_dir() / model.environment}"
 
 
@@ -50,8 +50,8 @@ def array_script(job: ClusterJob) -> str:
         "#!/bin/bash",
         f"# fashionfail-tui cluster run: {job.model} over {job.image_count} images in {job.images},",
         f"# split into {job.shards} shards. Array task I (0..{last}) runs shard I/{job.shards} and writes",
-        f"# {job.out}/{job.model}.shard-III-of-NNN.npz; `fashionfail-tui run` starts the model's runner",
-        f"# ({_where_it_runs(job.model)}).",
+        f"# {job.out}/{job.model}.shard-III-of-NNN.npz. `fashionfail-tui run` starts the model's runner:",
+        f"# {_where_it_runs(job.model)}.",
         "# A shard that is run again resumes where it stopped.",
         f"#SBATCH --job-name=ff-{job.model}",
         f"#SBATCH --array=0-{last}",

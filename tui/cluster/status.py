@@ -107,12 +107,8 @@ class JobStatus:
     @property
     def summary(self) -> str:
         counts = ", ".join(f"{self.count(s)} {s}" for s in STATES if self.count(s))
-        merged = f"; merged into {self.job.merged}" if self.job.merged and self.job.merged.exists() else ""
-        return f"{self.done}/{self.total} images; {counts}{merged}"
-
-    @property
-    def speed(self) -> str:
-        return f"{format_rate(self.rate)}, ETA {format_duration(self.eta_s)}"
+        speed = f"; {format_rate(self.rate)}, ETA {format_duration(self.eta_s)}" if self.rate else ""
+        return f"{self.done}/{self.total} images; {counts}{speed}"
 
     def to_json(self) -> dict:
         return {

@@ -84,7 +84,8 @@ def _status_table(status: JobStatus) -> Table:
         style = _STATE_STYLE[task.state]
         table.add_row(str(task.shard.index), task.job_id, f"[{style}]{task.state}[/]", f"{task.done}/{task.total}",
                       format_rate(task.rate), format_duration(task.eta_s), task.detail)
-    table.caption = f"{status.summary}; {status.speed}"
+    merge = f"; merge job {status.merge_state}" if status.merge_state else ""
+    table.caption = status.summary + merge
     return table
 
 
@@ -95,9 +96,10 @@ def _status(args) -> int:
         if args.json:
             print(json.dumps({"jobs": [s.to_json() for s in statuses]}))
             return 0
-        table = Table("job", "model", "shards", "progress", "out")
+        table = Table("job", "model", "shards", "progress", "merged", "out")
         for status in statuses:
-            table.add_row(status.job.job_id, status.job.model, str(status.job.shards), status.summary,
+            merged = str(status.job.merged) if status.merge_state == "done" else status.merge_state or "-"
+            table.add_row(status.job.job_id, status.job.model, str(status.job.shards), status.summary, merged,
                           str(status.job.out))
         console.print(table if statuses else "no cluster jobs submitted from here")
         return 0

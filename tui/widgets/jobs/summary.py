@@ -17,7 +17,7 @@ class JobSummary(Static):
         merged = job.merged if job.merged and job.merged.exists() else None
         lines = [
             f"[b]job {job.job_id}[/b]  {job.model} on {job.shards} shards  ->  {job.out}",
-            status.summary if status.finished else f"{status.summary}  ·  {status.speed}",
+            status.summary,
             f"merged: {merged}  (o opens it in the browser)" if merged
             else f"merge job: {status.merge_state}" if status.merge_state else "not merged yet (m merges once all are done)",
         ]
