@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tui.cluster import operations, script, slurm
+from tui.cluster import operations, slurm
 from tui.cluster.record import ClusterJob, find, known_jobs
 from tui.cluster.status import format_duration, job_status
 from tui.errors import UserError

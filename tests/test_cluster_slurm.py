@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
+from tests.helpers.runs import assert_same_records, cli, load_predictions
 from tests.helpers.slurm_cluster import LocalSlurm, SlurmUnavailable
 from tui.cluster import record
 from tui.cluster.status import job_status
 
 pytestmark = pytest.mark.slurm
-ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 45
 
 
@@ -43,13 +40,6 @@ def slurm_cluster(tmp_path_factory):
         os.environ["SLURM_CONF"] = previous
 
 
-def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}  # tables on one line each
-    result = subprocess.run([sys.executable, "-m", "tui", *map(str, args)], capture_output=True, text=True,
-                            env=env, cwd=ROOT, timeout=120)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
 
 
 def wait_until_finished(job_id: str, timeout: float = WAIT_S) -> dict:
@@ -82,17 +72,8 @@ def submit(workload: Path, out: Path, *extra: str, model: Path | None = None) ->
     return json.loads(result.stdout)["job_id"]
 
 
-def records(path: Path) -> list[dict]:
-    with np.load(path, allow_pickle=True) as archive:  # our own test files: pickle is fine here
-        return list(archive["data"])
 
 
-def assert_same_records(ours: list[dict], theirs: list[dict]) -> None:
-    assert [r["image_file"] for r in ours] == [r["image_file"] for r in theirs]
-    for mine, other in zip(ours, theirs):
-        for key in ("boxes", "classes", "scores"):
-            assert np.array_equal(mine[key], other[key])
-        assert mine["masks"] == other["masks"]
 
 
 def test_three_shards_run_as_an_array_and_merge_to_the_single_run(slurm_cluster, workload, tmp_path):
@@ -105,7 +86,8 @@ def test_three_shards_run_as_an_array_and_merge_to_the_single_run(slurm_cluster,
     assert [(t["shard"], t["state"], t["done"], t["total"]) for t in status["tasks"]] == [
         (0, "done", 3, 3), (1, "done", 3, 3), (2, "done", 3, 3)]
     assert status["merge_state"] == "done" and status["merged"] == str(out / "facere.npz")
-    assert_same_records(records(out / "facere.npz"), records(workload / "single" / "facere.npz"))
+    assert_same_records(load_predictions(out / "facere.npz")[0],
+                        load_predictions(workload / "single" / "facere.npz")[0])
     assert "shard 1/3 of job" in (out / "logs" / "facere.shard-001.log").read_text()
 
     listing = cli("cluster", "status").stdout
@@ -143,7 +125,8 @@ def test_a_failed_task_is_reported_with_its_log_and_resubmitted(slurm_cluster, w
     status = wait_until_finished(job_id)
     assert [(t["state"], t["job_id"]) for t in status["tasks"]] == [("done", resubmitted["job_id"])] * 3
     cli("cluster", "merge", job_id)
-    assert_same_records(records(tmp_path / "out" / "facere.npz"), records(workload / "single" / "facere.npz"))
+    assert_same_records(load_predictions(tmp_path / "out" / "facere.npz")[0],
+                        load_predictions(workload / "single" / "facere.npz")[0])
 
 
 def test_cancel_stops_the_array_and_its_merge_job(slurm_cluster, workload, tmp_path):

@@ -17,34 +17,15 @@ import pytest
 
 from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.runs import ROOT, assert_same_records, cli, load_predictions as load
 RUN_SPECIFIC = ("started", "finished", "host")
 """Meta fields that differ between any two runs, sharded or not."""
 
 
-def cli(*args, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "tui", *map(str, args)], capture_output=True, text=True,
-                            env=env, cwd=ROOT, timeout=120)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
 
 
-def load(path: Path) -> tuple[list[dict], dict]:
-    """As the original evaluation code reads a prediction file (pickle is fine for our own test files)."""
-    with np.load(path, allow_pickle=True) as archive:
-        return list(archive["data"]), json.loads(str(archive["meta"]))
 
 
-def assert_same_records(ours: list[dict], theirs: list[dict]) -> None:
-    assert [r["image_file"] for r in ours] == [r["image_file"] for r in theirs]
-    for mine, other in zip(ours, theirs):
-        assert mine.keys() == other.keys()
-        for key in ("boxes", "classes", "scores"):
-            assert mine[key].dtype == other[key].dtype and np.array_equal(mine[key], other[key])
-        assert mine["masks"] == other["masks"]
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +74,8 @@ def test_merge_refuses_missing_and_duplicate_shards(workload, tmp_path):
     copy = tmp_path / "copy.npz"
     copy.write_bytes(second.read_bytes())
     duplicate = cli("merge", first, second, copy, third, "--out", tmp_path / "m.npz", check=False)
-    assert duplicate.returncode == 2 and "shard 1/3 given twice: facere.shard-001-of-003.npz and copy.npz" in duplicate.stderr
+    assert duplicate.returncode == 2
+    assert "shard 1/3 given twice: facere.shard-001-of-003.npz and copy.npz" in duplicate.stderr
     assert not (tmp_path / "m.npz").exists()
 
 

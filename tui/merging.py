@@ -40,7 +40,8 @@ _NUMPY_NAMES = {
 class _ArraysOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) not in _NUMPY_NAMES:
-            raise UserError(f"refused to read: its pickle asks for {module}.{name}, which a prediction file never needs")
+            raise UserError(f"refused to read: its pickle asks for {module}.{name}, "
+                            "which a prediction file never needs")
         return super().find_class(module, name)
 
 

@@ -110,7 +110,8 @@ def _status(args) -> int:
     console.print(_status_table(status))
     for task in status.tasks:
         if task.state == "failed" and task.log_tail:
-            console.print(f"\n[red]shard {task.shard.index} failed[/] ({task.detail}); end of {task.log}:", soft_wrap=True)
+            console.print(f"\n[red]shard {task.shard.index} failed[/] ({task.detail}); end of {task.log}:",
+                          soft_wrap=True)
             console.print("\n".join(task.log_tail), markup=False, highlight=False, soft_wrap=True)
     return 0
 
