@@ -43,7 +43,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 JOURNAL_VERSION = 1
 EXIT_CANCELLED = 130
 PREFETCH = 2
-"""Images prepared ahead of the one being inferred."""
+"""Images prepared ahead of the one being inferred, when the pipeline overlaps."""
 
 
 class UnreadableImage(Exception):
@@ -62,6 +62,10 @@ class Predictor(object):
     """Execution providers or devices in use, for the `start` event and `meta`."""
     path = "default"
     """Which inference path runs, recorded in `meta` (a runner may offer several)."""
+    overlap = False
+    """Whether `prepare` and `finish` should run in threads beside `infer` (`--overlap auto`).
+    That pays when inference leaves CPU cores idle (a GPU). On a CPU session that already uses
+    every core, the threads stall its worker threads and cost more than they save (bench/)."""
 
     def versions(self):
         """Package versions worth recording in `meta`."""
@@ -99,6 +103,8 @@ def argument_parser(description):
     parser.add_argument("--output", required=True, help="the .npz file to write")
     parser.add_argument("--score-threshold", type=float, default=0.0,
                         help="drop detections scoring below this")
+    parser.add_argument("--overlap", choices=("auto", "on", "off"), default="auto",
+                        help="decode and postprocess in threads beside inference (auto: the runner decides)")
     parser.add_argument("--shard", type=parse_shard, metavar="I/N",
                         help="run only the I-th (0-based) of N contiguous parts of the sorted image list")
     return parser
@@ -273,7 +279,8 @@ class ProgressFile(object):
 # ---- signals -------------------------------------------------------------------------------
 
 class StopFlag(object):
-    """Set by the first SIGINT/SIGTERM; the second one gets the default action (die now)."""
+    """Set by the first SIGINT/SIGTERM; the second one gets the default action (die now).
+    The pipeline checks it between images."""
 
     def __init__(self):
         self.signal_name = None
@@ -289,7 +296,7 @@ class StopFlag(object):
         self.signal_name = signal.Signals(number).name
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        protocol.say("{} received: stopping after the image in flight".format(self.signal_name))
+        # nothing printed here: the main thread may hold protocol's lock, mid-line
 
 
 # ---- output --------------------------------------------------------------------------------
@@ -373,7 +380,7 @@ def run(args, load_predictor):
     progress.update(resumed)
     journal.open()
     try:
-        _pipeline(predictor, todo, journal, len(images), stop, progress)
+        _pipeline(predictor, todo, journal, len(images), stop, _overlaps(args, predictor), progress)
     except Exception as exc:
         journal.close()
         protocol.fail("{} failed: {}".format(args.model, _one_line(exc)))
@@ -384,8 +391,36 @@ def run(args, load_predictor):
     _write_output(args, predictor, journal, names, time.monotonic() - started, all_images, progress)
 
 
-def _pipeline(predictor, todo, journal, total, stop, progress):
-    """prepare ahead in threads, infer here, finish behind in a thread; journal in image order."""
+def _overlaps(args, predictor):
+    return predictor.overlap if args.overlap == "auto" else args.overlap == "on"
+
+
+class InlineExecutor(object):
+    """Runs each task at once in the caller's thread: the pipeline without overlap."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def submit(self, function, *args):
+        future = concurrent.futures.Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+def _pipeline(predictor, todo, journal, total, stop, overlap, progress):
+    """prepare ahead, infer here, finish behind (in threads when `overlap`); journal in image order."""
+    if overlap:
+        preparers = concurrent.futures.ThreadPoolExecutor(PREFETCH, thread_name_prefix="prepare")
+        finisher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="finish")
+    else:
+        preparers = finisher = InlineExecutor()
+    lookahead = PREFETCH + 1 if overlap else 1
     done = [len(journal.entries)]
 
     def record(entry):
@@ -395,14 +430,13 @@ def _pipeline(predictor, todo, journal, total, stop, progress):
                       detections=entry.get("detections", 0), seconds=round(sum(entry["timings"].values()), 4))
         progress.update(done[0])
 
-    with concurrent.futures.ThreadPoolExecutor(PREFETCH, thread_name_prefix="prepare") as preparers, \
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="finish") as finisher:
+    with preparers, finisher:
         ahead = collections.deque()
         behind = collections.deque()
         upcoming = iter(todo)
 
         def fill():
-            while len(ahead) < PREFETCH + 1:
+            while len(ahead) < lookahead:
                 path = next(upcoming, None)
                 if path is None:
                     return
@@ -455,7 +489,8 @@ def _write_output(args, predictor, journal, names, seconds, all_images, progress
         "model": args.model, "family": args.family, "box_format": args.box_format,
         "class_ids": args.class_ids, "image_dir": settings["images"], "model_file": settings["model_file"],
         "score_threshold": args.score_threshold, "providers": list(predictor.providers),
-        "path": predictor.path, "versions": versions, "started": journal.header["started"],
+        "path": predictor.path, "overlap": _overlaps(args, predictor), "versions": versions,
+        "started": journal.header["started"],
         "finished": _now(), "images": len(records), "detections": detections, "skipped": skipped,
         "timings": {entry["image_file"]: {k: round(v, 5) for k, v in entry["timings"].items()}
                     for entry in entries},

@@ -59,11 +59,15 @@ def encode_masks(mask_probabilities):
     """RLE of `probability > 0.5` for masks [N, 1, H, W], one pycocotools dict per mask."""
     from pycocotools import mask as mask_api
 
+    count, _, height, width = mask_probabilities.shape
     encoded = []
-    for start in range(0, len(mask_probabilities), MASKS_PER_ENCODE):
-        chunk = mask_probabilities[start:start + MASKS_PER_ENCODE, 0] > MASK_THRESHOLD
-        # [n, H, W] -> Fortran-ordered [H, W, n]: what pycocotools encodes, one RLE per slice
-        encoded.extend(mask_api.encode(np.asfortranarray(chunk.transpose(1, 2, 0).view(np.uint8))))
+    for start in range(0, count, MASKS_PER_ENCODE):
+        chunk = mask_probabilities[start:start + MASKS_PER_ENCODE, 0]
+        # pycocotools encodes a Fortran-ordered uint8 [H, W, n]: threshold straight into one,
+        # so the transpose costs no extra pass
+        binary = np.empty((height, width, len(chunk)), dtype=bool, order="F")
+        np.greater(chunk.transpose(1, 2, 0), MASK_THRESHOLD, out=binary)
+        encoded.extend(mask_api.encode(binary.view(np.uint8)))
     return encoded
 
 
@@ -95,6 +99,7 @@ class FacerePredictor(common.Predictor):
         if device == "cuda" and CUDA not in self.providers:
             raise RuntimeError("the CUDA provider did not load (ONNX Runtime fell back to {})".format(
                 ", ".join(self.providers)))
+        self.overlap = CUDA in self.providers
         self.input_name = self.session.get_inputs()[0].name
         self.score_threshold = score_threshold
 

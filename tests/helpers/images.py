@@ -8,14 +8,16 @@ import numpy as np
 from PIL import Image
 
 
-def write_image(path: Path, size: tuple[int, int] = (48, 40), mode: str = "RGB", seed: int = 0) -> Path:
-    """A smooth gradient plus noise, `size` = (width, height), saved in `mode` in the format the suffix says."""
+def write_image(path: Path, size: tuple[int, int] = (48, 40), mode: str = "RGB", seed: int = 0,
+                noise: int = 20) -> Path:
+    """A smooth gradient plus uniform noise of +-`noise`, `size` = (width, height), saved in `mode`
+    in the format the suffix says."""
     width, height = size
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width]
     rgb = np.stack([x * 255 // max(width - 1, 1), y * 255 // max(height - 1, 1),
                     (x + y + seed * 37) % 256], axis=-1).astype(np.int32)
-    rgb = np.clip(rgb + rng.integers(-20, 21, rgb.shape), 0, 255).astype(np.uint8)
+    rgb = np.clip(rgb + rng.integers(-noise, noise + 1, rgb.shape), 0, 255).astype(np.uint8)
     image = Image.fromarray(rgb, "RGB")
     if mode == "RGBA":
         image = image.convert("RGBA")
