@@ -21,8 +21,8 @@ def recorded_job(tmp_path):
     for index in (0, 1, 3):
         job.shard_file(Shard(index, 4)).write_bytes(b"")
     failed = Shard(2, 4)
-    job.log_file(failed).write_text("shard 2/4 of job 118 on node07\nloading facere_base.onnx\n"
-                                    "fashionfail-tui: error: facere_base.onnx is not an ONNX model (protobuf parse failed)\n")
+    job.log_file(failed).write_text("shard 2/4 of job 118 on node07\nfashionfail-tui: error: model file "
+                                    "/data/facere_base.onnx is not a valid ONNX model (DecodeError)\n")
     job.exit_file(failed).write_text("2\n")
     return job
 
@@ -46,7 +46,7 @@ async def test_jobs_screen_shows_each_shard_and_the_failed_ones_log(tmp_path):
         await pilot.press("down", "down")
         await pilot.pause()
         assert not screen.log_tail.has_class("hidden")
-        assert "is not an ONNX model" in str(screen.log_tail.render())
+        assert "is not a valid ONNX model" in str(screen.log_tail.render())
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         app.save_screenshot(filename="jobs.svg", path=str(SCREENSHOTS))
 

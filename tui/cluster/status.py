@@ -195,6 +195,13 @@ def _classify(job: ClusterJob, shard: Shard, record: slurm.TaskRecord | None) ->
     return "failed", f"{record.state}{code}{reason}"
 
 
+def _older_than(path: Path, moment: float) -> bool:
+    try:
+        return path.stat().st_mtime < moment
+    except OSError:
+        return False
+
+
 def _settled(job: ClusterJob, shard: Shard) -> bool:
     """Its files already say how the shard ended: no need to ask SLURM."""
     return job.shard_file(shard).exists() or job.exit_file(shard).exists()
@@ -221,6 +228,8 @@ def job_status(job: ClusterJob) -> JobStatus:
         else:
             state, detail = _classify(job, shard, view.get((submission.job_id, shard.index)))
         done = expected if state == "done" else (progress.done if progress else 0)
+        if state == "failed" and submission and _older_than(job.log_file(shard), submission.submitted_at):
+            detail += "; the log is from an earlier attempt"
         tasks.append(TaskStatus(
             shard=shard, job_id=submission.job_id if submission else "", state=state, detail=detail,
             done=done, total=progress.total if progress else expected,
