@@ -72,8 +72,15 @@ class JobsScreen(Screen):
         return self.statuses.get(job_id) if job_id else None
 
     def on_mount(self) -> None:
+        self.poll_timer = self.set_interval(POLL_S, self.action_poll)
+
+    def on_screen_resume(self) -> None:
         self.action_poll()
-        self.set_interval(POLL_S, self.action_poll)
+        self.poll_timer.resume()
+
+    def on_screen_suspend(self) -> None:
+        """Another area is shown: stop asking SLURM until this one is back."""
+        self.poll_timer.pause()
 
     def action_poll(self) -> None:
         self.poll_jobs()
