@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.images import write_image
-from tests.helpers.onnx_models import build_maskrcnn_like
-from tests.helpers.runs import assert_same_records, cli, load_predictions
+from tests.helpers.runs import assert_same_records, cli, load_predictions, single_run_workload
 from tests.helpers.slurm_cluster import LocalSlurm, SlurmUnavailable
 from tui.cluster import record
 from tui.cluster.status import job_status
@@ -58,12 +56,7 @@ def wait_until_finished(job_id: str, timeout: float = WAIT_S) -> dict:
 @pytest.fixture(scope="module")
 def workload(tmp_path_factory):
     """Nine images, a generated Facere-shaped model, and the single run the cluster must reproduce."""
-    root = tmp_path_factory.mktemp("workload")
-    model = build_maskrcnn_like(root / "model.onnx", detections=3)
-    for index in range(9):
-        write_image(root / "images" / f"img{index:02}.jpg", size=(64, 48), seed=index)
-    cli("run", "facere", "--images", root / "images", "--out", root / "single", "--model-file", model)
-    return root
+    return single_run_workload(tmp_path_factory.mktemp("workload"), images=9, detections=3)
 
 
 def submit(workload: Path, out: Path, *extra: str, model: Path | None = None) -> str:

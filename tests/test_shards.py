@@ -17,7 +17,7 @@ import pytest
 
 from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
-from tests.helpers.runs import ROOT, assert_same_records, cli, load_predictions as load
+from tests.helpers.runs import ROOT, assert_same_records, cli, load_predictions as load, single_run_workload
 RUN_SPECIFIC = ("started", "finished", "host")
 """Meta fields that differ between any two runs, sharded or not."""
 
@@ -30,11 +30,8 @@ RUN_SPECIFIC = ("started", "finished", "host")
 
 @pytest.fixture(scope="module")
 def workload(tmp_path_factory):
-    root = tmp_path_factory.mktemp("workload")
-    model = build_maskrcnn_like(root / "model.onnx", detections=4)
-    for index in range(10):
-        write_image(root / "images" / f"img{index:02}.jpg", size=(64, 48), seed=index)
-    cli("run", "facere", "--images", root / "images", "--out", root / "single", "--model-file", model)
+    root = single_run_workload(tmp_path_factory.mktemp("workload"), images=10, detections=4)
+    model = root / "model.onnx"
     for index in range(3):
         cli("run", "facere", "--images", root / "images", "--out", root / "shards", "--model-file", model,
             "--shard", f"{index}/3")

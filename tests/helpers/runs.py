@@ -37,3 +37,16 @@ def assert_same_records(ours: list[dict], theirs: list[dict]) -> None:
         for key in ("boxes", "classes", "scores"):
             assert mine[key].dtype == other[key].dtype and np.array_equal(mine[key], other[key])
         assert mine["masks"] == other["masks"]
+
+
+def single_run_workload(root: Path, images: int, detections: int) -> Path:
+    """`root/model.onnx` (Facere-shaped), `root/images/img00.jpg...` and the single run over them in
+    `root/single/facere.npz`: what sharded runs are compared with."""
+    from tests.helpers.images import write_image
+    from tests.helpers.onnx_models import build_maskrcnn_like
+
+    model = build_maskrcnn_like(root / "model.onnx", detections=detections)
+    for index in range(images):
+        write_image(root / "images" / f"img{index:02}.jpg", size=(64, 48), seed=index)
+    cli("run", "facere", "--images", root / "images", "--out", root / "single", "--model-file", model)
+    return root
