@@ -69,6 +69,14 @@ class ClusterJob:
         return self.out / "logs"
 
     @property
+    def merge_log(self) -> Path:
+        return self.logs_dir / f"{self.model}.merge.log"
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged is not None and self.merged.exists()
+
+    @property
     def merged_path(self) -> Path:
         """Where `cluster merge` writes: the file a single run over all images would write."""
         return self.out / f"{self.model}.npz"

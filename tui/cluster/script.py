@@ -87,7 +87,7 @@ def merge_script(job: ClusterJob) -> str:
         "#!/bin/bash",
         f"# fashionfail-tui cluster run: joins the {job.shards} shards of {job.model} into {job.merged_path}.",
         f"#SBATCH --job-name=ff-{job.model}-merge",
-        f"#SBATCH --output={job.logs_dir}/{job.model}.merge.log",
+        f"#SBATCH --output={job.merge_log}",
     ]
     if job.partition:
         header.append(f"#SBATCH --partition={job.partition}")

@@ -214,7 +214,7 @@ def job_status(job: ClusterJob) -> JobStatus:
     for shard, submission in latest.items():
         if submission and not _settled(job, shard):
             wanted.setdefault(submission.job_id, set()).add(shard.index)
-    if job.merge_job_id and not job.merged_path.exists():
+    if job.merge_job_id and not job.is_merged:
         wanted[job.merge_job_id] = {None}
     view = _slurm_view(wanted)
     tasks = []
@@ -240,7 +240,7 @@ def job_status(job: ClusterJob) -> JobStatus:
 
 
 def _merge_state(job: ClusterJob, view: dict) -> str | None:
-    if job.merged and job.merged.exists():
+    if job.is_merged:
         return "done"
     if not job.merge_job_id:
         return None

@@ -152,8 +152,7 @@ class JobsScreen(Screen):
 
     def action_open_merged(self) -> None:
         status = self.selected
-        merged = status.job.merged if status else None
-        if merged is None or not merged.exists():
+        if status is None or not status.job.is_merged:
             self.notify("merge the shards first (m)", severity="warning")
             return
-        self.app.open_in_browser(merged)
+        self.app.open_in_browser(status.job.merged)

@@ -19,6 +19,8 @@ class JobSummary(Static):
         job = status.job
         if status.merge_state == "done":
             merge = f"merged: {job.merged}  (o opens it in the browser)"
+        elif status.merge_state == "failed":
+            merge = f"merge job failed: see {job.merge_log}"
         elif status.merge_state:
             merge = f"merge job: {status.merge_state}"
         else:
