@@ -134,3 +134,12 @@ def test_cancel_stops_the_array_and_its_merge_job(slurm_cluster, workload, tmp_p
     status = job_status(job)
     assert [(t.state, t.detail) for t in status.tasks] == [("failed", "CANCELLED (PartitionDown)")] * 3
     assert status.merge_state == "failed"
+
+
+def test_what_sbatch_refuses_is_one_line_and_records_nothing(slurm_cluster, workload, tmp_path):
+    refused = cli("cluster", "submit", "facere", "--images", workload / "images", "--out", tmp_path / "out",
+                  "--model-file", workload / "model.onnx", "--shards", "3", "--partition", "gpu", check=False)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("fashionfail-tui: error: sbatch refused facere.sbatch: ")
+    assert refused.stderr.endswith(": Batch job submission failed: Invalid partition name specified\n")
+    assert not (tmp_path / "out" / "facere.cluster.json").exists()

@@ -45,8 +45,9 @@ def _run(command: list[str]) -> subprocess.CompletedProcess:
 
 
 def _last_line(text: str) -> str:
+    """The last line a SLURM command printed, without its `sbatch: error: ` prefix."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+    return re.sub(r"^\w+: (error|fatal): ", "", lines[-1]) if lines else "no output"
 
 
 def _unknown_job(result: subprocess.CompletedProcess) -> bool:
