@@ -1,6 +1,6 @@
 """Facere runner throughput against pure `InferenceSession.run`, in one run over the same images.
 
-    PYTHONPATH=. python bench/bench_facere.py [--images 12] [--size 1024x768] [--detections 30]
+    PYTHONPATH=. python bench/bench_facere.py [--images 6] [--rounds 5] [--size 1024x768] [--detections 30]
 
 Builds a Mask R-CNN-like ONNX model (tests/helpers/onnx_models.py: Facere's I/O, a conv backbone
 sized for Mask R-CNN-like compute per image, masks at the input size) and writes jpg images, then:
@@ -8,13 +8,13 @@ sized for Mask R-CNN-like compute per image, masks at the input size) and writes
 1. pure: decodes and preprocesses every image up front, then times `session.run` alone;
 2. runner: runs `runners/facere.py` as a subprocess, as `fashionfail-tui run` does, and times it
    from its `start` event to its `done` event (model loading and process start-up excluded),
-   once serial (`--overlap off`, the CPU default) and once with decoding and postprocessing in
-   threads beside inference (`--overlap on`, the CUDA default);
+   once with decoding and postprocessing in threads beside inference (`--overlap on`, the
+   default) and once serial (`--overlap off`);
 3. pure again, so drift on a shared machine shows.
 
-Prints throughputs, the ratio runner / pure, and the runner's per-image overhead split from the
-serial output's `meta` timings (decode, preprocess, mask threshold + RLE, journal encoding) plus
-the final write.
+Prints median throughputs, the median of each round's ratio runner / pure, and the runner's
+per-image overhead split from the serial run's `meta` timings (decode, preprocess, mask threshold
++ RLE, journal encoding) plus the final write: serial, each step's time is its own.
 """
 
 from __future__ import annotations
@@ -34,15 +34,18 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "runners"))
 
 from tests.helpers.images import write_image  # noqa: E402
 from tests.helpers.onnx_models import build_maskrcnn_like  # noqa: E402
 
+import facere  # noqa: E402  (runners/facere.py: the same session settings as the runner)
+
 
 def pure_inference(model_file: Path, images: list[Path]) -> float:
     """Images per second of `session.run` alone, inputs prepared beforehand; like the runner, a
-    fresh session whose first run pays the warm-up."""
-    session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
+    fresh session (the runner's settings) whose first run pays the warm-up."""
+    session = facere.create_session(str(model_file), "cpu")
     tensors = [(np.asarray(Image.open(p).convert("RGB")).transpose(2, 0, 1)[None] / np.float32(255)).astype(np.float32)
                for p in images]
     started = time.perf_counter()
@@ -72,12 +75,12 @@ def runner(model_file: Path, image_dir: Path, output: Path, overlap: str) -> tup
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=12)
+    parser.add_argument("--images", type=int, default=6)
     parser.add_argument("--size", default="1024x768", help="image width x height")
     parser.add_argument("--detections", type=int, default=30)
     parser.add_argument("--layers", type=int, default=10, help="backbone conv layers")
     parser.add_argument("--channels", type=int, default=96, help="backbone width")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
 
@@ -95,16 +98,18 @@ def main() -> None:
             rates["serial"].append(rate)
             rates["threads"].append(runner(model_file, root / "images", root / "threads.npz", "on")[0])
 
-    best = {name: max(values) for name, values in rates.items()}
     timings = list(meta["timings"].values())
     print(f"{args.images} images {width}x{height}, {args.detections} detections each, "
           f"backbone {args.layers}x{args.channels}, ONNX Runtime {onnxruntime.__version__} CPU, "
-          f"best of {args.rounds} interleaved rounds (all rounds in brackets)")
-    for name, label in [("pure", "pure InferenceSession.run"), ("serial", "runner, serial (CPU default)"),
-                        ("threads", "runner, threads beside infer")]:
-        ratio = "" if name == "pure" else f", ratio to pure {best[name] / best['pure']:.3f}"
-        print(f"{label:30} {best[name]:.3f} images/s = {1000 / best[name]:.0f} ms/image{ratio} "
-              f"[{' '.join(f'{r:.3f}' for r in rates[name])}]")
+          f"{args.rounds} interleaved rounds")
+    for name, label in [("pure", "pure InferenceSession.run"), ("threads", "runner, threads (default)"),
+                        ("serial", "runner, serial (--overlap off)")]:
+        median = statistics.median(rates[name])
+        # each round's ratio pairs measurements taken moments apart, so drifting load cancels out
+        ratio = "" if name == "pure" else \
+            f", ratio to pure {statistics.median(r / p for r, p in zip(rates[name], rates['pure'])):.3f}"
+        print(f"{label:30} {median:.3f} images/s = {1000 / median:.0f} ms/image (median){ratio} "
+              f"[rounds: {' '.join(f'{r:.3f}' for r in rates[name])}]")
 
     def mean_ms(key: str) -> float:
         return 1000 * statistics.mean(t.get(key, 0.0) for t in timings)

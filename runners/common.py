@@ -63,9 +63,9 @@ class Predictor(object):
     path = "default"
     """Which inference path runs, recorded in `meta` (a runner may offer several)."""
     overlap = False
-    """Whether `prepare` and `finish` should run in threads beside `infer` (`--overlap auto`).
-    That pays when inference leaves CPU cores idle (a GPU). On a CPU session that already uses
-    every core, the threads stall its worker threads and cost more than they save (bench/)."""
+    """Whether `prepare` and `finish` run in threads beside `infer` under `--overlap auto`. That
+    pays when inference leaves CPU cores idle, between or inside its runs (a GPU, or an ONNX
+    Runtime session that does not busy-wait); it hurts beside a session that spins on every core."""
 
     def versions(self):
         """Package versions worth recording in `meta`."""
@@ -369,9 +369,10 @@ def run(args, load_predictor):
         protocol.fail("cannot load {}: {}".format(args.model_file, _one_line(exc)))
     journal = Journal(args.output, {"journal": JOURNAL_VERSION, "started": _now(),
                                     "settings": _settings(args, predictor)})
-    resumed = journal.resume()
+    journal.resume()
     names = [os.path.basename(path) for path in images]
     todo = [path for path, name in zip(images, names) if name not in journal.entries]
+    resumed = len(images) - len(todo)  # images the journal has but the folder lost do not count
     protocol.emit("start", model=args.model, total=len(images), providers=list(predictor.providers),
                   resumed=resumed, path=predictor.path)
     if resumed:
@@ -380,14 +381,14 @@ def run(args, load_predictor):
     progress.update(resumed)
     journal.open()
     try:
-        _pipeline(predictor, todo, journal, len(images), stop, _overlaps(args, predictor), progress)
+        _pipeline(predictor, todo, journal, resumed, len(images), stop, _overlaps(args, predictor), progress)
     except Exception as exc:
         journal.close()
         protocol.fail("{} failed: {}".format(args.model, _one_line(exc)))
     journal.close()
     if stop:
         protocol.fail("cancelled ({}) after {} of {} images; rerun the same command to resume".format(
-            stop.signal_name, len(journal.entries), len(images)), code=EXIT_CANCELLED)
+            stop.signal_name, sum(name in journal.entries for name in names), len(images)), code=EXIT_CANCELLED)
     _write_output(args, predictor, journal, names, time.monotonic() - started, all_images, progress)
 
 
@@ -413,7 +414,7 @@ class InlineExecutor(object):
         return future
 
 
-def _pipeline(predictor, todo, journal, total, stop, overlap, progress):
+def _pipeline(predictor, todo, journal, resumed, total, stop, overlap, progress):
     """prepare ahead, infer here, finish behind (in threads when `overlap`); journal in image order."""
     if overlap:
         preparers = concurrent.futures.ThreadPoolExecutor(PREFETCH, thread_name_prefix="prepare")
@@ -421,7 +422,7 @@ def _pipeline(predictor, todo, journal, total, stop, overlap, progress):
     else:
         preparers = finisher = InlineExecutor()
     lookahead = PREFETCH + 1 if overlap else 1
-    done = [len(journal.entries)]
+    done = [resumed]
 
     def record(entry):
         journal.add(entry)

@@ -120,3 +120,20 @@ def test_the_installed_entry_point_runs_headless(workspace):
     help_text = subprocess.run([sys.executable, "-m", "tui", "run", "--help"], capture_output=True, text=True,
                                cwd=paths.runners_dir().parent).stdout
     assert "<out>/<model-name>.npz" in help_text
+
+
+def test_json_reader_going_away_stops_the_runner_without_a_traceback(workspace):
+    """`... --json | head -1`: the runner is cancelled, what it finished is kept for a rerun."""
+    build_maskrcnn_like(workspace / "m.onnx", detections=3, backbone_layers=6, backbone_channels=48)
+    for index in range(3, 12):
+        write_image(workspace / "images" / f"{index}.jpg", size=(320, 240), seed=index)
+    process = subprocess.Popen([sys.executable, "-m", "tui", "run", "facere", "--images", str(workspace / "images"),
+                                "--out", str(workspace / "out"), "--model-file", str(workspace / "m.onnx"), "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=paths.runners_dir().parent)
+    assert json.loads(process.stdout.readline())["event"] == "start"
+    process.stdout.close()
+    stderr = process.stderr.read()
+    code = process.wait(timeout=60)
+    assert "Traceback" not in stderr
+    assert code == 130 and "rerun the same command to resume" in stderr.strip().splitlines()[-1]
+    assert (workspace / "out" / "facere.npz.journal").exists()

@@ -153,6 +153,23 @@ def test_score_threshold_drops_low_scores(tmp_path, facere_model):
     assert meta["score_threshold"] == 0.3
 
 
+def test_threads_beside_inference_give_the_same_output(tmp_path, facere_model):
+    """The overlapped pipeline (the default) against the serial one (--overlap off)."""
+    images = tmp_path / "images"
+    for index in range(7):
+        write_image(images / f"{index}.jpg", seed=index)
+    write_corrupt_image(images / "3b.jpg")
+    outputs = {}
+    for mode in ("on", "off"):
+        code, events, _ = run_runner(facere_model, images, tmp_path / f"{mode}.npz", "--overlap", mode)
+        assert code == 0
+        assert [e["image"] for e in events if e["event"] == "progress"] == sorted(p.name for p in images.iterdir())
+        outputs[mode] = load_output(tmp_path / f"{mode}.npz")
+    assert outputs["on"][1]["overlap"] is True and outputs["off"][1]["overlap"] is False
+    assert_same_predictions(outputs["on"][0], outputs["off"][0])
+    assert len(outputs["on"][0]) == 7
+
+
 def test_meta_describes_the_run(tmp_path, facere_model):
     for index in range(2):
         write_image(tmp_path / "images" / f"{index}.jpg", seed=index)
@@ -163,6 +180,7 @@ def test_meta_describes_the_run(tmp_path, facere_model):
     assert meta["class_ids"] == "fashionpedia-1based"
     assert meta["image_dir"] == str(tmp_path / "images") and meta["model_file"] == str(facere_model)
     assert meta["providers"] == ["CPUExecutionProvider"] and meta["path"] == "onnx-full-masks"
+    assert meta["overlap"] is True  # decoding and postprocessing run in threads beside inference
     assert meta["versions"]["onnxruntime"] == onnxruntime.__version__ and "pycocotools" in meta["versions"]
     assert meta["started"] <= meta["finished"]
     assert set(meta["timings"]) == {"0.jpg", "1.jpg"}

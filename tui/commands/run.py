@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -79,7 +80,11 @@ def _follow_json(job: jobs.Job) -> jobs.Event:
     for event in _events_until_end(job):
         if isinstance(event, jobs.LogLine) and event.source == "stderr":
             continue
-        print(json.dumps(event.raw), flush=True)
+        try:
+            print(json.dumps(event.raw), flush=True)
+        except BrokenPipeError:  # the reader is gone (`| head`): stop the runner, keep what is done
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            job.cancel()
     return event
 
 
