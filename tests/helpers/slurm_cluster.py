@@ -136,21 +136,25 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
             raise SlurmUnavailable(f"{command[0]} did not start: {reason}")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the daemons this instance started (by their pid files), slurmd first."""
-        for name in ("slurmd", "slurmctld", "munged"):
-            pid = _pid(self._path("run", f"{name}.pid"))
-            if pid is None:
-                continue
+        """Stop the daemons this instance started (by their pid files): SIGTERM to all, then wait."""
+        pids = [pid for name in ("slurmd", "slurmctld", "munged")
+                if (pid := _pid(self._path("run", f"{name}.pid"))) is not None]
+        for pid in pids:
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
-                continue
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
-            else:
+                pass
+        deadline = time.monotonic() + timeout
+        for pid in pids:
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
