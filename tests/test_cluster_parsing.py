@@ -125,3 +125,11 @@ def test_unknown_job_record_is_a_user_error(tmp_path):
     broken.write_text("{not json")
     with pytest.raises(UserError, match="cannot read the cluster job record"):
         ClusterJob.load(broken)
+
+
+def test_a_submitted_run_is_never_overwritten_by_another(tmp_path):
+    job = operations.prepare(_request(tmp_path), 10)
+    job.submissions.append(operations.Submission("77", [0, 1, 2], 0.0))
+    job.save()
+    with pytest.raises(UserError, match=r"already holds a cluster run of facere \(job 77\)"):
+        operations.prepare(_request(tmp_path), 10)

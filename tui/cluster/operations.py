@@ -40,9 +40,10 @@ def prepare(request: SubmitRequest, image_count: int) -> ClusterJob:
         model_file=request.model_file.resolve() if request.model_file else None, device=request.device,
         partition=request.partition, gpus_per_task=request.gpus_per_task, time_limit=request.time_limit,
     )
-    if job.record_path.exists() and ClusterJob.load(job.record_path).submissions:
-        raise UserError(f"{job.out} already holds a cluster run of {job.model} "
-                        f"(job {ClusterJob.load(job.record_path).job_id}); use another --out or resubmit it")
+    earlier = ClusterJob.load(job.record_path) if job.record_path.exists() else None
+    if earlier and earlier.submissions:
+        raise UserError(f"{job.out} already holds a cluster run of {job.model} (job {earlier.job_id}); "
+                        "use another --out, or `cluster resubmit` it")
     job.logs_dir.mkdir(parents=True, exist_ok=True)
     job.script_path.write_text(script.array_script(job), encoding="utf-8")
     if request.merge:
