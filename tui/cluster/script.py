@@ -54,6 +54,7 @@ def array_script(job: ClusterJob) -> str:
         f"# {_where_it_runs(job.model)}.",
         "# A shard that is run again resumes where it stopped.",
         f"#SBATCH --job-name=ff-{job.model}",
+        f"#SBATCH --chdir={job.out}",  # `python -m` looks in the working directory first
         f"#SBATCH --array=0-{last}",
         f"#SBATCH --output={job.logs_dir}/{job.model}.shard-%{width}a.log",
     ]
@@ -87,6 +88,7 @@ def merge_script(job: ClusterJob) -> str:
         "#!/bin/bash",
         f"# fashionfail-tui cluster run: joins the {job.shards} shards of {job.model} into {job.merged_path}.",
         f"#SBATCH --job-name=ff-{job.model}-merge",
+        f"#SBATCH --chdir={job.out}",
         f"#SBATCH --output={job.merge_log}",
     ]
     if job.partition:
