@@ -72,7 +72,7 @@ def test_the_job_script_runs_one_shard_per_array_task(tmp_path):
     text = job.script_path.read_text()
     assert subprocess.run(["bash", "-n", str(job.script_path)]).returncode == 0
     for line in ("#SBATCH --array=0-2", f"#SBATCH --chdir={job.out}", "#SBATCH --partition=gpu",
-                 "#SBATCH --gpus-per-task=1",
+                 "#SBATCH --gpus-per-task=1", "#SBATCH --ntasks=1",
                  "#SBATCH --time=01:30:00", f"#SBATCH --output={job.out}/logs/facere.shard-%3a.log"):
         assert line in text.splitlines()
     assert ' run facere ' in text and '--shard "$SLURM_ARRAY_TASK_ID/3"' in text and "--device cuda" in text

@@ -56,6 +56,7 @@ def array_script(job: ClusterJob) -> str:
         f"#SBATCH --job-name=ff-{job.model}",
         f"#SBATCH --chdir={job.out}",  # `python -m` looks in the working directory first
         f"#SBATCH --array=0-{last}",
+        "#SBATCH --ntasks=1",  # one process per array task; --gpus-per-task needs it said
         f"#SBATCH --output={job.logs_dir}/{job.model}.shard-%{width}a.log",
     ]
     if job.partition:
