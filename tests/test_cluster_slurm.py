@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers.runs import assert_same_records, cli, load_predictions, single_run_workload
 from tests.helpers.slurm_cluster import LocalSlurm, SlurmUnavailable
-from tui.cluster import record
+from tui.cluster import record, slurm
 from tui.cluster.status import job_status
 
 pytestmark = pytest.mark.slurm
@@ -122,18 +122,29 @@ def test_a_failed_task_is_reported_with_its_log_and_resubmitted(slurm_cluster, w
                         load_predictions(workload / "single" / "facere.npz")[0])
 
 
-def test_cancel_stops_the_array_and_its_merge_job(slurm_cluster, workload, tmp_path):
+def both_ways(job, monkeypatch) -> tuple:
+    """Each shard's (state, detail) read through `squeue --json`, then through squeue's text output:
+    the two must agree."""
+    states = []
+    for json_squeue in (True, False):
+        monkeypatch.setattr(slurm, "_json_squeue", json_squeue)
+        status = job_status(job)
+        states.append(([(t.state, t.detail) for t in status.tasks], status.merge_state))
+    assert states[0] == states[1]
+    return states[0]
+
+
+def test_cancel_stops_the_array_and_its_merge_job(slurm_cluster, workload, tmp_path, monkeypatch):
     slurm_cluster.set_partition("DOWN")
     try:
         job_id = submit(workload, tmp_path / "out", "--merge")
+        job = record.find(job_id)
+        assert both_ways(job, monkeypatch) == ([("pending", "PENDING (PartitionDown)")] * 3, "pending")
         cancelled = json.loads(cli("cluster", "cancel", job_id, "--json").stdout)["cancelled"]
     finally:
         slurm_cluster.set_partition("UP")
-    job = record.find(job_id)
     assert cancelled == sorted([job_id, job.merge_job_id])
-    status = job_status(job)
-    assert [(t.state, t.detail) for t in status.tasks] == [("failed", "CANCELLED (PartitionDown)")] * 3
-    assert status.merge_state == "failed"
+    assert both_ways(job, monkeypatch) == ([("failed", "CANCELLED (PartitionDown)")] * 3, "failed")
 
 
 def test_what_sbatch_refuses_is_one_line_and_records_nothing(slurm_cluster, workload, tmp_path):
