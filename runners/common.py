@@ -3,7 +3,10 @@
 A runner supplies only a `Predictor` (load the model; prepare, infer and finish one image) and
 calls `run(args, load_predictor)` with arguments from `argument_parser`. Everything else lives here:
 
-- images: `select_images` lists jpg/jpeg/png/webp/bmp files of one folder, sorted by name;
+- images: `select_images` lists jpg/jpeg/png/webp/bmp files of one folder, sorted by name, and
+  `--shard I/N` keeps the I-th (0-based) of N contiguous parts of that list;
+- progress: `<output>.progress.json` says how far the run is (for watchers on a shared file
+  system, such as `cluster status`); removed with the journal;
 - journal: every finished image is appended to `<output>.journal` (JSON lines, no pickle) and
   flushed at once, so SIGINT/SIGTERM (or even SIGKILL) keeps what is done and rerunning the
   same command skips it; the journal is removed once the output is written;
@@ -23,6 +26,7 @@ import collections
 import concurrent.futures
 import contextlib
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -101,15 +105,43 @@ def argument_parser(description):
                         help="drop detections scoring below this")
     parser.add_argument("--overlap", choices=("auto", "on", "off"), default="auto",
                         help="decode and postprocess in threads beside inference (auto: the runner decides)")
+    parser.add_argument("--shard", type=parse_shard, metavar="I/N",
+                        help="run only the I-th (0-based) of N contiguous parts of the sorted image list")
     return parser
 
 
-def select_images(image_dir):
+def parse_shard(text):
+    """'3/16' -> (3, 16), for argparse."""
+    parts = text.split("/")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError("want I/N, e.g. 0/4, not {!r}".format(text))
+    index, count = int(parts[0]), int(parts[1])
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError("shard {} does not exist: shards are numbered 0..N-1".format(text))
+    return index, count
+
+
+def select_images(image_dir, shard=None):
     """The images a run covers, in the order it runs them (sorted by file name, deterministic).
-    The one place that decides which images a run sees."""
+    The one place that decides which images a run sees. `shard` (index, count) keeps the slice
+    [index*T//count, (index+1)*T//count) of the T images: the shards in order are the whole list."""
     names = [entry.name for entry in os.scandir(image_dir)
              if entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES]
-    return [os.path.join(image_dir, name) for name in sorted(names)]
+    return shard_of([os.path.join(image_dir, name) for name in sorted(names)], shard)
+
+
+def shard_of(images, shard):
+    """The shard's contiguous part of the sorted list; the whole list for shard None."""
+    if shard is None:
+        return images
+    index, count = shard
+    return images[index * len(images) // count:(index + 1) * len(images) // count]
+
+
+def image_set(images):
+    """What identifies the full image list in `meta`, so shards of different image sets never merge."""
+    names = "\n".join(os.path.basename(path) for path in images)
+    return {"count": len(images), "sha256": hashlib.sha256(names.encode("utf-8")).hexdigest()}
 
 
 # ---- journal -------------------------------------------------------------------------------
@@ -212,6 +244,38 @@ class Journal(object):
             os.remove(self.path)
 
 
+class ProgressFile(object):
+    """`<output>.progress.json`: done, total, when this attempt started and last wrote, rewritten
+    atomically at most every `interval` seconds (and on the last image)."""
+
+    def __init__(self, output, total, resumed_from, interval=1.0):
+        self.path = output + ".progress.json"
+        self.total = total
+        self.resumed_from = resumed_from
+        self.started_at = time.time()
+        self.interval = interval
+        self._written_at = 0.0
+
+    def update(self, done):
+        now = time.time()
+        if now - self._written_at < self.interval and done < self.total:
+            return
+        self._written_at = now
+        record = {"done": done, "total": self.total, "resumed_from": self.resumed_from,
+                  "started_at": self.started_at, "updated_at": now}
+        partial = self.path + ".partial"
+        try:
+            with open(partial, "w") as handle:
+                json.dump(record, handle)
+            os.replace(partial, self.path)
+        except OSError as exc:  # progress is for watchers; a full disk here must not stop the run
+            protocol.say("cannot write {}: {}".format(self.path, exc))
+
+    def remove(self):
+        if os.path.exists(self.path):
+            os.remove(self.path)
+
+
 # ---- signals -------------------------------------------------------------------------------
 
 class StopFlag(object):
@@ -275,6 +339,8 @@ def _check_folders(args):
     images = select_images(args.images)
     if not images:
         protocol.fail("no images ({}) in {}".format(", ".join(IMAGE_SUFFIXES), args.images))
+    if args.shard and len(images) < args.shard[1]:
+        protocol.fail("{} images cannot make {} shards: use at most {}".format(len(images), args.shard[1], len(images)))
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK):
         protocol.fail("cannot write to output folder {}".format(out_dir))
@@ -286,7 +352,8 @@ def _settings(args, predictor):
     stat = os.stat(model_file)
     return {"model": args.model, "model_file": model_file, "model_size": stat.st_size,
             "model_mtime": int(stat.st_mtime), "images": os.path.abspath(args.images),
-            "score_threshold": args.score_threshold, "path": predictor.path}
+            "score_threshold": args.score_threshold, "path": predictor.path,
+            "shard": list(args.shard) if args.shard else None}
 
 
 def run(args, load_predictor):
@@ -294,7 +361,8 @@ def run(args, load_predictor):
     started = time.monotonic()
     stop = StopFlag()
     stop.install()
-    images = _check_folders(args)
+    all_images = _check_folders(args)
+    images = shard_of(all_images, args.shard)
     try:
         predictor = load_predictor()
     except Exception as exc:  # the model could not be loaded: one clear line, no traceback
@@ -309,9 +377,11 @@ def run(args, load_predictor):
                   resumed=resumed, path=predictor.path)
     if resumed:
         protocol.log("resuming: {} of {} images already done".format(resumed, len(images)))
+    progress = ProgressFile(args.output, len(images), resumed)
+    progress.update(resumed)
     journal.open()
     try:
-        _pipeline(predictor, todo, journal, resumed, len(images), stop, _overlaps(args, predictor))
+        _pipeline(predictor, todo, journal, resumed, len(images), stop, _overlaps(args, predictor), progress)
     except Exception as exc:
         journal.close()
         protocol.fail("{} failed: {}".format(args.model, _one_line(exc)))
@@ -319,7 +389,7 @@ def run(args, load_predictor):
     if stop:
         protocol.fail("cancelled ({}) after {} of {} images; rerun the same command to resume".format(
             stop.signal_name, sum(name in journal.entries for name in names), len(images)), code=EXIT_CANCELLED)
-    _write_output(args, predictor, journal, names, time.monotonic() - started)
+    _write_output(args, predictor, journal, names, time.monotonic() - started, all_images, progress)
 
 
 def _overlaps(args, predictor):
@@ -344,7 +414,7 @@ class InlineExecutor(object):
         return future
 
 
-def _pipeline(predictor, todo, journal, resumed, total, stop, overlap):
+def _pipeline(predictor, todo, journal, resumed, total, stop, overlap, progress):
     """prepare ahead, infer here, finish behind (in threads when `overlap`); journal in image order."""
     if overlap:
         preparers = concurrent.futures.ThreadPoolExecutor(PREFETCH, thread_name_prefix="prepare")
@@ -359,6 +429,7 @@ def _pipeline(predictor, todo, journal, resumed, total, stop, overlap):
         done[0] += 1
         protocol.emit("progress", done=done[0], total=total, image=entry["image_file"],
                       detections=entry.get("detections", 0), seconds=round(sum(entry["timings"].values()), 4))
+        progress.update(done[0])
 
     with preparers, finisher:
         ahead = collections.deque()
@@ -407,7 +478,7 @@ def _finish(predictor, name, prepared, outputs, timings):
             "timings": timings}
 
 
-def _write_output(args, predictor, journal, names, seconds):
+def _write_output(args, predictor, journal, names, seconds, all_images, progress):
     entries = [journal.entries[name] for name in names if name in journal.entries]
     records = [decode_value(entry["record"]) for entry in entries if "record" in entry]
     skipped = {entry["image_file"]: entry["skipped"] for entry in entries if "skipped" in entry}
@@ -424,12 +495,16 @@ def _write_output(args, predictor, journal, names, seconds):
         "finished": _now(), "images": len(records), "detections": detections, "skipped": skipped,
         "timings": {entry["image_file"]: {k: round(v, 5) for k, v in entry["timings"].items()}
                     for entry in entries},
+        "image_set": image_set(all_images), "host": platform.node(),
     }
+    if args.shard:
+        meta["shard"] = {"index": args.shard[0], "count": args.shard[1]}
     try:
         write_npz_atomically(args.output, records, meta)
     except OSError as exc:
         protocol.fail("cannot write {}: {}".format(args.output, exc))
     journal.remove()
+    progress.remove()
     protocol.emit("done", output=os.path.abspath(args.output), images=len(records), detections=detections,
                   skipped=len(skipped), seconds=round(seconds, 3))
     protocol.say("wrote {} ({} images, {} detections)".format(args.output, len(records), detections))

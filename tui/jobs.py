@@ -34,6 +34,7 @@ from tui.errors import UserError
 from tui.downloads.imports import checkpoint_format
 from tui.downloads.sources import tree_path
 from tui.readiness import checkpoint_file
+from tui.shards import Shard
 
 SIGINT_GRACE = 30.0
 """Seconds a runner gets to finish its image in flight after SIGINT before SIGTERM."""
@@ -145,9 +146,13 @@ class RunRequest:
     device: str = "auto"
     score_threshold: float | None = None
     """None: the catalog's default for the model."""
+    shard: Shard | None = None
+    """Only this part of the sorted image list, into its own file (`run --shard I/N`)."""
 
     @property
     def output(self) -> Path:
+        if self.shard:
+            return self.out_dir / self.shard.file_name(self.model.name)
         return self.out_dir / f"{self.model.name}.npz"
 
 
@@ -198,6 +203,8 @@ def runner_argv(request: RunRequest, config: Config) -> list[str]:
         argv += ["--source", str(tree_path(model.source)), "--config", model.config]
     if model.family in ("facere", "fformer"):
         argv += ["--device", request.device]
+    if request.shard:
+        argv += ["--shard", str(request.shard)]
     return argv
 
 

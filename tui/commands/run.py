@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 
 from tui import catalog, config, jobs
 from tui.errors import UserError
+from tui.shards import Shard
 
 COMMAND = "run"
 HELP = "run one model over a folder of images and write <out>/<model>.npz"
@@ -39,6 +40,9 @@ def add_arguments(parser) -> None:
                         help="execution device (default: the config's [run] device, else auto)")
     parser.add_argument("--score-threshold", type=float, metavar="X",
                         help="drop detections scoring below X (default: the model's own)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="only the I-th (0-based) of N contiguous parts of the sorted image list, written to "
+                             "<out>/<model-name>.shard-III-of-NNN.npz; `merge` joins the parts")
     parser.add_argument("--json", action="store_true",
                         help="print the runner's events, one JSON object per line, ending with done or error")
 
@@ -49,6 +53,7 @@ def execute(args) -> int:
         model=catalog.get(args.model), images=args.images.expanduser(), out_dir=args.out.expanduser(),
         model_file=args.model_file.expanduser() if args.model_file else None,
         device=args.device or settings.device, score_threshold=args.score_threshold,
+        shard=Shard.parse(args.shard) if args.shard else None,
     )
     if request.score_threshold is not None and not 0.0 <= request.score_threshold <= 1.0:
         raise UserError(f"--score-threshold must be between 0 and 1, not {request.score_threshold}")

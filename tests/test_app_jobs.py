@@ -1,0 +1,111 @@
+"""The Jobs screen over a recorded cluster run: a job folder whose shards have all ended, so the
+screen's status comes from the files alone and no SLURM is needed (the live cluster is exercised
+in test_cluster_slurm.py)."""
+
+from pathlib import Path
+
+import numpy as np
+
+from tui.app import FashionFailApp, LaunchOptions
+from tui.cluster.operations import SubmitRequest, prepare
+from tui.cluster.record import Submission
+from tui.runner_common import runners_common
+from tui.shards import Shard
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def recorded_job(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    job = prepare(SubmitRequest("facere", images, tmp_path / "out", shards=4), 1001)
+    job.submissions.append(Submission("118", [0, 1, 2, 3], 1795750000.0))
+    job.save()
+    for index in (0, 1, 3):
+        job.shard_file(Shard(index, 4)).write_bytes(b"")
+    failed = Shard(2, 4)
+    job.log_file(failed).write_text("shard 2/4 of job 118 on node07\nfashionfail-tui: error: model file "
+                                    "/data/facere_base.onnx is not a valid ONNX model (DecodeError)\n")
+    job.exit_file(failed).write_text("2\n")
+    return job
+
+
+async def test_jobs_screen_shows_each_shard_and_the_failed_ones_log(tmp_path):
+    job = recorded_job(tmp_path)
+    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    async with app.run_test(size=(150, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert screen.job_list.selected_job == "118"
+        states = [str(screen.task_table.get_row(str(i))[2]) for i in range(4)]
+        assert states == ["done", "done", "failed", "done"]
+        assert str(screen.task_table.get_row("1")[3]) == "250/250"
+        summary = str(screen.summary.render())
+        assert "751/1001 images; 3 done, 1 failed" in summary and str(job.out) in summary
+        assert screen.log_tail.has_class("hidden")
+
+        screen.task_table.focus()
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert not screen.log_tail.has_class("hidden")
+        assert "is not a valid ONNX model" in str(screen.log_tail.render())
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        app.save_screenshot(filename="jobs.svg", path=str(SCREENSHOTS))
+
+        await pilot.press("o")
+        await pilot.pause()
+        assert any("merge the shards first" in n.message for n in app._notifications)
+
+
+async def test_resubmitting_without_slurm_is_a_notification_not_a_traceback(tmp_path, monkeypatch):
+    recorded_job(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-slurm-here"))
+    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    async with app.run_test(size=(150, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("f")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert [n.message for n in errors] == ["'sbatch' is not installed here: run this on a SLURM login node"]
+
+
+def finished_job(tmp_path):
+    """Three shards whose files are real prediction files (tiny, written by the runners' own writer)."""
+    images = tmp_path / "images"
+    images.mkdir()
+    job = prepare(SubmitRequest("facere", images, tmp_path / "out", shards=3), 3)
+    job.submissions.append(Submission("207", [0, 1, 2], 1795750000.0))
+    job.save()
+    common = runners_common()
+    for index in range(3):
+        record = {"image_file": f"img{index}.jpg", "boxes": np.zeros((0, 4), np.float32),
+                  "classes": np.zeros(0, np.int64), "scores": np.zeros(0, np.float32), "masks": []}
+        meta = {"model": "facere", "image_set": {"count": 3, "sha256": "abc"}, "images": 1, "detections": 0,
+                "started": f"2026-11-27T03:0{index}:00+00:00", "finished": f"2026-11-27T03:0{index}:30+00:00",
+                "shard": {"index": index, "count": 3}, "timings": {f"img{index}.jpg": {"infer": 0.1}}}
+        common.write_npz_atomically(str(job.shard_file(Shard(index, 3))), [record], meta)
+    return job
+
+
+async def test_merging_from_the_screen_then_opening_the_result_in_the_browser(tmp_path):
+    job = finished_job(tmp_path)
+    opened = []
+    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    app.open_in_browser = opened.append
+    async with app.run_test(size=(150, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("o")
+        await pilot.pause()
+        assert opened == []
+        await pilot.press("m")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert job.merged_path.is_file()
+        assert f"merged: {job.merged_path}" in str(app.screen.summary.render())
+        await pilot.press("o")
+        await pilot.pause()
+        assert opened == [job.merged_path]

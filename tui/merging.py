@@ -1,0 +1,162 @@
+"""Joining a run's shard files into the one prediction file a single run over all images writes.
+
+The shards must be every part 0..N-1 of the same run: same model, score threshold and image set
+(the runner records a fingerprint of the full sorted image list in each shard's `meta`). Their
+records are concatenated in shard order, which is the single run's order; the merged `meta` is the
+shards' shared fields plus each shard's timings under `shards`.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.lib import format as npy_format
+
+from tui.cluster.record import ClusterJob
+from tui.errors import UserError
+from tui.runner_common import runners_common
+from tui.shards import Shard
+
+MATCHING_FIELDS = ("model", "family", "model_file", "score_threshold", "box_format", "class_ids", "image_set",
+                   "image_dir")
+"""Meta fields every shard of one run shares; any difference means a shard of another run."""
+REQUIRED_FIELDS = ("started", "finished", "images", "detections")
+PER_SHARD_FIELDS = ("shard", "started", "finished", "images", "detections", "providers", "host")
+"""What each shard's entry under `shards` in the merged meta keeps."""
+
+_NUMPY_NAMES = {
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+}
+
+
+class _ArraysOnly(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _NUMPY_NAMES:
+            raise UserError(f"refused to read: its pickle asks for {module}.{name}, "
+                            "which a prediction file never needs")
+        return super().find_class(module, name)
+
+
+def read_prediction_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array in an `.npz`, object arrays unpickled with only numpy's array names allowed.
+
+    The ONE place merging reads files: switch it to `tui.predictions.safe_pickle.read_arrays`
+    (the browser's restricted loader) when that branch is merged.
+    """
+    arrays = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                with archive.open(member) as stream:
+                    version = npy_format.read_magic(stream)
+                    read_header = npy_format.read_array_header_1_0 if version == (1, 0) else \
+                        npy_format.read_array_header_2_0
+                    shape, fortran, dtype = read_header(stream)
+                    if dtype.hasobject:
+                        array = np.asarray(_ArraysOnly(stream).load(), dtype=object).reshape(shape)
+                    else:
+                        array = np.frombuffer(stream.read(), dtype=dtype).reshape(shape, order="F" if fortran else "C")
+                arrays[member.removesuffix(".npy")] = array
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
+    return arrays
+
+
+@dataclass(frozen=True)
+class ShardFile:
+    path: Path
+    shard: Shard
+    meta: dict
+    records: np.ndarray
+
+
+def read_shard(path: Path) -> ShardFile:
+    if not path.is_file():
+        raise UserError(f"shard file {path} does not exist")
+    arrays = read_prediction_arrays(path)
+    if "data" not in arrays or "meta" not in arrays:
+        raise UserError(f"{path.name} is not a prediction file of this app (no `data` and `meta`)")
+    try:
+        meta = json.loads(str(arrays["meta"]))
+        shard = Shard(int(meta["shard"]["index"]), int(meta["shard"]["count"]))
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"{path.name} is not a shard (its meta names no shard I/N)") from None
+    lacking = [key for key in REQUIRED_FIELDS if key not in meta]
+    if lacking:
+        raise UserError(f"{path.name} is not a complete shard file: its meta lacks {', '.join(lacking)}")
+    return ShardFile(path, shard, meta, arrays["data"])
+
+
+def _shown(value) -> str:
+    """A meta value for a one-line message; an image set by its size and hash prefix."""
+    if isinstance(value, dict) and "sha256" in value:
+        return f"{value.get('count')} images ({str(value['sha256'])[:12]})"
+    return repr(value)
+
+
+def _check_complete(shards: list[ShardFile]) -> list[ShardFile]:
+    """The shards in order; a UserError for a mismatched, duplicate or missing one."""
+    first = shards[0]
+    for other in shards[1:]:
+        for key in MATCHING_FIELDS:
+            if other.meta.get(key) != first.meta.get(key):
+                raise UserError(f"{other.path.name} is from another run than {first.path.name}: "
+                                f"{key} {_shown(other.meta.get(key))} != {_shown(first.meta.get(key))}")
+        if other.shard.count != first.shard.count:
+            raise UserError(f"{other.path.name} is shard {other.shard} but {first.path.name} is shard {first.shard}: "
+                            "different shard counts")
+    by_index: dict[int, ShardFile] = {}
+    for shard_file in shards:
+        seen = by_index.setdefault(shard_file.shard.index, shard_file)
+        if seen is not shard_file:
+            raise UserError(f"shard {shard_file.shard} given twice: {seen.path.name} and {shard_file.path.name}")
+    missing = [i for i in range(first.shard.count) if i not in by_index]
+    if missing:
+        names = ", ".join(Shard(i, first.shard.count).file_name(first.meta.get("model", "MODEL")) for i in missing)
+        raise UserError(f"missing {len(missing)} of {first.shard.count} shards: {names}")
+    return [by_index[i] for i in range(first.shard.count)]
+
+
+def merged_meta(shards: list[ShardFile]) -> dict:
+    """A single run's meta (its fields summed or joined over the shards) plus `shards`: each one's own."""
+    meta = {key: value for key, value in shards[0].meta.items() if key not in ("shard", "host")}
+    metas = [s.meta for s in shards]
+    meta["started"] = min(m["started"] for m in metas)
+    meta["finished"] = max(m["finished"] for m in metas)
+    meta["images"] = sum(m["images"] for m in metas)
+    meta["detections"] = sum(m["detections"] for m in metas)
+    meta["providers"] = list(dict.fromkeys(p for m in metas for p in m.get("providers", [])))
+    for key in ("skipped", "timings"):  # per-image dicts: joined in shard order, which is image order
+        meta[key] = {name: value for m in metas for name, value in m.get(key, {}).items()}
+    meta["shards"] = [{key: m[key] for key in PER_SHARD_FIELDS if key in m} for m in metas]
+    return meta
+
+
+def merge_files(files: list[Path], out: Path) -> Path:
+    """Check the shards, join them, write `out`; returns it."""
+    if not files:
+        raise UserError("no shard files given")
+    shards = _check_complete([read_shard(Path(f)) for f in files])
+    records = [record for s in shards for record in s.records]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    runners_common().write_npz_atomically(str(out), records, merged_meta(shards))
+    return out
+
+
+def merge_job(job: ClusterJob) -> Path:
+    """`cluster merge`: every shard file of a cluster run into the file a single run would write."""
+    missing = [s.index for s in job.shard_list() if not job.shard_file(s).exists()]
+    if missing:
+        raise UserError(f"job {job.job_id}: shards {', '.join(map(str, missing))} are not done yet "
+                        "(`fashionfail-tui cluster status` says why)")
+    job.merged = merge_files([job.shard_file(s) for s in job.shard_list()], job.merged_path)
+    job.save()
+    return job.merged

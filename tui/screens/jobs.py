@@ -1,0 +1,158 @@
+"""The Jobs screen: cluster runs submitted from here, their shards, and what to do about them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.cluster import operations, record
+from tui.cluster.status import JobStatus, job_status
+from tui.errors import UserError
+from tui.merging import merge_job
+from tui.screens import NavEntry
+from tui.widgets.jobs.job_list import JobList
+from tui.widgets.jobs.log_tail import LogTail
+from tui.widgets.jobs.summary import JobSummary
+from tui.widgets.jobs.task_table import TaskTable
+
+POLL_S = 5.0
+
+
+class JobsScreen(Screen):
+    NAV = NavEntry("jobs", "j", "Jobs", "Cluster runs: each shard's state, progress and failures", order=60)
+    BINDINGS = [
+        Binding("f", "resubmit_failed", "Resubmit failed"),
+        Binding("x", "cancel_job", "Cancel"),
+        Binding("m", "merge_job", "Merge"),
+        Binding("o", "open_merged", "Open in browser"),
+        Binding("u", "poll", "Update now"),
+    ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.statuses: dict[str, JobStatus] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Sharded runs submitted with `fashionfail-tui cluster submit`, updated every "
+                     f"{POLL_S:.0f} s from squeue, scontrol and the shards' own progress files.", classes="intro")
+        with Horizontal(id="jobs-panes"):
+            yield JobList(id="job-list")
+            with Vertical(id="job-detail"):
+                yield JobSummary(id="job-summary")
+                yield TaskTable(id="task-table")
+                yield LogTail(id="log-tail", classes="hidden")
+        yield Footer()
+
+    @property
+    def job_list(self) -> JobList:
+        return self.query_one(JobList)
+
+    @property
+    def task_table(self) -> TaskTable:
+        return self.query_one(TaskTable)
+
+    @property
+    def summary(self) -> JobSummary:
+        return self.query_one(JobSummary)
+
+    @property
+    def log_tail(self) -> LogTail:
+        return self.query_one(LogTail)
+
+    @property
+    def selected(self) -> JobStatus | None:
+        job_id = self.job_list.selected_job
+        return self.statuses.get(job_id) if job_id else None
+
+    def on_mount(self) -> None:
+        self.poll_timer = self.set_interval(POLL_S, self.action_poll)
+
+    def on_screen_resume(self) -> None:
+        self.action_poll()
+        self.poll_timer.resume()
+
+    def on_screen_suspend(self) -> None:
+        """Another area is shown: stop asking SLURM until this one is back."""
+        self.poll_timer.pause()
+
+    def action_poll(self) -> None:
+        self.poll_jobs()
+
+    @work(thread=True, exclusive=True, group="jobs-poll")
+    def poll_jobs(self) -> None:
+        """Every known run's status; a SLURM failure is reported once per poll, the rest still shown."""
+        statuses, errors = [], []
+        for job in record.known_jobs():
+            try:
+                statuses.append(job_status(job))
+            except UserError as exc:
+                errors.append(f"job {job.job_id}: {exc}")
+        self.app.call_from_thread(self._show, statuses, errors)
+
+    def _show(self, statuses: list[JobStatus], errors: list[str]) -> None:
+        self.statuses = {s.job.job_id: s for s in statuses}
+        self.job_list.show(statuses)
+        self._show_selected()
+        for error in errors:
+            self.notify(error, severity="error", title="cluster status")
+
+    def _show_selected(self) -> None:
+        status = self.selected
+        self.summary.show(status)
+        self.task_table.show(status)
+        self._show_log()
+
+    def _show_log(self) -> None:
+        status, shard = self.selected, self.task_table.selected_shard
+        self.log_tail.show(status.tasks[shard] if status and shard is not None else None)
+
+    @on(DataTable.RowHighlighted, "#job-list")
+    def _job_highlighted(self) -> None:
+        self._show_selected()
+
+    @on(DataTable.RowHighlighted, "#task-table")
+    def _task_highlighted(self) -> None:
+        self._show_log()
+
+    def _act_on_selected(self, action: Callable, describe: Callable) -> None:
+        status = self.selected
+        if status is None:
+            self.notify("no cluster run selected", severity="warning")
+            return
+        self.run_action(status, action, describe)
+
+    @work(thread=True, group="jobs-action")
+    def run_action(self, status: JobStatus, action: Callable, describe: Callable) -> None:
+        """sbatch/scancel/merge off the UI thread; the outcome as a notification, then a fresh poll."""
+        try:
+            outcome = action(status.job)
+        except UserError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", title=f"job {status.job.job_id}")
+            return
+        self.app.call_from_thread(self.notify, describe(outcome), title=f"job {status.job.job_id}")
+        self.app.call_from_thread(self.action_poll)
+
+    def action_resubmit_failed(self) -> None:
+        self._act_on_selected(operations.resubmit_failed,
+                              lambda shards: f"resubmitted shards {', '.join(map(str, shards))}")
+
+    def action_cancel_job(self) -> None:
+        self._act_on_selected(operations.cancel,
+                              lambda ids: f"cancelled {', '.join(ids)}" if ids else "nothing left to cancel")
+
+    def action_merge_job(self) -> None:
+        self._act_on_selected(merge_job, lambda path: f"merged into {path}")
+
+    def action_open_merged(self) -> None:
+        status = self.selected
+        if status is None or not status.job.is_merged:
+            self.notify("merge the shards first (m)", severity="warning")
+            return
+        self.app.open_in_browser(status.job.merged)

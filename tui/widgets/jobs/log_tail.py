@@ -1,0 +1,18 @@
+"""The end of the highlighted shard's log: what a failed task said last."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.cluster.status import TaskStatus
+
+
+class LogTail(Static):
+    def show(self, task: TaskStatus | None) -> None:
+        if task is None or task.state != "failed":
+            self.add_class("hidden")
+            return
+        self.remove_class("hidden")
+        heading = Text(f"shard {task.shard.index} failed ({task.detail}); end of {task.log}:\n", style="bold")
+        self.update(heading + Text("\n".join(task.log_tail) or "(the log is empty)"))

@@ -1,0 +1,30 @@
+"""A run at a glance: model, folders, totals, rate, ETA, and the merged file once there is one."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.cluster.status import JobStatus
+
+EMPTY = "No cluster runs yet: `fashionfail-tui cluster submit MODEL --images DIR --out DIR --shards N`."
+
+
+class JobSummary(Static):
+    def show(self, status: JobStatus | None) -> None:
+        self.set_class(status is not None and any(t.state == "failed" for t in status.tasks), "-failed")
+        if status is None:
+            self.update(EMPTY)
+            return
+        job = status.job
+        if status.merge_state == "done":
+            merge = f"merged: {job.merged}  (o opens it in the browser)"
+        elif status.merge_state == "failed":
+            merge = f"merge job failed: see {job.merge_log}"
+        elif status.merge_state:
+            merge = f"merge job: {status.merge_state}"
+        else:
+            merge = "not merged yet (m merges once every shard is done)"
+        heading = Text(f"job {job.job_id}", style="bold")
+        self.update(Text("\n").join([heading + f"  {job.model} on {job.shards} shards  ->  {job.out}",
+                                      Text(status.summary), Text(merge)]))
