@@ -2,17 +2,16 @@
 screen's status comes from the files alone and no SLURM is needed (the live cluster is exercised
 in test_cluster_slurm.py)."""
 
-from pathlib import Path
 
 import numpy as np
 
 from tui.app import FashionFailApp, LaunchOptions
+from tui.screens.browse import BrowseScreen
+from tui.screens.jobs import JobsScreen
 from tui.cluster.operations import SubmitRequest, prepare
 from tui.cluster.record import Submission
 from tui.runner_common import runners_common
 from tui.shards import Shard
-
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 def recorded_job(tmp_path):
@@ -30,7 +29,7 @@ def recorded_job(tmp_path):
     return job
 
 
-async def test_jobs_screen_shows_each_shard_and_the_failed_ones_log(tmp_path):
+async def test_screenshot_jobs_screen_shows_each_shard_and_the_failed_ones_log(tmp_path, screenshot_dir):
     job = recorded_job(tmp_path)
     app = FashionFailApp(LaunchOptions(mode="jobs"))
     async with app.run_test(size=(150, 36)) as pilot:
@@ -50,8 +49,7 @@ async def test_jobs_screen_shows_each_shard_and_the_failed_ones_log(tmp_path):
         await pilot.pause()
         assert not screen.log_tail.has_class("hidden")
         assert "is not a valid ONNX model" in str(screen.log_tail.render())
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        app.save_screenshot(filename="jobs.svg", path=str(SCREENSHOTS))
+        app.save_screenshot(filename="jobs.svg", path=str(screenshot_dir))
 
         await pilot.press("o")
         await pilot.pause()
@@ -91,14 +89,12 @@ def finished_job(tmp_path):
 
 async def test_merging_from_the_screen_then_opening_the_result_in_the_browser(tmp_path):
     job = finished_job(tmp_path)
-    opened = []
     app = FashionFailApp(LaunchOptions(mode="jobs"))
-    app.open_in_browser = opened.append
     async with app.run_test(size=(150, 36)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.press("o")
         await pilot.pause()
-        assert opened == []
+        assert isinstance(app.screen, JobsScreen)  # nothing merged yet: nothing to open
         await pilot.press("m")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -108,4 +104,4 @@ async def test_merging_from_the_screen_then_opening_the_result_in_the_browser(tm
         assert f"merged: {job.merged_path}" in str(app.screen.summary.render())
         await pilot.press("o")
         await pilot.pause()
-        assert opened == [job.merged_path]
+        assert isinstance(app.screen, BrowseScreen) and app.screen.files == [job.merged_path]

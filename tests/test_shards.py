@@ -122,7 +122,7 @@ def test_merge_refuses_a_hostile_pickle_without_running_it(workload, tmp_path):
         archive.writestr("data.npy", payload.getvalue())
     first, _, third = shard_files(workload)
     result = cli("merge", first, hostile, third, "--out", tmp_path / "m.npz", check=False)
-    assert result.returncode == 2 and "refused to read" in result.stderr and "system" in result.stderr
+    assert result.returncode == 2 and "refused to load" in result.stderr and "system" in result.stderr
     assert not marker.exists()
 
 

@@ -9,16 +9,14 @@ shards' shared fields plus each shard's timings under `shards`.
 from __future__ import annotations
 
 import json
-import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.lib import format as npy_format
 
 from tui.cluster.record import ClusterJob
 from tui.errors import UserError
+from tui.predictions.safe_pickle import read_arrays
 from tui.runner_common import runners_common
 from tui.shards import Shard
 
@@ -29,45 +27,9 @@ REQUIRED_FIELDS = ("started", "finished", "images", "detections")
 PER_SHARD_FIELDS = ("shard", "started", "finished", "images", "detections", "providers", "host")
 """What each shard's entry under `shards` in the merged meta keeps."""
 
-_NUMPY_NAMES = {
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
-    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
-}
-
-
-class _ArraysOnly(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        if (module, name) not in _NUMPY_NAMES:
-            raise UserError(f"refused to read: its pickle asks for {module}.{name}, "
-                            "which a prediction file never needs")
-        return super().find_class(module, name)
-
-
 def read_prediction_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array in an `.npz`, object arrays unpickled with only numpy's array names allowed.
-
-    The ONE place merging reads files: switch it to `tui.predictions.safe_pickle.read_arrays`
-    (the browser's restricted loader) when that branch is merged.
-    """
-    arrays = {}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                with archive.open(member) as stream:
-                    version = npy_format.read_magic(stream)
-                    read_header = npy_format.read_array_header_1_0 if version == (1, 0) else \
-                        npy_format.read_array_header_2_0
-                    shape, fortran, dtype = read_header(stream)
-                    if dtype.hasobject:
-                        array = np.asarray(_ArraysOnly(stream).load(), dtype=object).reshape(shape)
-                    else:
-                        array = np.frombuffer(stream.read(), dtype=dtype).reshape(shape, order="F" if fortran else "C")
-                arrays[member.removesuffix(".npy")] = array
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise UserError(f"cannot read {path}: {exc}") from None
-    return arrays
+    """Every array in a shard file, through the browser's restricted loader (no free unpickling)."""
+    return read_arrays(path)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from tui.cluster.status import JobStatus, job_status
 from tui.errors import UserError
 from tui.merging import merge_job
 from tui.screens import NavEntry
+from tui.screens.browse import open_in_browser
 from tui.widgets.jobs.job_list import JobList
 from tui.widgets.jobs.log_tail import LogTail
 from tui.widgets.jobs.summary import JobSummary
@@ -155,4 +156,4 @@ class JobsScreen(Screen):
         if status is None or not status.job.is_merged:
             self.notify("merge the shards first (m)", severity="warning")
             return
-        self.app.open_in_browser(status.job.merged)
+        open_in_browser(self.app, [status.job.merged], images_dir=status.job.images)
