@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -136,4 +137,24 @@ def test_json_reader_going_away_stops_the_runner_without_a_traceback(workspace):
     code = process.wait(timeout=60)
     assert "Traceback" not in stderr
     assert code == 130 and "rerun the same command to resume" in stderr.strip().splitlines()[-1]
+    assert (workspace / "out" / "facere.npz.journal").exists()
+
+
+def test_ctrl_c_cancels_keeps_what_is_done_and_ends_the_json_stream_with_an_error(workspace):
+    """Ctrl+C on the command (SIGINT to the CLI, not the runner): a clean `error` event, exit 130."""
+    build_maskrcnn_like(workspace / "m.onnx", detections=3, backbone_layers=6, backbone_channels=48)
+    for index in range(3, 12):
+        write_image(workspace / "images" / f"{index}.jpg", size=(320, 240), seed=index)
+    process = subprocess.Popen([sys.executable, "-m", "tui", "run", "facere", "--images", str(workspace / "images"),
+                                "--out", str(workspace / "out"), "--model-file", str(workspace / "m.onnx"), "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=paths.runners_dir().parent)
+    while json.loads(process.stdout.readline())["event"] != "progress":
+        pass
+    process.send_signal(signal.SIGINT)
+    rest = process.stdout.read()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 130
+    assert "Traceback" not in stderr
+    last = json.loads(rest.strip().splitlines()[-1])
+    assert last["event"] == "error" and "rerun the same command to resume" in last["message"]
     assert (workspace / "out" / "facere.npz.journal").exists()

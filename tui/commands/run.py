@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -64,15 +65,13 @@ def execute(args) -> int:
 
 
 def _events_until_end(job: jobs.Job):
-    """The job's events; Ctrl+C cancels the runner (which keeps what is done) and keeps following it."""
-    events = job.events()
-    while True:
-        try:
-            yield next(events)
-        except StopIteration:
-            return
-        except KeyboardInterrupt:
-            job.cancel()
+    """The job's events to its end. Ctrl+C (SIGINT) cancels the runner, which keeps what is done;
+    it is handled as a signal rather than a KeyboardInterrupt so the event stream is never cut short."""
+    previous = signal.signal(signal.SIGINT, lambda *_: job.cancel())
+    try:
+        yield from job.events()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _follow_json(job: jobs.Job) -> jobs.Event:
