@@ -123,14 +123,19 @@ def test_the_installed_entry_point_runs_headless(workspace):
     assert "<out>/<model-name>.npz" in help_text
 
 
-def test_json_reader_going_away_stops_the_runner_without_a_traceback(workspace):
-    """`... --json | head -1`: the runner is cancelled, what it finished is kept for a rerun."""
+def start_slow_json_run(workspace) -> subprocess.Popen:
+    """`fashionfail-tui run ... --json` over 12 images with a model slow enough to interrupt."""
     build_maskrcnn_like(workspace / "m.onnx", detections=3, backbone_layers=6, backbone_channels=48)
     for index in range(3, 12):
         write_image(workspace / "images" / f"{index}.jpg", size=(320, 240), seed=index)
-    process = subprocess.Popen([sys.executable, "-m", "tui", "run", "facere", "--images", str(workspace / "images"),
-                                "--out", str(workspace / "out"), "--model-file", str(workspace / "m.onnx"), "--json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=paths.runners_dir().parent)
+    return subprocess.Popen([sys.executable, "-m", "tui", "run", "facere", "--images", str(workspace / "images"),
+                             "--out", str(workspace / "out"), "--model-file", str(workspace / "m.onnx"), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=paths.runners_dir().parent)
+
+
+def test_json_reader_going_away_stops_the_runner_without_a_traceback(workspace):
+    """`... --json | head -1`: the runner is cancelled, what it finished is kept for a rerun."""
+    process = start_slow_json_run(workspace)
     assert json.loads(process.stdout.readline())["event"] == "start"
     process.stdout.close()
     stderr = process.stderr.read()
@@ -142,12 +147,7 @@ def test_json_reader_going_away_stops_the_runner_without_a_traceback(workspace):
 
 def test_ctrl_c_cancels_keeps_what_is_done_and_ends_the_json_stream_with_an_error(workspace):
     """Ctrl+C on the command (SIGINT to the CLI, not the runner): a clean `error` event, exit 130."""
-    build_maskrcnn_like(workspace / "m.onnx", detections=3, backbone_layers=6, backbone_channels=48)
-    for index in range(3, 12):
-        write_image(workspace / "images" / f"{index}.jpg", size=(320, 240), seed=index)
-    process = subprocess.Popen([sys.executable, "-m", "tui", "run", "facere", "--images", str(workspace / "images"),
-                                "--out", str(workspace / "out"), "--model-file", str(workspace / "m.onnx"), "--json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=paths.runners_dir().parent)
+    process = start_slow_json_run(workspace)
     while json.loads(process.stdout.readline())["event"] != "progress":
         pass
     process.send_signal(signal.SIGINT)

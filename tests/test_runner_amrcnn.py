@@ -9,9 +9,7 @@ RLE-encoded), the record layout, skipping, resuming and errors. They say nothing
 """
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,16 +18,14 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_api
 
-ROOT = Path(__file__).resolve().parents[1]
-STANDINS = ROOT / "tests" / "standins"
+from tests.helpers.standin_runs import STANDINS, run_standin_runner, standin_tree
+
 CONFIG = "models/official/detection/projects/fashionpedia/configs/yaml/r50fpn_amrcnn.yaml"
 
 
 @pytest.fixture
 def tree(tmp_path):
-    target = tmp_path / "tpu"
-    shutil.copytree(STANDINS / "tpu", target)
-    return target
+    return standin_tree("tpu", tmp_path)
 
 
 @pytest.fixture
@@ -51,16 +47,9 @@ def make_images(folder):
     return folder
 
 
-def run_runner(tree, checkpoint, images, output, *extra):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "runners"), str(STANDINS)])
-    argv = [sys.executable, "-u", str(ROOT / "runners" / "amrcnn.py"), "--model", "amrcnn-r50-fpn",
-            "--family", "amrcnn", "--box-format", "yxyx", "--class-ids", "fashionpedia-1based",
-            "--model-file", str(checkpoint) + ".index", "--images", str(images), "--output", str(output),
-            "--source", str(tree), "--config", CONFIG, "--score-threshold", "0.05", *extra]
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
-    events = [json.loads(line) for line in result.stdout.splitlines()]
-    return result, events
+def run_runner(tree, checkpoint, images, output):
+    return run_standin_runner("amrcnn-r50-fpn", Path(str(checkpoint) + ".index"), images, output, tree,
+                              "--score-threshold", "0.05")
 
 
 def original_records(tree, images):

@@ -8,27 +8,22 @@ is the runner's own work, against the original `predict_fformer.py`'s post-proce
 """
 
 import json
-import os
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from pycocotools import mask as mask_api
 
-ROOT = Path(__file__).resolve().parents[1]
-STANDINS = ROOT / "tests" / "standins"
+from tests.helpers.standin_runs import STANDINS, run_standin_runner, standin_tree
+
 CONFIG = "configs/fashionformer/fashionpedia/fashionformer_r50_mlvl_feat_3x.py"
 
 
 @pytest.fixture
 def tree(tmp_path):
-    target = tmp_path / "FashionFormer"
-    shutil.copytree(STANDINS / "FashionFormer", target)
-    return target
+    return standin_tree("FashionFormer", tmp_path)
 
 
 @pytest.fixture
@@ -48,14 +43,8 @@ def make_images(folder):
 
 
 def run_runner(tree, checkpoint, images, output, threshold="0.05"):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "runners"), str(STANDINS)])
-    argv = [sys.executable, "-u", str(ROOT / "runners" / "fformer.py"), "--model", "fformer-r50-fpn",
-            "--family", "fformer", "--box-format", "xyxy", "--class-ids", "fashionpedia-0based",
-            "--model-file", str(checkpoint), "--images", str(images), "--output", str(output),
-            "--source", str(tree), "--config", CONFIG, "--device", "cpu", "--score-threshold", threshold]
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
-    return result, [json.loads(line) for line in result.stdout.splitlines()]
+    return run_standin_runner("fformer-r50-fpn", checkpoint, images, output, tree,
+                              "--device", "cpu", "--score-threshold", threshold)
 
 
 def original_record(path, threshold):

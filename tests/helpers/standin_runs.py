@@ -1,0 +1,34 @@
+"""Running the amrcnn and fformer runners directly against tests/standins (see its README)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tui import catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+STANDINS = ROOT / "tests" / "standins"
+
+
+def standin_tree(name: str, into: Path) -> Path:
+    """A fresh copy of a stand-in source tree (`tpu` or `FashionFormer`) the test may break."""
+    return Path(shutil.copytree(STANDINS / name, into / name))
+
+
+def run_standin_runner(model_name: str, model_file: Path, images: Path, output: Path, tree: Path,
+                       *extra: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """The model's runner as the job layer starts it, with the stand-ins importable; its events."""
+    model = catalog.get(model_name)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "runners"), str(STANDINS)])
+    argv = [sys.executable, "-u", str(ROOT / "runners" / model.runner), "--model", model.name,
+            "--family", model.family, "--box-format", model.box_format, "--class-ids", model.class_ids.name,
+            "--model-file", str(model_file), "--images", str(images), "--output", str(output),
+            "--source", str(tree), "--config", model.config, *extra]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    return result, [json.loads(line) for line in result.stdout.splitlines()]
