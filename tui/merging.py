@@ -27,10 +27,6 @@ REQUIRED_FIELDS = ("started", "finished", "images", "detections")
 PER_SHARD_FIELDS = ("shard", "started", "finished", "images", "detections", "providers", "host")
 """What each shard's entry under `shards` in the merged meta keeps."""
 
-def read_prediction_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array in a shard file, through the browser's restricted loader (no free unpickling)."""
-    return read_arrays(path)
-
 
 @dataclass(frozen=True)
 class ShardFile:
@@ -43,7 +39,7 @@ class ShardFile:
 def read_shard(path: Path) -> ShardFile:
     if not path.is_file():
         raise UserError(f"shard file {path} does not exist")
-    arrays = read_prediction_arrays(path)
+    arrays = read_arrays(path)  # the browser's restricted loader: never free unpickling
     if "data" not in arrays or "meta" not in arrays:
         raise UserError(f"{path.name} is not a prediction file of this app (no `data` and `meta`)")
     try:
