@@ -289,8 +289,12 @@ def _tensor_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
 
 
 def _value_info(name: str, type_proto: onnx.TypeProto) -> onnx.ValueInfoProto:
-    """Element type only: inferred shapes of dynamic tensors can be wrong (a scalar for [N, 1, M, M])."""
-    return helper.make_tensor_value_info(name, type_proto.tensor_type.elem_type, None)
+    """Element type and rank only: dimension names inferred for dynamic tensors are unreliable
+    (the export calls the detection count `batch_size`); the rank is left out where inference
+    did not find it (ONNX Runtime accepts that; onnx's checker would want a shape)."""
+    tensor = type_proto.tensor_type
+    shape = [None] * len(tensor.shape.dim) if tensor.HasField("shape") else None
+    return helper.make_tensor_value_info(name, tensor.elem_type, shape)
 
 
 def _cut_model(model, found: _PasteLoop, tensors: list[str], types) -> onnx.ModelProto:
