@@ -16,6 +16,7 @@ from pycocotools import mask as mask_utils
 
 from runners import facere_paste
 from tui import facere_fast
+from tui.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPORTS = [FIXTURES / "tiny_maskrcnn.onnx", FIXTURES / "tiny_maskrcnn_opset11.onnx"]
@@ -142,6 +143,15 @@ def test_a_loop_that_does_not_paste_masks_keeps_the_original_path(tmp_path):
     analysis = facere_fast.prepare(_save(graph, tmp_path / "summing.onnx"))
     assert analysis.fast is None
     assert "Resize" in analysis.reason
+
+
+def test_a_file_that_is_not_onnx_is_a_user_error(tmp_path):
+    broken = tmp_path / "facere_base.onnx"
+    broken.write_bytes(b"<html>rate limited</html>")
+    with pytest.raises(UserError, match="not an ONNX model"):
+        facere_fast.prepare(broken)
+    with pytest.raises(UserError, match="cannot read"):
+        facere_fast.prepare(tmp_path / "missing.onnx")
 
 
 def test_the_cache_is_keyed_by_the_model_files_hash(tmp_path, monkeypatch):

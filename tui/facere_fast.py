@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
+from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
 from tui import paths
+from tui.errors import UserError
 
 FORMAT = 1
 INDEX_INPUT = "index"  # runners/facere_paste.py: INDEX_INPUT, PASTE_OUTPUTS
@@ -94,13 +96,19 @@ def cache_dir_for(model_sha256: str) -> Path:
 def prepare(model_path: Path) -> Analysis:
     """Find the paste loop in `model_path` and build the cut and paste models, or reuse the cache."""
     model_path = Path(model_path)
-    sha256 = file_sha256(model_path)
+    try:
+        sha256 = file_sha256(model_path)
+    except OSError as error:
+        raise UserError(f"cannot read the model {model_path}: {error.strerror or error}") from None
     folder = cache_dir_for(sha256)
     plan_file = folder / "plan.json"
     cached = _read_plan(plan_file, sha256)
     if cached is not None:
         return cached
-    model = onnx.load(str(model_path))
+    try:
+        model = onnx.load(str(model_path))
+    except (OSError, DecodeError) as error:
+        raise UserError(f"{model_path} is not an ONNX model ({error})") from None
     try:
         cut, paste = split(model)
     except NotPasteLoop as missing:
@@ -254,17 +262,22 @@ def _outer_references(nodes: list[onnx.NodeProto], graph: onnx.GraphProto) -> li
     return list(dict.fromkeys(name for node in nodes for name in _node_inputs(node) if name not in local))
 
 
-def _body_slice(found: _PasteLoop) -> list[onnx.NodeProto]:
-    """The body's nodes that the crop and its offsets depend on, in body order."""
-    producers = {out: node for node in found.body.node for out in node.output}
-    wanted = [found.crop] + [shape for shape, _ in found.offsets]
+def _backward_slice(graph: onnx.GraphProto, wanted: list[str]) -> list[onnx.NodeProto]:
+    """The nodes of `graph` that the `wanted` values depend on, in graph order."""
+    producers = {out: node for node in graph.node for out in node.output}
     needed: set[int] = set()
+    wanted = list(wanted)
     while wanted:
         node = producers.get(wanted.pop())
         if node is not None and id(node) not in needed:
             needed.add(id(node))
             wanted.extend(_node_inputs(node))
-    nodes = [node for node in found.body.node if id(node) in needed]
+    return [node for node in graph.node if id(node) in needed]
+
+
+def _body_slice(found: _PasteLoop) -> list[onnx.NodeProto]:
+    """The body's nodes that the crop and its offsets depend on, in body order."""
+    nodes = _backward_slice(found.body, [found.crop] + [shape for shape, _ in found.offsets])
     carried = {i.name for i in found.body.input[1:]}
     if any(carried.intersection(_node_inputs(node)) for node in nodes):
         raise NotPasteLoop("a Loop whose mask depends on earlier iterations")
@@ -301,15 +314,7 @@ def _cut_model(model, found: _PasteLoop, tensors: list[str], types) -> onnx.Mode
     graph = model.graph
     outputs = [o for i, o in enumerate(graph.output) if i != found.masks_output]
     outputs += [_value_info(name, types[name]) for name in tensors]
-    wanted = [o.name for o in outputs]
-    producers = {out: node for node in graph.node for out in node.output}
-    needed: set[int] = set()
-    while wanted:
-        node = producers.get(wanted.pop())
-        if node is not None and id(node) not in needed:
-            needed.add(id(node))
-            wanted.extend(_node_inputs(node))
-    nodes = [node for node in graph.node if id(node) in needed]
+    nodes = _backward_slice(graph, [o.name for o in outputs])
     used = set().union(*(_node_inputs(n) for n in nodes)) | {o.name for o in outputs}
     cut = helper.make_graph(
         nodes, graph.name + "-masks-cut", list(graph.input), outputs,
