@@ -73,7 +73,6 @@ class NotPasteLoop(Exception):
 
 @dataclass(frozen=True)
 class _PasteLoop:
-    loop: onnx.NodeProto
     body: onnx.GraphProto
     masks_output: int
     crop: str
@@ -208,7 +207,7 @@ def _match_paste_loop(graph: onnx.GraphProto, loop: onnx.NodeProto) -> _PasteLoo
     if sorted(axis for _, axis in offsets) != [0, 1]:
         raise NotPasteLoop("a Loop whose canvas is not padded along rows and columns")
     masks_output = _graph_output_fed_by(graph, loop.output[0])
-    return _PasteLoop(loop, body, masks_output, value, tuple(offsets))
+    return _PasteLoop(body, masks_output, value, tuple(offsets))
 
 
 def _strip(name: str, producers: dict, ops: set[str]) -> str:
@@ -281,6 +280,8 @@ def _body_slice(found: _PasteLoop) -> list[onnx.NodeProto]:
     carried = {i.name for i in found.body.input[1:]}
     if any(carried.intersection(_node_inputs(node)) for node in nodes):
         raise NotPasteLoop("a Loop whose mask depends on earlier iterations")
+    if not any(node.op_type == "Resize" for node in nodes):
+        raise NotPasteLoop("a Loop whose canvas does not hold a resized mask")
     return nodes
 
 
