@@ -66,10 +66,11 @@ class MaskPaster(object):
         self.session = onnxruntime.InferenceSession(str(paste_model), providers=["CPUExecutionProvider"])
         self.tensor_names = [i.name for i in self.session.get_inputs() if i.name != INDEX_INPUT]
 
-    def rles(self, tensors, count, height, width):
+    def rles(self, tensors, indices, height, width):
+        """RLEs of the detections at `indices` (positions in the cut model's outputs) on a height x width image."""
         feed = {name: tensors[name] for name in self.tensor_names}
         encoded = []
-        for index in range(count):
+        for index in indices:
             feed[INDEX_INPUT] = np.array(index, dtype=np.int64)
             crop, top, left = self.session.run(PASTE_OUTPUTS, feed)
             encoded.append(crop_rle(crop > THRESHOLD, int(top), int(left), height, width))
@@ -91,7 +92,7 @@ class FastMasks(object):
         boxes, labels, scores = outputs[:3]
         tensors = dict(zip(self.output_names[self.detection_outputs:], outputs[self.detection_outputs:]))
         height, width = image.shape[-2:]
-        return boxes, labels, scores, self.paster.rles(tensors, len(scores), int(height), int(width))
+        return boxes, labels, scores, self.paster.rles(tensors, range(len(scores)), int(height), int(width))
 
 
 def predict_original(session, image):
