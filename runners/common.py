@@ -1,0 +1,441 @@
+"""What every runner shares: image selection, the resumable journal, signals, the pipeline, the output.
+
+A runner supplies only a `Predictor` (load the model; prepare, infer and finish one image) and
+calls `run(args, load_predictor)` with arguments from `argument_parser`. Everything else lives here:
+
+- images: `select_images` lists jpg/jpeg/png/webp/bmp files of one folder, sorted by name;
+- journal: every finished image is appended to `<output>.journal` (JSON lines, no pickle) and
+  flushed at once, so SIGINT/SIGTERM (or even SIGKILL) keeps what is done and rerunning the
+  same command skips it; the journal is removed once the output is written;
+- signals: the first SIGINT/SIGTERM finishes the image in flight and stops cleanly (an `error`
+  event saying so); a second one kills at once (the journal is still good);
+- pipeline: `prepare` (decode, preprocess) runs ahead in a thread pool, `finish` (postprocess)
+  runs behind in another, while `infer` runs on the main thread;
+- output: one compressed `.npz` with `data` (object array of the per-image dicts, exactly as the
+  original scripts wrote them) and `meta` (a JSON string), written to a temp file and renamed.
+
+Python 3.8 syntax; numpy and the standard library only.
+"""
+
+import argparse
+import base64
+import collections
+import concurrent.futures
+import contextlib
+import datetime
+import json
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import protocol
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+JOURNAL_VERSION = 1
+EXIT_CANCELLED = 130
+PREFETCH = 2
+"""Images prepared ahead of the one being inferred, when the pipeline overlaps."""
+
+
+class UnreadableImage(Exception):
+    """Raised by `Predictor.prepare` for an image that cannot be decoded: the image is skipped."""
+
+
+class Predictor(object):
+    """The model-specific part of a runner. Subclasses set `providers` and `path` and override
+    `infer`; `prepare` and `finish` default to passing values through.
+
+    `prepare` and `finish` run in worker threads and may record sub-step times with
+    `timed(timings, "name")`; `infer` runs on the main thread, one image at a time.
+    """
+
+    providers = ()
+    """Execution providers or devices in use, for the `start` event and `meta`."""
+    path = "default"
+    """Which inference path runs, recorded in `meta` (a runner may offer several)."""
+    overlap = False
+    """Whether `prepare` and `finish` run in threads beside `infer` under `--overlap auto`. That
+    pays when inference leaves CPU cores idle, between or inside its runs (a GPU, or an ONNX
+    Runtime session that does not busy-wait); it hurts beside a session that spins on every core."""
+
+    def versions(self):
+        """Package versions worth recording in `meta`."""
+        return {}
+
+    def prepare(self, image_path, timings):
+        return image_path
+
+    def infer(self, prepared):
+        raise NotImplementedError
+
+    def finish(self, image_file, prepared, outputs, timings):
+        """Return the per-image dict as the original script wrote it (`image_file` included)."""
+        raise NotImplementedError
+
+
+@contextlib.contextmanager
+def timed(timings, name):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+
+
+def argument_parser(description):
+    """The arguments every runner takes; a runner adds its own before parsing."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--model", required=True, help="catalog name, recorded in meta")
+    parser.add_argument("--family", required=True)
+    parser.add_argument("--box-format", required=True, choices=("xyxy", "yxyx"))
+    parser.add_argument("--class-ids", required=True, help="class-id convention, recorded in meta")
+    parser.add_argument("--model-file", required=True, help="weights the runner loads")
+    parser.add_argument("--images", required=True, help="folder of images")
+    parser.add_argument("--output", required=True, help="the .npz file to write")
+    parser.add_argument("--score-threshold", type=float, default=0.0,
+                        help="drop detections scoring below this")
+    parser.add_argument("--overlap", choices=("auto", "on", "off"), default="auto",
+                        help="decode and postprocess in threads beside inference (auto: the runner decides)")
+    return parser
+
+
+def select_images(image_dir):
+    """The images a run covers, in the order it runs them (sorted by file name, deterministic).
+    The one place that decides which images a run sees."""
+    names = [entry.name for entry in os.scandir(image_dir)
+             if entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES]
+    return [os.path.join(image_dir, name) for name in sorted(names)]
+
+
+# ---- journal -------------------------------------------------------------------------------
+
+def encode_value(value):
+    """JSON-safe form of a per-image record: arrays keep dtype, shape and exact bytes."""
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.dtype.str, "shape": list(value.shape),
+                "b64": base64.b64encode(np.ascontiguousarray(value).tobytes()).decode("ascii")}
+    if isinstance(value, bytes):
+        return {"__bytes__": value.decode("latin-1")}
+    if isinstance(value, dict):
+        return {key: encode_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_value(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def decode_value(value):
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            dtype = np.dtype(value["__ndarray__"])
+            if dtype.hasobject:
+                raise ValueError("object arrays are not allowed in a journal")
+            raw = base64.b64decode(value["b64"])
+            return np.frombuffer(raw, dtype=dtype).reshape(value["shape"]).copy()
+        if "__bytes__" in value:
+            return value["__bytes__"].encode("latin-1")
+        return {key: decode_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [decode_value(item) for item in value]
+    return value
+
+
+class Journal(object):
+    """Finished images of one run, one JSON line each, behind a header line naming the settings.
+
+    A journal made with other settings (model file, images, threshold, path) is discarded; a torn
+    last line (the process was killed while writing it) is dropped.
+    """
+
+    def __init__(self, output, header):
+        self.path = output + ".journal"
+        self.header = header
+        self.entries = collections.OrderedDict()
+        self._file = None
+
+    def resume(self):
+        """Load what an earlier run of the same settings finished; returns the number of entries."""
+        if not os.path.exists(self.path):
+            return 0
+        good_bytes = 0
+        with open(self.path, "rb") as handle:
+            lines = handle.read().split(b"\n")
+        try:
+            header = json.loads(lines[0].decode("utf-8"))
+        except ValueError:
+            header = None
+        if not isinstance(header, dict) or header.get("settings") != self.header["settings"]:
+            protocol.log("starting over: {} was made with other settings".format(os.path.basename(self.path)))
+            os.remove(self.path)
+            return 0
+        self.header = header
+        good_bytes = len(lines[0]) + 1
+        for line in lines[1:]:
+            try:
+                entry = json.loads(line.decode("utf-8"))
+                self.entries[entry["image_file"]] = entry
+            except (ValueError, KeyError, TypeError):
+                break
+            good_bytes += len(line) + 1
+        with open(self.path, "r+b") as handle:
+            handle.truncate(min(good_bytes, os.path.getsize(self.path)))
+        return len(self.entries)
+
+    def open(self):
+        fresh = not os.path.exists(self.path)
+        self._file = open(self.path, "a", encoding="utf-8")
+        if fresh:
+            self._write(self.header)
+
+    def add(self, entry):
+        self.entries[entry["image_file"]] = entry
+        self._write(entry)
+
+    def _write(self, value):
+        self._file.write(json.dumps(value, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def remove(self):
+        self.close()
+        if os.path.exists(self.path):
+            os.remove(self.path)
+
+
+# ---- signals -------------------------------------------------------------------------------
+
+class StopFlag(object):
+    """Set by the first SIGINT/SIGTERM; the second one gets the default action (die now).
+    The pipeline checks it between images."""
+
+    def __init__(self):
+        self.signal_name = None
+
+    def __bool__(self):
+        return self.signal_name is not None
+
+    def install(self):
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, self._handle)
+
+    def _handle(self, number, frame):
+        self.signal_name = signal.Signals(number).name
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # nothing printed here: the main thread may hold protocol's lock, mid-line
+
+
+# ---- output --------------------------------------------------------------------------------
+
+def write_npz_atomically(output, records, meta):
+    """`data` as the original scripts wrote it (an object array of dicts), `meta` as a JSON string."""
+    data = np.empty(len(records), dtype=object)
+    for index, record in enumerate(records):
+        data[index] = record
+    directory = os.path.dirname(os.path.abspath(output))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(output) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez_compressed(stream, data=data, meta=np.array(json.dumps(meta)))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, output)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+# ---- the run -------------------------------------------------------------------------------
+
+def _check_folders(args):
+    if not os.path.isdir(args.images):
+        protocol.fail("image folder {} does not exist".format(args.images))
+    images = select_images(args.images)
+    if not images:
+        protocol.fail("no images ({}) in {}".format(", ".join(IMAGE_SUFFIXES), args.images))
+    out_dir = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK):
+        protocol.fail("cannot write to output folder {}".format(out_dir))
+    return images
+
+
+def _settings(args, predictor):
+    model_file = os.path.abspath(args.model_file)
+    stat = os.stat(model_file)
+    return {"model": args.model, "model_file": model_file, "model_size": stat.st_size,
+            "model_mtime": int(stat.st_mtime), "images": os.path.abspath(args.images),
+            "score_threshold": args.score_threshold, "path": predictor.path}
+
+
+def run(args, load_predictor):
+    """Run a whole job; never returns (exits with 0, 1 on an error, 130 when cancelled)."""
+    started = time.monotonic()
+    stop = StopFlag()
+    stop.install()
+    images = _check_folders(args)
+    try:
+        predictor = load_predictor()
+    except Exception as exc:  # the model could not be loaded: one clear line, no traceback
+        protocol.fail("cannot load {}: {}".format(args.model_file, _one_line(exc)))
+    journal = Journal(args.output, {"journal": JOURNAL_VERSION, "started": _now(),
+                                    "settings": _settings(args, predictor)})
+    journal.resume()
+    names = [os.path.basename(path) for path in images]
+    todo = [path for path, name in zip(images, names) if name not in journal.entries]
+    resumed = len(images) - len(todo)  # images the journal has but the folder lost do not count
+    protocol.emit("start", model=args.model, total=len(images), providers=list(predictor.providers),
+                  resumed=resumed, path=predictor.path)
+    if resumed:
+        protocol.log("resuming: {} of {} images already done".format(resumed, len(images)))
+    journal.open()
+    try:
+        _pipeline(predictor, todo, journal, resumed, len(images), stop, _overlaps(args, predictor))
+    except Exception as exc:
+        journal.close()
+        protocol.fail("{} failed: {}".format(args.model, _one_line(exc)))
+    journal.close()
+    if stop:
+        protocol.fail("cancelled ({}) after {} of {} images; rerun the same command to resume".format(
+            stop.signal_name, sum(name in journal.entries for name in names), len(images)), code=EXIT_CANCELLED)
+    _write_output(args, predictor, journal, names, time.monotonic() - started)
+
+
+def _overlaps(args, predictor):
+    return predictor.overlap if args.overlap == "auto" else args.overlap == "on"
+
+
+class InlineExecutor(object):
+    """Runs each task at once in the caller's thread: the pipeline without overlap."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def submit(self, function, *args):
+        future = concurrent.futures.Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+def _pipeline(predictor, todo, journal, resumed, total, stop, overlap):
+    """prepare ahead, infer here, finish behind (in threads when `overlap`); journal in image order."""
+    if overlap:
+        preparers = concurrent.futures.ThreadPoolExecutor(PREFETCH, thread_name_prefix="prepare")
+        finisher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="finish")
+    else:
+        preparers = finisher = InlineExecutor()
+    lookahead = PREFETCH + 1 if overlap else 1
+    done = [resumed]
+
+    def record(entry):
+        journal.add(entry)
+        done[0] += 1
+        protocol.emit("progress", done=done[0], total=total, image=entry["image_file"],
+                      detections=entry.get("detections", 0), seconds=round(sum(entry["timings"].values()), 4))
+
+    with preparers, finisher:
+        ahead = collections.deque()
+        behind = collections.deque()
+        upcoming = iter(todo)
+
+        def fill():
+            while len(ahead) < lookahead:
+                path = next(upcoming, None)
+                if path is None:
+                    return
+                timings = {}
+                ahead.append((path, timings, preparers.submit(predictor.prepare, path, timings)))
+
+        def drain(wait_all):
+            while behind and (wait_all or behind[0].done() or len(behind) > 1):
+                record(behind.popleft().result())
+
+        fill()
+        while ahead and not stop:
+            path, timings, prepared_future = ahead.popleft()
+            fill()
+            name = os.path.basename(path)
+            try:
+                prepared = prepared_future.result()
+            except UnreadableImage as exc:
+                drain(wait_all=True)  # keep events and the journal in image order
+                protocol.warning("skipped {}: {}".format(name, exc), image=name)
+                record({"image_file": name, "skipped": str(exc), "timings": timings})
+                continue
+            with timed(timings, "infer"):
+                outputs = predictor.infer(prepared)
+            behind.append(finisher.submit(_finish, predictor, name, prepared, outputs, timings))
+            del prepared, outputs
+            drain(wait_all=False)
+        for _, _, future in ahead:
+            future.cancel()
+        drain(wait_all=True)
+
+
+def _finish(predictor, name, prepared, outputs, timings):
+    result = predictor.finish(name, prepared, outputs, timings)
+    with timed(timings, "encode"):
+        encoded = encode_value(result)
+    return {"image_file": name, "record": encoded, "detections": len(result.get("scores", ())),
+            "timings": timings}
+
+
+def _write_output(args, predictor, journal, names, seconds):
+    entries = [journal.entries[name] for name in names if name in journal.entries]
+    records = [decode_value(entry["record"]) for entry in entries if "record" in entry]
+    skipped = {entry["image_file"]: entry["skipped"] for entry in entries if "skipped" in entry}
+    settings = journal.header["settings"]
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    versions.update(predictor.versions())
+    detections = sum(entry.get("detections", 0) for entry in entries)
+    meta = {
+        "model": args.model, "family": args.family, "box_format": args.box_format,
+        "class_ids": args.class_ids, "image_dir": settings["images"], "model_file": settings["model_file"],
+        "score_threshold": args.score_threshold, "providers": list(predictor.providers),
+        "path": predictor.path, "overlap": _overlaps(args, predictor), "versions": versions,
+        "started": journal.header["started"],
+        "finished": _now(), "images": len(records), "detections": detections, "skipped": skipped,
+        "timings": {entry["image_file"]: {k: round(v, 5) for k, v in entry["timings"].items()}
+                    for entry in entries},
+    }
+    try:
+        write_npz_atomically(args.output, records, meta)
+    except OSError as exc:
+        protocol.fail("cannot write {}: {}".format(args.output, exc))
+    journal.remove()
+    protocol.emit("done", output=os.path.abspath(args.output), images=len(records), detections=detections,
+                  skipped=len(skipped), seconds=round(seconds, 3))
+    protocol.say("wrote {} ({} images, {} detections)".format(args.output, len(records), detections))
+    sys.exit(0)
+
+
+def _one_line(exc):
+    text = str(exc).strip().splitlines()
+    return "{}: {}".format(type(exc).__name__, text[0] if text else "").rstrip(": ")

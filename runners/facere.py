@@ -1,0 +1,144 @@
+"""Facere and Facere+ (Mask R-CNN exported to ONNX) with ONNX Runtime: no torch.
+
+Per image, as the original `predict_models.py` does it: RGB float32 [1, 3, H, W] in 0..1 in, four
+outputs taken by position (boxes xyxy, labels, scores, masks [N, 1, H, W]), masks thresholded at
+0.5 and RLE-encoded with pycocotools, boxes turned into yxyx. The work is split into decode,
+preprocess, infer and postprocess so another inference path can replace one step.
+
+Python 3.8 syntax; needs numpy, Pillow, onnxruntime and pycocotools.
+"""
+
+import sys
+
+import numpy as np
+
+import common
+import protocol
+
+MASK_THRESHOLD = 0.5
+MASKS_PER_ENCODE = 16
+"""Masks RLE-encoded per pycocotools call: large enough to amortise the call, small enough that
+the Fortran-ordered copy stays a few hundred MB at 2400x2400."""
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+def choose_providers(device, available):
+    """Execution providers for `--device auto|cpu|cuda` given what ONNX Runtime offers."""
+    if device == "cpu":
+        return [CPU]
+    if CUDA in available:
+        return [CUDA, CPU]
+    if device == "cuda":
+        raise RuntimeError("--device cuda, but this ONNX Runtime has no CUDA provider (it has {})".format(
+            ", ".join(available)))
+    return [CPU]
+
+
+def decode(image_path):
+    """The image as uint8 RGB [H, W, 3]; grayscale, RGBA and palette images become RGB."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(image_path) as image:
+            if image.mode != "RGB":
+                image = image.convert("RGB")
+            return np.asarray(image)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise common.UnreadableImage(str(exc) or type(exc).__name__)
+
+
+def preprocess(rgb):
+    """float32 [1, 3, H, W] in 0..1, divided in float32 as torchvision's ConvertImageDtype does."""
+    tensor = np.empty((1, 3) + rgb.shape[:2], dtype=np.float32)
+    np.divide(rgb.transpose(2, 0, 1), np.float32(255), out=tensor[0], dtype=np.float32)
+    return tensor
+
+
+def encode_masks(mask_probabilities):
+    """RLE of `probability > 0.5` for masks [N, 1, H, W], one pycocotools dict per mask."""
+    from pycocotools import mask as mask_api
+
+    count, _, height, width = mask_probabilities.shape
+    encoded = []
+    for start in range(0, count, MASKS_PER_ENCODE):
+        chunk = mask_probabilities[start:start + MASKS_PER_ENCODE, 0]
+        # pycocotools encodes a Fortran-ordered uint8 [H, W, n]: threshold straight into one,
+        # so the transpose costs no extra pass
+        binary = np.empty((height, width, len(chunk)), dtype=bool, order="F")
+        np.greater(chunk.transpose(1, 2, 0), MASK_THRESHOLD, out=binary)
+        encoded.extend(mask_api.encode(binary.view(np.uint8)))
+    return encoded
+
+
+def xyxy_to_yxyx(boxes):
+    return np.ascontiguousarray(boxes[:, [1, 0, 3, 2]])
+
+
+def postprocess(image_file, outputs, score_threshold, timings):
+    """The per-image dict exactly as the original wrote it."""
+    boxes, labels, scores, masks = outputs[:4]
+    if score_threshold > 0:
+        keep = scores >= score_threshold
+        boxes, labels, scores, masks = boxes[keep], labels[keep], scores[keep], masks[keep]
+    with common.timed(timings, "masks"):
+        encoded = encode_masks(masks)
+    return {"image_file": image_file, "boxes": xyxy_to_yxyx(boxes), "classes": labels, "scores": scores,
+            "masks": encoded}
+
+
+def create_session(model_file, device):
+    """The ONNX Runtime session the runner uses (the benchmark's baseline uses it too)."""
+    import onnxruntime
+
+    providers = choose_providers(device, onnxruntime.get_available_providers())
+    options = onnxruntime.SessionOptions()
+    # no busy-waiting between runs: decoding and postprocessing get the cores meanwhile
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = onnxruntime.InferenceSession(model_file, options, providers=providers)
+    if device == "cuda" and CUDA not in session.get_providers():
+        raise RuntimeError("the CUDA provider did not load (ONNX Runtime fell back to {})".format(
+            ", ".join(session.get_providers())))
+    return session
+
+
+class FacerePredictor(common.Predictor):
+    path = "onnx-full-masks"
+    overlap = True  # the session does not spin (create_session), so the threads fill idle cores
+
+    def __init__(self, model_file, device, score_threshold):
+        self.session = create_session(model_file, device)
+        self.providers = tuple(self.session.get_providers())
+        self.input_name = self.session.get_inputs()[0].name
+        self.score_threshold = score_threshold
+
+    def versions(self):
+        import onnxruntime
+        import PIL
+        import pycocotools
+
+        return {"onnxruntime": onnxruntime.__version__, "Pillow": PIL.__version__,
+                "pycocotools": getattr(pycocotools, "__version__", "unknown")}
+
+    def prepare(self, image_path, timings):
+        with common.timed(timings, "decode"):
+            rgb = decode(image_path)
+        with common.timed(timings, "preprocess"):
+            return preprocess(rgb)
+
+    def infer(self, prepared):
+        return self.session.run(None, {self.input_name: prepared})
+
+    def finish(self, image_file, prepared, outputs, timings):
+        return postprocess(image_file, outputs, self.score_threshold, timings)
+
+
+def main(argv=None):
+    parser = common.argument_parser("Run Facere or Facere+ (ONNX) on a folder of images.")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    args = parser.parse_args(argv)
+    common.run(args, lambda: FacerePredictor(args.model_file, args.device, args.score_threshold))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,131 @@
+"""The Run screen through App.run_test(), driving real runner subprocesses."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.images import write_corrupt_image, write_image
+from tests.helpers.onnx_models import build_maskrcnn_like
+from tui.app import FashionFailApp, LaunchOptions
+from tui.widgets.run.picker import PathPicker
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pid_gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.05)
+
+
+def fill_form(screen, images: Path, out: Path, model_file: Path | None) -> None:
+    screen.form.field("images").path = images
+    screen.form.field("out").path = out
+    screen.form.field("model-file").path = model_file
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    build_maskrcnn_like(tmp_path / "m.onnx", detections=4)
+    for index in range(3):
+        write_image(tmp_path / "images" / f"{index}.jpg", size=(64, 48), seed=index)
+    write_corrupt_image(tmp_path / "images" / "broken.jpg")
+    return tmp_path
+
+
+async def test_a_run_goes_live_to_its_summary(workspace, monkeypatch):
+    monkeypatch.chdir(workspace)  # relative paths, as a user types them (and a tidy screenshot)
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(150, 42)) as pilot:
+        screen = app.screen
+        fill_form(screen, Path("images"), Path("out"), Path("m.onnx"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "-done" in screen.summary.classes or "-failed" in screen.summary.classes)
+        summary = str(screen.summary.render())
+        output = workspace / "out" / "facere.npz"
+        assert summary == f"Done: 3 images (1 skipped), 12 detections in {summary.split(' in ')[1].split(' s')[0]} s -> {output}"
+        assert output.exists()
+        assert screen.progress.bar.progress == screen.progress.bar.total == 4
+        assert str(screen.progress.status.render()).startswith("4/4 · ")
+        log_text = "\n".join(line.text for line in screen.log_view.lines)
+        assert "warning: skipped broken.jpg" in log_text and "wrote" in log_text
+        assert not screen.query_one("#run-start").disabled and screen.query_one("#run-cancel").disabled
+        assert not screen.query_one("#gpu-slot").children
+        app.save_screenshot(filename="run.svg", path=str(ROOT / "docs" / "screenshots"))
+
+
+async def test_bad_input_is_a_notification_not_a_traceback(workspace):
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(150, 42)) as pilot:
+        screen = app.screen
+        fill_form(screen, workspace / "nowhere", workspace / "out", workspace / "m.onnx")
+        await pilot.click("#run-start")
+        await wait_for(pilot, lambda: "-failed" in screen.summary.classes)
+        assert "image folder" in str(screen.summary.render()) and "does not exist" in str(screen.summary.render())
+        assert any(n.severity == "error" for n in app._notifications)
+        fill_form(screen, workspace / "images", workspace / "out", workspace / "images" / "0.jpg")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "not a valid ONNX model" in str(screen.summary.render()))
+
+
+async def test_cancel_then_quit_leaves_no_runner_behind(workspace):
+    build_maskrcnn_like(workspace / "slow.onnx", detections=3, backbone_layers=8, backbone_channels=64)
+    for index in range(40):
+        write_image(workspace / "many" / f"{index:02}.jpg", size=(480, 360), seed=index)
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(150, 42)) as pilot:
+        screen = app.screen
+        fill_form(screen, workspace / "many", workspace / "out", workspace / "slow.onnx")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.progress.bar.progress >= 1)
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: "-cancelled" in screen.summary.classes)
+        assert "rerun the same command to resume" in str(screen.summary.render())
+        assert Path(str(workspace / "out" / "facere.npz") + ".journal").exists()
+
+        # start again (it resumes), then quit the app mid-run
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.job is not None and screen.progress.bar.progress >= 2)
+        assert "resuming" in str(screen.progress.status.render())
+        pid = screen.job.pid
+        assert not pid_gone(pid)
+        await pilot.press("q")
+    assert pid_gone(pid)
+
+
+async def test_picker_and_command_palette_choose_folders(workspace):
+    app = FashionFailApp(LaunchOptions(mode="run", images_dir=workspace / "images"))
+    async with app.run_test(size=(150, 42)) as pilot:
+        screen = app.screen
+        assert screen.form.field("images").path == workspace / "images"
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Choose output folder")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathPicker))
+        picker = app.screen
+        picker.path_input.value = str(workspace / "out")
+        await pilot.click("#picker-choose")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.form.field("out").path == workspace / "out"
+
+        await pilot.press("ctrl+o")  # the images folder's picker, opened at the current value
+        await wait_for(pilot, lambda: isinstance(app.screen, PathPicker))
+        assert Path(app.screen.tree.path) == workspace / "images"
+        await pilot.press("ctrl+u")
+        await pilot.pause()
+        assert app.screen.path_input.value == str(workspace)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.form.field("images").path == workspace / "images"

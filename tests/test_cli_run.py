@@ -1,0 +1,139 @@
+"""`fashionfail-tui run`: exit codes, one-line messages, --json, the output file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from tests.helpers.images import write_image
+from tests.helpers.onnx_models import build_maskrcnn_like
+from tui import paths
+from tui.commands import main
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    build_maskrcnn_like(tmp_path / "m.onnx", detections=3)
+    for index in range(3):
+        write_image(tmp_path / "images" / f"{index}.jpg", seed=index)
+    (tmp_path / "empty").mkdir()
+    return tmp_path
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    code = main(["run", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str, *fragments: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fashionfail-tui: error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_json_prints_the_runners_events_and_writes_model_npz(workspace, capsys):
+    code, out, err = run_cli(capsys, "facere", "--images", workspace / "images", "--out", workspace / "out",
+                             "--model-file", workspace / "m.onnx", "--json")
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events[0]["event"] == "start" and events[-1]["event"] == "done"
+    assert [e["done"] for e in events if e["event"] == "progress"] == [1, 2, 3]
+    assert events[-1]["output"] == str(workspace / "out" / "facere.npz")
+    with np.load(workspace / "out" / "facere.npz") as archive:
+        assert json.loads(str(archive["meta"]))["images"] == 3
+
+
+def test_without_json_one_summary_line(workspace, capsys):
+    code, out, _ = run_cli(capsys, "facere-plus", "--images", workspace / "images", "--out", workspace / "new" / "dir",
+                           "--model-file", workspace / "m.onnx", "--device", "cpu", "--score-threshold", "0.2")
+    assert code == 0
+    output = workspace / "new" / "dir" / "facere+.npz"
+    assert out.strip().splitlines() == [out.strip()]
+    assert out.startswith("facere+: 3 images, ") and out.strip().endswith(f"-> {output}")
+    with np.load(output) as archive:
+        assert json.loads(str(archive["meta"]))["score_threshold"] == 0.2
+
+
+def test_the_config_file_names_the_checkpoint_when_no_model_file_is_given(workspace, capsys):
+    paths.config_file().write_text(f'[models.facere]\nfile = "{workspace / "m.onnx"}"\n')
+    code, out, _ = run_cli(capsys, "facere", "--images", workspace / "images", "--out", workspace / "out", "--json")
+    assert code == 0 and json.loads(out.splitlines()[-1])["event"] == "done"
+
+
+@pytest.mark.parametrize("argv, code, fragments", [
+    (["nope", "--images", "{ws}/images", "--out", "{ws}/out"], 2, ["unknown model 'nope'", "facere+"]),
+    (["facere", "--images", "{ws}/missing", "--out", "{ws}/out", "--model-file", "{ws}/m.onnx"], 2,
+     ["image folder", "missing does not exist"]),
+    (["facere", "--images", "{ws}/empty", "--out", "{ws}/out", "--model-file", "{ws}/m.onnx"], 1,
+     ["no images (.jpg, .jpeg, .png, .webp, .bmp) in", "empty"]),
+    (["facere", "--images", "{ws}/images", "--out", "{ws}/out", "--model-file", "{ws}/nothing.onnx"], 2,
+     ["model file", "nothing.onnx does not exist"]),
+    (["facere", "--images", "{ws}/images", "--out", "{ws}/out", "--model-file", "{ws}/images/0.jpg"], 2,
+     ["0.jpg is not a valid ONNX model"]),
+    (["facere", "--images", "{ws}/images", "--out", "{ws}/out", "--model-file", "{ws}/identity.onnx"], 2,
+     ["does not look like a Facere model", "four outputs"]),
+    (["facere", "--images", "{ws}/images", "--out", "{ws}/m.onnx/sub", "--model-file", "{ws}/m.onnx"], 2,
+     ["cannot write to output folder", "m.onnx/sub"]),
+    (["facere", "--images", "{ws}/images", "--out", "{ws}/out"], 2,
+     ["facere's checkpoint", "facere_base.onnx is missing", "--model-file"]),
+    (["amrcnn-spine", "--images", "{ws}/images", "--out", "{ws}/out"], 2,
+     ["amrcnn-spine cannot run yet", "runners/amrcnn.py", "environment 'amrcnn'"]),
+    (["facere", "--images", "{ws}/images", "--out", "{ws}/out", "--model-file", "{ws}/m.onnx",
+      "--score-threshold", "1.5"], 2, ["--score-threshold must be between 0 and 1"]),
+])
+def test_bad_input_is_one_line_and_an_exit_code(workspace, capsys, argv, code, fragments):
+    identity = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity",
+                                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    onnx.save(helper.make_model(identity), str(workspace / "identity.onnx"))
+    result, out, err = run_cli(capsys, *(a.format(ws=workspace) for a in argv))
+    assert result == code
+    assert_one_line_error(err, *fragments)
+    assert "Traceback" not in out + err
+    assert not (workspace / "out").exists() or not list((workspace / "out").glob("*.npz"))
+
+
+def test_json_errors_end_the_stream_with_an_error_event(workspace, capsys):
+    for images in ("missing", "empty"):
+        code, out, _ = run_cli(capsys, "facere", "--images", workspace / images, "--out", workspace / "out",
+                               "--model-file", workspace / "m.onnx", "--json")
+        assert code != 0
+        last = json.loads(out.strip().splitlines()[-1])
+        assert last["event"] == "error" and images in last["message"]
+
+
+def test_the_installed_entry_point_runs_headless(workspace):
+    """The real command line, as a user types it (through `python -m tui`)."""
+    done = subprocess.run([sys.executable, "-m", "tui", "run", "facere", "--images", str(workspace / "images"),
+                           "--out", str(workspace / "out"), "--model-file", str(workspace / "m.onnx")],
+                          capture_output=True, text=True, timeout=120, cwd=paths.runners_dir().parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("facere: 3 images, 9 detections in ")
+    help_text = subprocess.run([sys.executable, "-m", "tui", "run", "--help"], capture_output=True, text=True,
+                               cwd=paths.runners_dir().parent).stdout
+    assert "<out>/<model-name>.npz" in help_text
+
+
+def test_json_reader_going_away_stops_the_runner_without_a_traceback(workspace):
+    """`... --json | head -1`: the runner is cancelled, what it finished is kept for a rerun."""
+    build_maskrcnn_like(workspace / "m.onnx", detections=3, backbone_layers=6, backbone_channels=48)
+    for index in range(3, 12):
+        write_image(workspace / "images" / f"{index}.jpg", size=(320, 240), seed=index)
+    process = subprocess.Popen([sys.executable, "-m", "tui", "run", "facere", "--images", str(workspace / "images"),
+                                "--out", str(workspace / "out"), "--model-file", str(workspace / "m.onnx"), "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=paths.runners_dir().parent)
+    assert json.loads(process.stdout.readline())["event"] == "start"
+    process.stdout.close()
+    stderr = process.stderr.read()
+    code = process.wait(timeout=60)
+    assert "Traceback" not in stderr
+    assert code == 130 and "rerun the same command to resume" in stderr.strip().splitlines()[-1]
+    assert (workspace / "out" / "facere.npz.journal").exists()

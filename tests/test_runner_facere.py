@@ -1,0 +1,243 @@
+"""runners/facere.py end to end, as a real subprocess, on ONNX models the tests build."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import pytest
+from PIL import Image
+from pycocotools import mask as mask_api
+
+from tests.helpers.images import write_corrupt_image, write_image
+from tests.helpers.onnx_models import build_maskrcnn_like
+from tui import paths
+
+RUNNER = paths.runners_dir() / "facere.py"
+
+
+def runner_argv(model_file: Path, images: Path, output: Path, *extra: str, model: str = "facere") -> list[str]:
+    return [sys.executable, "-u", str(RUNNER), "--model", model, "--family", "facere", "--box-format", "yxyx",
+            "--class-ids", "fashionpedia-1based", "--model-file", str(model_file), "--images", str(images),
+            "--output", str(output), *extra]
+
+
+def run_runner(*args, **kwargs) -> tuple[int, list[dict], str]:
+    done = subprocess.run(runner_argv(*args, **kwargs), capture_output=True, text=True, timeout=120)
+    return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr
+
+
+def load_output(path: Path) -> tuple[list[dict], dict]:
+    """What the original evaluation code does to read a prediction file (pickle is fine in a test)."""
+    with np.load(path, allow_pickle=True) as archive:
+        return list(archive["data"]), json.loads(str(archive["meta"]))
+
+
+def original_reference(model_file: Path, image_dir: Path) -> list[dict]:
+    """predict_models.py's predict_with_onnx, step by step, without torch: read every *.jpg (RGB),
+    scale to float32 0..1 (ConvertImageDtype divides by 255 in float32), run, take the outputs by
+    position, encode each `mask > 0.5` as uint8 Fortran array, turn boxes xyxy into yxyx."""
+    session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
+    predictions = []
+    for image in sorted(image_dir.glob("*.jpg")):
+        pixels = np.asarray(Image.open(image))
+        tensor = pixels.transpose(2, 0, 1)[None].astype(np.float32) / 255
+        boxes, labels, scores, masks = session.run(None, {session.get_inputs()[0].name: tensor})
+        encoded = [mask_api.encode(np.asfortranarray(m.astype(np.uint8))) for m in masks.squeeze(1) > 0.5]
+        x1, y1, x2, y2 = (boxes[:, i] for i in range(4))
+        predictions.append({"image_file": image.name, "boxes": np.stack((y1, x1, y2, x2), axis=-1),
+                            "classes": labels, "scores": scores, "masks": encoded})
+    return predictions
+
+
+def assert_same_predictions(ours: list[dict], reference: list[dict]) -> None:
+    assert [p["image_file"] for p in ours] == [p["image_file"] for p in reference]
+    for mine, theirs in zip(ours, reference):
+        assert set(mine) == set(theirs)
+        assert mine["boxes"].dtype == np.float32 and mine["boxes"].shape == theirs["boxes"].shape
+        np.testing.assert_allclose(mine["boxes"], theirs["boxes"], rtol=1e-6)
+        assert mine["classes"].dtype == np.int64
+        np.testing.assert_array_equal(mine["classes"], theirs["classes"])
+        assert mine["scores"].dtype == np.float32
+        np.testing.assert_allclose(mine["scores"], theirs["scores"], rtol=1e-6)
+        assert mine["masks"] == theirs["masks"]  # same sizes, byte-identical RLE counts
+
+
+@pytest.fixture(scope="module")
+def facere_model(tmp_path_factory) -> Path:
+    return build_maskrcnn_like(tmp_path_factory.mktemp("models") / "facere.onnx", detections=6)
+
+
+@pytest.mark.parametrize("detections, classes", [(6, (1, 46)), (3, (1, 22)), (0, (1, 46))])
+def test_output_equals_what_the_original_script_writes(tmp_path, detections, classes):
+    model_file = build_maskrcnn_like(tmp_path / "m.onnx", detections=detections, classes=classes)
+    for seed, size in enumerate([(64, 48), (40, 72), (33, 33)]):
+        write_image(tmp_path / "images" / f"img{seed}.jpg", size=size, seed=seed)
+    code, events, _ = run_runner(model_file, tmp_path / "images", tmp_path / "out.npz")
+    assert code == 0 and events[-1]["event"] == "done"
+    ours, _ = load_output(tmp_path / "out.npz")
+    reference = original_reference(model_file, tmp_path / "images")
+    assert_same_predictions(ours, reference)
+    assert sum(len(p["scores"]) for p in ours) == 3 * detections == events[-1]["detections"]
+    if detections:
+        assert all(classes[0] <= c <= classes[1] for p in ours for c in p["classes"])
+        assert any(m["counts"] != ours[0]["masks"][0]["counts"] for p in ours[1:] for m in p["masks"][:1]), \
+            "masks should differ between images"
+
+
+def test_grayscale_rgba_and_palette_images_run_as_rgb(tmp_path, facere_model):
+    images = tmp_path / "images"
+    for mode, name in [("L", "gray.png"), ("RGBA", "alpha.png"), ("P", "palette.bmp"), ("RGB", "plain.webp")]:
+        write_image(images / name, mode=mode, seed=len(name))
+    # the reference sees each picture after PIL's RGB conversion, as a lossless RGB file
+    as_rgb = tmp_path / "as_rgb"
+    as_rgb.mkdir()
+    for path in images.iterdir():
+        Image.open(path).convert("RGB").save(as_rgb / (path.stem + ".jpg"), quality=100)
+    code, events, _ = run_runner(facere_model, images, tmp_path / "out.npz")
+    assert code == 0, events
+    ours, _ = load_output(tmp_path / "out.npz")
+    assert [p["image_file"] for p in ours] == ["alpha.png", "gray.png", "palette.bmp", "plain.webp"]
+    session = onnxruntime.InferenceSession(str(facere_model), providers=["CPUExecutionProvider"])
+    for prediction in ours:
+        rgb = np.asarray(Image.open(images / prediction["image_file"]).convert("RGB"))
+        boxes, labels, scores, masks = session.run(None, {"input": rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255})
+        np.testing.assert_array_equal(prediction["classes"], labels)
+        np.testing.assert_array_equal(prediction["scores"], scores)
+        assert prediction["masks"][0]["size"] == list(rgb.shape[:2])
+
+
+def test_corrupt_images_are_skipped_with_a_warning(tmp_path, facere_model):
+    images = tmp_path / "images"
+    write_image(images / "a.jpg")
+    write_corrupt_image(images / "b.jpg")
+    (images / "c.png").write_bytes(b"")
+    write_image(images / "d.jpg", seed=3)
+    (images / "notes.txt").write_text("not an image, not listed")
+    code, events, stderr = run_runner(facere_model, images, tmp_path / "out.npz")
+    assert code == 0
+    warnings = [e for e in events if e["event"] == "warning"]
+    assert sorted(w["image"] for w in warnings) == ["b.jpg", "c.png"]
+    assert "skipped b.jpg" in stderr
+    assert events[0]["total"] == 4 and events[-1]["skipped"] == 2 and events[-1]["images"] == 2
+    ours, meta = load_output(tmp_path / "out.npz")
+    assert [p["image_file"] for p in ours] == ["a.jpg", "d.jpg"]
+    assert sorted(meta["skipped"]) == ["b.jpg", "c.png"]
+
+
+def test_empty_or_missing_folder_is_an_error_event(tmp_path, facere_model):
+    (tmp_path / "empty").mkdir()
+    for folder, expected in [(tmp_path / "empty", "no images"), (tmp_path / "missing", "does not exist")]:
+        code, events, stderr = run_runner(facere_model, folder, tmp_path / "out.npz")
+        assert code == 1
+        assert events == [{"event": "error", "message": events[0]["message"]}]
+        assert expected in events[0]["message"] and "Traceback" not in stderr
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_score_threshold_drops_low_scores(tmp_path, facere_model):
+    write_image(tmp_path / "images" / "a.jpg")
+    run_runner(facere_model, tmp_path / "images", tmp_path / "all.npz")
+    run_runner(facere_model, tmp_path / "images", tmp_path / "some.npz", "--score-threshold", "0.3")
+    (everything,), _ = load_output(tmp_path / "all.npz")
+    (kept,), meta = load_output(tmp_path / "some.npz")
+    keep = everything["scores"] >= 0.3
+    assert 0 < keep.sum() < len(keep)
+    np.testing.assert_array_equal(kept["scores"], everything["scores"][keep])
+    assert kept["masks"] == [m for m, k in zip(everything["masks"], keep) if k]
+    assert meta["score_threshold"] == 0.3
+
+
+def test_threads_beside_inference_give_the_same_output(tmp_path, facere_model):
+    """The overlapped pipeline (the default) against the serial one (--overlap off)."""
+    images = tmp_path / "images"
+    for index in range(7):
+        write_image(images / f"{index}.jpg", seed=index)
+    write_corrupt_image(images / "3b.jpg")
+    outputs = {}
+    for mode in ("on", "off"):
+        code, events, _ = run_runner(facere_model, images, tmp_path / f"{mode}.npz", "--overlap", mode)
+        assert code == 0
+        assert [e["image"] for e in events if e["event"] == "progress"] == sorted(p.name for p in images.iterdir())
+        outputs[mode] = load_output(tmp_path / f"{mode}.npz")
+    assert outputs["on"][1]["overlap"] is True and outputs["off"][1]["overlap"] is False
+    assert_same_predictions(outputs["on"][0], outputs["off"][0])
+    assert len(outputs["on"][0]) == 7
+
+
+def test_meta_describes_the_run(tmp_path, facere_model):
+    for index in range(2):
+        write_image(tmp_path / "images" / f"{index}.jpg", seed=index)
+    run_runner(facere_model, tmp_path / "images", tmp_path / "out.npz", "--device", "cpu", model="facere+")
+    with np.load(tmp_path / "out.npz") as archive:  # meta reads without pickle
+        meta = json.loads(str(archive["meta"]))
+    assert meta["model"] == "facere+" and meta["family"] == "facere" and meta["box_format"] == "yxyx"
+    assert meta["class_ids"] == "fashionpedia-1based"
+    assert meta["image_dir"] == str(tmp_path / "images") and meta["model_file"] == str(facere_model)
+    assert meta["providers"] == ["CPUExecutionProvider"] and meta["path"] == "onnx-full-masks"
+    assert meta["overlap"] is True  # decoding and postprocessing run in threads beside inference
+    assert meta["versions"]["onnxruntime"] == onnxruntime.__version__ and "pycocotools" in meta["versions"]
+    assert meta["started"] <= meta["finished"]
+    assert set(meta["timings"]) == {"0.jpg", "1.jpg"}
+    assert {"decode", "preprocess", "infer", "masks"} <= set(meta["timings"]["0.jpg"])
+
+
+def test_cancel_keeps_finished_images_and_rerun_resumes(tmp_path):
+    """SIGINT to the real runner mid-run: it stops after the image in flight, keeps the old output
+    untouched, and the same command then runs only the images not yet done."""
+    model_file = build_maskrcnn_like(tmp_path / "slow.onnx", detections=4, backbone_layers=6, backbone_channels=48)
+    images = tmp_path / "images"
+    for index in range(12):
+        write_image(images / f"{index:02}.jpg", size=(320, 240), seed=index)
+    output = tmp_path / "out" / "facere.npz"
+    output.parent.mkdir()
+    output.write_bytes(b"an older result")
+
+    process = subprocess.Popen(runner_argv(model_file, images, output), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    first_run = []
+    for line in process.stdout:
+        first_run.append(json.loads(line))
+        if first_run[-1]["event"] == "progress" and first_run[-1]["done"] == 2:
+            process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    assert first_run[-1]["event"] == "error" and "cancelled" in first_run[-1]["message"]
+    finished_first = [e["image"] for e in first_run if e["event"] == "progress"]
+    assert 2 <= len(finished_first) < 12
+    assert output.read_bytes() == b"an older result"
+    journal = Path(str(output) + ".journal")
+    assert journal.exists()
+    with journal.open("a") as handle:  # as if killed while writing the next line
+        handle.write('{"image_file": "11.jpg", "rec')
+
+    code, second_run, _ = run_runner(model_file, images, output)
+    assert code == 0
+    assert second_run[0]["resumed"] == len(finished_first)
+    finished_second = [e["image"] for e in second_run if e["event"] == "progress"]
+    assert not set(finished_first) & set(finished_second)
+    assert sorted(finished_first + finished_second) == [f"{i:02}.jpg" for i in range(12)]
+    ours, meta = load_output(output)
+    assert_same_predictions(ours, original_reference(model_file, images))
+    assert sorted(p.name for p in output.parent.iterdir()) == ["facere.npz"]  # no journal or temp file left
+
+
+def test_a_journal_from_other_settings_is_discarded(tmp_path, facere_model):
+    images = tmp_path / "images"
+    for index in range(3):
+        write_image(images / f"{index}.jpg", seed=index)
+    output = tmp_path / "out.npz"
+    other = {"model": "facere", "model_file": "/elsewhere.onnx", "images": str(images), "score_threshold": 0.0}
+    Path(str(output) + ".journal").write_text(
+        json.dumps({"journal": 1, "started": "2026-01-01T00:00:00+00:00", "settings": other}) + "\n"
+        + json.dumps({"image_file": "0.jpg", "record": {}, "timings": {}}) + "\n")
+    code, events, _ = run_runner(facere_model, images, output)
+    assert code == 0
+    assert any("starting over" in e["message"] for e in events if e["event"] == "log")
+    start = next(e for e in events if e["event"] == "start")
+    assert start["resumed"] == 0 and events[-1]["images"] == 3
+    assert_same_predictions(load_output(output)[0], original_reference(facere_model, images))

@@ -1,0 +1,117 @@
+"""`fashionfail-tui run`: one model over a folder of images, headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from tui import catalog, config, jobs
+from tui.errors import UserError
+
+COMMAND = "run"
+HELP = "run one model over a folder of images and write <out>/<model>.npz"
+ORDER = 20
+EXIT_FAILED = 1
+EXIT_CANCELLED = 130
+
+
+def add_arguments(parser) -> None:
+    parser.description = (
+        "Run MODEL over the images (jpg, jpeg, png, webp, bmp) in --images and write "
+        "<out>/<model-name>.npz: a `data` key with the per-image dicts as the original scripts wrote "
+        "them, and a `meta` JSON string. Interrupting keeps finished images; rerunning the same "
+        "command resumes."
+    )
+    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+    parser.add_argument("model", metavar="MODEL", help=f"one of {', '.join(catalog.names())}")
+    parser.add_argument("--images", type=Path, required=True, metavar="DIR", help="folder of images")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="output folder (created if missing); the file is <out>/<model-name>.npz")
+    parser.add_argument("--model-file", type=Path, metavar="PATH",
+                        help="run this local weights file instead of the cached checkpoint")
+    parser.add_argument("--device", choices=config.DEVICES, default=None,
+                        help="execution device (default: the config's [run] device, else auto)")
+    parser.add_argument("--score-threshold", type=float, metavar="X",
+                        help="drop detections scoring below X (default: the model's own)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the runner's events, one JSON object per line, ending with done or error")
+
+
+def execute(args) -> int:
+    settings = config.load()
+    request = jobs.RunRequest(
+        model=catalog.get(args.model), images=args.images.expanduser(), out_dir=args.out.expanduser(),
+        model_file=args.model_file.expanduser() if args.model_file else None,
+        device=args.device or settings.device, score_threshold=args.score_threshold,
+    )
+    if request.score_threshold is not None and not 0.0 <= request.score_threshold <= 1.0:
+        raise UserError(f"--score-threshold must be between 0 and 1, not {request.score_threshold}")
+    jobs.check_request(request, settings)
+    job = jobs.Job.start(request, settings)
+    ending = _follow_json(job) if args.json else _follow_terminal(job)
+    return _exit_code(ending)
+
+
+def _events_until_end(job: jobs.Job):
+    """The job's events; Ctrl+C cancels the runner (which keeps what is done) and keeps following it."""
+    events = job.events()
+    while True:
+        try:
+            yield next(events)
+        except StopIteration:
+            return
+        except KeyboardInterrupt:
+            job.cancel()
+
+
+def _follow_json(job: jobs.Job) -> jobs.Event:
+    event = None
+    for event in _events_until_end(job):
+        if isinstance(event, jobs.LogLine) and event.source == "stderr":
+            continue
+        try:
+            print(json.dumps(event.raw), flush=True)
+        except BrokenPipeError:  # the reader is gone (`| head`): stop the runner, keep what is done
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            job.cancel()
+    return event
+
+
+def _follow_terminal(job: jobs.Job) -> jobs.Event:
+    console = Console(stderr=True)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.fields[image]}"))
+    event = None
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task(job.request.model.name, total=None, rate="", image="")
+        for event in _events_until_end(job):
+            if isinstance(event, jobs.Started):
+                progress.reset(task, total=event.total, completed=event.resumed)
+            elif isinstance(event, jobs.Progress):
+                progress.update(task, completed=event.done, image=event.image)
+                speed = progress.tasks[0].speed
+                progress.update(task, rate=f"{speed:.2f} img/s" if speed else "")
+            elif isinstance(event, jobs.Warned):
+                console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
+            elif isinstance(event, jobs.LogLine) and event.source != "stderr":
+                console.print(event.message, style="dim", highlight=False, markup=False)
+    if isinstance(event, jobs.Finished):
+        skipped = f", {event.skipped} skipped" if event.skipped else ""
+        rate = f" ({event.images / event.seconds:.2f} images/s)" if event.seconds else ""
+        print(f"{job.request.model.name}: {event.images} images, {event.detections} detections"
+              f"{skipped} in {event.seconds:.1f} s{rate} -> {event.output}")
+    return event
+
+
+def _exit_code(ending: jobs.Event) -> int:
+    """0 when the runner finished; otherwise its error as one line (--json already printed the event)."""
+    if isinstance(ending, jobs.Finished):
+        return 0
+    print(f"fashionfail-tui: error: {ending.message}", file=sys.stderr)
+    return EXIT_CANCELLED if ending.cancelled else EXIT_FAILED

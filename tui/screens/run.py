@@ -1,0 +1,176 @@
+"""The Run screen: pick a model and folders, watch the runner live, cancel, read the summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Container, Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, RichLog, Static
+
+from tui import catalog, jobs
+from tui.errors import UserError
+from tui.screens import NavEntry
+from tui.widgets.run.form import RunForm
+from tui.widgets.run.progress import RunProgress
+
+ACTIONS = (
+    ("Start run", "Run the chosen model over the image folder", "start_run"),
+    ("Cancel run", "Stop the runner after the image in flight (rerun resumes)", "cancel_run"),
+    ("Choose image folder", "Open the folder picker for the images", "browse('images')"),
+    ("Choose output folder", "Open the folder picker for the output", "browse('out')"),
+    ("Choose model file", "Pick a local ONNX file instead of the cached checkpoint", "browse('model-file')"),
+)
+
+
+class RunCommands(Provider):
+    """The Run screen's actions in the command palette."""
+
+    async def discover(self) -> Hits:
+        for title, help_text, action in ACTIONS:
+            yield DiscoveryHit(title, self._runner(action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, action in ACTIONS:
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), self._runner(action), help=help_text)
+
+    def _runner(self, action: str):
+        return lambda: self.screen.run_action(action)
+
+
+class RunScreen(Screen):
+    NAV = NavEntry("run", "r", "Run", "Run a model over a folder of images, live", order=10)
+    COMMANDS = {RunCommands}
+    BINDINGS = [
+        Binding("ctrl+s", "start_run", "Start"),
+        Binding("ctrl+x", "cancel_run", "Cancel run"),
+        Binding("ctrl+o", "browse('images')", "Images folder"),
+    ]
+
+    @dataclass
+    class EventReceived(Message):
+        """A runner event, posted from the worker thread that follows the job."""
+
+        event: jobs.Event
+
+    job: jobs.Job | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="run-body"):
+            with Vertical(id="run-main"):
+                yield RunForm(id="run-form")
+                yield RunProgress(id="run-progress")
+                yield Static("", id="run-summary", classes="hidden")
+                yield RichLog(id="run-log", wrap=True, max_lines=5000)
+            yield Container(id="gpu-slot")
+        yield Footer()
+
+    @property
+    def form(self) -> RunForm:
+        return self.query_one("#run-form", RunForm)
+
+    @property
+    def progress(self) -> RunProgress:
+        return self.query_one("#run-progress", RunProgress)
+
+    @property
+    def summary(self) -> Static:
+        return self.query_one("#run-summary", Static)
+
+    @property
+    def log_view(self) -> RichLog:
+        return self.query_one("#run-log", RichLog)
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def on_mount(self) -> None:
+        if self.app.launch.images_dir:
+            self.form.field("images").path = self.app.launch.images_dir
+
+    def action_start_run(self) -> None:
+        self.form.submit()
+
+    @on(Button.Pressed, "#run-cancel")
+    def action_cancel_run(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.log_view.write("Cancelling: the runner stops after the image in flight.")
+
+    def action_browse(self, field: str) -> None:
+        self.form.field(field).browse()
+
+    @on(RunForm.Submitted)
+    def start(self, submitted: RunForm.Submitted) -> None:
+        if self.running:
+            self.notify("A run is already going; cancel it first.", severity="warning")
+            return
+        if submitted.images is None or submitted.out_dir is None:
+            self.notify("Choose an image folder and an output folder first.", severity="error")
+            return
+        request = jobs.RunRequest(catalog.get(submitted.model), submitted.images, submitted.out_dir,
+                                  model_file=submitted.model_file, device=self.app.settings.device)
+        self.form.set_running(True)
+        self.summary.add_class("hidden")
+        self.progress.begin(request.model.name)
+        self.log_view.clear()
+        self.follow(request)
+
+    @work(thread=True, exclusive=True, group="run")
+    def follow(self, request: jobs.RunRequest) -> None:
+        """Check, start and follow one run; every event goes back to the screen as a message."""
+        try:
+            jobs.check_request(request, self.app.settings)
+            self.job = jobs.Job.start(request, self.app.settings)
+        except UserError as exc:
+            self.post_message(self.EventReceived(jobs.failed(str(exc))))
+            return
+        for event in self.job.events():
+            self.post_message(self.EventReceived(event))
+
+    @on(EventReceived)
+    def show(self, message: EventReceived) -> None:
+        event = message.event
+        if isinstance(event, jobs.Started):
+            self.progress.started(event)
+        elif isinstance(event, jobs.Progress):
+            self.progress.advanced(event)
+        elif isinstance(event, jobs.LogLine) and event.source != "runner":
+            # the runner writes its log and warning messages to stderr too: show stderr only
+            self.log_view.write(event.message)
+        elif isinstance(event, jobs.Finished):
+            self.finished(event)
+        elif isinstance(event, jobs.Failed):
+            self.failed(event)
+
+    def finished(self, event: jobs.Finished) -> None:
+        self.job = None
+        self.form.set_running(False)
+        skipped = f" ({event.skipped} skipped)" if event.skipped else ""
+        self.summary.update(f"Done: {event.images} images{skipped}, {event.detections} detections "
+                            f"in {event.seconds:.1f} s -> {event.output}")
+        self.summary.set_classes("-done")
+        self.notify(f"Wrote {event.output}")
+
+    def failed(self, event: jobs.Failed) -> None:
+        self.job = None
+        self.form.set_running(False)
+        self.summary.update(("Cancelled: " if event.cancelled else "Failed: ") + event.message)
+        self.summary.set_classes("-cancelled" if event.cancelled else "-failed")
+        if not event.cancelled:
+            self.notify(event.message, severity="error", title="Run failed")
+
+    def on_unmount(self) -> None:
+        """Quitting the app stops its runner: no orphan processes."""
+        if self.job is not None:
+            self.job.stop()

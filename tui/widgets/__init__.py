@@ -1,0 +1,1 @@
+"""Widgets, one subpackage per screen area."""

@@ -1,0 +1,1 @@
+"""Widgets of the Run screen: the form, the path picker, the live progress."""

@@ -1,0 +1,57 @@
+"""What to run: the model, the image folder, the output folder, an optional model file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Label, Select
+
+from tui import catalog
+from tui.widgets.run.path_field import PathField
+
+
+class RunForm(Vertical):
+    @dataclass
+    class Submitted(Message):
+        """The user asked to start a run with these choices."""
+
+        model: str
+        images: Path | None
+        out_dir: Path | None
+        model_file: Path | None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="form-row"):
+            yield Label("Model", classes="field-label")
+            yield Select([(m.name, m.name) for m in catalog.MODELS], value="facere", allow_blank=False, id="run-model")
+        yield PathField("Images", "folder of jpg/png/webp/bmp images", id="run-images")
+        yield PathField("Output", "folder for <model>.npz", id="run-out")
+        yield PathField("Model file", "optional: a local .onnx instead of the cached checkpoint",
+                        pick_files=True, id="run-model-file")
+        with Horizontal(classes="form-row"):
+            yield Button("Start", id="run-start", variant="success")
+            yield Button("Cancel", id="run-cancel", variant="error", disabled=True)
+
+    @property
+    def model_select(self) -> Select:
+        return self.query_one("#run-model", Select)
+
+    def field(self, name: str) -> PathField:
+        return self.query_one(f"#run-{name}", PathField)
+
+    def set_running(self, running: bool) -> None:
+        self.query_one("#run-start", Button).disabled = running
+        self.query_one("#run-cancel", Button).disabled = not running
+
+    @on(Button.Pressed, "#run-start")
+    @on(Input.Submitted)
+    def submit(self) -> None:
+        self.post_message(self.Submitted(
+            str(self.model_select.value), self.field("images").path, self.field("out").path,
+            self.field("model-file").path,
+        ))

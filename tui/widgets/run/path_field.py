@@ -1,0 +1,47 @@
+"""A path you can type, or pick from a directory tree with the button beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, Input, Label
+
+from tui.widgets.run.picker import PathPicker
+
+
+class PathField(Horizontal):
+    def __init__(self, label: str, placeholder: str, pick_files: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.label = label
+        self.placeholder = placeholder
+        self.pick_files = pick_files
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.label, classes="field-label")
+        yield Input(placeholder=self.placeholder, classes="path-input")
+        yield Button("Browse", classes="browse")
+
+    @property
+    def input(self) -> Input:
+        return self.query_one(Input)
+
+    @property
+    def path(self) -> Path | None:
+        text = self.input.value.strip()
+        return Path(text).expanduser() if text else None
+
+    @path.setter
+    def path(self, value: Path | None) -> None:
+        self.input.value = str(value) if value else ""
+
+    @on(Button.Pressed, ".browse")
+    def browse(self) -> None:
+        start = self.path or Path.cwd()
+        self.app.push_screen(PathPicker(f"Choose: {self.label}", start, self.pick_files), self._picked)
+
+    def _picked(self, chosen: Path | None) -> None:
+        if chosen is not None:
+            self.path = chosen
