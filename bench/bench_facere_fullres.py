@@ -1,7 +1,8 @@
 """Facere at FashionFail resolution: the original graph + original post-processing vs the fast path.
 
-Runs each path in its own subprocess on the same synthetic 2400x2400 images and prints seconds per
-image (session creation excluded, everything from the input array to the RLE list included), the
+Runs each path of `runners/facere.py` (`FacerePredictor`, `FacereHostPastePredictor`) in its own
+subprocess on the same synthetic 2400x2400 images and prints seconds per image (session creation
+and image decoding excluded; inference, pasting and RLE encoding included), the
 process's peak resident memory (ru_maxrss: ONNX Runtime's arena is invisible to tracemalloc),
 the speed-up, and whether the two outputs are identical (boxes, labels, scores, RLE bytes).
 
@@ -60,9 +61,8 @@ def synthetic_images(count: int, size: int):
 def worker(path_name: str, model: Path, count: int, size: int) -> dict:
     """One path, in this process: timings, peak memory and a digest of every output."""
     import numpy as np
-    import onnxruntime as ort
 
-    import facere_paste
+    import facere  # runners/facere.py: exactly what a run does after decoding the image
 
     prepare_seconds = 0.0
     if path_name == "fast":
@@ -73,25 +73,23 @@ def worker(path_name: str, model: Path, count: int, size: int) -> dict:
         prepare_seconds = time.perf_counter() - started
         if analysis.fast is None:
             sys.exit(f"no fast path for {model}: {analysis.reason}")
-        predictor = facere_paste.FastMasks(analysis.fast.cut_model, analysis.fast.paste_model).predict
+        predictor = facere.FacereHostPastePredictor(str(analysis.fast.cut_model), str(analysis.fast.paste_model), "cpu", 0.0)
     else:
-        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-
-        def predictor(image):
-            return facere_paste.predict_original(session, image)
+        predictor = facere.FacerePredictor(str(model), "cpu", 0.0)
 
     seconds, digests, detections, box_share = [], [], [], []
     for image in synthetic_images(count, size):
         started = time.perf_counter()
-        boxes, labels, scores, rles = predictor(image)
+        result = predictor.finish("image.jpg", image, predictor.infer(image), {})
         seconds.append(time.perf_counter() - started)
         digest = hashlib.sha256()
-        for array in (boxes, labels, scores):
-            digest.update(np.ascontiguousarray(array).tobytes())
-        for rle in rles:
+        for key in ("boxes", "classes", "scores"):
+            digest.update(np.ascontiguousarray(result[key]).tobytes())
+        for rle in result["masks"]:
             digest.update(repr(rle["size"]).encode() + rle["counts"])
         digests.append(digest.hexdigest())
-        detections.append(len(scores))
+        boxes = result["boxes"]  # yxyx
+        detections.append(len(boxes))
         box_share.append(float(((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).sum()) / (size * size))
     return {
         "path": path_name,

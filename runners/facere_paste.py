@@ -11,8 +11,9 @@ out and writes two models:
   `index` to `crop` (the pasted mask over the expanded box clipped to the image, the very values
   the loop writes into its canvas) and `top`, `left` (where that crop sits in the image).
 
-`FastMasks` runs both and writes each mask's RLE straight from its crop, so the work grows with
-the boxes' areas. The RLE is byte-identical to `encode_full_masks` on the original graph's masks.
+`facere.py` runs the cut model and, per kept detection, `MaskPaster`, which writes each mask's RLE
+straight from its crop, so the work grows with the boxes' areas. The RLE is byte-identical to
+pycocotools' encoding of the original graph's full-size `mask > 0.5`.
 
 A standalone module for the runners: Python 3.8, onnxruntime, numpy and pycocotools only.
 """
@@ -24,11 +25,6 @@ from pycocotools import mask as mask_utils
 INDEX_INPUT = "index"
 PASTE_OUTPUTS = ("crop", "top", "left")
 THRESHOLD = 0.5
-
-
-def encode_full_masks(masks):
-    """The original post-processing: RLE of `mask > 0.5` for each [1, H, W] mask of [N, 1, H, W]."""
-    return [mask_utils.encode(np.asfortranarray((m[0] > THRESHOLD).astype(np.uint8))) for m in masks]
 
 
 def crop_run_lengths(crop, top, left, height, width):
@@ -63,7 +59,11 @@ class MaskPaster(object):
     """Runs the paste model once per detection on the cut model's tensors."""
 
     def __init__(self, paste_model):
-        self.session = onnxruntime.InferenceSession(str(paste_model), providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        # one small Resize per detection, run beside the next image's inference: no thread pool, no spinning
+        options.intra_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(str(paste_model), options, providers=["CPUExecutionProvider"])
         self.tensor_names = [i.name for i in self.session.get_inputs() if i.name != INDEX_INPUT]
 
     def rles(self, tensors, indices, height, width):
@@ -75,27 +75,3 @@ class MaskPaster(object):
             crop, top, left = self.session.run(PASTE_OUTPUTS, feed)
             encoded.append(crop_rle(crop > THRESHOLD, int(top), int(left), height, width))
         return encoded
-
-
-class FastMasks(object):
-    """The cut model and the paster together: one image in, detections with RLE masks out."""
-
-    def __init__(self, cut_model, paste_model, providers=("CPUExecutionProvider",)):
-        self.session = onnxruntime.InferenceSession(str(cut_model), providers=list(providers))
-        self.output_names = [o.name for o in self.session.get_outputs()]
-        self.paster = MaskPaster(paste_model)
-        self.detection_outputs = len(self.output_names) - len(self.paster.tensor_names)
-
-    def predict(self, image):
-        """image: float32 [1, 3, H, W]. Returns boxes, labels, scores (as the model gives them) and RLEs."""
-        outputs = self.session.run(None, {self.session.get_inputs()[0].name: image})
-        boxes, labels, scores = outputs[:3]
-        tensors = dict(zip(self.output_names[self.detection_outputs:], outputs[self.detection_outputs:]))
-        height, width = image.shape[-2:]
-        return boxes, labels, scores, self.paster.rles(tensors, range(len(scores)), int(height), int(width))
-
-
-def predict_original(session, image):
-    """The original path: the full graph, then `encode_full_masks`. Same return as FastMasks.predict."""
-    boxes, labels, scores, masks = session.run(None, {session.get_inputs()[0].name: image})[:4]
-    return boxes, labels, scores, encode_full_masks(masks)

@@ -5,18 +5,25 @@ FashionFail exported Facere (tests/fixtures/export_tiny_maskrcnn.py says how), a
 Every comparison is against what the original graph itself outputs through ONNX Runtime.
 """
 
+import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 from pycocotools import mask as mask_utils
 
-from runners import facere_paste
-from tui import facere_fast
+from tests.helpers.images import write_image
+from tests.helpers.onnx_models import build_maskrcnn_like
+from tui import facere_fast, paths
+from tui.commands import main
 from tui.errors import UserError
+
+sys.path.insert(0, str(paths.runners_dir()))  # the runner's modules import each other by name
+import facere  # noqa: E402
+import facere_paste  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPORTS = [FIXTURES / "tiny_maskrcnn.onnx", FIXTURES / "tiny_maskrcnn_opset11.onnx"]
@@ -41,7 +48,7 @@ def prepared(tmp_path_factory):
 def test_surgery_finds_the_paste_loop_and_removes_it(prepared):
     for path in EXPORTS:
         analysis = prepared[path]
-        assert analysis.mask_path == "fast", analysis.reason
+        assert analysis.fast is not None, analysis.reason
         cut = onnx.load(str(analysis.fast.cut_model))
         assert "Loop" not in {n.op_type for n in cut.graph.node}
         original = onnx.load(str(path))
@@ -58,23 +65,43 @@ def test_surgery_finds_the_paste_loop_and_removes_it(prepared):
 
 @pytest.mark.parametrize("path", EXPORTS, ids=lambda p: p.stem)
 def test_fast_path_output_is_identical_to_the_original_graph(prepared, path):
-    original = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    fast = facere_paste.FastMasks(prepared[path].fast.cut_model, prepared[path].fast.paste_model)
+    """The runner's two predictors on the same inputs; masks also against the plain reference
+    `pycocotools.mask.encode(np.asfortranarray((mask > 0.5).astype(np.uint8)))`."""
+    original = facere.FacerePredictor(str(path), "cpu", 0.0)
+    fast = facere.FacereHostPastePredictor(str(prepared[path].fast.cut_model), str(prepared[path].fast.paste_model), "cpu", 0.0)
     seen = {"border": 0, "empty": 0, "overlap": 0, "partial": 0}
     for image in images():
-        height, width = image.shape[-2:]
-        boxes, labels, scores, masks = original.run(None, {"input": image})
-        assert masks.shape[-2:] == (height, width)
-        expected = facere_paste.encode_full_masks(masks)
-        got_boxes, got_labels, got_scores, got = fast.predict(image)
-        np.testing.assert_array_equal(got_boxes, boxes)
-        np.testing.assert_array_equal(got_labels, labels)
-        np.testing.assert_array_equal(got_scores, scores)
-        assert [r["size"] for r in got] == [r["size"] for r in expected]
-        assert [r["counts"] for r in got] == [r["counts"] for r in expected]
+        outputs = original.infer(image)
+        masks = outputs[3]
+        assert masks.shape[-2:] == image.shape[-2:]
+        reference = [mask_utils.encode(np.asfortranarray((m[0] > 0.5).astype(np.uint8))) for m in masks]
+        expected = original.finish("x.jpg", image, outputs, {})
+        got = fast.finish("x.jpg", image, fast.infer(image), {})
+        assert_same_record(got, expected)
+        assert got["masks"] == reference
         _count_cases(masks[:, 0] > 0.5, seen)
     # the cases that matter for pasting all occurred
     assert all(seen.values()), seen
+
+
+def test_a_score_threshold_pastes_the_kept_detections(prepared):
+    path = EXPORTS[0]
+    threshold = 0.8
+    original = facere.FacerePredictor(str(path), "cpu", threshold)
+    fast = facere.FacereHostPastePredictor(str(prepared[path].fast.cut_model), str(prepared[path].fast.paste_model), "cpu", threshold)
+    image = next(images())
+    expected = original.finish("x.jpg", image, original.infer(image), {})
+    assert 0 < len(expected["scores"]) < 100 and expected["scores"].min() >= threshold
+    assert_same_record(fast.finish("x.jpg", image, fast.infer(image), {}), expected)
+
+
+def assert_same_record(got, expected):
+    assert set(got) == set(expected)
+    for key in ("boxes", "classes", "scores"):
+        assert got[key].dtype == expected[key].dtype
+        np.testing.assert_array_equal(got[key], expected[key])
+    assert [r["size"] for r in got["masks"]] == [r["size"] for r in expected["masks"]]
+    assert [r["counts"] for r in got["masks"]] == [r["counts"] for r in expected["masks"]]
 
 
 def _count_cases(binary, seen):
@@ -119,7 +146,6 @@ def test_graph_without_a_loop_keeps_the_original_path(tmp_path):
     )
     analysis = facere_fast.prepare(_save(graph, tmp_path / "plain.onnx"))
     assert analysis.fast is None
-    assert analysis.meta()["masks"] == "original"
     assert "no Loop" in analysis.reason
 
 
@@ -172,7 +198,43 @@ def test_the_cache_is_keyed_by_the_model_files_hash(tmp_path, monkeypatch):
     assert again.fast.cut_model.stat().st_mtime_ns == built
 
 
-def test_meta_records_which_path_pasted_the_masks(prepared):
-    meta = prepared[EXPORTS[0]].meta()
-    assert meta["masks"] == "fast"
-    assert meta["model_sha256"] == facere_fast.file_sha256(EXPORTS[0])
+def run_cli(capsys, *argv):
+    code = main(["run", *map(str, argv), "--json"])
+    out, _ = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines()]
+
+
+def read_output(path):
+    """As the original evaluation code reads it (pickle is fine in a test)."""
+    with np.load(path, allow_pickle=True) as archive:
+        return list(archive["data"]), json.loads(str(archive["meta"]))
+
+
+def test_run_pastes_on_the_host_by_default_and_the_graph_with_original_masks(tmp_path, capsys):
+    for index, size in enumerate([(90, 60), (41, 77)]):
+        write_image(tmp_path / "images" / f"{index}.jpg", size=size, seed=index)
+    common = ("facere", "--images", tmp_path / "images", "--model-file", EXPORTS[0], "--device", "cpu")
+    code, fast_events = run_cli(capsys, *common, "--out", tmp_path / "fast")
+    assert code == 0
+    assert fast_events[0]["path"] == "onnx-host-paste"
+    assert any("Loop is cut out" in e.get("message", "") for e in fast_events if e["event"] == "log")
+    code, original_events = run_cli(capsys, *common, "--out", tmp_path / "original", "--original-masks")
+    assert code == 0 and original_events[0]["path"] == "onnx-full-masks"
+    fast, fast_meta = read_output(tmp_path / "fast" / "facere.npz")
+    original, original_meta = read_output(tmp_path / "original" / "facere.npz")
+    assert (fast_meta["path"], original_meta["path"]) == ("onnx-host-paste", "onnx-full-masks")
+    assert fast_meta["model_file"] == original_meta["model_file"] == str(EXPORTS[0].resolve())
+    assert len(fast) == 2 and sum(len(r["masks"]) for r in fast) == 200
+    for mine, theirs in zip(fast, original):
+        assert mine["image_file"] == theirs["image_file"]
+        assert_same_record(mine, theirs)
+
+
+def test_run_on_a_graph_without_the_loop_keeps_the_original_path_and_says_why(tmp_path, capsys):
+    model = build_maskrcnn_like(tmp_path / "m.onnx", detections=3)
+    write_image(tmp_path / "images" / "0.jpg")
+    code, events = run_cli(capsys, "facere", "--images", tmp_path / "images", "--out", tmp_path / "out",
+                           "--model-file", model)
+    assert code == 0 and events[0]["path"] == "onnx-full-masks"
+    assert any("no Loop" in e.get("message", "") for e in events if e["event"] == "log")
+    assert read_output(tmp_path / "out" / "facere.npz")[1]["path"] == "onnx-full-masks"

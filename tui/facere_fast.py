@@ -14,8 +14,9 @@ and writes, once per model file (cached by its SHA-256):
 - `paste.onnx`: the body's own nodes that compute one detection's crop (the values the loop writes
   into its canvas) and the crop's offsets in the image, with the iteration number as input `index`.
 
-`runners/facere_paste.py` runs both. Models without the structure get `None` and keep the
-original path; `plan.json` in the cache records what was found either way.
+`runner_arguments` hands them to `runners/facere.py` (`--fast-model`, `--paste-model`), which
+pastes with `runners/facere_paste.py`. Models without the structure keep the original path;
+`plan.json` in the cache records what was found either way.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ _PLACING = {"Slice", "Cast", "Identity"}
 
 @dataclass(frozen=True)
 class FastModel:
-    """The cached pair for one model file; `runners/facere_paste.FastMasks` runs it."""
+    """The cached pair for one model file; `runners/facere.py --fast-model --paste-model` runs it."""
 
     cut_model: Path
     paste_model: Path
@@ -57,14 +58,6 @@ class Analysis:
     fast: FastModel | None
     reason: str
     """Why the original path stays, or what was cut."""
-
-    @property
-    def mask_path(self) -> str:
-        return "fast" if self.fast else "original"
-
-    def meta(self) -> dict:
-        """The run output's record of which path pasted the masks."""
-        return {"masks": self.mask_path, "mask_path_reason": self.reason, "model_sha256": self.model_sha256}
 
 
 class NotPasteLoop(Exception):
@@ -90,6 +83,24 @@ def file_sha256(path: Path) -> str:
 
 def cache_dir_for(model_sha256: str) -> Path:
     return paths.cache_dir() / "facere-fast" / model_sha256
+
+
+def runner_arguments(model_file: Path, original_masks: bool = False) -> list[str]:
+    """The Facere runner's mask arguments: the cut pair where the loop was found and not refused,
+    and a note the runner logs saying which path the masks take and why."""
+    if original_masks:
+        return ["--masks-note", "the graph pastes them (--original-masks)"]
+    try:
+        analysis = prepare(model_file)
+    except UserError as error:  # the runner reports the unreadable model itself
+        return ["--masks-note", f"the graph pastes them ({error})"]
+    if analysis.fast is None:
+        return ["--masks-note", f"the graph pastes them: {analysis.reason}"]
+    return [
+        "--fast-model", str(analysis.fast.cut_model), "--paste-model", str(analysis.fast.paste_model),
+        "--masks-note", "pasted per box on the host; the graph's mask-pasting Loop is cut out "
+        f"(cached in {analysis.fast.cut_model.parent}; --original-masks keeps it)",
+    ]
 
 
 def prepare(model_path: Path) -> Analysis:

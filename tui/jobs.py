@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui import paths
+from tui import facere_fast, paths
 from tui.catalog import Model
 from tui.config import Config
 from tui.errors import UserError
@@ -143,6 +143,8 @@ class RunRequest:
     device: str = "auto"
     score_threshold: float | None = None
     """None: the catalog's default for the model."""
+    original_masks: bool = False
+    """Facere: keep the graph's own mask pasting even where `tui.facere_fast` can cut it out."""
 
     @property
     def output(self) -> Path:
@@ -186,6 +188,7 @@ def runner_argv(request: RunRequest, config: Config) -> list[str]:
     ]
     if model.family == "facere":
         argv += ["--device", request.device]
+        argv += facere_fast.runner_arguments(model_file, request.original_masks)
     return argv
 
 

@@ -39,6 +39,9 @@ def add_arguments(parser) -> None:
                         help="execution device (default: the config's [run] device, else auto)")
     parser.add_argument("--score-threshold", type=float, metavar="X",
                         help="drop detections scoring below X (default: the model's own)")
+    parser.add_argument("--original-masks", action="store_true",
+                        help="facere: let the graph paste the masks (slow at 2400x2400) instead of cutting "
+                             "its mask-pasting loop out and pasting per box; the output is the same")
     parser.add_argument("--json", action="store_true",
                         help="print the runner's events, one JSON object per line, ending with done or error")
 
@@ -49,6 +52,7 @@ def execute(args) -> int:
         model=catalog.get(args.model), images=args.images.expanduser(), out_dir=args.out.expanduser(),
         model_file=args.model_file.expanduser() if args.model_file else None,
         device=args.device or settings.device, score_threshold=args.score_threshold,
+        original_masks=args.original_masks,
     )
     if request.score_threshold is not None and not 0.0 <= request.score_threshold <= 1.0:
         raise UserError(f"--score-threshold must be between 0 and 1, not {request.score_threshold}")
