@@ -238,3 +238,15 @@ def test_run_on_a_graph_without_the_loop_keeps_the_original_path_and_says_why(tm
     assert code == 0 and events[0]["path"] == "onnx-full-masks"
     assert any("no Loop" in e.get("message", "") for e in events if e["event"] == "log")
     assert read_output(tmp_path / "out" / "facere.npz")[1]["path"] == "onnx-full-masks"
+
+
+def test_runner_arguments_fall_back_to_the_graph_when_asked_or_when_the_cache_cannot_be_written(tmp_path, monkeypatch):
+    fast = facere_fast.runner_arguments(EXPORTS[0])
+    assert fast[fast.index("--fast-model") + 1].endswith("cut.onnx")
+    asked = facere_fast.runner_arguments(EXPORTS[0], original_masks=True)
+    assert "--fast-model" not in asked and "--original-masks" in asked[asked.index("--masks-note") + 1]
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv(paths.CACHE_ENV, str(blocker / "cache"))
+    unwritable = facere_fast.runner_arguments(EXPORTS[0])
+    assert "--fast-model" not in unwritable and "cannot write" in unwritable[-1]

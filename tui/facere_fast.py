@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +95,8 @@ def runner_arguments(model_file: Path, original_masks: bool = False) -> list[str
         analysis = prepare(model_file)
     except UserError as error:  # the runner reports the unreadable model itself
         return ["--masks-note", f"the graph pastes them ({error})"]
+    except OSError as error:  # the cache cannot be written: the original path still works
+        return ["--masks-note", f"the graph pastes them (cannot write {error.filename}: {error.strerror})"]
     if analysis.fast is None:
         return ["--masks-note", f"the graph pastes them: {analysis.reason}"]
     return [
@@ -130,7 +133,7 @@ def prepare(model_path: Path) -> Analysis:
         analysis = Analysis(sha256, fast, "mask-pasting Loop cut out; masks pasted per box on the host")
     folder.mkdir(parents=True, exist_ok=True)
     record = {"format": FORMAT, "model_sha256": sha256, "fast": analysis.fast is not None, "reason": analysis.reason}
-    temporary = plan_file.with_suffix(".tmp")
+    temporary = _temporary_beside(plan_file)
     temporary.write_text(json.dumps(record, indent=1))
     temporary.replace(plan_file)
     return analysis
@@ -151,8 +154,13 @@ def _read_plan(plan_file: Path, sha256: str) -> Analysis | None:
     return Analysis(sha256, fast, str(record.get("reason", "")))
 
 
+def _temporary_beside(path: Path) -> Path:
+    """A name of this process's own, so two runs preparing the same model never share a file."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
 def _save_atomically(model: onnx.ModelProto, path: Path) -> None:
-    temporary = path.with_suffix(".tmp")
+    temporary = _temporary_beside(path)
     onnx.save(model, str(temporary))
     temporary.replace(path)
 
