@@ -62,6 +62,8 @@ class Predictor(object):
     """Execution providers or devices in use, for the `start` event and `meta`."""
     path = "default"
     """Which inference path runs, recorded in `meta` (a runner may offer several)."""
+    notes = ()
+    """Lines logged right after the `start` event, e.g. why this path runs."""
     overlap = False
     """Whether `prepare` and `finish` run in threads beside `infer` under `--overlap auto`. That
     pays when inference leaves CPU cores idle, between or inside its runs (a GPU, or an ONNX
@@ -375,6 +377,8 @@ def run(args, load_predictor):
     resumed = len(images) - len(todo)  # images the journal has but the folder lost do not count
     protocol.emit("start", model=args.model, total=len(images), providers=list(predictor.providers),
                   resumed=resumed, path=predictor.path)
+    for note in predictor.notes:
+        protocol.log(note)
     if resumed:
         protocol.log("resuming: {} of {} images already done".format(resumed, len(images)))
     progress = ProgressFile(args.output, len(images), resumed)

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui import paths
+from tui import facere_fast, paths
 from tui.catalog import Model
 from tui.config import Config
 from tui.errors import UserError
@@ -148,6 +148,8 @@ class RunRequest:
     """None: the catalog's default for the model."""
     shard: Shard | None = None
     """Only this part of the sorted image list, into its own file (`run --shard I/N`)."""
+    original_masks: bool = False
+    """Facere: keep the graph's own mask pasting even where `tui.facere_fast` can cut it out."""
 
     @property
     def output(self) -> Path:
@@ -205,6 +207,8 @@ def runner_argv(request: RunRequest, config: Config) -> list[str]:
         argv += ["--device", request.device]
     if request.shard:
         argv += ["--shard", str(request.shard)]
+    if model.family == "facere":
+        argv += facere_fast.runner_arguments(model_file, request.original_masks)
     return argv
 
 

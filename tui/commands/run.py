@@ -44,6 +44,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--shard", metavar="I/N",
                         help="only the I-th (0-based) of N contiguous parts of the sorted image list, written to "
                              "<out>/<model-name>.shard-III-of-NNN.npz; `merge` joins the parts")
+    parser.add_argument("--original-masks", action="store_true",
+                        help="facere: let the graph paste the masks (slow at 2400x2400) instead of cutting "
+                             "its mask-pasting loop out and pasting per box; the output is the same")
     parser.add_argument("--json", action="store_true",
                         help="print the runner's events, one JSON object per line, ending with done or error")
 
@@ -55,6 +58,7 @@ def execute(args) -> int:
         model_file=args.model_file.expanduser() if args.model_file else None,
         device=args.device or settings.device, score_threshold=args.score_threshold,
         shard=Shard.parse(args.shard) if args.shard else None,
+        original_masks=args.original_masks,
     )
     if request.score_threshold is not None and not 0.0 <= request.score_threshold <= 1.0:
         raise UserError(f"--score-threshold must be between 0 and 1, not {request.score_threshold}")
