@@ -1,7 +1,6 @@
 """The prediction browser, driven through the Pilot: what the user selects, types and sees."""
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ from tui.predictions.render import category_colour
 from tui.screens.browse import BrowseScreen, open_in_browser
 
 BACKDROP = (30, 120, 60)
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -115,7 +113,7 @@ async def test_filter_sort_and_missing_images(tmp_path):
         assert drawn(app) is not None  # the detections are still drawn, on a plain canvas
 
 
-async def test_two_files_side_by_side_and_export(tmp_path, images_dir, monkeypatch):
+async def test_screenshot_two_files_side_by_side_and_export(tmp_path, images_dir, monkeypatch, screenshot_dir):
     monkeypatch.chdir(tmp_path)
     first = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
     second = pf.write_npz(tmp_path / "fformer.npz", pf.fformer_records())
@@ -127,9 +125,7 @@ async def test_two_files_side_by_side_and_export(tmp_path, images_dir, monkeypat
         assert app.screen.pictures[1].display and "fformer.npz (fformer)" in str(app.screen.pictures[1].caption.content)
         table = app.screen.detections_table
         await wait_for(pilot, lambda: [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["A", "B"])
-        if os.environ.get("FASHIONFAIL_TUI_SCREENSHOTS"):
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            app.save_screenshot(filename="browse.svg", path=str(SCREENSHOTS))
+        app.save_screenshot(filename="browse.svg", path=str(screenshot_dir))
         await pilot.press("e")
         exported = [tmp_path / "shirt.facere.png", tmp_path / "shirt.fformer.png"]
         await wait_for(pilot, lambda: all(p.exists() for p in exported))

@@ -41,7 +41,7 @@ async def add_and_evaluate(pilot, files):
     await pilot.pause()
 
 
-async def test_two_files_side_by_side_with_bars_and_worst_images_opening_in_the_browser(prediction_files):
+async def test_screenshot_two_files_side_by_side_with_bars_and_worst_images_opening_in_the_browser(prediction_files, screenshot_dir):
     good, poor = prediction_files
     app = FashionFailApp(LaunchOptions(mode="evaluate"))
     async with app.run_test(size=(160, 45)) as pilot:
@@ -62,6 +62,7 @@ async def test_two_files_side_by_side_with_bars_and_worst_images_opening_in_the_
         worst_fp = screen.worst_images.table("false_positives")
         assert [k.value for k in worst_fp.rows] == ["a.jpg", "b.jpg"]  # two strays on a.jpg, one on b.jpg
         assert [k.value for k in screen.worst_images.table("missed").rows] == ["b.jpg", "d.jpg"]
+        app.save_screenshot(filename="evaluate.svg", path=str(screenshot_dir))
         worst_fp.focus()
         await pilot.press("down", "enter")
         await pilot.pause()
