@@ -1,0 +1,318 @@
+"""What every environment backend shares: states, markers, streamed steps, logs.
+
+A prefix built by this app holds `.fashionfail/ready.json` (the spec's digest, written last and
+atomically, only after every step passed) or `.fashionfail/broken.json` (why, and the log file).
+An operation removes the ready marker before its first step, so a prefix whose build was killed
+midway has neither and reads as broken, never as ready.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from tui import paths
+from tui.config import Config
+from tui.environments import process, specs
+from tui.environments.specs import EnvSpec
+from tui.errors import UserError
+
+MARKERS = ".fashionfail"
+
+
+class State(str, Enum):
+    MISSING = "missing"
+    READY = "ready"
+    BROKEN = "broken"
+    OUT_OF_DATE = "out of date"
+
+
+@dataclass(frozen=True)
+class EnvStatus:
+    family: str
+    name: str
+    state: State
+    prefix: Path | None
+    backend: str
+    detail: str = ""
+
+    def to_json(self) -> dict:
+        return {"family": self.family, "name": self.name, "state": self.state.value,
+                "prefix": str(self.prefix) if self.prefix else None, "backend": self.backend, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One report from a running operation: a step began (`line` None), printed a line, or moved on."""
+
+    step: str
+    index: int
+    """0-based number of the current step."""
+    total: int
+    fraction: float | None = None
+    """How far the current step is, 0..1, when it knows."""
+    line: str | None = None
+
+
+Reporter = Callable[[Event], None]
+
+
+class StepFailed(Exception):
+    """A step's program failed; the message is one line for the user."""
+
+
+class StepContext:
+    """Handed to each step: where to report lines and progress, and what earlier steps left."""
+
+    def __init__(self, operation: Operation, step: str, index: int):
+        self._operation, self.step, self.index = operation, step, index
+        self.carry: dict = operation.carry
+        self.last_lines: list[str] = []
+
+    def line(self, text: str) -> None:
+        self.last_lines = (self.last_lines + [text])[-20:]
+        self._operation.log.write(text + "\n")
+        self._operation.log.flush()
+        self._operation.report(Event(self.step, self.index, self._operation.total, None, text))
+
+    def progress(self, fraction: float) -> None:
+        self._operation.report(Event(self.step, self.index, self._operation.total, max(0.0, min(1.0, fraction))))
+
+    def run(self, argv: Sequence[str], *, terminal: bool = False, on_line: Callable[[str], None] | None = None,
+            cwd: Path | None = None) -> None:
+        """Run a program, streaming its lines; StepFailed naming its last line when it exits non-zero."""
+        self.line("$ " + " ".join(argv))
+        try:
+            status = process.stream(argv, on_line or self.line, terminal=terminal, cwd=cwd)
+        except OSError as exc:
+            raise StepFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+        if status != 0:
+            last = next((text for text in reversed(self.last_lines) if not text.startswith("$ ")), "")
+            raise StepFailed(f"{Path(argv[0]).name} exited with status {status}" + (f": {last}" if last else ""))
+
+
+Action = Callable[[StepContext], None]
+
+
+class Operation:
+    """Runs named steps in order for one environment, logging every line to a file under logs_dir()."""
+
+    def __init__(self, verb: str, spec: EnvSpec, prefix: Callable[[], Path | None], report: Reporter | None):
+        self.verb, self.spec, self._prefix = verb, spec, prefix
+        self.report = report or (lambda event: None)
+        self.carry: dict = {}
+        self.total = 0
+        paths.logs_dir().mkdir(parents=True, exist_ok=True)
+        self.log_file = paths.logs_dir() / f"{spec.family}-{verb}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        self.log = None
+
+    def run(self, steps: Sequence[tuple[str, Action]], *, marks: bool = True) -> None:
+        """Run every step; on failure mark the prefix broken (when `marks`) and raise a UserError."""
+        self.total = len(steps)
+        with open(self.log_file, "w", encoding="utf-8") as self.log:
+            self.log.write(f"# {self.verb} {self.spec.family} ({self.spec.file})\n")
+            if marks:
+                self._clear_ready()
+            for index, (name, action) in enumerate(steps):
+                context = StepContext(self, name, index)
+                self.log.write(f"\n## step {index + 1}/{self.total}: {name}\n")
+                self.report(Event(name, index, self.total, 0.0))
+                try:
+                    action(context)
+                except (StepFailed, OSError, RuntimeError, ValueError) as exc:
+                    reason = one_line(exc)
+                    self.log.write(f"\nFAILED: {reason}\n")
+                    self.log.flush()
+                    if marks:
+                        self._mark_broken(name, reason)
+                    raise UserError(f"{self.verb} {self.spec.family}: step '{name}' failed: {reason} "
+                                    f"(log: {self.log_file})") from None
+                self.report(Event(name, index, self.total, 1.0))
+            if marks:
+                self._mark_ready()
+
+    def _marker_dir(self) -> Path | None:
+        prefix = self._prefix()
+        return prefix / MARKERS if prefix and prefix.is_dir() else None
+
+    def _clear_ready(self) -> None:
+        markers = self._marker_dir()
+        if markers:
+            (markers / "ready.json").unlink(missing_ok=True)
+
+    def _mark_broken(self, step: str, reason: str) -> None:
+        markers = self._marker_dir()
+        if markers:
+            _write_json(markers / "broken.json", {"step": step, "reason": reason, "log": str(self.log_file)})
+
+    def _mark_ready(self) -> None:
+        markers = self._marker_dir()
+        if markers is None:
+            raise UserError(f"{self.verb} {self.spec.family}: the environment's folder was not created")
+        (markers / "broken.json").unlink(missing_ok=True)
+        _write_json(markers / "ready.json", {"digest": self.spec.digest, "built": time.strftime("%Y-%m-%dT%H:%M:%S")})
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write next to the target and rename over it: a reader sees the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return " ".join(lines)[:400] or type(exc).__name__
+
+
+def state_of(spec: EnvSpec, prefix: Path | None) -> tuple[State, str]:
+    """The state a prefix's markers say, with a short reason."""
+    if prefix is None or not prefix.is_dir():
+        return State.MISSING, ""
+    markers = prefix / MARKERS
+    try:
+        if (markers / "broken.json").is_file():
+            broken = json.loads((markers / "broken.json").read_text(encoding="utf-8"))
+            return State.BROKEN, f"{broken.get('reason', '')} (log: {broken.get('log', '?')})"
+        if not (markers / "ready.json").is_file():
+            return State.BROKEN, "never finished building (interrupted, or not built by fashionfail-tui)"
+        ready = json.loads((markers / "ready.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return State.BROKEN, f"unreadable marker: {exc}"
+    if ready.get("digest") != spec.digest:
+        return State.OUT_OF_DATE, f"{spec.file.name} changed since it was built"
+    return State.READY, ""
+
+
+def expand(argv: Sequence[str], prefix: Path) -> list[str]:
+    """Fill the placeholders a spec's argv may use: {prefix}, {python}, {sources}, {cache}."""
+    values = {"prefix": str(prefix), "python": str(prefix / "bin" / "python"),
+              "sources": str(paths.sources_dir()), "cache": str(paths.cache_dir())}
+    return [arg.format(**values) for arg in argv]
+
+
+def installed_files(prefix: Path) -> list[Path]:
+    """Every file the prefix's package records (conda-meta/*.json) say was installed."""
+    files = []
+    for record in sorted((prefix / "conda-meta").glob("*.json")):
+        try:
+            files.extend(prefix / f for f in json.loads(record.read_text(encoding="utf-8")).get("files", []))
+        except (OSError, ValueError):
+            files.append(record)  # an unreadable record counts as a missing file
+    return files
+
+
+class Backend(ABC):
+    """One way to build environments. Subclasses say where a family's prefix is and how its
+    conda packages are installed and removed; the post-install steps, checks and markers are shared."""
+
+    name: str
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    @abstractmethod
+    def prefix_for(self, spec: EnvSpec) -> Path | None:
+        """Where the environment is (or would be); None when it does not exist and has no fixed place."""
+
+    @abstractmethod
+    def package_steps(self, spec: EnvSpec, updating: bool) -> list[tuple[str, Action]]:
+        """The steps that install (or bring up to date) the conda packages and the `pip:` section."""
+
+    @abstractmethod
+    def delete(self, spec: EnvSpec, context: StepContext) -> None:
+        """Remove the environment's prefix."""
+
+    def spec(self, family: str) -> EnvSpec:
+        return specs.load(family, self.config)
+
+    def status(self, family: str) -> EnvStatus:
+        spec = self.spec(family)
+        prefix = self.prefix_for(spec)
+        state, detail = state_of(spec, prefix)
+        return EnvStatus(family, spec.name, state, prefix, self.name, detail)
+
+    def list(self) -> list[EnvStatus]:
+        return [self.status(family) for family in specs.families(self.config)]
+
+    def python_for(self, family: str) -> Path | None:
+        """The environment's interpreter when it is ready; None otherwise."""
+        status = self.status(family)
+        python = status.prefix / "bin" / "python" if status.prefix else None
+        return python if status.state is State.READY and python and python.exists() else None
+
+    def create(self, family: str, report: Reporter | None = None) -> EnvStatus:
+        """Build from scratch: an existing prefix (half-built, stale, broken) is removed first."""
+        spec = self.spec(family)
+        steps = []
+        if self.prefix_for(spec) and self.prefix_for(spec).exists():
+            steps.append(("remove the old environment", lambda context: self.delete(spec, context)))
+        steps += self.package_steps(spec, updating=False) + self._post_steps(spec)
+        Operation("create", spec, lambda: self.prefix_for(spec), report).run(steps)
+        return self.status(family)
+
+    def update(self, family: str, report: Reporter | None = None) -> EnvStatus:
+        """Bring an existing environment in line with its spec, repairing missing files; creates a missing one."""
+        spec = self.spec(family)
+        prefix = self.prefix_for(spec)
+        if prefix is None or not prefix.exists():
+            return self.create(family, report)
+        steps = self.package_steps(spec, updating=True) + self._post_steps(spec)
+        Operation("update", spec, lambda: self.prefix_for(spec), report).run(steps)
+        return self.status(family)
+
+    def remove(self, family: str, report: Reporter | None = None) -> EnvStatus:
+        spec = self.spec(family)
+        if self.prefix_for(spec) is None or not self.prefix_for(spec).exists():
+            return self.status(family)
+        Operation("remove", spec, lambda: None, report).run(
+            [("remove the environment", lambda context: self.delete(spec, context))], marks=False)
+        return self.status(family)
+
+    def verify(self, family: str, report: Reporter | None = None) -> EnvStatus:
+        """Check every installed file, the spec's files and its check command; a failure marks the env broken."""
+        spec = self.spec(family)
+        prefix = self.prefix_for(spec)
+        if prefix is None or not prefix.exists():
+            raise UserError(f"environment '{family}' does not exist: run fashionfail-tui env create {family}")
+        steps = [("check installed files", lambda context: self._check_files(spec, prefix, context))]
+        if spec.verify_run:
+            steps.append(("run the check command", lambda context: context.run(expand(spec.verify_run, prefix))))
+        operation = Operation("verify", spec, lambda: prefix, report)
+        was_ready = state_of(spec, prefix)[0] is State.READY
+        operation.run(steps, marks=was_ready)
+        return self.status(family)
+
+    def _check_files(self, spec: EnvSpec, prefix: Path, context: StepContext) -> None:
+        expected = installed_files(prefix) + [prefix / f for f in spec.verify_files]
+        missing = [f for f in expected if not f.exists() and not f.is_symlink()]
+        context.line(f"{len(expected) - len(missing)} of {len(expected)} files present")
+        for file in missing[:20]:
+            context.line(f"missing: {file.relative_to(prefix)}")
+        if missing:
+            raise StepFailed(f"{len(missing)} installed file(s) missing, e.g. {missing[0].relative_to(prefix)}"
+                             f" (run fashionfail-tui env update {spec.family})")
+
+    def _post_steps(self, spec: EnvSpec) -> list[tuple[str, Action]]:
+        def step_action(step):
+            def action(context: StepContext) -> None:
+                prefix = self.prefix_for(spec)
+                if step.pip:
+                    context.run([str(prefix / "bin" / "python"), "-m", "pip", "install", *step.pip])
+                else:
+                    context.run(expand(step.run, prefix))
+            return action
+        return [(step.name, step_action(step)) for step in spec.steps]
+
+
+def remove_tree(prefix: Path, context: StepContext) -> None:
+    context.line(f"removing {prefix}")
+    shutil.rmtree(prefix)
