@@ -47,12 +47,15 @@ def family_of(model_or_family: Model | str, config: Config) -> str:
 
 def python_for(model_or_family: Model | str, config: Config) -> Path | None:
     """The interpreter to run a model's runner with: `PREFIX/bin/python` of its environment when that
-    environment is ready (from the configured backend, else the embedded one), None when it is not.
+    environment is ready (from the configured backend, else the embedded one), None when it is not
+    (or when the family has no environment spec).
 
     None for `amrcnn`/`fformer` models means "not set up: `fashionfail-tui env create FAMILY`"; for
     facere models (whose environment is optional) it means "use the app's own interpreter".
     """
     family = family_of(model_or_family, config)
+    if family not in specs.families(config):
+        return None
     backends = [backend_for(config)]
     if backends[0].name != "embedded":
         backends.append(EmbeddedBackend(config))
