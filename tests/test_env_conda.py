@@ -143,7 +143,7 @@ def test_conda_error_json_becomes_one_line_and_no_env(stand_in, specs, tmp_path)
 
 
 def test_micromamba_commands_and_python_for(stand_in, specs, tmp_path):
-    write_spec(specs, "amrcnn", tmp_path, post='[verify]\nfiles = ["bin/python"]\n')
+    write_spec(specs, "amrcnn", tmp_path, post="size_mb = 1\n")
     config = config_for(specs, backend="micromamba")
     backend = backend_for(config)
     backend.create("amrcnn")

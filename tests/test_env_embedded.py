@@ -43,7 +43,8 @@ def test_create_verify_break_repair_remove(specs):
     assert (prefix / "share/greet/greeting.txt").read_text() == "good day\n"
     assert subprocess.run([prefix / "bin/hello"], capture_output=True, text=True).stdout == "hello from the test channel\n"
     steps = [e.step for e in events if e.line is None and e.fraction == 0.0]
-    assert steps == ["solve the conda packages", "install the conda packages", "say hello"]
+    assert steps == ["solve the conda packages", "install the conda packages", "say hello",
+                     "check installed files", "run the check command"]
     lines = [e.line for e in events if e.line]
     assert any("greet 2.0" in line for line in lines) and "hello from the test channel" in lines
     assert any(e.fraction and 0 < e.fraction < 1 for e in events if e.step == "install the conda packages")
@@ -67,7 +68,7 @@ def test_create_verify_break_repair_remove(specs):
 def test_changed_spec_reads_out_of_date_and_update_brings_it_back(specs, channel):
     backend = backend_for(config_for(specs))
     backend.create("tiny")
-    write_spec(specs, "tiny", channel, dependencies=("hello",))
+    write_spec(specs, "tiny", channel, dependencies=("greet", "hello"))
     status = backend.status("tiny")
     assert status.state is State.OUT_OF_DATE and "tiny.yml changed" in status.detail
     assert backend.update("tiny").state is State.READY
@@ -122,10 +123,13 @@ def test_python_for_needs_a_ready_env_with_an_interpreter(specs, channel):
     write_spec(specs, "amrcnn", channel, dependencies=("hello",), post=post)
     assert python_for("amrcnn-spine", config) is None
     backend = backend_for(config)
-    backend.create("amrcnn")
-    assert python_for("amrcnn-spine", config) is None  # ready, but the test channel has no python
+    with pytest.raises(UserError, match="e.g. bin/python"):  # the test channel has no python
+        backend.create("amrcnn")
+    assert python_for("amrcnn-spine", config) is None
     python = paths.environments_dir() / "amrcnn" / "bin" / "python"
     python.symlink_to(sys.executable)
+    assert python_for("amrcnn-spine", config) is None  # still marked broken
+    backend.update("amrcnn")
     assert python_for("amrcnn-spine", config) == python
     assert python_for("amrcnn", config) == python
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from tui import paths
 from tui.catalog import Model
 from tui.config import Config
+from tui.environments import environment_gap
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,9 @@ def readiness(model: Model, config: Config) -> Readiness:
     probe = checkpoint.with_name(checkpoint.name + ".index") if model.weights.kind == "tar" else checkpoint
     if not probe.exists():
         missing.append(f"checkpoint ({model.weights.filename})")
-    if model.environment and not (paths.environments_dir() / model.environment / "bin" / "python").exists():
-        missing.append(f"environment '{model.environment}'")
+    environment = environment_gap(model, config)
+    if environment:
+        missing.append(environment)
     if model.source and not (paths.sources_dir() / model.source.name / ".git").exists():
         missing.append(f"source tree '{model.source.name}'")
     return Readiness(model.name, tuple(missing))

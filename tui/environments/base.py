@@ -243,19 +243,13 @@ class Backend(ABC):
     def list(self) -> list[EnvStatus]:
         return [self.status(family) for family in specs.families(self.config)]
 
-    def python_for(self, family: str) -> Path | None:
-        """The environment's interpreter when it is ready; None otherwise."""
-        status = self.status(family)
-        python = status.prefix / "bin" / "python" if status.prefix else None
-        return python if status.state is State.READY and python and python.exists() else None
-
     def create(self, family: str, report: Reporter | None = None) -> EnvStatus:
         """Build from scratch: an existing prefix (half-built, stale, broken) is removed first."""
         spec = self.spec(family)
         steps = []
         if self.prefix_for(spec) and self.prefix_for(spec).exists():
             steps.append(("remove the old environment", lambda context: self.delete(spec, context)))
-        steps += self.package_steps(spec, updating=False) + self._post_steps(spec)
+        steps += self.package_steps(spec, updating=False) + self._post_steps(spec) + self._check_steps(spec)
         Operation("create", spec, lambda: self.prefix_for(spec), report).run(steps)
         return self.status(family)
 
@@ -265,7 +259,7 @@ class Backend(ABC):
         prefix = self.prefix_for(spec)
         if prefix is None or not prefix.exists():
             return self.create(family, report)
-        steps = self.package_steps(spec, updating=True) + self._post_steps(spec)
+        steps = self.package_steps(spec, updating=True) + self._post_steps(spec) + self._check_steps(spec)
         Operation("update", spec, lambda: self.prefix_for(spec), report).run(steps)
         return self.status(family)
 
@@ -283,13 +277,17 @@ class Backend(ABC):
         prefix = self.prefix_for(spec)
         if prefix is None or not prefix.exists():
             raise UserError(f"environment '{family}' does not exist: run fashionfail-tui env create {family}")
-        steps = [("check installed files", lambda context: self._check_files(spec, prefix, context))]
-        if spec.verify_run:
-            steps.append(("run the check command", lambda context: context.run(expand(spec.verify_run, prefix))))
-        operation = Operation("verify", spec, lambda: prefix, report)
         was_ready = state_of(spec, prefix)[0] is State.READY
-        operation.run(steps, marks=was_ready)
+        Operation("verify", spec, lambda: prefix, report).run(self._check_steps(spec), marks=was_ready)
         return self.status(family)
+
+    def _check_steps(self, spec: EnvSpec) -> list[tuple[str, Action]]:
+        """Every build ends with what `verify` checks: an environment is only ready once they pass."""
+        steps = [("check installed files", lambda context: self._check_files(spec, self.prefix_for(spec), context))]
+        if spec.verify_run:
+            steps.append(("run the check command",
+                          lambda context: context.run(expand(spec.verify_run, self.prefix_for(spec)))))
+        return steps
 
     def _check_files(self, spec: EnvSpec, prefix: Path, context: StepContext) -> None:
         expected = installed_files(prefix) + [prefix / f for f in spec.verify_files]
