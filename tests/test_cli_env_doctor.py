@@ -39,7 +39,9 @@ def test_env_list_create_verify_remove(setup, capsys):
     assert events[-1]["prefix"] == str(paths.environments_dir() / "tiny")
     assert {"event": "line", "step": "say hello", "index": 2, "total": 5,
             "line": "hello from the test channel"} in events
-    assert any(e["event"] == "progress" and e["step"] == "install the conda packages" for e in events)
+    assert [e["step"] for e in events if e["event"] == "step"] == [
+        "solve the conda packages", "install the conda packages", "say hello", "check installed files", "run the check command"]
+    assert any(e["event"] == "progress" and 0 < e["fraction"] < 1 for e in events if e["step"] == "install the conda packages")
 
     assert main(["env", "verify", "tiny"]) == 0
     out = capsys.readouterr().out

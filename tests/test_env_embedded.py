@@ -42,7 +42,7 @@ def test_create_verify_break_repair_remove(specs):
     assert created.state is State.READY and created.prefix == prefix
     assert (prefix / "share/greet/greeting.txt").read_text() == "good day\n"
     assert subprocess.run([prefix / "bin/hello"], capture_output=True, text=True).stdout == "hello from the test channel\n"
-    steps = [e.step for e in events if e.line is None and e.fraction == 0.0]
+    steps = [e.step for e in events if e.started]
     assert steps == ["solve the conda packages", "install the conda packages", "say hello",
                      "check installed files", "run the check command"]
     lines = [e.line for e in events if e.line]

@@ -56,7 +56,8 @@ def _print_table(statuses) -> None:
 
 
 def _json_event(event: Event) -> None:
-    record = {"event": "line" if event.line is not None else "progress", "step": event.step,
+    kind = "step" if event.started else "line" if event.line is not None else "progress"
+    record = {"event": kind, "step": event.step,
               "index": event.index, "total": event.total}
     record.update({"line": event.line} if event.line is not None else {"fraction": event.fraction})
     print(json.dumps(record), flush=True)
@@ -66,5 +67,5 @@ def _text_event(event: Event) -> None:
     """Step headings and every output line; progress fractions stay off a plain text stream."""
     if event.line is not None:
         print(f"  {event.line}", flush=True)
-    elif event.fraction == 0.0:
+    elif event.started:
         print(f"[{event.index + 1}/{event.total}] {event.step}", flush=True)

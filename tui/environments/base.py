@@ -50,7 +50,7 @@ class EnvStatus:
 
 @dataclass(frozen=True)
 class Event:
-    """One report from a running operation: a step began (`line` None), printed a line, or moved on."""
+    """One report from a running operation: a step began (`started`), printed a `line`, or moved on (`fraction`)."""
 
     step: str
     index: int
@@ -59,6 +59,7 @@ class Event:
     fraction: float | None = None
     """How far the current step is, 0..1, when it knows."""
     line: str | None = None
+    started: bool = False
 
 
 Reporter = Callable[[Event], None]
@@ -123,7 +124,7 @@ class Operation:
             for index, (name, action) in enumerate(steps):
                 context = StepContext(self, name, index)
                 self.log.write(f"\n## step {index + 1}/{self.total}: {name}\n")
-                self.report(Event(name, index, self.total, 0.0))
+                self.report(Event(name, index, self.total, 0.0, started=True))
                 try:
                     action(context)
                 except (StepFailed, OSError, RuntimeError, ValueError) as exc:

@@ -139,7 +139,8 @@ class SetupScreen(Screen):
                     if event.line is not None:
                         report.line(event.line)
                     else:
-                        report.step(f"{event.step} ({event.index + 1}/{event.total})")
+                        if event.started:
+                            report.step(f"{event.step} ({event.index + 1}/{event.total})")
                         report.fraction((event.index + (event.fraction or 0.0)) / max(event.total, 1))
                 if backend.status(family).state is State.READY:
                     report.line(f"{family}: already ready ({backend.name})")
