@@ -93,3 +93,27 @@ async def test_a_broken_wizard_file_starts_over(setup_config):
     app = FashionFailApp()
     async with app.run_test(size=(130, 40)) as pilot:
         assert (await open_setup(app, pilot)).panes.current == "backend"
+
+
+async def test_a_failed_build_is_reported_and_retried(setup_config, tmp_path):
+    write_spec(setup_config, "amrcnn", tmp_path / "channel",
+               post='[[steps]]\nname = "compile"\nrun = ["sh", "-c", "echo no compiler; exit 1"]\n')
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    state_file().write_text(json.dumps({"step": "disk", "backend": "embedded", "models": ["amrcnn-r50-fpn"]}))
+    app = FashionFailApp()
+    async with app.run_test(size=(130, 40)) as pilot:
+        screen = await open_setup(app, pilot)
+        assert screen.panes.current == "disk"
+        await press_next(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "environment amrcnn (embedded): failed" in str(screen.environments_runner.task_title.render())
+        assert any("step 'compile' failed" in n.message for n in app._notifications)
+        assert str(screen.next_button.label) == "Retry" and load_state().environments_done == []
+
+        write_spec(setup_config, "amrcnn", tmp_path / "channel", post="size_mb = 3\n")
+        await press_next(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert load_state().environments_done == ["amrcnn"]
+        assert str(screen.next_button.label) == "Next" and screen.panes.current == "environments"

@@ -86,7 +86,8 @@ class TaskRunner(Vertical):
             report.fraction(0)
             try:
                 task.run(report)
-            except UserError as exc:
+            except (UserError, OSError) as exc:
+                report.step("failed")
                 report.line(f"failed: {exc}")
                 failed.append(task.key)
                 self.post_message(self.TaskFinished(self, task.key, str(exc)))
