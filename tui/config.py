@@ -8,6 +8,10 @@ A missing file means defaults; a broken one is a UserError naming the file and l
     sha256 = "..."               # verify against this hash
     file = "/data/facere_base.onnx"                # use this local file, fetch nothing
 
+    [sources.tpu]                # a source tree: tpu or FashionFormer
+    url = "/srv/mirrors/tpu.git"                   # clone from here instead (mirror, air-gapped copy)
+    commit = "85b65b6..."        # check out this commit instead of the catalog's pin
+
     [environments]
     backend = "auto"             # auto | embedded | conda | mamba | micromamba
     executable = "/opt/conda/bin/conda"            # which conda/mamba/micromamba to drive
@@ -52,9 +56,19 @@ class ModelOverride:
 
 
 @dataclass(frozen=True)
+class SourceOverride:
+    """Where to clone one source tree from instead of the catalog's URL, and which commit."""
+
+    url: str | None = None
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     models: dict[str, ModelOverride] = field(default_factory=dict)
     """Per-model overrides, keyed by canonical catalog name."""
+    sources: dict[str, SourceOverride] = field(default_factory=dict)
+    """Per-source-tree overrides, keyed by the catalog's tree name (tpu, FashionFormer)."""
     backend: str = "auto"
     """Which environment backend builds the model environments."""
     executable: Path | None = None
@@ -76,6 +90,9 @@ class Config:
 
     def override_for(self, model_name: str) -> ModelOverride:
         return self.models.get(model_name, ModelOverride())
+
+    def source_override_for(self, tree_name: str) -> SourceOverride:
+        return self.sources.get(tree_name, SourceOverride())
 
 
 def _bad(path: Path, message: str, line: int | None = None) -> UserError:
@@ -118,7 +135,7 @@ def load(path: Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise _bad(path, f"cannot be read ({exc})") from None
 
-    known = {"models", "environments", "run", "gpu"}
+    known = {"models", "sources", "environments", "run", "gpu"}
     for key in data:
         if key not in known:
             raise _bad(path, f"unknown section or key '{key}'", _line_of(path, text, key))
@@ -138,6 +155,16 @@ def load(path: Path | None = None) -> Config:
             file=Path(file_value).expanduser() if file_value else None,
         )
 
+    trees = {m.source.name.lower(): m.source.name for m in catalog.MODELS if m.source}
+    sources: dict[str, SourceOverride] = {}
+    for name, table in data.get("sources", {}).items():
+        if not isinstance(table, dict) or name.lower() not in trees:
+            raise _bad(path, f"[sources.{name}] must be a table named after a source tree ({', '.join(trees.values())})",
+                       _line_of(path, text, f"sources.{name}"))
+        commit = _expect(path, text, table, "commit", str)
+        sources[trees[name.lower()]] = SourceOverride(url=_expect(path, text, table, "url", str),
+                                                      commit=commit.lower() if commit else None)
+
     environments = data.get("environments", {})
     run = data.get("run", {})
     gpu = data.get("gpu", {})
@@ -148,6 +175,7 @@ def load(path: Path | None = None) -> Config:
     specs = _expect(path, text, environments, "specs", str)
     return Config(
         models=models,
+        sources=sources,
         backend=_expect(path, text, environments, "backend", str, BACKENDS) or "auto",
         executable=Path(executable).expanduser() if executable else None,
         channels=tuple(channels),

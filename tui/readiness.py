@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui import paths
 from tui.catalog import Model
 from tui.config import Config
+from tui.downloads.state import checkpoint_file, model_files_state
 from tui.environments import environment_gap
+
+__all__ = ["Readiness", "checkpoint_file", "readiness"]
 
 
 @dataclass(frozen=True)
@@ -23,21 +25,21 @@ class Readiness:
         return "ready" if self.ready else "missing: " + "; ".join(self.missing)
 
 
-def checkpoint_file(model: Model, config: Config):
-    """The weights file the runner is given: the config's local `file`, else the cache's."""
-    override = config.override_for(model.name).file
-    return override if override else paths.checkpoints_dir() / model.checkpoint_relpath
+_CHECKPOINT_PROBLEMS = {
+    "missing": "", "partial": ", partly downloaded", "downloading": ", downloading",
+    "corrupt": ", corrupt: delete and fetch again",
+}
+_SOURCE_PROBLEMS = {"missing": "", "wrong-commit": " at the wrong commit", "broken": " broken"}
 
 
 def readiness(model: Model, config: Config) -> Readiness:
+    cache = model_files_state(model, config)
     missing = []
-    checkpoint = checkpoint_file(model, config)
-    probe = checkpoint.with_name(checkpoint.name + ".index") if model.weights.kind == "tar" else checkpoint
-    if not probe.exists():
-        missing.append(f"checkpoint ({model.weights.filename})")
+    if not cache.usable:
+        missing.append(f"checkpoint ({model.weights.filename}{_CHECKPOINT_PROBLEMS.get(cache.state, '')})")
     environment = environment_gap(model, config)
     if environment:
         missing.append(environment)
-    if model.source and not (paths.sources_dir() / model.source.name / ".git").exists():
-        missing.append(f"source tree '{model.source.name}'")
+    if cache.source and cache.source.state != "verified":
+        missing.append(f"source tree '{cache.source.name}'{_SOURCE_PROBLEMS.get(cache.source.state, '')}")
     return Readiness(model.name, tuple(missing))

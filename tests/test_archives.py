@@ -1,0 +1,115 @@
+"""Safe unpacking of the amrcnn tarballs: crafted archives with escaping members."""
+
+import hashlib
+import io
+import tarfile
+
+import pytest
+from fileserver import FileServer
+from gitrepos import commit
+
+from tui import catalog, config, paths
+from tui.downloads import Policy, fetch_model, model_files_state
+from tui.downloads.archives import unpack
+from tui.errors import UserError
+
+EXPECTED = catalog.get("amrcnn-r50-fpn").weights.expected_files
+
+
+def make_tar(path, members):
+    """members: (TarInfo fields, bytes or None) pairs."""
+    with tarfile.open(path, "w:gz") as tar:
+        for fields, data in members:
+            info = tarfile.TarInfo(fields.pop("name"))
+            for key, value in fields.items():
+                setattr(info, key, value)
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def checkpoint_members(folder="fashionpedia-r50-fpn"):
+    return [({"name": f"{folder}/{name}"}, f"{name} bytes".encode()) for name in EXPECTED]
+
+
+def files_under(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+
+
+def test_a_good_tarball_unpacks_into_place(tmp_path):
+    archive = make_tar(tmp_path / "ok.tar.gz", checkpoint_members())
+    target = tmp_path / "cache" / "fashionpedia-r50-fpn"
+    unpack(archive, target, EXPECTED)
+    assert sorted(p.name for p in target.iterdir()) == sorted(EXPECTED)
+    assert (target / "model.ckpt.index").read_bytes() == b"model.ckpt.index bytes"
+    assert files_under(target.parent) == sorted(["fashionpedia-r50-fpn", *(f"fashionpedia-r50-fpn/{n}" for n in EXPECTED)])
+
+
+@pytest.mark.parametrize("member, reason", [
+    ({"name": "/etc/evil"}, "absolute path"),
+    ({"name": "fashionpedia-r50-fpn/../../evil"}, "climbs out"),
+    ({"name": "../evil"}, "climbs out"),
+    ({"name": "fashionpedia-r50-fpn/link", "type": tarfile.SYMTYPE, "linkname": "../../../outside"}, "symlink"),
+    ({"name": "fashionpedia-r50-fpn/abs", "type": tarfile.SYMTYPE, "linkname": "/etc/passwd"}, "symlink"),
+    ({"name": "fashionpedia-r50-fpn/hard", "type": tarfile.LNKTYPE, "linkname": "../outside"}, "hard link"),
+    ({"name": "fashionpedia-r50-fpn/dev", "type": tarfile.CHRTYPE, "devmajor": 1, "devminor": 3}, "device"),
+    ({"name": "fashionpedia-r50-fpn/pipe", "type": tarfile.FIFOTYPE}, "fifo"),
+])
+def test_escaping_or_special_members_are_refused_and_nothing_is_written(tmp_path, member, reason):
+    data = b"evil" if member.get("type", tarfile.REGTYPE) == tarfile.REGTYPE else None
+    archive = make_tar(tmp_path / "bad.tar.gz", [*checkpoint_members(), (member, data)])
+    cache = tmp_path / "deep" / "cache"
+    cache.mkdir(parents=True)
+    with pytest.raises(UserError, match=reason):
+        unpack(archive, cache / "fashionpedia-r50-fpn", EXPECTED)
+    assert files_under(tmp_path) == ["bad.tar.gz", "deep", "deep/cache"]
+
+
+def test_links_that_stay_inside_are_allowed(tmp_path):
+    archive = make_tar(tmp_path / "ok.tar.gz", [
+        *checkpoint_members(),
+        ({"name": "fashionpedia-r50-fpn/latest", "type": tarfile.SYMTYPE, "linkname": "model.ckpt.index"}, None),
+    ])
+    target = tmp_path / "fashionpedia-r50-fpn"
+    unpack(archive, target, EXPECTED)
+    assert (target / "latest").read_bytes() == b"model.ckpt.index bytes"
+
+
+def test_an_archive_without_the_expected_files_is_refused_and_the_old_target_kept(tmp_path):
+    target = tmp_path / "fashionpedia-r50-fpn"
+    target.mkdir()
+    (target / "old").write_text("kept")
+    archive = make_tar(tmp_path / "partial.tar.gz", checkpoint_members()[:2])
+    with pytest.raises(UserError, match="does not contain the expected model.ckpt.index"):
+        unpack(archive, target, EXPECTED)
+    assert files_under(tmp_path) == ["fashionpedia-r50-fpn", "fashionpedia-r50-fpn/old", "partial.tar.gz"]
+
+
+def test_a_truncated_archive_is_a_user_error(tmp_path):
+    archive = make_tar(tmp_path / "ok.tar.gz", checkpoint_members())
+    archive.write_bytes(archive.read_bytes()[:60])
+    with pytest.raises(UserError, match="truncated|not a readable tar"):
+        unpack(archive, tmp_path / "out", EXPECTED)
+    assert not (tmp_path / "out").exists()
+
+
+def test_fetching_an_amrcnn_model_downloads_unpacks_and_records_each_file(tmp_path):
+    """The tarball comes from the local server (config url); the source tree is a local git repo."""
+    repo = tmp_path / "tpu"
+    head = commit(repo, {"README": "tpu"})
+    body = make_tar(tmp_path / "r50.tar.gz", checkpoint_members()).read_bytes()
+    model = catalog.get("amrcnn-r50-fpn")
+    with FileServer() as server:
+        server.serve("/r50.tar.gz", body)
+        paths.config_file().write_text(f'[models.amrcnn-r50-fpn]\nurl = "{server.url("/r50.tar.gz")}"\n'
+                                       f'sha256 = "{hashlib.sha256(body).hexdigest()}"\n'
+                                       f'[sources.tpu]\nurl = "{repo}"\ncommit = "{head}"\n')
+        settings = config.load()
+        path = fetch_model(model, settings, policy=Policy(retries=0))
+    assert path == paths.checkpoints_dir() / "fashionpedia-r50-fpn" / "model.ckpt"
+    state = model_files_state(model, settings)
+    assert state.state == "verified" and len(state.files) == len(EXPECTED)
+    assert {f.hash_source for f in state.files} == {"archive"}
+    assert state.source.state == "verified" and state.source.head == head
+    assert not (paths.checkpoints_dir() / "fashionpedia-r50-fpn.tar.gz").exists()

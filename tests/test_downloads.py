@@ -1,0 +1,193 @@
+"""Downloads against a real HTTP server on 127.0.0.1 (tests/fileserver.py), catalog URLs pointed
+at it through the config file."""
+
+import hashlib
+import json
+import os
+import socket
+
+import pytest
+from fileserver import FileServer
+
+from tui import catalog, config, paths
+from tui.downloads import Policy, fetch_model, model_files_state
+from tui.downloads.http import download
+from tui.errors import UserError
+from tui.readiness import readiness
+
+FAST = Policy(connect_timeout=2, read_timeout=5, retries=2, backoff=0.01)
+ONNX = bytes(range(256)) * 40  # 10 KiB stand-in for facere_base.onnx
+FACERE = catalog.get("facere")
+
+
+@pytest.fixture
+def server():
+    with FileServer() as running:
+        yield running
+
+
+def configure(text: str) -> config.Config:
+    paths.config_file().write_text(text)
+    return config.load()
+
+
+def point_facere_at(server, path="/facere_base.onnx", sha256=None) -> config.Config:
+    lines = f'[models.facere]\nurl = "{server.url(path)}"\n'
+    if sha256:
+        lines += f'sha256 = "{sha256}"\n'
+    return configure(lines)
+
+
+def target() -> os.PathLike:
+    return paths.checkpoints_dir() / "facere_base.onnx"
+
+
+def leftovers():
+    return sorted(p.name for p in paths.checkpoints_dir().iterdir() if not p.name.endswith(".lock")
+                  and p.name != "manifest.json")
+
+
+def test_download_lands_byte_identical_and_is_recorded_as_verified(server):
+    server.serve("/facere_base.onnx", ONNX)
+    settings = point_facere_at(server)
+    events = []
+    path = fetch_model(FACERE, settings, events.append, policy=FAST)
+    assert path == target() and path.read_bytes() == ONNX
+    state = model_files_state(FACERE, settings)
+    assert state.state == "verified" and state.files[0].sha256 == hashlib.sha256(ONNX).hexdigest()
+    assert state.files[0].hash_source == "first-download"
+    assert readiness(FACERE, settings).ready
+    downloads = [e for e in events if e.stage == "download"]
+    assert downloads[-1].done == downloads[-1].total == len(ONNX)
+    assert leftovers() == ["facere_base.onnx"]
+    # a second fetch finds the verified file and asks the server for nothing
+    fetch_model(FACERE, settings, policy=FAST)
+    assert len(server.requests_for("/facere_base.onnx")) == 1
+
+
+def test_interrupted_download_resumes_with_a_range_request_for_the_remainder(server):
+    served = server.serve("/facere_base.onnx", ONNX, faults=["drop:3000"])
+    settings = point_facere_at(server)
+    with pytest.raises(UserError, match="connection"):
+        fetch_model(FACERE, settings, policy=Policy(retries=0))
+    state = model_files_state(FACERE, settings)
+    assert state.state == "partial" and state.files[0].size == 3000 and not target().exists()
+
+    fetch_model(FACERE, settings, policy=FAST)
+    assert target().read_bytes() == ONNX
+    resumed = server.requests_for("/facere_base.onnx")[-1]
+    assert resumed["range"] == "bytes=3000-" and resumed["if-range"] == served.etag
+    assert leftovers() == ["facere_base.onnx"]
+
+
+def test_a_dropped_connection_is_retried_and_resumed_within_one_fetch(server):
+    server.serve("/facere_base.onnx", ONNX, faults=["drop:1024", "drop:2048"])
+    fetch_model(FACERE, point_facere_at(server), policy=FAST)
+    assert target().read_bytes() == ONNX
+    ranges = [h.get("range") for h in server.requests_for("/facere_base.onnx")]
+    assert ranges == [None, "bytes=1024-", "bytes=3072-"]
+
+
+def test_a_server_that_ignores_range_restarts_cleanly(server):
+    server.serve("/facere_base.onnx", ONNX, faults=["drop:5000"], ignore_range=True)
+    fetch_model(FACERE, point_facere_at(server), policy=FAST)
+    assert target().read_bytes() == ONNX
+    assert server.requests_for("/facere_base.onnx")[-1]["range"] == "bytes=5000-"
+
+
+def test_a_file_changed_between_attempts_is_downloaded_anew(server):
+    server.serve("/facere_base.onnx", ONNX, faults=["drop:4000"])
+    settings = point_facere_at(server)
+    with pytest.raises(UserError):
+        fetch_model(FACERE, settings, policy=Policy(retries=0))
+    newer = ONNX[::-1]
+    server.serve("/facere_base.onnx", newer)
+    fetch_model(FACERE, settings, policy=FAST)
+    assert target().read_bytes() == newer
+
+
+def test_wrong_bytes_against_the_configured_hash_are_rejected_and_removed(server):
+    server.serve("/facere_base.onnx", ONNX, corrupt=True)
+    settings = point_facere_at(server, sha256=hashlib.sha256(ONNX).hexdigest())
+    with pytest.raises(UserError, match="hash mismatch for facere_base.onnx.*deleted"):
+        fetch_model(FACERE, settings, policy=FAST)
+    assert leftovers() == []
+    assert model_files_state(FACERE, settings).state == "missing"
+
+
+def test_hugging_face_linked_etag_is_the_hash_when_none_is_configured(server):
+    good = hashlib.sha256(ONNX).hexdigest()
+    server.serve("/resolve/facere_base.onnx", ONNX, corrupt=True, linked_sha256=good)
+    settings = point_facere_at(server, "/resolve/facere_base.onnx")
+    with pytest.raises(UserError, match=f"expected sha256 {good}"):
+        fetch_model(FACERE, settings, policy=FAST)
+    assert leftovers() == []
+    server.serve("/resolve/facere_base.onnx", ONNX, linked_sha256=good)
+    fetch_model(FACERE, settings, policy=FAST)
+    assert model_files_state(FACERE, settings).files[0].hash_source == "server"
+
+
+def test_first_download_hash_is_checked_on_a_later_download(server):
+    server.serve("/facere_base.onnx", ONNX)
+    settings = point_facere_at(server)
+    fetch_model(FACERE, settings, policy=FAST)
+    target().unlink()
+    server.serve("/facere_base.onnx", ONNX[:-1] + b"!")
+    with pytest.raises(UserError, match="hash mismatch"):
+        fetch_model(FACERE, settings, policy=FAST)
+    assert not target().exists()
+
+
+def test_redirects_are_followed(server):
+    server.serve("/new/facere_base.onnx", ONNX)
+    server.redirects["/old"] = "/new/facere_base.onnx"
+    fetch_model(FACERE, point_facere_at(server, "/old"), policy=FAST)
+    assert target().read_bytes() == ONNX
+
+
+def test_404_names_the_url_and_is_not_retried(server):
+    settings = point_facere_at(server, "/nope.onnx")
+    with pytest.raises(UserError, match=r"HTTP 404 Not Found for http://127\.0\.0\.1:\d+/nope\.onnx"):
+        fetch_model(FACERE, settings, policy=FAST)
+    assert len(server.requests_for("/nope.onnx")) == 1
+
+
+def test_500_is_retried_with_backoff_then_reported(server):
+    server.serve("/facere_base.onnx", ONNX, faults=["500"] * 3)
+    settings = point_facere_at(server)
+    with pytest.raises(UserError, match="after 3 attempts: HTTP 500"):
+        fetch_model(FACERE, settings, policy=FAST)
+    assert len(server.requests_for("/facere_base.onnx")) == 3
+    server.serve("/facere_base.onnx", ONNX, faults=["500"])
+    fetch_model(FACERE, settings, policy=FAST)  # one 500, then it works
+    assert target().read_bytes() == ONNX
+
+
+def test_unreachable_host_says_so():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = configure(f'[models.facere]\nurl = "http://127.0.0.1:{port}/f.onnx"\n')
+    with pytest.raises(UserError, match=f"cannot reach 127.0.0.1:{port}"):
+        fetch_model(FACERE, settings, policy=FAST)
+
+
+def test_disk_full_is_one_line_and_leaves_nothing_in_place(server, tmp_path):
+    """The partial file is a symlink to /dev/full, so writing it fails with a real ENOSPC."""
+    server.serve("/facere_base.onnx", ONNX)
+    settings = point_facere_at(server)
+    part = target().with_name("facere_base.onnx.part")
+    part.parent.mkdir(parents=True)
+    part.symlink_to("/dev/full")
+    part.with_name(part.name + ".json").write_text(json.dumps({"url": server.url("/facere_base.onnx")}))
+    with pytest.raises(UserError, match="disk full while writing"):
+        download(server.url("/facere_base.onnx"), target(), policy=FAST)
+    assert not target().exists()
+
+
+def test_progress_reports_rate_and_eta(server):
+    server.serve("/slow.bin", ONNX, delay=0.05)
+    events = []
+    download(server.url("/slow.bin"), paths.checkpoints_dir() / "slow.bin", policy=FAST, on_progress=events.append)
+    middle = [e for e in events if e.stage == "download" and 0 < e.done < len(ONNX)]
+    assert middle and all(e.total == len(ONNX) and e.rate > 0 and e.eta >= 0 for e in middle)

@@ -1,0 +1,78 @@
+"""`fashionfail-tui fetch MODEL|all`: download, verify (and unpack) checkpoints, clone source trees."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tui import catalog, config
+from tui.downloads import fetch_model
+from tui.downloads.progress import Progress, describe
+from tui.errors import UserError
+
+COMMAND = "fetch"
+HELP = "download and verify a model's checkpoint (and source tree) into the cache"
+ORDER = 20
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("model", metavar="MODEL|all", help=f"one of {', '.join(catalog.names())}, or all")
+    parser.add_argument("--from", dest="source_file", type=Path, metavar="FILE",
+                        help="import a file you downloaded by hand (the FashionFormer .pth files, or a tarball)")
+    parser.add_argument("--json", action="store_true",
+                        help="JSON events on stdout, one per line: progress ..., then done (with the path) or error")
+
+
+class _Reporter:
+    """Progress to stdout as JSON events, or to stderr as one line that updates in place."""
+
+    def __init__(self, as_json: bool):
+        self.as_json = as_json
+        self.live = sys.stderr.isatty()
+        self.model = ""
+
+    def progress(self, event: Progress) -> None:
+        if self.as_json:
+            self.emit({**event.as_event(), "model": self.model})
+        elif self.live:
+            print(f"\r\033[K{describe(event)}", end="", file=sys.stderr, flush=True)
+        elif event.stage != "download" and event.stage != "verify" or event.done == event.total:
+            print(describe(event), file=sys.stderr, flush=True)
+
+    def finished(self, event: str, **fields) -> None:
+        if self.live and not self.as_json:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+        if self.as_json:
+            self.emit({"event": event, "model": self.model, **fields})
+        elif event == "done":
+            print(f"{self.model}: {fields['path']}", flush=True)
+        else:
+            print(f"{self.model}: {fields['message']}", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def emit(record: dict) -> None:
+        print(json.dumps(record), flush=True)
+
+
+def execute(args) -> int:
+    models = catalog.MODELS if args.model.strip().lower() == "all" else (catalog.get(args.model),)
+    if args.source_file and len(models) > 1:
+        raise UserError("--from imports one file: name the model it belongs to, not all")
+    settings = config.load()
+    reporter = _Reporter(args.json)
+    failures = []
+    for model in models:
+        reporter.model = model.name
+        try:
+            path = fetch_model(model, settings, reporter.progress, source_file=args.source_file)
+        except UserError as exc:
+            if len(models) == 1:
+                raise
+            failures.append(model.name)
+            reporter.finished("error", message=str(exc))
+            continue
+        reporter.finished("done", path=str(path))
+    if failures:
+        raise UserError(f"{len(failures)} of {len(models)} models not fetched: {', '.join(failures)} (see above)")
+    return 0

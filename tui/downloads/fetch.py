@@ -1,0 +1,134 @@
+"""Getting a model's files into the cache: download (and unpack), import by hand, verify, delete.
+
+Hash policy for a download, first that applies: the config's `[models.X] sha256`, the catalog's
+sha256, the server's `X-Linked-Etag` (Hugging Face LFS), the size and sha256 recorded in the
+manifest for the first complete download of that file.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tui import paths
+from tui.catalog import Model
+from tui.config import Config
+from tui.downloads import archives, imports, manifest
+from tui.downloads.files import remove_quietly, sha256_of
+from tui.downloads.http import Policy, download
+from tui.downloads.locks import is_locked
+from tui.downloads.progress import Meter, ProgressCallback, ignore
+from tui.downloads.sources import ensure_source, resolve
+from tui.downloads.state import ModelFiles, checkpoint_file, download_target, model_files_state, unpacked_files
+from tui.errors import UserError
+
+
+def manual_instructions(model: Model) -> str:
+    return (f"{model.name} has no direct download: get {model.weights.filename} from {model.weights.manual_from} "
+            f"and import it with: fashionfail-tui fetch {model.name} --from PATH/{model.weights.filename}")
+
+
+def fetch_model(model: Model, config: Config, on_progress: ProgressCallback | None = None,
+                source_file: Path | None = None, policy: Policy = Policy()) -> Path:
+    """Make the model's checkpoint (and source tree) present and verified; return the checkpoint path
+    the runner is given (for a tarball, the `.../model.ckpt` prefix). `source_file` imports a file
+    the user downloaded instead of fetching; it is required for manual models not yet in the cache."""
+    on_progress = on_progress or ignore
+    override = config.override_for(model.name)
+    if source_file is not None:
+        import_model(model, source_file, on_progress)
+    elif override.file:
+        if not override.file.exists():
+            raise UserError(f"the config's file for {model.name} does not exist: {override.file}")
+    else:
+        state = model_files_state(model, config)
+        if not state.usable:
+            if model.weights.kind == "manual":
+                raise UserError(manual_instructions(model))
+            _download(model, config, state, on_progress, policy)
+    if model.source:
+        ensure_source(resolve(model.source, config), on_progress)
+    return checkpoint_file(model, config)
+
+
+def _download(model: Model, config: Config, state: ModelFiles, on_progress: ProgressCallback,
+              policy: Policy) -> None:
+    target = download_target(model)
+    if state.state == "corrupt" and model.weights.kind == "file":
+        remove_quietly(target)
+    url = config.override_for(model.name).url or model.weights.url
+    pinned = config.override_for(model.name).sha256 or model.weights.sha256
+    earlier = manifest.get(target)
+    result = download(url, target, expected_sha256=pinned, fallback_sha256=earlier.sha256 if earlier else None,
+                      policy=policy, on_progress=on_progress)
+    if pinned:
+        source = "config" if config.override_for(model.name).sha256 else "catalog"
+    else:
+        source = {"server": "server", "unchecked": "first-download"}.get(result.hash_source) or \
+            (earlier.hash_source if earlier else "first-download")
+    manifest.record(target, result.sha256, source, url=url)
+    if model.weights.kind == "tar":
+        _unpack(model, target, url, on_progress)
+        remove_quietly(target)  # the manifest keeps the tarball's hash for a later re-download
+
+
+def _unpack(model: Model, archive: Path, url: str | None, on_progress: ProgressCallback) -> Path:
+    folder = paths.checkpoints_dir() / model.weights.unpacks_to
+    archives.unpack(archive, folder, model.weights.expected_files, on_progress)
+    for path in unpacked_files(model):
+        manifest.record(path, sha256_of(path), "archive", url=url)
+    return folder
+
+
+def import_model(model: Model, source_file: Path, on_progress: ProgressCallback = ignore) -> Path:
+    """Copy a hand-downloaded checkpoint into the cache after checking it is one; record its hash."""
+    source_file = source_file.expanduser()
+    if model.weights.kind == "tar":  # an air-gapped copy of the tarball: the same checks as a download
+        return _unpack(model, source_file, url=None, on_progress=on_progress)
+    target = download_target(model)
+    digest = imports.import_file(source_file, target, on_progress)
+    manifest.record(target, digest, "import")
+    return target
+
+
+def verify_model(model: Model, config: Config, on_progress: ProgressCallback | None = None) -> ModelFiles:
+    """Hash every present file and compare with what is expected (config, catalog, manifest).
+
+    A file with no recorded hash gets this one recorded; a mismatch is recorded as corrupt.
+    """
+    on_progress = on_progress or ignore
+    override = config.override_for(model.name)
+    pinned = override.sha256 or model.weights.sha256 if model.weights.kind != "tar" else None
+    for file in model_files_state(model, config).files:
+        if file.state in ("missing", "partial", "downloading", "external"):
+            continue
+        meter = Meter("verify", file.name, on_progress, total=file.size)
+        digest = sha256_of(file.path, meter.advance)
+        expected = pinned or file.sha256
+        source = ("config" if override.sha256 else "catalog") if pinned else file.hash_source or "first-download"
+        manifest.record(file.path, expected or digest, source, verified=not expected or digest == expected)
+    return model_files_state(model, config)
+
+
+def delete_model(model: Model) -> list[Path]:
+    """Remove the model's files and partial downloads from the cache; return what was removed.
+
+    Source trees stay: both models of a family share one.
+    """
+    target = download_target(model)
+    if is_locked(target):
+        raise UserError(f"{model.weights.filename} is being downloaded right now; try again when it is done")
+    removed = []
+    candidates = [target, target.with_name(target.name + ".part"), target.with_name(target.name + ".part.json")]
+    if model.weights.kind == "tar":
+        candidates.append(paths.checkpoints_dir() / model.weights.unpacks_to)
+    for path in candidates:
+        if path.is_dir():
+            shutil.rmtree(path)
+            removed.append(path)
+        elif path.exists():
+            path.unlink()
+            removed.append(path)
+    if model.weights.kind == "tar":
+        manifest.forget(model.weights.unpacks_to)
+    return removed

@@ -1,0 +1,265 @@
+"""Resumable, verified HTTP downloads into the cache.
+
+A file is streamed into `NAME.part`, next to a sidecar `NAME.part.json` that remembers which URL and
+which version of the file (ETag, Last-Modified, total size) the partial bytes belong to. An
+interrupted transfer resumes with `Range: bytes=N-` and `If-Range`, and the answer is checked: a 206
+must start exactly at N and describe the same file, anything else (a 200 from a server that ignores
+Range, a changed file) restarts cleanly from byte 0. The sha256 is computed while streaming; only a
+file whose hash matches what is expected is fsynced and renamed into place, a mismatch is deleted.
+The whole transfer runs under the target's cross-process lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from tui.downloads.files import disk_error, remove_quietly, replace_durably
+from tui.downloads.locks import locked
+from tui.downloads.progress import Meter, Progress, ProgressCallback, ignore
+from tui.errors import UserError
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How patient a download is."""
+
+    connect_timeout: float = 15.0
+    read_timeout: float = 60.0
+    retries: int = 4
+    """Further attempts after the first, for dropped connections, timeouts and 5xx answers."""
+    backoff: float = 1.0
+    """Seconds before the first retry; doubles after each, up to max_backoff."""
+    max_backoff: float = 30.0
+    chunk_size: int = 1 << 16
+
+    def delay(self, attempt: int) -> float:
+        return min(self.backoff * 2 ** attempt, self.max_backoff)
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    sha256: str
+    size: int
+    hash_source: str
+    """expected (the caller's hash matched), server (X-Linked-Etag matched), or unchecked."""
+
+
+class _Retry(Exception):
+    """A transient failure: try again after a pause, resuming from what is on disk."""
+
+    def __init__(self, message: str, fresh: bool = False):
+        super().__init__(message)
+        self.fresh = fresh
+        """Discard the partial file before the next attempt."""
+
+
+def _sidecar(part: Path) -> Path:
+    return part.with_name(part.name + ".json")
+
+
+def _validator(headers: httpx.Headers) -> dict:
+    return {"etag": headers.get("etag"), "last_modified": headers.get("last-modified")}
+
+
+def _if_range(saved: dict) -> str | None:
+    """A strong ETag, else Last-Modified (weak ETags are not allowed in If-Range)."""
+    etag = saved.get("etag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return saved.get("last_modified")
+
+
+def linked_sha256(response: httpx.Response) -> str | None:
+    """Hugging Face's LFS sha256 (`X-Linked-Etag`), on the answer or on a redirect before it."""
+    for answer in (*response.history, response):
+        value = answer.headers.get("x-linked-etag", "").strip().removeprefix("W/").strip('"').lower()
+        if _SHA256.match(value):
+            return value
+    return None
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+class Transfer:
+    """One file's download: state on disk (part + sidecar) and the attempts that fill it."""
+
+    def __init__(self, url: str, target: Path, policy: Policy, on_progress: ProgressCallback):
+        self.url, self.target, self.policy, self.on_progress = url, target, policy, on_progress
+        self.part = target.with_name(target.name + ".part")
+        self.sidecar = _sidecar(self.part)
+        self.server_sha256: str | None = None
+
+    def discard_partial(self) -> None:
+        remove_quietly(self.part, self.sidecar)
+
+    def _saved(self) -> dict | None:
+        """The sidecar of a usable partial file, None when there is nothing to resume."""
+        try:
+            saved = json.loads(self.sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            saved = None
+        if not isinstance(saved, dict) or saved.get("url") != self.url or not self.part.exists():
+            self.discard_partial()
+            return None
+        return saved
+
+    def _save(self, headers: httpx.Headers, total: int | None) -> None:
+        self.sidecar.write_text(json.dumps({"url": self.url, "total": total, **_validator(headers)}),
+                                encoding="utf-8")
+
+    def attempt(self, client: httpx.Client) -> None:
+        """Fetch whatever is missing from the partial file; raise _Retry on a transient failure."""
+        saved = self._saved()
+        offset = self.part.stat().st_size if saved else 0
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if validator := _if_range(saved):
+                headers["If-Range"] = validator
+        with client.stream("GET", self.url, headers=headers) as response:
+            self.server_sha256 = linked_sha256(response) or self.server_sha256
+            status = response.status_code
+            if status == 416:
+                raise _Retry(f"the server refused to resume at byte {offset}", fresh=True)
+            if status >= 500 or status == 429:
+                raise _Retry(f"HTTP {status} {response.reason_phrase} from {self.url}")
+            if status >= 400:
+                raise UserError(f"HTTP {status} {response.reason_phrase} for {self.url}")
+            if status == 206:
+                offset, total = self._check_resume(response, saved, offset)
+            elif status == 200:
+                if offset:
+                    self.on_progress(Progress("restart", self.target.name, 0, None,
+                                              message="the server sent the whole file; starting again"))
+                offset = 0
+                length = response.headers.get("content-length")
+                total = int(length) if length and length.isdigit() else None
+            else:
+                raise UserError(f"unexpected HTTP {status} {response.reason_phrase} for {self.url}")
+            self._save(response.headers, total)
+            self._receive(response, offset, total)
+
+    def _check_resume(self, response: httpx.Response, saved: dict | None, offset: int) -> tuple[int, int]:
+        match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+        if not saved or not match or int(match.group(1)) != offset or match.group(3) == "*":
+            raise _Retry("the server answered the resume request with the wrong range", fresh=True)
+        total = int(match.group(3))
+        now = _validator(response.headers)
+        changed = any(saved.get(k) and now[k] and saved[k] != now[k] for k in now)
+        if changed or (saved.get("total") is not None and saved["total"] != total):
+            raise _Retry("the file changed on the server since the partial download", fresh=True)
+        return offset, total
+
+    def _receive(self, response: httpx.Response, offset: int, total: int | None) -> None:
+        meter = Meter("download", self.target.name, self.on_progress, total=total, start=offset)
+        meter.update(offset, force=True)
+        try:
+            with open(self.part, "r+b" if offset else "wb") as handle:
+                if offset:
+                    handle.truncate(offset)
+                    handle.seek(offset)
+                for chunk in response.iter_raw():
+                    handle.write(chunk)
+                    meter.advance(len(chunk))
+        except OSError as exc:
+            raise disk_error(exc, self.part) from None
+        if total is not None and meter.done != total:
+            raise _Retry(f"the connection closed after {meter.done} of {total} bytes")
+        meter.update(meter.done, force=True)
+
+
+def _hash_file(path: Path, name: str, on_progress: ProgressCallback) -> str:
+    digest = hashlib.sha256()
+    meter = Meter("verify", name, on_progress, total=path.stat().st_size)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            meter.advance(len(chunk))
+    return digest.hexdigest()
+
+
+def download(url: str, target: Path, expected_sha256: str | None = None, fallback_sha256: str | None = None,
+             policy: Policy = Policy(), on_progress: ProgressCallback = ignore) -> Downloaded:
+    """Download `url` to `target`, or return the file already there.
+
+    `expected_sha256` is a pinned hash (catalog or config); without one, the server's X-Linked-Etag
+    is used, then `fallback_sha256` (what the manifest recorded for an earlier download). Raises
+    UserError with one line per kind of failure; nothing unverified is ever left at `target`.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    waiting = Progress("wait", target.name, message="another process is downloading this file; waiting for it")
+    with locked(target, on_wait=lambda: on_progress(waiting)):
+        if target.exists():
+            return _existing(target, expected_sha256 or fallback_sha256, on_progress)
+        transfer = Transfer(url, target, policy, on_progress)
+        _run_attempts(transfer, policy)
+        digest = _hash_file(transfer.part, target.name, on_progress)
+        wanted, source = (expected_sha256, "expected") if expected_sha256 else \
+            (transfer.server_sha256, "server") if transfer.server_sha256 else (fallback_sha256, "expected")
+        if wanted and digest != wanted.lower():
+            transfer.discard_partial()
+            raise UserError(f"hash mismatch for {target.name} from {url}: expected sha256 {wanted}, got {digest}; "
+                            "the download was deleted")
+        try:
+            replace_durably(transfer.part, target)
+        except OSError as exc:
+            raise disk_error(exc, target) from None
+        remove_quietly(transfer.sidecar)
+        return Downloaded(target, digest, target.stat().st_size, source if wanted else "unchecked")
+
+
+def _existing(target: Path, wanted: str | None, on_progress: ProgressCallback) -> Downloaded:
+    """A file that is already in place (typically finished by another process while we waited)."""
+    digest = _hash_file(target, target.name, on_progress)
+    if wanted and digest != wanted.lower():
+        raise UserError(f"{target} is already there but its sha256 is {digest}, not {wanted}; "
+                        "delete it (fashionfail-tui cache clean) and fetch again")
+    return Downloaded(target, digest, target.stat().st_size, "expected" if wanted else "unchecked")
+
+
+def _run_attempts(transfer: Transfer, policy: Policy) -> None:
+    timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
+    with httpx.Client(follow_redirects=True, timeout=timeout, max_redirects=10) as client:
+        for attempt in range(policy.retries + 1):
+            last = attempt == policy.retries
+            try:
+                transfer.attempt(client)
+                return
+            except _Retry as exc:
+                if exc.fresh:
+                    transfer.discard_partial()
+                problem = str(exc)
+            except httpx.ConnectError as exc:
+                problem = f"cannot reach {_host(transfer.url)} ({_reason(exc)})"
+            except httpx.TooManyRedirects:
+                raise UserError(f"too many redirects fetching {transfer.url}") from None
+            except httpx.TimeoutException:
+                problem = f"{_host(transfer.url)} stopped answering (timed out)"
+            except (httpx.TransportError, httpx.StreamError) as exc:
+                problem = f"the connection to {_host(transfer.url)} broke ({_reason(exc)})"
+            if last:
+                raise UserError(f"download of {transfer.target.name} failed after {policy.retries + 1} attempts: "
+                                f"{problem}")
+            pause = policy.delay(attempt)
+            transfer.on_progress(Progress("restart", transfer.target.name,
+                                          message=f"{problem}; retrying in {pause:g} s"))
+            time.sleep(pause)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
