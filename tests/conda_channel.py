@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import io
 import json
+import sys
 import tarfile
 from pathlib import Path
 
@@ -36,8 +37,10 @@ def build_package(channel: Path, name: str, version: str, files: dict[str, bytes
 
 
 def build_channel(root: Path) -> Path:
-    """`hello` (a `bin/hello` script) and `greet` (data, depends on hello), indexed by py-rattler."""
+    """`hello` (a `bin/hello` script), `greet` (data, depends on hello) and a stand-in `python`
+    (its `bin/python` runs the test's own interpreter), indexed by py-rattler."""
     channel = root / "channel"
+    build_package(channel, "python", "3.9.0", {"bin/python": f'#!/bin/sh\nexec "{sys.executable}" "$@"\n'.encode()})
     build_package(channel, "hello", "1.0", {"bin/hello": b"#!/bin/sh\necho hello from the test channel\n",
                                             "share/hello/data.txt": b"hello\n"})
     build_package(channel, "greet", "2.0", {"share/greet/greeting.txt": b"good day\n"}, depends=["hello >=1"])

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from conda_channel import build_channel, write_spec
+from fileserver import FileServer
 from tui import paths
 from tui.app import FashionFailApp
 from tui.environments import State
@@ -18,15 +19,25 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 @pytest.fixture
-def setup_config(tmp_path, monkeypatch):
+def file_server():
+    with FileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def setup_config(tmp_path, monkeypatch, file_server):
+    """The embedded backend with a test `amrcnn` spec; facere's weights are a local file, and
+    amrcnn-spine's tarball URL points at a local server that does not have it."""
     channel = build_channel(tmp_path)
     specs = tmp_path / "specs"
-    write_spec(specs, "amrcnn", channel, post="size_mb = 3\n")
+    write_spec(specs, "amrcnn", channel, dependencies=("greet", "python"),
+               post='size_mb = 3\n[verify]\nfiles = ["bin/python"]\nrun = ["{python}", "-c", "import json"]\n')
     weights = tmp_path / "facere_base.onnx"
     weights.write_bytes(b"not really onnx")
     config = tmp_path / "config.toml"
     config.write_text(f'[environments]\nbackend = "embedded"\nspecs = "{specs}"\n\n'
-                      f'[models.facere]\nfile = "{weights}"\n')
+                      f'[models.facere]\nfile = "{weights}"\n\n'
+                      f'[models.amrcnn-spine]\nurl = "{file_server.url("/gone.tar.gz")}"\n')
     monkeypatch.setenv(paths.CONFIG_ENV, str(config))
     return specs
 
@@ -85,6 +96,25 @@ async def test_wizard_builds_the_environment_and_resumes_after_reopening(setup_c
         await press_next(reopened, pilot)
         assert screen.panes.current == "checkpoints"
         assert json.loads(state_file().read_text())["step"] == "checkpoints"
+        await reopened.workers.wait_for_complete()
+        await pilot.pause()
+        log_text = "\n".join(str(line.text) for line in screen.checkpoints_runner.task_log.lines)
+        assert "fetching facere" in log_text and "failed: " in log_text
+        assert load_state().fetched == ["facere"] and screen.retry_button.display
+
+        await press_next(reopened, pilot)  # go on without amrcnn-spine's checkpoint
+        assert screen.panes.current == "check"
+        await reopened.workers.wait_for_complete()
+        await pilot.pause()
+        table = screen.check_table
+        assert [str(c) for c in table.get_row("facere")[:3]] == ["facere", "the app's own interpreter", "[green]ready[/]"]
+        gaps = [str(table.get_row(key)[2]) + " | " + str(table.get_row(key)[3]) for key in
+                (row.value for row in table.rows) if key.startswith("amrcnn-spine/")]
+        assert any("checkpoint" in g and "fashionfail-tui fetch amrcnn-spine" in g for g in gaps)
+        assert not any("environment" in g for g in gaps)  # built by the wizard above
+        assert str(screen.next_button.label) == "Finish"
+        await press_next(reopened, pilot)
+        assert load_state().step == "done" and str(screen.next_button.label) == "Start over"
 
 
 async def test_a_broken_wizard_file_starts_over(setup_config):
@@ -109,11 +139,11 @@ async def test_a_failed_build_is_reported_and_retried(setup_config, tmp_path):
         await pilot.pause()
         assert "environment amrcnn (embedded): failed" in str(screen.environments_runner.task_title.render())
         assert any("step 'compile' failed" in n.message for n in app._notifications)
-        assert str(screen.next_button.label) == "Retry" and load_state().environments_done == []
+        assert screen.retry_button.display and load_state().environments_done == []
 
         write_spec(setup_config, "amrcnn", tmp_path / "channel", post="size_mb = 3\n")
-        await press_next(app, pilot)
+        await pilot.click("#setup-retry")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert load_state().environments_done == ["amrcnn"]
-        assert str(screen.next_button.label) == "Next" and screen.panes.current == "environments"
+        assert not screen.retry_button.display and screen.panes.current == "environments"

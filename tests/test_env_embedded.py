@@ -13,6 +13,7 @@ from conda_channel import build_channel, config_for, write_spec
 from tui import paths
 from tui.environments import State, backend_for, python_for
 from tui.environments.embedded import EmbeddedBackend
+from tui.config import load as load_config
 from tui.environments.specs import load
 from tui.errors import UserError
 
@@ -143,3 +144,24 @@ def test_the_bundled_specs_say_what_the_models_need():
     amrcnn = load("amrcnn", config_for(paths.envs_specs_dir()))
     assert amrcnn.conda[0] == "python=3.9" and "tensorflow-gpu==2.11.0" in amrcnn.pip
     assert "import tensorflow, pycocotools" in " ".join(amrcnn.verify_run)
+
+
+def test_config_channels_and_channel_alias_point_the_solver_at_a_mirror(tmp_path, channel):
+    """The spec names `conda-forge`; the config sends the solve to the local channel instead."""
+    specs = tmp_path / "specs"
+    write_spec(specs, "tiny", channel)
+    spec_file = specs / "tiny.yml"
+    spec_file.write_text(spec_file.read_text().replace(channel.as_uri(), "conda-forge"))
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(f'[environments]\nspecs = "{specs}"\nchannels = ["{channel.as_uri()}"]\n')
+    assert backend_for(load_config(config_file), "embedded").create("tiny").state is State.READY
+
+    config_file.write_text(f'[environments]\nspecs = "{specs}"\nchannel_alias = "{tmp_path.as_uri()}/"\n')
+    spec_file.write_text(spec_file.read_text().replace("conda-forge", "channel"))
+    events = []
+    backend_for(load_config(config_file), "embedded").update("tiny", events.append)
+    assert f"channels: {channel.as_uri()}/" in [e.line for e in events]
+
+    config_file.write_text('[environments]\nchannels = "not a list"\n')
+    with pytest.raises(UserError, match=r"config.toml:2: 'channels' has the wrong type"):
+        load_config(config_file)

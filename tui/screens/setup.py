@@ -41,6 +41,7 @@ class SetupScreen(Screen):
             yield CheckTable(id="check")
         with Horizontal(id="setup-buttons"):
             yield Button("Back", id="setup-back")
+            yield Button("Retry", id="setup-retry", classes="hidden")
             yield Button("Next", id="setup-next", variant="primary")
         yield Footer()
 
@@ -85,6 +86,10 @@ class SetupScreen(Screen):
         return self.query_one("#setup-back", Button)
 
     @property
+    def retry_button(self) -> Button:
+        return self.query_one("#setup-retry", Button)
+
+    @property
     def settings(self) -> Config:
         """The app's settings with the backend this wizard run chose."""
         return dataclasses.replace(self.app.settings, backend=self.state.backend)
@@ -106,6 +111,7 @@ class SetupScreen(Screen):
         self.back_button.disabled = step in ("backend", "done")
         self.next_button.label = {"check": "Finish", "done": "Start over"}.get(step, "Next")
         self.next_button.disabled = False
+        self.retry_button.add_class("hidden")
         if step == "disk":
             models = [catalog.get(name) for name in self.state.models]
             backend = self._backend()
@@ -178,8 +184,7 @@ class SetupScreen(Screen):
     @on(TaskRunner.AllFinished)
     def tasks_finished(self, message: TaskRunner.AllFinished) -> None:
         self.next_button.disabled = False
-        if message.failed:
-            self.next_button.label = "Retry"
+        self.retry_button.set_class(not message.failed, "hidden")
 
     @work(thread=True, exclusive=True, group="setup-check")
     def run_check(self) -> None:
@@ -193,12 +198,14 @@ class SetupScreen(Screen):
         if step > 0:
             self.show_step(STEPS[step - 1])
 
+    @on(Button.Pressed, "#setup-retry")
+    def retry(self) -> None:
+        """Run the step's tasks again; those that finished are skipped."""
+        self.show_step(self.state.step)
+
     @on(Button.Pressed, "#setup-next")
     def go_next(self) -> None:
         step = self.state.step
-        if self.next_button.label.plain == "Retry":
-            self.show_step(step)
-            return
         if step == "backend":
             self.state.backend = self.backend_choice.value
         elif step == "models":
