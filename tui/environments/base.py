@@ -248,7 +248,8 @@ class Backend(ABC):
         """Build from scratch: an existing prefix (half-built, stale, broken) is removed first."""
         spec = self.spec(family)
         steps = []
-        if self.prefix_for(spec) and self.prefix_for(spec).exists():
+        old = self.prefix_for(spec)
+        if old and old.exists():
             steps.append(("remove the old environment", lambda context: self.delete(spec, context)))
         steps += self.package_steps(spec, updating=False) + self._post_steps(spec) + self._check_steps(spec)
         Operation("create", spec, lambda: self.prefix_for(spec), report).run(steps)
@@ -266,7 +267,8 @@ class Backend(ABC):
 
     def remove(self, family: str, report: Reporter | None = None) -> EnvStatus:
         spec = self.spec(family)
-        if self.prefix_for(spec) is None or not self.prefix_for(spec).exists():
+        prefix = self.prefix_for(spec)
+        if prefix is None or not prefix.exists():
             return self.status(family)
         Operation("remove", spec, lambda: None, report).run(
             [("remove the environment", lambda context: self.delete(spec, context))], marks=False)

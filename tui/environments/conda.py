@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from tui.config import Config
-from tui.environments.base import Action, Backend, State, StepContext, StepFailed, state_of
+from tui.environments.base import Action, Backend, EnvStatus, Reporter, State, StepContext, StepFailed, state_of
 from tui.environments.specs import EnvSpec
 from tui.errors import UserError
 
@@ -81,7 +81,7 @@ class CondaBackend(Backend):
         verb = "update" if updating else "create"
         return [(f"{self.name} {verb}: conda and pip packages", lambda context: self._run_json(command, context))]
 
-    def update(self, family, report=None):
+    def update(self, family: str, report: Reporter | None = None) -> EnvStatus:
         """conda's update does not bring back deleted files: a broken environment is rebuilt instead."""
         spec = self.spec(family)
         if state_of(spec, self.prefix_for(spec))[0] is State.BROKEN:

@@ -108,11 +108,14 @@ def fetch_checkpoint(model: Model, config: Config, on_line, on_fraction) -> None
     UserError (one line) when it cannot, e.g. a model whose weights must be downloaded by hand."""
     from tui.downloads import fetch_model
 
+    seen = set()
+
     def on_progress(progress) -> None:
         if progress.fraction is not None:
             on_fraction(progress.fraction)
-        if progress.message:
-            on_line(f"{progress.stage} {progress.name}: {progress.message}")
+        if progress.message or (progress.stage, progress.name) not in seen:
+            seen.add((progress.stage, progress.name))
+            on_line(f"{progress.stage} {progress.name}" + (f": {progress.message}" if progress.message else ""))
 
     on_line(f"fetching {model.name}")
     fetch_model(model, config, on_progress)

@@ -30,13 +30,14 @@ class CheckTable(DataTable):
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        self.add_columns("model", "runs in", "state", "fix")
+        self.add_columns("model", "runs in", "state, and the command that fixes each gap")
 
     def show_diagnoses(self, diagnoses: list[Diagnosis]) -> None:
         self.clear()
         for diagnosis in diagnoses:
             if diagnosis.ready:
-                self.add_row(diagnosis.model, diagnosis.environment, "[green]ready[/]", "", key=diagnosis.model)
+                self.add_row(diagnosis.model, diagnosis.environment, "[green]ready[/]", key=diagnosis.model)
             for number, gap in enumerate(diagnosis.gaps):
                 self.add_row(diagnosis.model if number == 0 else "", diagnosis.environment if number == 0 else "",
-                             f"[yellow]missing {gap.what}[/]", gap.fix, key=f"{diagnosis.model}/{number}")
+                             f"[yellow]missing {gap.what}[/]\n  [b]{gap.fix}[/]", height=2,
+                             key=f"{diagnosis.model}/{number}")
