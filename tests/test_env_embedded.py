@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from conda_channel import build_channel, config_for, write_spec
 from tui import paths
 from tui.environments import State, backend_for, python_for
 from tui.environments.embedded import EmbeddedBackend
+from tui.environments.process import stream
 from tui.config import load as load_config
 from tui.environments.specs import load
 from tui.errors import UserError
@@ -165,3 +167,16 @@ def test_config_channels_and_channel_alias_point_the_solver_at_a_mirror(tmp_path
     config_file.write_text('[environments]\nchannels = "not a list"\n')
     with pytest.raises(UserError, match=r"config.toml:2: 'channels' has the wrong type"):
         load_config(config_file)
+
+
+def test_a_listener_that_stops_listening_stops_the_program(tmp_path):
+    """What happens when the app closes mid-build: the callback raises, the program is killed."""
+    marker = tmp_path / "still-running"
+
+    def on_line(text):
+        raise RuntimeError("app closed")
+
+    with pytest.raises(RuntimeError):
+        stream(["sh", "-c", f"echo start; sleep 0.5; touch {marker}"], on_line, terminal=True)
+    time.sleep(0.8)
+    assert not marker.exists()

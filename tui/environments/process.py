@@ -47,6 +47,11 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None], *, terminal: boo
             for line in lines:
                 _deliver(line, on_line)
         _deliver(pending, on_line)
+    except BaseException:
+        # the caller stopped listening (an app closing mid-build, Ctrl-C): stop the program too
+        process.kill()
+        process.wait()
+        raise
     finally:
         os.close(reader)
     return process.wait()
