@@ -14,6 +14,7 @@ from tui import catalog, paths
 from tui.catalog import Model
 from tui.config import Config
 from tui.environments import specs
+from tui.environments.base import Backend, Event, State
 
 STEPS = ("backend", "models", "disk", "environments", "checkpoints", "check")
 STEP_TITLES = {"backend": "Backend", "models": "Models", "disk": "Disk space", "environments": "Environments",
@@ -101,6 +102,23 @@ def human_bytes(count: int) -> str:
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1000
     return ""
+
+
+def build_environment(backend: Backend, family: str, on_line, on_step, on_fraction) -> None:
+    """Create the environment unless it is ready already; lines, step titles and the overall
+    fraction (steps done plus the current one's part) go to the callbacks."""
+    def on_event(event: Event) -> None:
+        if event.line is not None:
+            on_line(event.line)
+            return
+        if event.started:
+            on_step(f"{event.step} ({event.index + 1}/{event.total})")
+        on_fraction((event.index + (event.fraction or 0.0)) / max(event.total, 1))
+
+    if backend.status(family).state is State.READY:
+        on_line(f"{family}: already ready ({backend.name})")
+        return
+    backend.create(family, on_event)
 
 
 def fetch_checkpoint(model: Model, config: Config, on_line, on_fraction) -> None:

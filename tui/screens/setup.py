@@ -16,13 +16,13 @@ from textual.widgets import Button, ContentSwitcher, Footer, Header, Static
 
 from tui import catalog
 from tui.config import Config
-from tui.environments import Backend, Event, State, backend_for, wizard
+from tui.environments import Backend, backend_for, wizard
 from tui.environments.conda import FLAVOURS, find_executable
 from tui.environments.diagnosis import diagnose
 from tui.environments.wizard import STEP_TITLES, STEPS
 from tui.errors import UserError
 from tui.screens import NavEntry
-from tui.widgets.setup import BackendChoice, CheckTable, DiskTable, ModelChoice, Task, TaskReport, TaskRunner
+from tui.widgets.setup import BackendChoice, CheckTable, DiskTable, ModelChoice, Task, TaskRunner
 
 
 class SetupScreen(Screen):
@@ -140,19 +140,7 @@ class SetupScreen(Screen):
         todo = [f for f in self.state.families() if f not in self.state.environments_done]
 
         def build(family: str):
-            def run(report: TaskReport) -> None:
-                def on_event(event: Event) -> None:
-                    if event.line is not None:
-                        report.line(event.line)
-                    else:
-                        if event.started:
-                            report.step(f"{event.step} ({event.index + 1}/{event.total})")
-                        report.fraction((event.index + (event.fraction or 0.0)) / max(event.total, 1))
-                if backend.status(family).state is State.READY:
-                    report.line(f"{family}: already ready ({backend.name})")
-                    return
-                backend.create(family, on_event)
-            return run
+            return lambda report: wizard.build_environment(backend, family, report.line, report.step, report.fraction)
 
         self._start(self.environments_runner, [Task(f, f"environment {f} ({backend.name})", build(f)) for f in todo])
 
