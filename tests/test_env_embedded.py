@@ -180,3 +180,18 @@ def test_a_listener_that_stops_listening_stops_the_program(tmp_path):
         stream(["sh", "-c", f"echo start; sleep 0.5; touch {marker}"], on_line, terminal=True)
     time.sleep(0.8)
     assert not marker.exists()
+
+
+def test_a_spec_outside_the_supported_yaml_names_its_file_and_line(tmp_path):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "odd.yml").write_text("name: odd\ndependencies:\n  - python\n  weird: nesting\n")
+    with pytest.raises(UserError, match=r"odd.yml:4: not understood"):
+        load("odd", config_for(specs))
+    (specs / "odd.yml").write_text("name: odd\ndependencies: [python, pip]\n")
+    with pytest.raises(UserError, match=r"odd.yml: `dependencies:` must be followed by `- item` lines"):
+        load("odd", config_for(specs))
+    (specs / "odd.yml").write_text("name: odd\ndependencies:\n  - hello\n")
+    (specs / "odd.post.toml").write_text('[[steps]]\nname = "both"\npip = ["x"]\nrun = ["y"]\n')
+    with pytest.raises(UserError, match="exactly one of pip"):
+        load("odd", config_for(specs))

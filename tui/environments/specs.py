@@ -71,6 +71,9 @@ def load(family: str, config: Config) -> EnvSpec:
         raise UserError(f"no environment '{family}' (no {file}); known environments: {known}")
     text = file.read_text(encoding="utf-8")
     data = _read_env_file(file, text)
+    for key in ("channels", "dependencies"):
+        if not isinstance(data.get(key, []), list):
+            raise UserError(f"{file}: `{key}:` must be followed by `- item` lines")
     post_file = file.with_name(f"{family}.post.toml")
     post_text = post_file.read_text(encoding="utf-8") if post_file.is_file() else ""
     try:
