@@ -20,6 +20,8 @@ class Served:
     etag: str
     last_modified: str
     ignore_range: bool = False
+    ignore_if_range: bool = False
+    """Resume even when If-Range names another version (a broken cache or proxy)."""
     corrupt: bool = False
     """Send different bytes than the ETag/X-Linked-Etag describe."""
     linked_sha256: str | None = None
@@ -31,7 +33,7 @@ class Served:
 
 
 class FileServer:
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.files: dict[str, Served] = {}
         self.redirects: dict[str, str] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -46,7 +48,7 @@ class FileServer:
             def do_GET(self):
                 server.handle(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
@@ -122,7 +124,7 @@ class FileServer:
         if served.ignore_range or not wanted.startswith("bytes=") or not wanted.endswith("-"):
             return 0
         if_range = request.headers.get("If-Range")
-        if if_range and if_range not in (served.etag, served.last_modified):
+        if if_range and if_range not in (served.etag, served.last_modified) and not served.ignore_if_range:
             return 0  # the file changed: send all of it
         start = int(wanted[6:-1])
         return start if start < len(served.body) else 0

@@ -1,37 +1,17 @@
 """Safe unpacking of the amrcnn tarballs: crafted archives with escaping members."""
 
 import hashlib
-import io
 import tarfile
 
 import pytest
+from artifacts import EXPECTED, checkpoint_members, make_tar
 from fileserver import FileServer
 from gitrepos import commit
 
 from tui import catalog, config, paths
-from tui.downloads import Policy, fetch_model, model_files_state
+from tui.downloads import Policy, delete_model, fetch_model, model_files_state
 from tui.downloads.archives import unpack
 from tui.errors import UserError
-
-EXPECTED = catalog.get("amrcnn-r50-fpn").weights.expected_files
-
-
-def make_tar(path, members):
-    """members: (TarInfo fields, bytes or None) pairs."""
-    with tarfile.open(path, "w:gz") as tar:
-        for fields, data in members:
-            info = tarfile.TarInfo(fields.pop("name"))
-            for key, value in fields.items():
-                setattr(info, key, value)
-            if data is not None:
-                info.size = len(data)
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-    return path
-
-
-def checkpoint_members(folder="fashionpedia-r50-fpn"):
-    return [({"name": f"{folder}/{name}"}, f"{name} bytes".encode()) for name in EXPECTED]
-
 
 def files_under(root):
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
@@ -113,3 +93,8 @@ def test_fetching_an_amrcnn_model_downloads_unpacks_and_records_each_file(tmp_pa
     assert {f.hash_source for f in state.files} == {"archive"}
     assert state.source.state == "verified" and state.source.head == head
     assert not (paths.checkpoints_dir() / "fashionpedia-r50-fpn.tar.gz").exists()
+    # an air-gapped user's copy of the tarball goes through the same checks
+    delete_model(model)
+    assert model_files_state(model, settings).state == "missing"
+    assert fetch_model(model, settings, source_file=tmp_path / "r50.tar.gz") == path
+    assert model_files_state(model, settings).state == "verified"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from fileserver import FileServer
-from test_imports import torch_zip
+from gitrepos import commit
+from artifacts import checkpoint_members, make_tar, torch_zip
 
 from tui import paths
 from tui.commands import main
@@ -55,7 +56,6 @@ def test_manual_model_without_from_names_the_link_and_file(capsys):
 
 
 def test_fetch_from_imports_a_checkpoint(tmp_path, capsys):
-    from gitrepos import commit
     commit(tmp_path / "ff", {"README.md": "x"})
     paths.config_file().write_text(f'[sources.FashionFormer]\nurl = "{tmp_path / "ff"}"\n')
     source = torch_zip(tmp_path / "download.pth")
@@ -100,3 +100,23 @@ def test_two_processes_fetching_one_file_produce_one_good_file(server):
     assert len(waited) == 1
     assert sorted(p.name for p in paths.checkpoints_dir().iterdir()) == \
         ["facere_base.onnx", "facere_base.onnx.lock", "manifest.json", "manifest.json.lock"]
+
+
+def test_fetch_all_fetches_what_it_can_and_names_what_it_could_not(server, tmp_path, capsys):
+    pin = commit(tmp_path / "tpu", {"README": "tpu"})
+    for stem in ("fashionpedia-spinenet-143", "fashionpedia-r50-fpn"):
+        server.serve(f"/{stem}.tar.gz", make_tar(tmp_path / f"{stem}.tar.gz", checkpoint_members(stem)).read_bytes())
+    server.serve("/facere_plus.onnx", ONNX[::-1])
+    paths.config_file().write_text(
+        f'[models.facere]\nurl = "{server.url("/facere_base.onnx")}"\n'
+        f'[models.facere_plus]\nurl = "{server.url("/facere_plus.onnx")}"\n'
+        f'[models.amrcnn-spine]\nurl = "{server.url("/fashionpedia-spinenet-143.tar.gz")}"\n'
+        f'[models.amrcnn-r50-fpn]\nurl = "{server.url("/fashionpedia-r50-fpn.tar.gz")}"\n'
+        f'[sources.tpu]\nurl = "{tmp_path / "tpu"}"\ncommit = "{pin}"\n')
+    assert main(["fetch", "all", "--json"]) == 2
+    finals = [e for e in events(capsys.readouterr().out) if e["event"] != "progress"]
+    assert [(e["event"], e.get("model")) for e in finals] == [
+        ("done", "amrcnn-spine"), ("done", "amrcnn-r50-fpn"), ("error", "fformer-swin"),
+        ("error", "fformer-r50-fpn"), ("done", "facere"), ("done", "facere+"), ("error", None)]
+    assert finals[-1]["message"] == "2 of 6 models not fetched: fformer-swin, fformer-r50-fpn (see above)"
+    assert (paths.sources_dir() / "tpu" / "README").exists()

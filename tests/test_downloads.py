@@ -12,6 +12,7 @@ from fileserver import FileServer
 from tui import catalog, config, paths
 from tui.downloads import Policy, fetch_model, model_files_state
 from tui.downloads.http import download
+from tui.downloads.locks import locked
 from tui.errors import UserError
 from tui.readiness import readiness
 
@@ -65,11 +66,18 @@ def test_download_lands_byte_identical_and_is_recorded_as_verified(server):
     assert len(server.requests_for("/facere_base.onnx")) == 1
 
 
-def test_interrupted_download_resumes_with_a_range_request_for_the_remainder(server):
-    served = server.serve("/facere_base.onnx", ONNX, faults=["drop:3000"])
+def interrupted_fetch(server, after: int) -> config.Config:
+    """A fetch whose connection drops after `after` bytes, with no retry: leaves a partial file."""
+    server.serve("/facere_base.onnx", ONNX, faults=[f"drop:{after}"])
     settings = point_facere_at(server)
     with pytest.raises(UserError, match="connection"):
         fetch_model(FACERE, settings, policy=Policy(retries=0))
+    return settings
+
+
+def test_interrupted_download_resumes_with_a_range_request_for_the_remainder(server):
+    settings = interrupted_fetch(server, 3000)
+    served = server.files["/facere_base.onnx"]
     state = model_files_state(FACERE, settings)
     assert state.state == "partial" and state.files[0].size == 3000 and not target().exists()
 
@@ -96,14 +104,20 @@ def test_a_server_that_ignores_range_restarts_cleanly(server):
 
 
 def test_a_file_changed_between_attempts_is_downloaded_anew(server):
-    server.serve("/facere_base.onnx", ONNX, faults=["drop:4000"])
-    settings = point_facere_at(server)
-    with pytest.raises(UserError):
-        fetch_model(FACERE, settings, policy=Policy(retries=0))
+    settings = interrupted_fetch(server, 4000)
     newer = ONNX[::-1]
     server.serve("/facere_base.onnx", newer)
     fetch_model(FACERE, settings, policy=FAST)
     assert target().read_bytes() == newer
+
+
+def test_a_resume_answered_from_a_changed_file_is_caught_by_the_saved_etag(server):
+    settings = interrupted_fetch(server, 4000)
+    newer = ONNX[::-1]
+    server.serve("/facere_base.onnx", newer, ignore_if_range=True)  # sends 206 with the new file's bytes
+    fetch_model(FACERE, settings, policy=FAST)
+    assert target().read_bytes() == newer
+    assert [h.get("range") for h in server.requests_for("/facere_base.onnx")] == [None, "bytes=4000-", None]
 
 
 def test_wrong_bytes_against_the_configured_hash_are_rejected_and_removed(server):
@@ -175,7 +189,7 @@ def test_unreachable_host_says_so():
 def test_disk_full_is_one_line_and_leaves_nothing_in_place(server, tmp_path):
     """The partial file is a symlink to /dev/full, so writing it fails with a real ENOSPC."""
     server.serve("/facere_base.onnx", ONNX)
-    settings = point_facere_at(server)
+    point_facere_at(server)
     part = target().with_name("facere_base.onnx.part")
     part.parent.mkdir(parents=True)
     part.symlink_to("/dev/full")
@@ -191,3 +205,15 @@ def test_progress_reports_rate_and_eta(server):
     download(server.url("/slow.bin"), paths.checkpoints_dir() / "slow.bin", policy=FAST, on_progress=events.append)
     middle = [e for e in events if e.stage == "download" and 0 < e.done < len(ONNX)]
     assert middle and all(e.total == len(ONNX) and e.rate > 0 and e.eta >= 0 for e in middle)
+
+
+def test_a_held_lock_shows_as_downloading_and_a_config_file_as_external(server, tmp_path):
+    settings = interrupted_fetch(server, 2000)
+    with locked(target()):
+        state = model_files_state(FACERE, settings).files[0]
+        assert (state.state, state.size) == ("downloading", 2000)
+    mine = tmp_path / "my_facere.onnx"
+    mine.write_bytes(ONNX)
+    settings = configure(f'[models.facere]\nfile = "{mine}"\n')
+    assert model_files_state(FACERE, settings).state == "external"
+    assert fetch_model(FACERE, settings) == mine and readiness(FACERE, settings).ready

@@ -5,6 +5,7 @@ import pickle
 import zipfile
 
 import pytest
+from artifacts import torch_zip
 from gitrepos import commit
 
 from tui import catalog, config, paths
@@ -13,15 +14,6 @@ from tui.downloads.imports import checkpoint_format
 from tui.errors import UserError
 
 SWIN = catalog.get("fformer-swin")
-
-
-def torch_zip(path, folder="archive"):
-    """The layout torch.save (>= 1.6) writes: folder/data.pkl, folder/version, folder/data/N."""
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(f"{folder}/data.pkl", pickle.dumps({"state_dict": {}}, protocol=2))
-        archive.writestr(f"{folder}/version", "3\n")
-        archive.writestr(f"{folder}/data/0", b"\x00" * 64)
-    return path
 
 
 def torch_legacy(path, protocol=2):

@@ -95,3 +95,10 @@ def test_config_points_a_tree_elsewhere(upstream, tmp_path):
     tree = resolve(catalog.get("amrcnn-spine").source, config.load())
     assert tree == SourceTree("tpu", str(repo), pinned)
     assert tree_state(resolve(catalog.get("amrcnn-spine").source, config.Config())).commit.startswith("85b65b6")
+
+
+def test_an_unknown_source_tree_in_the_config_is_one_line_with_its_line_number():
+    paths.config_file().write_text('[run]\ndevice = "cpu"\n[sources.detectron]\nurl = "x"\n')
+    with pytest.raises(UserError, match=r"config.toml:3: \[sources.detectron\] must be a table named after "
+                                        r"a source tree \(tpu, FashionFormer\)"):
+        config.load()

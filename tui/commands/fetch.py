@@ -31,14 +31,18 @@ class _Reporter:
         self.as_json = as_json
         self.live = sys.stderr.isatty()
         self.model = ""
+        self.last_step: tuple = ()
 
     def progress(self, event: Progress) -> None:
         if self.as_json:
             self.emit({**event.as_event(), "model": self.model})
         elif self.live:
             print(f"\r\033[K{describe(event)}", end="", file=sys.stderr, flush=True)
-        elif event.stage != "download" and event.stage != "verify" or event.done == event.total:
-            print(describe(event), file=sys.stderr, flush=True)
+        elif event.total is None or event.done == event.total:
+            step = (event.stage, event.name, event.done, event.message)  # not a terminal: each step once
+            if step != self.last_step:
+                print(describe(event), file=sys.stderr, flush=True)
+            self.last_step = step
 
     def finished(self, event: str, **fields) -> None:
         if self.live and not self.as_json:

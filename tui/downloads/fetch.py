@@ -10,16 +10,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tui import paths
 from tui.catalog import Model
 from tui.config import Config
 from tui.downloads import archives, imports, manifest
 from tui.downloads.files import remove_quietly, sha256_of
 from tui.downloads.http import Policy, download
-from tui.downloads.locks import is_locked
+from tui.downloads.locks import is_locked, locked
 from tui.downloads.progress import Meter, ProgressCallback, ignore
 from tui.downloads.sources import ensure_source, resolve
-from tui.downloads.state import ModelFiles, checkpoint_file, download_target, model_files_state, unpacked_files
+from tui.downloads.state import (ModelFiles, checkpoint_file, download_target, model_files_state, unpacked_files,
+                                 unpacked_folder)
 from tui.errors import UserError
 
 
@@ -53,27 +53,41 @@ def fetch_model(model: Model, config: Config, on_progress: ProgressCallback | No
 
 def _download(model: Model, config: Config, state: ModelFiles, on_progress: ProgressCallback,
               policy: Policy) -> None:
-    target = download_target(model)
-    if state.state == "corrupt" and model.weights.kind == "file":
-        remove_quietly(target)
-    url = config.override_for(model.name).url or model.weights.url
-    pinned = config.override_for(model.name).sha256 or model.weights.sha256
-    earlier = manifest.get(target)
-    result = download(url, target, expected_sha256=pinned, fallback_sha256=earlier.sha256 if earlier else None,
-                      policy=policy, on_progress=on_progress)
-    if pinned:
-        source = "config" if config.override_for(model.name).sha256 else "catalog"
-    else:
-        source = {"server": "server", "unchecked": "first-download"}.get(result.hash_source) or \
-            (earlier.hash_source if earlier else "first-download")
-    manifest.record(target, result.sha256, source, url=url)
     if model.weights.kind == "tar":
-        _unpack(model, target, url, on_progress)
-        remove_quietly(target)  # the manifest keeps the tarball's hash for a later re-download
+        # download and unpack as one step, so a second process waits for the unpacked folder
+        with locked(unpacked_folder(model)):
+            if not model_files_state(model, config).usable:
+                _download_file(model, config, on_progress, policy)
+                _unpack(model, download_target(model), config.override_for(model.name).url or model.weights.url,
+                        on_progress)
+                remove_quietly(download_target(model))  # the manifest keeps its hash for a later re-download
+        return
+    if state.state == "corrupt":
+        remove_quietly(download_target(model))
+    _download_file(model, config, on_progress, policy)
+
+
+def _download_file(model: Model, config: Config, on_progress: ProgressCallback, policy: Policy) -> None:
+    """Download the model's artifact and record its hash, labelled with where the expected hash came from."""
+    target = download_target(model)
+    override = config.override_for(model.name)
+    url = override.url or model.weights.url
+    earlier = manifest.get(target)
+    result = download(url, target, expected_sha256=override.sha256 or model.weights.sha256,
+                      fallback_sha256=earlier.sha256 if earlier else None, policy=policy, on_progress=on_progress)
+    if override.sha256:
+        source = "config"
+    elif model.weights.sha256:
+        source = "catalog"
+    elif result.hash_source == "server":
+        source = "server"
+    else:  # checked against the earlier download's record, or the first download itself
+        source = earlier.hash_source if earlier else "first-download"
+    manifest.record(target, result.sha256, source, url=url)
 
 
 def _unpack(model: Model, archive: Path, url: str | None, on_progress: ProgressCallback) -> Path:
-    folder = paths.checkpoints_dir() / model.weights.unpacks_to
+    folder = unpacked_folder(model)
     archives.unpack(archive, folder, model.weights.expected_files, on_progress)
     for path in unpacked_files(model):
         manifest.record(path, sha256_of(path), "archive", url=url)
@@ -84,7 +98,8 @@ def import_model(model: Model, source_file: Path, on_progress: ProgressCallback 
     """Copy a hand-downloaded checkpoint into the cache after checking it is one; record its hash."""
     source_file = source_file.expanduser()
     if model.weights.kind == "tar":  # an air-gapped copy of the tarball: the same checks as a download
-        return _unpack(model, source_file, url=None, on_progress=on_progress)
+        with locked(unpacked_folder(model)):
+            return _unpack(model, source_file, url=None, on_progress=on_progress)
     target = download_target(model)
     digest = imports.import_file(source_file, target, on_progress)
     manifest.record(target, digest, "import")
@@ -98,7 +113,7 @@ def verify_model(model: Model, config: Config, on_progress: ProgressCallback | N
     """
     on_progress = on_progress or ignore
     override = config.override_for(model.name)
-    pinned = override.sha256 or model.weights.sha256 if model.weights.kind != "tar" else None
+    pinned = (override.sha256 or model.weights.sha256) if model.weights.kind != "tar" else None
     for file in model_files_state(model, config).files:
         if file.state in ("missing", "partial", "downloading", "external"):
             continue
@@ -121,7 +136,7 @@ def delete_model(model: Model) -> list[Path]:
     removed = []
     candidates = [target, target.with_name(target.name + ".part"), target.with_name(target.name + ".part.json")]
     if model.weights.kind == "tar":
-        candidates.append(paths.checkpoints_dir() / model.weights.unpacks_to)
+        candidates.append(unpacked_folder(model))
     for path in candidates:
         if path.is_dir():
             shutil.rmtree(path)

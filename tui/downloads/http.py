@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tui.downloads.files import disk_error, remove_quietly, replace_durably
+from tui.downloads.files import disk_error, remove_quietly, replace_durably, sha256_of
 from tui.downloads.locks import locked
 from tui.downloads.progress import Meter, Progress, ProgressCallback, ignore
 from tui.errors import UserError
@@ -41,7 +41,6 @@ class Policy:
     backoff: float = 1.0
     """Seconds before the first retry; doubles after each, up to max_backoff."""
     max_backoff: float = 30.0
-    chunk_size: int = 1 << 16
 
     def delay(self, attempt: int) -> float:
         return min(self.backoff * 2 ** attempt, self.max_backoff)
@@ -102,6 +101,8 @@ class Transfer:
         self.part = target.with_name(target.name + ".part")
         self.sidecar = _sidecar(self.part)
         self.server_sha256: str | None = None
+        self.digest = hashlib.sha256()
+        """sha256 of the partial file's bytes, updated while streaming."""
 
     def discard_partial(self) -> None:
         remove_quietly(self.part, self.sidecar)
@@ -153,6 +154,12 @@ class Transfer:
             self._save(response.headers, total)
             self._receive(response, offset, total)
 
+    def _disk(self, operation, *args):
+        try:
+            return operation(*args)
+        except OSError as exc:
+            raise disk_error(exc, self.part) from None
+
     def _check_resume(self, response: httpx.Response, saved: dict | None, offset: int) -> tuple[int, int]:
         match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
         if not saved or not match or int(match.group(1)) != offset or match.group(3) == "*":
@@ -167,29 +174,27 @@ class Transfer:
     def _receive(self, response: httpx.Response, offset: int, total: int | None) -> None:
         meter = Meter("download", self.target.name, self.on_progress, total=total, start=offset)
         meter.update(offset, force=True)
+        # only the file operations are disk errors: an OSError from a progress callback is the caller's
+        handle = self._disk(open, self.part, "r+b" if offset else "wb")
         try:
-            with open(self.part, "r+b" if offset else "wb") as handle:
-                if offset:
-                    handle.truncate(offset)
-                    handle.seek(offset)
-                for chunk in response.iter_raw():
-                    handle.write(chunk)
-                    meter.advance(len(chunk))
-        except OSError as exc:
-            raise disk_error(exc, self.part) from None
+            self.digest = hashlib.sha256()
+            if offset:  # the bytes from earlier attempts, then the new ones as they arrive
+                self._disk(handle.truncate, offset)
+                while chunk := self._disk(handle.read, 1 << 20):
+                    self.digest.update(chunk)
+            for chunk in response.iter_raw():
+                self._disk(handle.write, chunk)
+                self.digest.update(chunk)
+                meter.advance(len(chunk))
+            self._disk(handle.flush)
+        finally:
+            try:
+                handle.close()
+            except OSError:
+                pass  # after a successful flush only a failure already being raised can get here
         if total is not None and meter.done != total:
             raise _Retry(f"the connection closed after {meter.done} of {total} bytes")
         meter.update(meter.done, force=True)
-
-
-def _hash_file(path: Path, name: str, on_progress: ProgressCallback) -> str:
-    digest = hashlib.sha256()
-    meter = Meter("verify", name, on_progress, total=path.stat().st_size)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            meter.advance(len(chunk))
-    return digest.hexdigest()
 
 
 def download(url: str, target: Path, expected_sha256: str | None = None, fallback_sha256: str | None = None,
@@ -207,7 +212,7 @@ def download(url: str, target: Path, expected_sha256: str | None = None, fallbac
             return _existing(target, expected_sha256 or fallback_sha256, on_progress)
         transfer = Transfer(url, target, policy, on_progress)
         _run_attempts(transfer, policy)
-        digest = _hash_file(transfer.part, target.name, on_progress)
+        digest = transfer.digest.hexdigest()
         wanted, source = (expected_sha256, "expected") if expected_sha256 else \
             (transfer.server_sha256, "server") if transfer.server_sha256 else (fallback_sha256, "expected")
         if wanted and digest != wanted.lower():
@@ -224,7 +229,7 @@ def download(url: str, target: Path, expected_sha256: str | None = None, fallbac
 
 def _existing(target: Path, wanted: str | None, on_progress: ProgressCallback) -> Downloaded:
     """A file that is already in place (typically finished by another process while we waited)."""
-    digest = _hash_file(target, target.name, on_progress)
+    digest = sha256_of(target, Meter("verify", target.name, on_progress, total=target.stat().st_size).advance)
     if wanted and digest != wanted.lower():
         raise UserError(f"{target} is already there but its sha256 is {digest}, not {wanted}; "
                         "delete it (fashionfail-tui cache clean) and fetch again")

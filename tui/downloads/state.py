@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tui import paths
@@ -67,9 +67,12 @@ def download_target(model: Model) -> Path:
     return paths.checkpoints_dir() / model.weights.filename
 
 
+def unpacked_folder(model: Model) -> Path:
+    return paths.checkpoints_dir() / (model.weights.unpacks_to or "")
+
+
 def unpacked_files(model: Model) -> list[Path]:
-    folder = paths.checkpoints_dir() / (model.weights.unpacks_to or "")
-    return [folder / name for name in model.weights.expected_files]
+    return [unpacked_folder(model) / name for name in model.weights.expected_files]
 
 
 def _part(target: Path) -> Path:
@@ -107,6 +110,8 @@ def model_files_state(model: Model, config: Config) -> ModelFiles:
                            external.stat().st_size if present else None),)
     elif model.weights.kind == "tar":
         files = tuple(file_state(path, download_target(model)) for path in unpacked_files(model))
+        if is_locked(unpacked_folder(model)):  # downloaded, being unpacked
+            files = tuple(replace(f, state="downloading") if f.state in ("missing", "partial") else f for f in files)
     else:
         files = (file_state(download_target(model)),)
     return ModelFiles(model.name, model.weights.kind, files, source)

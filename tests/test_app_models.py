@@ -1,0 +1,159 @@
+"""The Models screen, driven with the Pilot against the local HTTP server."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from fileserver import FileServer
+from gitrepos import commit
+from artifacts import torch_zip
+
+from tui import catalog, config, paths
+from tui.app import FashionFailApp
+from tui.downloads import Policy, fetch_model
+from tui.errors import UserError
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+ONNX = bytes(range(256)) * 64
+
+
+@pytest.fixture
+def server():
+    with FileServer() as running:
+        yield running
+
+
+def app_with(config_text: str) -> FashionFailApp:
+    paths.config_file().write_text(config_text)
+    return FashionFailApp(config=config.load())
+
+
+async def settle(pilot, app, until, tries=200):
+    """Let thread workers run until `until()` holds."""
+    for _ in range(tries):
+        await pilot.pause(0.02)
+        if until():
+            return
+    raise AssertionError("the screen never got there")
+
+
+def cell(app, model, column):
+    return str(app.screen.files_table.get_cell(model, column))
+
+
+def errors(app):
+    return [n.message for n in app._notifications if n.severity == "error"]
+
+
+async def select(pilot, app, model):
+    table = app.screen.files_table
+    table.move_cursor(row=table.get_row_index(model))
+    await pilot.pause()
+
+
+async def test_download_shows_progress_then_verified_and_home_agrees(server):
+    server.serve("/facere_base.onnx", ONNX, delay=0.02)
+    app = app_with(f'[models.facere]\nurl = "{server.url("/facere_base.onnx")}"\n')
+    progress_seen = set()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("m")
+        await settle(pilot, app, lambda: cell(app, "facere", "state") == "missing")
+        assert [cell(app, m, "state") for m in ("amrcnn-spine", "fformer-swin")] == ["missing", "missing"]
+        await select(pilot, app, "facere")
+        await pilot.press("d")
+
+        def done():
+            progress_seen.add(cell(app, "facere", "progress"))
+            return cell(app, "facere", "state") == "verified"
+        await settle(pilot, app, done)
+        assert any(text.startswith("download ") and "%" in text for text in progress_seen)
+        assert (paths.checkpoints_dir() / "facere_base.onnx").read_bytes() == ONNX
+        assert "sha256 " + hashlib.sha256(ONNX).hexdigest()[:16] in str(app.screen.detail.render())
+        await pilot.press("h")
+        await pilot.pause()
+        assert "ready" in str(app.screen.models_table.get_row("facere")[-1])
+        assert errors(app) == []
+
+
+async def test_a_failed_download_is_an_error_notification_and_leaves_nothing(server):
+    app = app_with(f'[models.facere]\nurl = "{server.url("/missing.onnx")}"\n')
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("m")
+        await select(pilot, app, "facere")
+        await pilot.press("d")
+        await settle(pilot, app, lambda: errors(app))
+        assert errors(app) == [f"HTTP 404 Not Found for {server.url('/missing.onnx')}"]
+        await settle(pilot, app, lambda: cell(app, "facere", "state") == "missing")
+        assert cell(app, "facere", "progress") == "download failed"
+        assert not (paths.checkpoints_dir() / "facere_base.onnx").exists()
+
+
+async def test_import_through_the_dialog_then_verify_catches_corruption_and_delete_removes(tmp_path):
+    commit(tmp_path / "FashionFormer", {"README.md": "ff"})
+    source = torch_zip(tmp_path / "fashionformer_swin_b_3x.pth")
+    app = app_with(f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\n')
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("m")
+        await select(pilot, app, "fformer-swin")
+        assert "1drv.ms" in str(app.screen.detail.render())
+        await pilot.press("i")
+        await pilot.pause()
+        app.screen.path_input.value = str(source)
+        await pilot.press("enter")
+        await settle(pilot, app, lambda: cell(app, "fformer-swin", "state") == "verified")
+        assert "verified" in cell(app, "fformer-swin", "source tree")
+
+        stored = paths.checkpoints_dir() / "fashionformer_swin_b_3x.pth"
+        stored.write_bytes(stored.read_bytes()[:-1] + b"!")
+        await pilot.press("v")
+        await settle(pilot, app, lambda: cell(app, "fformer-swin", "state") == "corrupt")
+        assert "does not match its recorded sha256" in errors(app)[-1]
+
+        await pilot.press("x")
+        await settle(pilot, app, lambda: cell(app, "fformer-swin", "state") == "missing")
+        assert not stored.exists()
+
+
+async def test_an_import_that_is_not_a_checkpoint_is_refused(tmp_path):
+    page = tmp_path / "fashionformer_r50_3x.pth"
+    page.write_text("<!DOCTYPE html><html>OneDrive</html>")
+    app = app_with("")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("m")
+        await select(pilot, app, "fformer-r50-fpn")
+        await pilot.press("d")  # a manual model without its file: download opens the import dialog
+        await pilot.pause()
+        app.screen.path_input.value = str(page)
+        await pilot.click("#import-ok")
+        await settle(pilot, app, lambda: errors(app))
+        assert "web page" in errors(app)[0]
+        assert cell(app, "fformer-r50-fpn", "state") == "missing"
+
+
+async def test_mixed_cache_with_a_resumed_download_in_progress(server, tmp_path):
+    """Also saves docs/screenshots/models.svg."""
+    commit(tmp_path / "FashionFormer", {"README.md": "ff"})
+    server.serve("/facere_base.onnx", ONNX)
+    served = server.serve("/facere_plus.onnx", ONNX * 4, faults=["drop:6144"])
+    app = app_with(f'[models.facere]\nurl = "{server.url("/facere_base.onnx")}"\n'
+                   f'[models.facere_plus]\nurl = "{server.url("/facere_plus.onnx")}"\n'
+                   f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\n')
+    fetch_model(catalog.get("facere"), app.settings)
+    fetch_model(catalog.get("fformer-swin"), app.settings, source_file=torch_zip(tmp_path / "swin.pth"))
+    with pytest.raises(UserError):
+        fetch_model(catalog.get("facere+"), app.settings, policy=Policy(retries=0))
+    served.delay = 0.05
+    async with app.run_test(size=(130, 30)) as pilot:
+        await pilot.press("m")
+        await settle(pilot, app, lambda: cell(app, "facere+", "state") == "partial")
+        assert [cell(app, m, "state") for m in ("facere", "fformer-swin", "fformer-r50-fpn")] == \
+            ["verified", "verified", "missing"]
+        await select(pilot, app, "facere+")
+        await pilot.press("d")
+        await settle(pilot, app, lambda: "left" in cell(app, "facere+", "progress"))
+        assert cell(app, "facere+", "state") == "downloading"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        app.save_screenshot(filename="models.svg", path=str(SCREENSHOTS))
+        await settle(pilot, app, lambda: cell(app, "facere+", "state") == "verified", tries=600)
+    assert server.requests_for("/facere_plus.onnx")[-1]["range"] == "bytes=6144-"

@@ -1,0 +1,136 @@
+"""The Models screen: each model's checkpoint files and source tree in the cache, and the actions
+that change them (download, import, verify, delete) with live progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui import catalog
+from tui.downloads import ModelFiles
+from tui.screens import NavEntry
+from tui.widgets.models.detail import ModelDetail
+from tui.widgets.models.files_table import ModelFilesTable
+from tui.widgets.models.import_dialog import ImportDialog
+from tui.widgets.models.jobs import CacheJobs
+
+
+class ModelsScreen(Screen):
+    NAV = NavEntry("models", "m", "Models", "Checkpoints and source trees: download, import, verify, delete", order=20)
+    BINDINGS = [
+        Binding("d", "download", "Download"),
+        Binding("i", "import_file", "Import"),
+        Binding("v", "verify", "Verify"),
+        Binding("x", "delete", "Delete"),
+        Binding("r", "reload", "Reload"),
+    ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.states: dict[str, ModelFiles] = {}
+        self.busy: set[str] = set()
+        self.failures: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Checkpoints and source trees in the cache. d download · i import a file you downloaded · "
+                     "v verify (sha256) · x delete.", classes="intro")
+        yield ModelFilesTable(id="model-files")
+        yield ModelDetail(id="model-detail")
+        yield CacheJobs(self.app.settings)
+        yield Footer()
+
+    @property
+    def files_table(self) -> ModelFilesTable:
+        return self.query_one(ModelFilesTable)
+
+    @property
+    def detail(self) -> ModelDetail:
+        return self.query_one(ModelDetail)
+
+    @property
+    def jobs(self) -> CacheJobs:
+        return self.query_one(CacheJobs)
+
+    @property
+    def selected(self) -> str:
+        return self.files_table.selected_model
+
+    def on_mount(self) -> None:
+        self.jobs.read_states()
+
+    def on_screen_resume(self) -> None:
+        self.jobs.read_states()
+
+    @on(CacheJobs.StatesRead)
+    def show_states(self, message: CacheJobs.StatesRead) -> None:
+        self.states = {state.model: state for state in message.states}
+        self.files_table.show_states(message.states, self.busy, self.failures)
+        self.show_detail()
+
+    @on(DataTable.RowHighlighted)
+    def show_detail(self) -> None:
+        if self.selected in self.states:
+            self.detail.show(self.states[self.selected])
+
+    @on(CacheJobs.ProgressReported)
+    def show_progress(self, message: CacheJobs.ProgressReported) -> None:
+        self.files_table.show_progress(message.model, message.progress)
+
+    @on(CacheJobs.Finished)
+    def job_finished(self, message: CacheJobs.Finished) -> None:
+        self.busy.discard(message.model)
+        self.notify(message.summary, title=f"{message.model}: {message.action}")
+        self.jobs.read_states()
+
+    @on(CacheJobs.Failed)
+    def job_failed(self, message: CacheJobs.Failed) -> None:
+        self.busy.discard(message.model)
+        self.failures[message.model] = f"{message.action} failed"
+        self.notify(message.message, title=f"{message.model}: {message.action} failed", severity="error", timeout=15)
+        self.jobs.read_states()
+
+    def _start(self, action: str) -> str | None:
+        model = self.selected
+        if model in self.busy:
+            self.notify(f"{model} is busy; wait for it to finish", severity="warning")
+            return None
+        self.busy.add(model)
+        self.failures.pop(model, None)
+        self.files_table.show_note(model, f"{action}…")
+        return model
+
+    def action_download(self) -> None:
+        if catalog.get(self.selected).weights.kind == "manual" and not self._present(self.selected):
+            self.action_import_file()
+        elif model := self._start("download"):
+            self.jobs.download(model)
+
+    def action_import_file(self) -> None:
+        model = catalog.get(self.selected)
+        self.app.push_screen(ImportDialog(model.name, model.weights.filename),
+                             lambda path: self._import(model.name, path))
+
+    def _import(self, model: str, path: Path | None) -> None:
+        if path is not None and self._start("import"):
+            self.jobs.import_file(model, path)
+
+    def action_verify(self) -> None:
+        if model := self._start("verify"):
+            self.jobs.verify(model)
+
+    def action_delete(self) -> None:
+        if model := self._start("delete"):
+            self.jobs.delete(model)
+
+    def action_reload(self) -> None:
+        self.jobs.read_states()
+
+    def _present(self, model: str) -> bool:
+        state = self.states.get(model)
+        return bool(state and state.usable)
