@@ -15,6 +15,9 @@ A missing file means defaults; a broken one is a UserError naming the file and l
     [environments]
     backend = "auto"             # auto | embedded | conda | mamba | micromamba
     executable = "/opt/conda/bin/conda"            # which conda/mamba/micromamba to drive
+    channels = ["https://mirror.local/conda-forge"]  # embedded backend: use these instead of the specs' channels
+    channel_alias = "https://mirror.local/"        # embedded backend: what bare channel names resolve against
+    specs = "/path/to/envs"      # read the environment specs from here instead of the bundled envs/
 
     [run]
     device = "auto"              # auto | cpu | cuda
@@ -70,6 +73,12 @@ class Config:
     """Which environment backend builds the model environments."""
     executable: Path | None = None
     """The conda/mamba/micromamba executable to drive; found on PATH when unset."""
+    channels: tuple[str, ...] = ()
+    """Channels the embedded backend solves against instead of each spec's own (mirrors, tests)."""
+    channel_alias: str | None = None
+    """Where the embedded backend resolves bare channel names such as `conda-forge`."""
+    specs_dir: Path | None = None
+    """Where the environment specs are read from; the bundled `envs/` when unset."""
     device: str = "auto"
     """Default execution device for runs."""
     gpu_interval: float = 1.0
@@ -160,11 +169,18 @@ def load(path: Path | None = None) -> Config:
     run = data.get("run", {})
     gpu = data.get("gpu", {})
     executable = _expect(path, text, environments, "executable", str)
+    channels = _expect(path, text, environments, "channels", list) or []
+    if not all(isinstance(c, str) for c in channels):
+        raise _bad(path, "'channels' must be a list of strings", _line_of(path, text, "channels"))
+    specs = _expect(path, text, environments, "specs", str)
     return Config(
         models=models,
         sources=sources,
         backend=_expect(path, text, environments, "backend", str, BACKENDS) or "auto",
         executable=Path(executable).expanduser() if executable else None,
+        channels=tuple(channels),
+        channel_alias=_expect(path, text, environments, "channel_alias", str),
+        specs_dir=Path(specs).expanduser() if specs else None,
         device=_expect(path, text, run, "device", str, DEVICES) or "auto",
         gpu_interval=float(_expect(path, text, gpu, "interval", (int, float)) or 1.0),
         gpu_history=float(_expect(path, text, gpu, "history", (int, float)) or 300.0),

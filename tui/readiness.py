@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui import paths
 from tui.catalog import Model
 from tui.config import Config
 from tui.downloads.state import checkpoint_file, model_files_state
+from tui.environments import environment_gap
 
 __all__ = ["Readiness", "checkpoint_file", "readiness"]
 
@@ -37,8 +37,9 @@ def readiness(model: Model, config: Config) -> Readiness:
     missing = []
     if not cache.usable:
         missing.append(f"checkpoint ({model.weights.filename}{_CHECKPOINT_PROBLEMS.get(cache.state, '')})")
-    if model.environment and not (paths.environments_dir() / model.environment / "bin" / "python").exists():
-        missing.append(f"environment '{model.environment}'")
+    environment = environment_gap(model, config)
+    if environment:
+        missing.append(environment)
     if cache.source and cache.source.state != "verified":
         missing.append(f"source tree '{cache.source.name}'{_SOURCE_PROBLEMS.get(cache.source.state, '')}")
     return Readiness(model.name, tuple(missing))

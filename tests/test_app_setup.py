@@ -1,0 +1,149 @@
+"""The setup wizard through App.run_test(): choices, disk space, a real environment build from a
+local conda channel, closing midway and resuming, checkpoints and the final check."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conda_channel import build_channel, write_spec
+from fileserver import FileServer
+from tui import paths
+from tui.app import FashionFailApp
+from tui.environments import State
+from tui.environments.embedded import EmbeddedBackend
+from tui.environments.wizard import load_state, state_file
+from tui.config import load
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def file_server():
+    with FileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def setup_config(tmp_path, monkeypatch, file_server):
+    """The embedded backend with a test `amrcnn` spec; facere's weights are a local file, and
+    amrcnn-spine's tarball URL points at a local server that does not have it."""
+    channel = build_channel(tmp_path)
+    specs = tmp_path / "specs"
+    write_spec(specs, "amrcnn", channel, dependencies=("greet", "python"),
+               post='size_mb = 3\n[verify]\nfiles = ["bin/python"]\nrun = ["{python}", "-c", "import json"]\n')
+    weights = tmp_path / "facere_base.onnx"
+    weights.write_bytes(b"not really onnx")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[environments]\nbackend = "embedded"\nspecs = "{specs}"\n\n'
+                      f'[models.facere]\nfile = "{weights}"\n\n'
+                      f'[models.amrcnn-spine]\nurl = "{file_server.url("/gone.tar.gz")}"\n')
+    monkeypatch.setenv(paths.CONFIG_ENV, str(config))
+    return specs
+
+
+async def open_setup(app, pilot):
+    await pilot.press("s")
+    await pilot.pause()
+    return app.screen
+
+
+async def press_next(app, pilot):
+    await pilot.click("#setup-next")
+    await pilot.pause(0.3)  # a button ignores a second press while it still shows the first
+
+
+async def test_wizard_builds_the_environment_and_resumes_after_reopening(setup_config):
+    app = FashionFailApp()
+    async with app.run_test(size=(130, 40)) as pilot:
+        screen = await open_setup(app, pilot)
+        assert screen.panes.current == "backend"
+        assert screen.back_button.disabled
+        await pilot.click("#backend-embedded")
+        await press_next(app, pilot)
+
+        assert screen.panes.current == "models"
+        await press_next(app, pilot)  # nothing ticked
+        assert screen.panes.current == "models"
+        screen.model_choice.select(["amrcnn-spine", "facere"])
+        await press_next(app, pilot)
+
+        assert screen.panes.current == "disk"
+        rows = {str(screen.disk_table.get_row(key)[0]): screen.disk_table.get_row(key) for key in ("checkpoints", "environments")}
+        assert rows["environments"][2] == "3.0 MB" and "enough" in str(rows["environments"][4])
+        assert str(rows["checkpoints"][2]) == "185.0 MB + unknown (fashionpedia-spinenet-143.tar.gz)"
+        assert load_state().models == ["amrcnn-spine", "facere"] and load_state().backend == "embedded"
+
+        await press_next(app, pilot)
+        assert screen.panes.current == "environments"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        log_text = "\n".join(str(line.text) for line in screen.environments_runner.task_log.lines)
+        assert "linking greet" in log_text
+        assert "environment amrcnn (embedded): done" in str(screen.environments_runner.task_title.render())
+        assert EmbeddedBackend(load()).status("amrcnn").state is State.READY
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        app.save_screenshot(filename="setup.svg", path=str(SCREENSHOTS))
+    assert load_state().environments_done == ["amrcnn"]
+    builds = sorted(paths.logs_dir().glob("amrcnn-create-*.log"))
+
+    reopened = FashionFailApp()
+    async with reopened.run_test(size=(130, 40)) as pilot:
+        screen = await open_setup(reopened, pilot)
+        assert screen.panes.current == "environments"
+        assert "Nothing left to do here" in str(screen.environments_runner.task_title.render())
+        assert sorted(paths.logs_dir().glob("amrcnn-create-*.log")) == builds  # not built again
+        await press_next(reopened, pilot)
+        assert screen.panes.current == "checkpoints"
+        assert json.loads(state_file().read_text())["step"] == "checkpoints"
+        await reopened.workers.wait_for_complete()
+        await pilot.pause()
+        log_text = "\n".join(str(line.text) for line in screen.checkpoints_runner.task_log.lines)
+        assert "fetching facere" in log_text and "failed: " in log_text
+        assert load_state().fetched == ["facere"] and screen.retry_button.display
+
+        await press_next(reopened, pilot)  # go on without amrcnn-spine's checkpoint
+        assert screen.panes.current == "check"
+        await reopened.workers.wait_for_complete()
+        await pilot.pause()
+        table = screen.check_table
+        assert [str(c) for c in table.get_row("facere")[:3]] == ["facere", "the app's own interpreter", "[green]ready[/]"]
+        gaps = [str(table.get_row(key)[2]) for key in
+                (row.value for row in table.rows) if key.startswith("amrcnn-spine/")]
+        assert any("checkpoint" in g and "fashionfail-tui fetch amrcnn-spine" in g for g in gaps)
+        assert not any("environment" in g for g in gaps)  # built by the wizard above
+        assert str(screen.next_button.label) == "Finish"
+        await press_next(reopened, pilot)
+        assert load_state().step == "done" and str(screen.next_button.label) == "Start over"
+
+
+async def test_a_broken_wizard_file_starts_over(setup_config):
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    state_file().write_text("{not json")
+    app = FashionFailApp()
+    async with app.run_test(size=(130, 40)) as pilot:
+        assert (await open_setup(app, pilot)).panes.current == "backend"
+
+
+async def test_a_failed_build_is_reported_and_retried(setup_config, tmp_path):
+    write_spec(setup_config, "amrcnn", tmp_path / "channel",
+               post='[[steps]]\nname = "compile"\nrun = ["sh", "-c", "echo no compiler; exit 1"]\n')
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    state_file().write_text(json.dumps({"step": "disk", "backend": "embedded", "models": ["amrcnn-r50-fpn"]}))
+    app = FashionFailApp()
+    async with app.run_test(size=(130, 40)) as pilot:
+        screen = await open_setup(app, pilot)
+        assert screen.panes.current == "disk"
+        await press_next(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "environment amrcnn (embedded): failed" in str(screen.environments_runner.task_title.render())
+        assert any("step 'compile' failed" in n.message for n in app._notifications)
+        assert screen.retry_button.display and load_state().environments_done == []
+
+        write_spec(setup_config, "amrcnn", tmp_path / "channel", post="size_mb = 3\n")
+        await pilot.click("#setup-retry")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert load_state().environments_done == ["amrcnn"]
+        assert not screen.retry_button.display and screen.panes.current == "environments"

@@ -1,0 +1,36 @@
+"""`fashionfail-tui doctor [MODEL ...]`: per model, what is ready, what is missing, and the command
+that fixes each gap. Exit status 0 only when every model asked about is ready."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from tui import catalog, config
+from tui.environments.diagnosis import diagnose
+
+COMMAND = "doctor"
+HELP = "check what each model still needs, and say the command that fixes each gap"
+ORDER = 35
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("models", nargs="*", metavar="MODEL", help="models to check (default: all six)")
+    parser.add_argument("--json", action="store_true", help="one JSON object with a `models` list")
+
+
+def execute(args) -> int:
+    settings = config.load()
+    models = [catalog.get(name) for name in args.models] if args.models else list(catalog.MODELS)
+    diagnoses = [diagnose(model, settings) for model in models]
+    if args.json:
+        print(json.dumps({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
+    else:
+        console = Console(highlight=False)
+        for diagnosis in diagnoses:
+            mark = "[green]ready[/]" if diagnosis.ready else "[yellow]not ready[/]"
+            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {diagnosis.environment}")
+            for gap in diagnosis.gaps:
+                console.print(f"  missing {gap.what}\n    fix: [cyan]{gap.fix}[/]", soft_wrap=True)
+    return 0 if all(d.ready for d in diagnoses) else 1

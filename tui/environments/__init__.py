@@ -1,0 +1,90 @@
+"""Conda environments for the model families: states, building, checking, and which interpreter
+a runner gets. No Textual here: the CLI (`env`, `doctor`) and the setup wizard drive it.
+
+    backend_for(config, choice=None)     the embedded backend or the user's conda/mamba/micromamba
+    status_for(model_or_family, config)  an environment's state (missing, ready, broken, out of date)
+    python_for(model_or_family, config)  the interpreter a runner should use, or None
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui import catalog
+from tui.catalog import Model
+from tui.config import Config
+from tui.environments.base import Backend, EnvStatus, Event, Reporter, State
+from tui.environments.conda import CondaBackend, find_executable
+from tui.environments import specs
+from tui.environments.embedded import EmbeddedBackend
+from tui.errors import UserError
+
+__all__ = ["Backend", "EnvStatus", "Event", "Reporter", "State", "backend_for", "environment_gap", "family_of",
+           "python_for", "status_for"]
+
+
+def backend_for(config: Config, choice: str | None = None) -> Backend:
+    """The backend `choice` names (else the config's `backend`); `auto` is the user's conda, mamba or
+    micromamba when one is found, else the embedded one."""
+    choice = choice or config.backend
+    if choice == "embedded":
+        return EmbeddedBackend(config)
+    executable = find_executable(config, None if choice == "auto" else choice)
+    if executable is not None:
+        return CondaBackend(config, executable, None if choice == "auto" else choice)
+    if choice == "auto":
+        return EmbeddedBackend(config)
+    raise UserError(f"no {choice} executable found (set [environments] executable in the config, "
+                    f"or put {choice} on PATH), or choose --backend embedded")
+
+
+def family_of(model_or_family: Model | str, config: Config) -> str:
+    """The environment family a model (or model name, or family name) runs in."""
+    if isinstance(model_or_family, Model):
+        return model_or_family.environment or model_or_family.family
+    if model_or_family in catalog.FAMILIES or model_or_family in specs.families(config):
+        return model_or_family
+    return family_of(catalog.get(model_or_family), config)
+
+
+def status_for(model_or_family: Model | str, config: Config) -> EnvStatus | None:
+    """The environment's status from the configured backend, or from the embedded one when it is ready
+    there and not in the configured one; None when the family has no environment spec."""
+    family = family_of(model_or_family, config)
+    if family not in specs.families(config):
+        return None
+    status = backend_for(config).status(family)
+    if status.state is not State.READY and status.backend != "embedded":
+        embedded = EmbeddedBackend(config).status(family)
+        if embedded.state is State.READY:
+            return embedded
+    return status
+
+
+def python_for(model_or_family: Model | str, config: Config) -> Path | None:
+    """The interpreter to run a model's runner with: `PREFIX/bin/python` of its environment when that
+    environment is ready (from the configured backend, else the embedded one), None when it is not
+    (or when the family has no environment spec).
+
+    None for `amrcnn`/`fformer` models means "not set up: `fashionfail-tui env create FAMILY`"; for
+    facere models (whose environment is optional) it means "use the app's own interpreter".
+    """
+    return _ready_python(status_for(model_or_family, config))
+
+
+def _ready_python(status: EnvStatus | None) -> Path | None:
+    python = status.prefix / "bin" / "python" if status and status.prefix else None
+    return python if status and status.state is State.READY and python.exists() else None
+
+
+def environment_gap(model: Model, config: Config) -> str | None:
+    """What readiness reports when the environment a model needs is not ready; None when it is
+    (or when the model needs none)."""
+    if not model.environment:
+        return None
+    status = status_for(model, config)
+    if _ready_python(status):
+        return None
+    if status and status.state is State.READY:
+        return f"environment '{model.environment}' (ready, but it has no bin/python)"
+    return f"environment '{model.environment}' ({status.state.value if status else 'no spec'})"

@@ -1,0 +1,62 @@
+"""What a model still needs, each gap with the command that fixes it (`doctor`, the setup wizard)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui.catalog import Model
+from tui.config import Config
+from tui.environments import State, environment_gap, family_of, status_for
+from tui.readiness import readiness
+
+
+@dataclass(frozen=True)
+class Gap:
+    what: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    model: str
+    environment: str
+    """Where the runner's interpreter comes from, in words."""
+    gaps: tuple[Gap, ...]
+
+    @property
+    def ready(self) -> bool:
+        return not self.gaps
+
+    def to_json(self) -> dict:
+        return {"name": self.model, "ready": self.ready, "environment": self.environment,
+                "gaps": [{"what": g.what, "fix": g.fix} for g in self.gaps]}
+
+
+def diagnose(model: Model, settings: Config) -> Diagnosis:
+    env_gap = environment_gap(model, settings)
+    gaps = [Gap(env_gap, _environment_fix(model, settings))] if env_gap else []
+    for item in readiness(model, settings).missing:
+        if item != env_gap:
+            gaps.append(Gap(item, _fetch_fix(model) if item.startswith("checkpoint") else f"fashionfail-tui fetch {model.name}"))
+    return Diagnosis(model.name, _interpreter(model, settings), tuple(gaps))
+
+
+def _environment_fix(model: Model, settings: Config) -> str:
+    status = status_for(model, settings)
+    verb = "create" if status is None or status.state in (State.MISSING, State.READY) else "update"
+    return f"fashionfail-tui env {verb} {model.environment}"
+
+
+def _fetch_fix(model: Model) -> str:
+    if model.weights.kind == "manual":
+        return f"fashionfail-tui fetch {model.name} --from PATH/{model.weights.filename} (from {model.weights.manual_from})"
+    return f"fashionfail-tui fetch {model.name}"
+
+
+def _interpreter(model: Model, settings: Config) -> str:
+    status = status_for(model, settings)
+    if model.environment:
+        return f"{model.environment} ({status.backend}: {status.state.value})" if status else model.environment
+    if status and status.state is State.READY:
+        return f"{family_of(model, settings)} (optional, {status.backend}: ready)"
+    return "the app's own interpreter"

@@ -1,0 +1,139 @@
+"""The setup wizard's state and arithmetic, without Textual: which step it is on, what was chosen,
+what is already done (kept in `data_dir()/wizard.json`, so closing midway and reopening resumes),
+and how much disk the chosen models need against what is free."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tui import catalog, paths
+from tui.catalog import Model
+from tui.config import Config
+from tui.environments import specs
+from tui.environments.base import Backend, Event, State
+
+STEPS = ("backend", "models", "disk", "environments", "checkpoints", "check")
+STEP_TITLES = {"backend": "Backend", "models": "Models", "disk": "Disk space", "environments": "Environments",
+               "checkpoints": "Checkpoints", "check": "Final check"}
+
+
+@dataclass
+class WizardState:
+    step: str = "backend"
+    backend: str = "auto"
+    models: list[str] = field(default_factory=list)
+    environments_done: list[str] = field(default_factory=list)
+    """Families built by this wizard run, skipped when it resumes."""
+    fetched: list[str] = field(default_factory=list)
+    """Models whose checkpoints this wizard run fetched."""
+
+    def families(self) -> list[str]:
+        """The environments the chosen models need, catalog order."""
+        wanted = {catalog.get(name).environment for name in self.models}
+        return [f for f in catalog.FAMILIES if f in wanted]
+
+
+def state_file() -> Path:
+    return paths.data_dir() / "wizard.json"
+
+
+def load_state() -> WizardState:
+    """The saved state; a fresh one when there is none or it cannot be read (it holds no user data)."""
+    try:
+        data = json.loads(state_file().read_text(encoding="utf-8"))
+        state = WizardState(**{k: v for k, v in data.items() if k in WizardState.__dataclass_fields__})
+    except (OSError, ValueError, TypeError):
+        return WizardState()
+    return state if state.step in STEPS + ("done",) else WizardState()
+
+
+def save_state(state: WizardState) -> None:
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    temporary = state_file().with_suffix(".tmp")
+    temporary.write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
+    os.replace(temporary, state_file())
+
+
+@dataclass(frozen=True)
+class DiskNeed:
+    what: str
+    folder: Path
+    needed: int
+    """Bytes the chosen models need there (known sizes only)."""
+    free: int
+    unknown: tuple[str, ...] = ()
+    """What is needed there whose size is not known."""
+
+    @property
+    def enough(self) -> bool:
+        return self.free >= self.needed
+
+
+def free_bytes(folder: Path) -> int:
+    """Free space on the disk that holds `folder` (or would, for a folder not made yet)."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return shutil.disk_usage(candidate).free
+    return 0
+
+
+def disk_needs(models: list[Model], backend_name: str, config: Config) -> list[DiskNeed]:
+    """Checkpoints in the cache dir; environments in the data dir when the embedded backend builds them."""
+    sized = [m.weights for m in models if m.weights.size]
+    needs = [DiskNeed("checkpoints", paths.cache_dir(), sum(a.size for a in sized), free_bytes(paths.cache_dir()),
+                      tuple(m.weights.filename for m in models if not m.weights.size))]
+    families = sorted({m.environment for m in models if m.environment})
+    env_bytes = sum(specs.load(f, config).size_mb * 1_000_000 for f in families if f in specs.families(config))
+    if backend_name == "embedded":
+        needs.append(DiskNeed("environments", paths.data_dir(), env_bytes, free_bytes(paths.data_dir())))
+    else:
+        needs.append(DiskNeed(f"logs ({backend_name} keeps the environments, about {human_bytes(env_bytes)})",
+                              paths.data_dir(), 0, free_bytes(paths.data_dir())))
+    return needs
+
+
+def human_bytes(count: int) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if count < 1000 or unit == "TB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return ""
+
+
+def build_environment(backend: Backend, family: str, on_line, on_step, on_fraction) -> None:
+    """Create the environment unless it is ready already; lines, step titles and the overall
+    fraction (steps done plus the current one's part) go to the callbacks."""
+    def on_event(event: Event) -> None:
+        if event.line is not None:
+            on_line(event.line)
+            return
+        if event.started:
+            on_step(f"{event.step} ({event.index + 1}/{event.total})")
+        on_fraction((event.index + (event.fraction or 0.0)) / max(event.total, 1))
+
+    if backend.status(family).state is State.READY:
+        on_line(f"{family}: already ready ({backend.name})")
+        return
+    backend.create(family, on_event)
+
+
+def fetch_checkpoint(model: Model, config: Config, on_line, on_fraction) -> None:
+    """The wizard's one call into the download manager: the model's checkpoint and source tree.
+    UserError (one line) when it cannot, e.g. a model whose weights must be downloaded by hand."""
+    from tui.downloads import fetch_model
+
+    seen = set()
+
+    def on_progress(progress) -> None:
+        if progress.fraction is not None:
+            on_fraction(progress.fraction)
+        if progress.message or (progress.stage, progress.name) not in seen:
+            seen.add((progress.stage, progress.name))
+            on_line(f"{progress.stage} {progress.name}" + (f": {progress.message}" if progress.message else ""))
+
+    on_line(f"fetching {model.name}")
+    fetch_model(model, config, on_progress)

@@ -1,0 +1,211 @@
+"""The guided setup: backend, models, disk space, environments, checkpoints, final check.
+
+Every choice and every finished task is saved to `data_dir()/wizard.json` at once, so closing the
+app midway and opening this screen again resumes at the same step, skipping what is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, ContentSwitcher, Footer, Header, Static
+
+from tui import catalog
+from tui.config import Config
+from tui.environments import Backend, backend_for, wizard
+from tui.environments.conda import FLAVOURS, find_executable
+from tui.environments.diagnosis import diagnose
+from tui.environments.wizard import STEP_TITLES, STEPS
+from tui.errors import UserError
+from tui.screens import NavEntry
+from tui.widgets.setup import BackendChoice, CheckTable, DiskTable, ModelChoice, Task, TaskRunner
+
+
+class SetupScreen(Screen):
+    NAV = NavEntry("setup", "s", "Setup", "Guided setup: environments, checkpoints and a final check", order=30)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="setup-steps")
+        found = {flavour: find_executable(self.app.settings, flavour) for flavour in FLAVOURS}
+        with ContentSwitcher(id="setup-panes", initial="backend"):
+            yield BackendChoice(found, id="backend")
+            yield ModelChoice(id="models")
+            yield DiskTable(id="disk")
+            yield TaskRunner(id="environments")
+            yield TaskRunner(id="checkpoints")
+            yield CheckTable(id="check")
+        with Horizontal(id="setup-buttons"):
+            yield Button("Back", id="setup-back")
+            yield Button("Retry", id="setup-retry", classes="hidden")
+            yield Button("Next", id="setup-next", variant="primary")
+        yield Footer()
+
+    @property
+    def panes(self) -> ContentSwitcher:
+        return self.query_one("#setup-panes", ContentSwitcher)
+
+    @property
+    def steps_bar(self) -> Static:
+        return self.query_one("#setup-steps", Static)
+
+    @property
+    def backend_choice(self) -> BackendChoice:
+        return self.query_one("#backend", BackendChoice)
+
+    @property
+    def model_choice(self) -> ModelChoice:
+        return self.query_one("#models", ModelChoice)
+
+    @property
+    def disk_table(self) -> DiskTable:
+        return self.query_one("#disk", DiskTable)
+
+    @property
+    def environments_runner(self) -> TaskRunner:
+        return self.query_one("#environments", TaskRunner)
+
+    @property
+    def checkpoints_runner(self) -> TaskRunner:
+        return self.query_one("#checkpoints", TaskRunner)
+
+    @property
+    def check_table(self) -> CheckTable:
+        return self.query_one("#check", CheckTable)
+
+    @property
+    def next_button(self) -> Button:
+        return self.query_one("#setup-next", Button)
+
+    @property
+    def back_button(self) -> Button:
+        return self.query_one("#setup-back", Button)
+
+    @property
+    def retry_button(self) -> Button:
+        return self.query_one("#setup-retry", Button)
+
+    @property
+    def settings(self) -> Config:
+        """The app's settings with the backend this wizard run chose."""
+        return dataclasses.replace(self.app.settings, backend=self.state.backend)
+
+    def on_mount(self) -> None:
+        self.state = wizard.load_state()
+        self.backend_choice.select(self.state.backend)
+        self.model_choice.select(self.state.models)
+        self.show_step(self.state.step)
+
+    def show_step(self, step: str) -> None:
+        self.state.step = step
+        wizard.save_state(self.state)
+        pane = "check" if step == "done" else step
+        self.panes.current = pane
+        self.steps_bar.update("  ›  ".join(
+            f"[b reverse] {number}. {title} [/]" if name == pane else f"{number}. {title}"
+            for number, (name, title) in enumerate(STEP_TITLES.items(), start=1)))
+        self.back_button.disabled = step in ("backend", "done")
+        self.next_button.label = {"check": "Finish", "done": "Start over"}.get(step, "Next")
+        self.next_button.disabled = False
+        self.retry_button.add_class("hidden")
+        if step == "disk":
+            models = [catalog.get(name) for name in self.state.models]
+            backend = self._backend()
+            needs = wizard.disk_needs(models, backend.name if backend else "embedded", self.settings)
+            self.disk_table.show_needs(needs)
+            if not all(need.enough for need in needs):
+                self.notify("Not enough free disk space for everything chosen", severity="warning")
+        elif step == "environments":
+            self.start_environments()
+        elif step == "checkpoints":
+            self.start_checkpoints()
+        elif pane == "check":
+            self.run_check()
+
+    def _backend(self) -> Backend | None:
+        try:
+            return backend_for(self.settings)
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return None
+
+    def start_environments(self) -> None:
+        backend = self._backend()
+        if backend is None:
+            return
+        todo = [f for f in self.state.families() if f not in self.state.environments_done]
+
+        def build(family: str):
+            return lambda report: wizard.build_environment(backend, family, report.line, report.step, report.fraction)
+
+        self._start(self.environments_runner, [Task(f, f"environment {f} ({backend.name})", build(f)) for f in todo])
+
+    def start_checkpoints(self) -> None:
+        settings = self.settings
+        todo = [name for name in self.state.models if name not in self.state.fetched]
+
+        def fetch(name: str):
+            return lambda report: wizard.fetch_checkpoint(catalog.get(name), settings, report.line, report.fraction)
+
+        self._start(self.checkpoints_runner, [Task(name, f"checkpoint {name}", fetch(name)) for name in todo])
+
+    def _start(self, runner: TaskRunner, tasks: list[Task]) -> None:
+        if not tasks:
+            runner.task_title.update("Nothing left to do here.")
+            return
+        self.next_button.disabled = True
+        runner.start(tasks)
+
+    @on(TaskRunner.TaskFinished)
+    def record_task(self, message: TaskRunner.TaskFinished) -> None:
+        if message.error:
+            self.notify(message.error, severity="error", title=message.key)
+            return
+        done = self.state.environments_done if message.runner is self.environments_runner else self.state.fetched
+        done.append(message.key)
+        wizard.save_state(self.state)
+
+    @on(TaskRunner.AllFinished)
+    def tasks_finished(self, message: TaskRunner.AllFinished) -> None:
+        self.next_button.disabled = False
+        self.retry_button.set_class(not message.failed, "hidden")
+
+    @work(thread=True, exclusive=True, group="setup-check")
+    def run_check(self) -> None:
+        settings = self.settings
+        diagnoses = [diagnose(catalog.get(name), settings) for name in self.state.models or catalog.names()]
+        self.app.call_from_thread(self.check_table.show_diagnoses, diagnoses)
+
+    @on(Button.Pressed, "#setup-back")
+    def go_back(self) -> None:
+        step = STEPS.index(self.state.step)
+        if step > 0:
+            self.show_step(STEPS[step - 1])
+
+    @on(Button.Pressed, "#setup-retry")
+    def retry(self) -> None:
+        """Run the step's tasks again; those that finished are skipped."""
+        self.show_step(self.state.step)
+
+    @on(Button.Pressed, "#setup-next")
+    def go_next(self) -> None:
+        step = self.state.step
+        if step == "backend":
+            self.state.backend = self.backend_choice.value
+        elif step == "models":
+            self.state.models = self.model_choice.value
+            if not self.state.models:
+                self.notify("Tick at least one model", severity="error")
+                return
+        if step == "done":
+            self.state = wizard.WizardState(backend=self.state.backend, models=self.state.models)
+            self.show_step("backend")
+        elif step == "check":
+            self.show_step("done")
+            self.notify("Setup finished: see the table for anything still missing")
+        else:
+            self.show_step(STEPS[STEPS.index(step) + 1])
