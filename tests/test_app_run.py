@@ -137,3 +137,16 @@ async def test_picker_and_command_palette_choose_folders(workspace):
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen)
         assert screen.form.field("images").path == workspace / "images"
+
+
+async def test_a_model_that_is_not_set_up_says_what_is_missing_and_where_to_set_it_up(workspace):
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(150, 42)) as pilot:
+        screen = app.screen
+        screen.form.model_select.value = "fformer-swin"
+        fill_form(screen, workspace / "images", workspace / "out", None)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "-failed" in screen.summary.classes)
+        summary = str(screen.summary.render())
+        assert "fformer-swin's checkpoint" in summary and "fashionfail-tui fetch fformer-swin --from FILE" in summary
+        assert "Press s to set it up" in summary

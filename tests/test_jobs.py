@@ -16,6 +16,7 @@ from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tui import catalog, jobs, paths
 from tui.config import Config
+from tui.errors import UserError
 
 FACERE = catalog.get("facere")
 
@@ -67,8 +68,9 @@ def test_argv_uses_the_apps_interpreter_for_facere_and_the_environment_python_ot
     assert argv[:3] == [sys.executable, "-u", str(paths.runners_dir() / "facere.py")]
     assert argv[argv.index("--output") + 1] == str(tmp_path / "out" / "facere.npz")
     assert argv[argv.index("--class-ids") + 1] == "fashionpedia-1based" and "--device" in argv
-    amrcnn = catalog.get("amrcnn-r50-fpn")
-    assert jobs.interpreter_for(amrcnn, Config()) == paths.environments_dir() / "amrcnn" / "bin" / "python"
+    amrcnn = catalog.get("amrcnn-r50-fpn")  # its ready environment's python: tests/test_runner_environments.py
+    with pytest.raises(UserError, match="run `fashionfail-tui env create amrcnn`"):
+        jobs.interpreter_for(amrcnn, Config())
     plus = jobs.runner_argv(request_for(catalog.get("facere-plus"), tmp_path), Config())
     assert plus[plus.index("--output") + 1].endswith("facere+.npz")
 

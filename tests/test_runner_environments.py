@@ -3,7 +3,8 @@ interpreter: a model environment's own, never the app's site-packages.
 
 The environments here are real virtual environments made by the test, holding only what the
 model environments would (numpy, Pillow, pycocotools) plus the STAND-INS of tests/standins for
-TensorFlow / mmdet, which cannot be installed here.
+TensorFlow / mmdet, which cannot be installed here. The test writes the ready marker that a build
+by the environments layer writes last (building them for real is tests/test_env_embedded.py's job).
 """
 
 import json
@@ -19,7 +20,9 @@ import pytest
 from PIL import Image
 
 from tui import catalog, jobs, paths
-from tui.config import Config
+from tui.config import Config, load as load_config
+from tui.environments import specs
+from tui.environments.operation import MARKERS
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDINS = ROOT / "tests" / "standins"
@@ -50,15 +53,24 @@ def environment_template(tmp_path_factory):
     return prefix
 
 
+def mark_ready(prefix: Path, family: str, config: Config) -> None:
+    """What a finished build leaves in its prefix (tui.environments.operation)."""
+    (prefix / MARKERS).mkdir()
+    (prefix / MARKERS / "ready.json").write_text(json.dumps({"digest": specs.load(family, config).digest}))
+
+
 @pytest.fixture
 def installed(environment_template, isolated_dirs):
-    """Both model environments, both source trees and both kinds of checkpoint, where the app looks."""
+    """Both model environments (embedded backend), both source trees and both kinds of checkpoint."""
+    paths.config_file().write_text('[environments]\nbackend = "embedded"\n')
+    config = load_config()
     for family in ("amrcnn", "fformer"):
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(paths.environments_dir() / family)],
-                       check=True)
-        site = next((paths.environments_dir() / family).glob("lib/python*/site-packages"))
+        prefix = paths.environments_dir() / family
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True)
+        site = next(prefix.glob("lib/python*/site-packages"))
         for entry in next(environment_template.glob("lib/python*/site-packages")).iterdir():
             link_tree(entry, site / entry.name)
+        mark_ready(prefix, family, config)
     shutil.copytree(STANDINS / "tpu", paths.sources_dir() / "tpu")
     shutil.copytree(STANDINS / "FashionFormer", paths.sources_dir() / "FashionFormer")
     folder = paths.checkpoints_dir() / "fashionpedia-r50-fpn"
@@ -101,13 +113,22 @@ def test_run_command_launches_the_environments_interpreter(installed, tmp_path, 
 
 
 def test_the_runner_sees_nothing_of_the_apps_site_packages(installed):
-    interpreter = jobs.interpreter_for(catalog.get("amrcnn-spine"), Config())
+    interpreter = jobs.interpreter_for(catalog.get("amrcnn-spine"), load_config())
     probe = "import sys, importlib.util; print(importlib.util.find_spec('textual') is None, sys.path)"
     result = subprocess.run([str(interpreter), "-c", probe], env=jobs.runner_environment(interpreter),
                             capture_output=True, text=True, check=True)
     hidden, path = result.stdout.split(" ", 1)
     assert hidden == "True", "the app's textual is importable from the model environment"
     assert str(APP_SITE) not in path and str(paths.runners_dir()) in path
+
+
+def test_an_environment_that_is_not_ready_is_named_with_its_fix(installed, tmp_path):
+    (installed / "fformer" / MARKERS / "ready.json").unlink()  # as after a build that was killed midway
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "run", "fformer-r50-fpn", "--images", str(images(tmp_path / "images")),
+         "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "needs the 'fformer' environment; run `fashionfail-tui env create fformer`" in result.stderr
 
 
 def test_missing_pieces_are_named_with_the_command_that_fixes_them(installed, tmp_path):

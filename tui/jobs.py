@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui import facere_fast, paths
+from tui import environments, facere_fast, paths
 from tui.catalog import Model
 from tui.config import Config
 from tui.errors import UserError
@@ -163,10 +163,15 @@ def runner_script(model: Model) -> Path:
 
 
 def interpreter_for(model: Model, config: Config) -> Path:
-    """The Python that runs a model's runner: the app's own for models without an environment."""
+    """The Python that runs a model's runner: its environment's when that is ready, the app's own for
+    Facere without its optional environment; UserError naming the fix otherwise."""
+    python = environments.python_for(model, config)
+    if python is not None:
+        return python
     if model.environment is None:
         return Path(sys.executable)
-    return paths.environments_dir() / model.environment / "bin" / "python"
+    raise UserError(f"{model.name} needs the '{model.environment}' environment; "
+                    f"run `fashionfail-tui env create {model.environment}`")
 
 
 def runner_environment(interpreter: Path) -> dict[str, str]:
@@ -407,7 +412,5 @@ def check_request(request: RunRequest, config: Config) -> None:
     validate_model_file(model, model_file)
     if model.source is not None and not tree_path(model.source).is_dir():
         raise UserError(f"{model.name} needs the {model.source.name} source tree; run `fashionfail-tui fetch {model.name}`")
-    if model.environment is not None and not interpreter_for(model, config).exists():
-        raise UserError(f"{model.name} needs the '{model.environment}' environment; "
-                        f"run `fashionfail-tui env create {model.environment}`")
+    interpreter_for(model, config)  # raises when the model's environment is not ready
     prepare_output_folder(request.out_dir)

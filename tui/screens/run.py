@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Header, RichLog, Static
 
 from tui import catalog, jobs
 from tui.errors import UserError
+from tui.readiness import readiness
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
 from tui.widgets.gpu import GpuPane
@@ -150,7 +151,9 @@ class RunScreen(Screen):
             self.job = jobs.Job.start(request, self.app.settings)
             self.app.call_from_thread(setattr, self.app, "runner_pids", frozenset({self.job.pid}))
         except UserError as exc:
-            self.post_message(self.EventReceived(jobs.failed(str(exc))))
+            offer = "" if readiness(request.model, self.app.settings).ready else \
+                " Press s to set it up (Setup), or m for its checkpoint and source tree (Models)."
+            self.post_message(self.EventReceived(jobs.failed(str(exc) + offer)))
             return
         for event in self.job.events():
             self.post_message(self.EventReceived(event))
