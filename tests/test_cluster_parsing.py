@@ -11,9 +11,10 @@ import pytest
 
 from tui.cluster import operations, slurm
 from tui.cluster.record import ClusterJob, find, known_jobs
-from tui.cluster.status import format_duration, job_status
+from tui.cluster.status import job_status
 from tui.errors import UserError
 from tui.shards import Shard
+from tui.units import human_duration
 
 
 def test_task_lists_expand_like_slurm_writes_them():
@@ -108,7 +109,7 @@ def test_status_from_files_alone_once_every_task_has_ended(tmp_path):
 
 
 def test_durations_read_naturally():
-    assert [format_duration(s) for s in (None, 42, 425, 11520)] == ["-", "42s", "7m05s", "3h12m"]
+    assert [human_duration(s) for s in (None, 42, 425, 11520)] == ["-", "42s", "7m05s", "3h12m"]
 
 
 def test_shard_numbers_are_zero_based_and_cover_the_list_once():

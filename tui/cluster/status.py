@@ -16,6 +16,7 @@ from pathlib import Path
 from tui.cluster import slurm
 from tui.cluster.record import ClusterJob
 from tui.shards import Shard
+from tui.units import human_duration
 
 STATES = ("pending", "running", "done", "failed")
 _PENDING = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING", "RESIZING", "SUSPENDED",
@@ -107,7 +108,7 @@ class JobStatus:
     @property
     def summary(self) -> str:
         counts = ", ".join(f"{self.count(s)} {s}" for s in STATES if self.count(s))
-        speed = f"; {format_rate(self.rate)}, ETA {format_duration(self.eta_s)}" if self.rate else ""
+        speed = f"; {format_rate(self.rate)}, ETA {human_duration(self.eta_s)}" if self.rate else ""
         return f"{self.done}/{self.total} images; {counts}{speed}"
 
     def to_json(self) -> dict:
@@ -126,18 +127,6 @@ class JobStatus:
 
 def format_rate(images_per_s: float | None) -> str:
     return f"{images_per_s:.2f} img/s" if images_per_s else "-"
-
-
-def format_duration(seconds: float | None) -> str:
-    """ETA as 42s, 7m05s or 3h12m; '-' when unknown."""
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def read_progress(path: Path) -> ShardProgress | None:

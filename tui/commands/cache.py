@@ -10,7 +10,7 @@ from rich.table import Table
 
 from tui import catalog, config, paths
 from tui.downloads import delete_model, model_files_state
-from tui.downloads.progress import human_size
+from tui.units import human_size
 from tui.errors import UserError
 
 COMMAND = "cache"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from tui.units import human_duration, human_size
 
 
 @dataclass(frozen=True)
@@ -63,25 +64,6 @@ class Meter:
         rate = (self.done - self._started_from) / elapsed if elapsed > 0 else None
         eta = (self.total - self.done) / rate if rate and self.total is not None else None
         return Progress(self.stage, self.name, self.done, self.total, rate, eta)
-
-
-def human_size(count: float | None) -> str:
-    if count is None:
-        return "?"
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(count) < 1000 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    return f"{count:.1f} GB"  # pragma: no cover - the loop always returns
-
-
-def human_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def describe(event: Progress) -> str:

@@ -15,6 +15,7 @@ from tui.catalog import Model
 from tui.config import Config
 from tui.environments import specs
 from tui.environments.base import Backend, Event, State
+from tui.units import human_size
 
 STEPS = ("backend", "models", "disk", "environments", "checkpoints", "check")
 STEP_TITLES = {"backend": "Backend", "models": "Models", "disk": "Disk space", "environments": "Environments",
@@ -91,17 +92,9 @@ def disk_needs(models: list[Model], backend_name: str, config: Config) -> list[D
     if backend_name == "embedded":
         needs.append(DiskNeed("environments", paths.data_dir(), env_bytes, free_bytes(paths.data_dir())))
     else:
-        needs.append(DiskNeed(f"logs ({backend_name} keeps the environments, about {human_bytes(env_bytes)})",
+        needs.append(DiskNeed(f"logs ({backend_name} keeps the environments, about {human_size(env_bytes)})",
                               paths.data_dir(), 0, free_bytes(paths.data_dir())))
     return needs
-
-
-def human_bytes(count: int) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if count < 1000 or unit == "TB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    return ""
 
 
 def build_environment(backend: Backend, family: str, on_line, on_step, on_fraction) -> None:

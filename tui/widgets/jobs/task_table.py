@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.cluster.status import JobStatus, TaskStatus, format_duration, format_rate
+from tui.cluster.status import JobStatus, TaskStatus, format_rate
+from tui.units import human_duration
 
 STATE_STYLES = {"pending": "yellow", "running": "cyan", "done": "green", "failed": "bold red"}
 
@@ -30,7 +31,7 @@ class TaskTable(DataTable):
     @staticmethod
     def _cells(task: TaskStatus) -> tuple:
         return (str(task.shard.index), task.job_id, Text(task.state, style=STATE_STYLES[task.state]),
-                f"{task.done}/{task.total}", format_rate(task.rate), format_duration(task.eta_s), task.detail)
+                f"{task.done}/{task.total}", format_rate(task.rate), human_duration(task.eta_s), task.detail)
 
     @property
     def selected_shard(self) -> int | None:

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from tui import catalog
 from tui.downloads import ModelFiles
-from tui.downloads.progress import human_size
+from tui.units import human_size
 from tui.widgets.models.files_table import STATE_STYLES
 
 

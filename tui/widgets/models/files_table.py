@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 
 from tui import catalog
 from tui.downloads import ModelFiles, Progress
-from tui.downloads.progress import human_duration, human_size
+from tui.units import human_duration, human_size
 
 STATE_STYLES = {"verified": "green", "unverified": "yellow", "external": "cyan", "missing": "dim",
                 "partial": "yellow", "downloading": "cyan", "corrupt": "bold red"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from tui.environments.diagnosis import Diagnosis
-from tui.environments.wizard import DiskNeed, human_bytes
+from tui.environments.wizard import DiskNeed
+from tui.units import human_size
 
 
 class DiskTable(DataTable):
@@ -18,11 +19,11 @@ class DiskTable(DataTable):
     def show_needs(self, needs: list[DiskNeed]) -> None:
         self.clear()
         for need in needs:
-            parts = [human_bytes(need.needed)] if need.needed or not need.unknown else []
+            parts = [human_size(need.needed)] if need.needed or not need.unknown else []
             parts += [f"unknown ({', '.join(need.unknown)})"] if need.unknown else []
             needed = " + ".join(parts)
             verdict = "[green]enough[/]" if need.enough else "[red]not enough[/]"
-            self.add_row(need.what, str(need.folder), needed, human_bytes(need.free), verdict, key=need.what)
+            self.add_row(need.what, str(need.folder), needed, human_size(need.free), verdict, key=need.what)
 
 
 class CheckTable(DataTable):

@@ -1,0 +1,26 @@
+"""Sizes and durations as people read them, the same way everywhere in the app and the CLI."""
+
+from __future__ import annotations
+
+
+def human_size(count: float | None) -> str:
+    """Bytes in decimal units: 512 B, 3.0 MB, 185.0 MB, 1.2 TB; '?' when unknown."""
+    if count is None:
+        return "?"
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(count) < 1000:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} TB"
+
+
+def human_duration(seconds: float | None) -> str:
+    """42s, 7m05s or 3h12m; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
