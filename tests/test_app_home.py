@@ -2,12 +2,27 @@ from tui import catalog
 from tui.app import FashionFailApp
 
 
-async def test_home_lists_every_model_with_what_it_needs():
+async def wait_for_states(pilot, app):
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if app.screen.models_table.row_count:
+            return
+
+
+async def test_home_lists_every_model_with_what_it_needs(screenshot_dir):
     app = FashionFailApp()
     async with app.run_test(size=(140, 40)) as pilot:
-        await pilot.pause()
+        await wait_for_states(pilot, app)
         table = app.screen.models_table
         assert [str(k.value) for k in table.rows] == catalog.names()
-        facere_state = str(table.get_row("facere")[-1])
-        assert "facere_base.onnx" in facere_state
-        assert "environment 'amrcnn'" in str(table.get_row("amrcnn-spine")[-1])
+        assert str(table.get_row("facere")[-1]) == "1 missing"  # its checkpoint; it runs in the app's own Python
+        assert str(table.get_row("facere")[3]) == "the app's own interpreter"
+        assert str(table.get_row("amrcnn-spine")[-1]) == "3 missing"
+        detail = str(app.screen.detail.render())
+        assert "fashionpedia-spinenet-143.tar.gz" in detail and "fashionfail-tui env create amrcnn" in detail
+        await pilot.press("down", "down")
+        await pilot.pause()
+        detail = str(app.screen.detail.render())
+        assert "fashionfail-tui fetch fformer-swin --from PATH/fashionformer_swin_b_3x.pth" in detail
+        assert "1drv.ms" in detail
+        app.save_screenshot(filename="home.svg", path=str(screenshot_dir))

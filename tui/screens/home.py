@@ -1,44 +1,83 @@
-"""The home screen: the six models and whether each is ready to run."""
+"""The home screen: the six models, whether each is ready to run, and what fixes each gap."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui import catalog
-from tui.readiness import readiness
+from tui.environments.diagnosis import Diagnosis, diagnose
 from tui.screens import NavEntry
 
 
 class HomeScreen(Screen):
     NAV = NavEntry("home", "h", "Home", "The six models and what each still needs", order=0)
 
+    @dataclass
+    class Diagnosed(Message):
+        """Every model's readiness, worked out in a thread (it reads the cache and the environments)."""
+
+        diagnoses: list[Diagnosis]
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("The FashionFail comparison's six models. Keys below switch area; ctrl+p searches every action.",
                      classes="intro")
         yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="model-detail")
         yield Footer()
 
     @property
     def models_table(self) -> DataTable:
         return self.query_one("#models", DataTable)
 
+    @property
+    def detail(self) -> Static:
+        return self.query_one("#model-detail", Static)
+
     def on_mount(self) -> None:
-        self.models_table.add_columns("model", "family", "backbone", "environment", "state")
+        self.models_table.add_columns("model", "family", "backbone", "runs in", "state")
+        self.diagnoses: dict[str, Diagnosis] = {}
         self.refresh_states()
 
     def on_screen_resume(self) -> None:
         self.refresh_states()
 
+    @work(thread=True, exclusive=True, group="home")
     def refresh_states(self) -> None:
+        self.post_message(self.Diagnosed([diagnose(model, self.app.settings) for model in catalog.MODELS]))
+
+    @on(Diagnosed)
+    def show_states(self, message: Diagnosed) -> None:
         table = self.models_table
+        selected = table.cursor_row
         table.clear()
-        for model in catalog.MODELS:
-            state = readiness(model, self.app.settings)
-            table.add_row(
-                model.name, model.family, model.backbone, model.environment or "(app's own)",
-                "[green]ready[/]" if state.ready else f"[yellow]{state.summary()}[/]",
-                key=model.name,
-            )
+        self.diagnoses = {d.model: d for d in message.diagnoses}
+        for model, diagnosis in zip(catalog.MODELS, message.diagnoses):
+            state = Text("ready", style="green") if diagnosis.ready else \
+                Text(f"{len(diagnosis.gaps)} missing", style="yellow")
+            table.add_row(model.name, model.family, model.backbone, diagnosis.environment, state, key=model.name)
+        table.move_cursor(row=min(selected, table.row_count - 1))
+        self.show_detail()
+
+    @on(DataTable.RowHighlighted, "#models")
+    def show_detail(self) -> None:
+        table = self.models_table
+        if not table.row_count or not self.diagnoses:
+            return
+        name = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        model, diagnosis = catalog.get(name), self.diagnoses[name]
+        source = model.weights.url or f"by hand from {model.weights.manual_from}"
+        lines = [f"[b]{model.title}[/b]", f"weights: {model.weights.filename}, {source}"]
+        if diagnosis.ready:
+            lines.append("[green]Ready to run:[/] r opens the Run screen.")
+        else:
+            lines.append("Missing, and what fixes it (or press s for the setup wizard, m for checkpoints):")
+            lines += [f"  [yellow]{gap.what}[/]  ->  {gap.fix}" for gap in diagnosis.gaps]
+        self.detail.update("\n".join(lines))
