@@ -2,7 +2,6 @@
 local conda channel, closing midway and resuming, checkpoints and the final check."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,6 @@ from tui.environments.embedded import EmbeddedBackend
 from tui.environments.wizard import load_state, state_file
 from tui.config import load
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -53,7 +51,7 @@ async def press_next(app, pilot):
     await pilot.pause(0.3)  # a button ignores a second press while it still shows the first
 
 
-async def test_wizard_builds_the_environment_and_resumes_after_reopening(setup_config):
+async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopening(setup_config, screenshot_dir):
     app = FashionFailApp()
     async with app.run_test(size=(130, 40)) as pilot:
         screen = await open_setup(app, pilot)
@@ -82,8 +80,7 @@ async def test_wizard_builds_the_environment_and_resumes_after_reopening(setup_c
         assert "linking greet" in log_text
         assert "environment amrcnn (embedded): done" in str(screen.environments_runner.task_title.render())
         assert EmbeddedBackend(load()).status("amrcnn").state is State.READY
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        app.save_screenshot(filename="setup.svg", path=str(SCREENSHOTS))
+        app.save_screenshot(filename="setup.svg", path=str(screenshot_dir))
     assert load_state().environments_done == ["amrcnn"]
     builds = sorted(paths.logs_dir().glob("amrcnn-create-*.log"))
 
