@@ -137,3 +137,21 @@ async def test_picker_and_command_palette_choose_folders(workspace):
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen)
         assert screen.form.field("images").path == workspace / "images"
+
+
+async def test_on_an_80_column_terminal_the_paths_stay_typeable_and_g_gives_the_gpu_room_back():
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        images = screen.form.field("images").input
+        assert images.size.width >= 20, "a path must be readable beside the GPU pane"
+        assert screen.query_one("#run-main").region.right <= screen.query_one("#gpu-slot").region.x
+        with_pane = images.size.width
+        await pilot.press("g")
+        await pilot.pause()
+        assert not screen.query_one(GpuPane).display
+        assert images.size.width >= with_pane + 25, "a hidden pane leaves no empty column behind"
+        await pilot.press("g")
+        await pilot.pause()
+        assert screen.query_one(GpuPane).display and images.size.width == with_pane

@@ -53,6 +53,7 @@ class RunCommands(Provider):
 class RunScreen(Screen):
     NAV = NavEntry("run", "r", "Run", "Run a model over a folder of images, live", order=10)
     COMMANDS = {RunCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("ctrl+s", "start_run", "Start"),
         Binding("ctrl+x", "cancel_run", "Cancel run"),
