@@ -81,6 +81,8 @@ async def test_bad_input_is_a_notification_not_a_traceback(workspace):
         await wait_for(pilot, lambda: "-failed" in screen.summary.classes)
         assert "image folder" in str(screen.summary.render()) and "does not exist" in str(screen.summary.render())
         assert any(n.severity == "error" for n in app._notifications)
+        assert str(screen.progress.status.render()) == "Not started."  # not a "Starting facere..." that never ends
+        assert screen.progress.bar.total is not None, "no busy bar for a run that is not going"
         fill_form(screen, workspace / "images", workspace / "out", workspace / "images" / "0.jpg")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "not a valid ONNX model" in str(screen.summary.render()))

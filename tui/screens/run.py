@@ -186,6 +186,7 @@ class RunScreen(Screen):
         self.job = None
         self.app.runner_pids = frozenset()
         self.form.set_running(False)
+        self.progress.stopped()
         self.summary.update(("Cancelled: " if event.cancelled else "Failed: ") + event.message)
         self.summary.set_classes("-cancelled" if event.cancelled else "-failed")
         if not event.cancelled:
