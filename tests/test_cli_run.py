@@ -83,6 +83,8 @@ def test_the_config_file_names_the_checkpoint_when_no_model_file_is_given(worksp
      ["does not look like a Facere model", "four outputs"]),
     (["facere", "--images", "{ws}/images", "--out", "{ws}/m.onnx/sub", "--model-file", "{ws}/m.onnx"], 2,
      ["cannot write to output folder", "m.onnx/sub"]),
+    (["facere", "--images", "{ws}/images", "--out", "{ws}/m.onnx", "--model-file", "{ws}/m.onnx"], 2,
+     ["output folder", "m.onnx is a file, not a folder"]),
     (["facere", "--images", "{ws}/images", "--out", "{ws}/out"], 2,
      ["facere's checkpoint", "facere_base.onnx is missing", "--model-file"]),
     (["amrcnn-spine", "--images", "{ws}/images", "--out", "{ws}/out"], 2,

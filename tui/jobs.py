@@ -380,6 +380,8 @@ def validate_model_file(model: Model, path: Path) -> None:
 
 def prepare_output_folder(out_dir: Path) -> None:
     """Create the output folder; UserError if it cannot be written."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"output folder {out_dir} is a file, not a folder")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / f".fashionfail-write-test-{os.getpid()}"
