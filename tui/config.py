@@ -109,6 +109,15 @@ def _expect(path: Path, text: str, table: dict, key: str, kind: type | tuple, ch
     return value
 
 
+def _seconds(path: Path, text: str, table: dict, key: str, default: float) -> float:
+    value = _expect(path, text, table, key, (int, float))
+    if value is None:
+        return default
+    if not 0 < value < float("inf"):
+        raise _bad(path, f"'{key}' must be a positive number of seconds, not {value}", _line_of(path, text, key))
+    return float(value)
+
+
 def load(path: Path | None = None) -> Config:
     """Read the config file; defaults when it does not exist."""
     from tui import catalog  # the catalog resolves aliases in [models.*]
@@ -130,6 +139,8 @@ def load(path: Path | None = None) -> Config:
     for key in data:
         if key not in known:
             raise _bad(path, f"unknown section or key '{key}'", _line_of(path, text, key))
+        if not isinstance(data[key], dict):
+            raise _bad(path, f"'{key}' must be a table ([{key}] or [{key}.NAME])", _line_of(path, text, key))
 
     models: dict[str, ModelOverride] = {}
     for name, table in data.get("models", {}).items():
@@ -166,7 +177,7 @@ def load(path: Path | None = None) -> Config:
         backend=_expect(path, text, environments, "backend", str, BACKENDS) or "auto",
         executable=Path(executable).expanduser() if executable else None,
         device=_expect(path, text, run, "device", str, DEVICES) or "auto",
-        gpu_interval=float(_expect(path, text, gpu, "interval", (int, float)) or 1.0),
-        gpu_history=float(_expect(path, text, gpu, "history", (int, float)) or 300.0),
+        gpu_interval=_seconds(path, text, gpu, "interval", 1.0),
+        gpu_history=_seconds(path, text, gpu, "history", 300.0),
         source=path,
     )
