@@ -44,6 +44,7 @@ def test_config_file_from_environment(monkeypatch, tmp_path):
         ('[gpu]\ninterval = -1\n', 2, "'interval' must be a positive number of seconds"),
         ('[gpu]\nhistory = 0\n', 2, "'history' must be a positive number of seconds"),
         ('models = 3\n', 1, "'models' must be a table"),
+        ('[models.facere]\nurl = "ftp://mirror/facere_base.onnx"\n', 2, "'url' must be an http:// or https:// URL"),
         ('gpu = "yes"\n', 1, "'gpu' must be a table"),
     ],
 )

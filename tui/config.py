@@ -151,8 +151,11 @@ def load(path: Path | None = None) -> Config:
         except UserError:
             raise _bad(path, f"unknown model '{name}' in [models.{name}]", _line_of(path, text, f"models.{name}")) from None
         file_value = _expect(path, text, table, "file", str)
+        url = _expect(path, text, table, "url", str)
+        if url is not None and not url.lower().startswith(("http://", "https://")):  # checkpoints come over HTTP
+            raise _bad(path, f"'url' must be an http:// or https:// URL, not {url!r}", _line_of(path, text, "url"))
         models[canonical] = ModelOverride(
-            url=_expect(path, text, table, "url", str),
+            url=url,
             sha256=(_expect(path, text, table, "sha256", str) or None) and table["sha256"].lower(),
             file=Path(file_value).expanduser() if file_value else None,
         )
