@@ -128,8 +128,16 @@ def select_images(image_dir, shard=None):
     The one place that decides which images a run sees. `shard` (index, count) keeps the slice
     [index*T//count, (index+1)*T//count) of the T images: the shards in order are the whole list."""
     names = [entry.name for entry in os.scandir(image_dir)
-             if entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES]
+             if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES and _is_file(entry)]
     return shard_of([os.path.join(image_dir, name) for name in sorted(names)], shard)
+
+
+def _is_file(entry):
+    """A symlink loop raises (ELOOP) instead of answering False: it is no image either."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def shard_of(images, shard):

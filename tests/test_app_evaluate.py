@@ -6,6 +6,7 @@ from evaluation_data import perfect, predictions, write_annotations, write_facer
 from tui import paths
 from tui.app import FashionFailApp, LaunchOptions
 from tui.screens.browse import BrowseScreen
+from tui.widgets.evaluate.form import EvaluationForm
 
 BOX = (10, 10, 50, 50)
 OBJECTS = {"a.jpg": [(0, BOX)], "b.jpg": [(0, BOX)], "c.jpg": [(23, BOX)], "d.jpg": [(24, (0, 0, 90, 90))]}
@@ -111,3 +112,14 @@ async def test_files_can_be_read_as_a_chosen_model(tmp_path):
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert table.get_row(str(file))[0] == "facere" and table.row_count == 1
+
+
+async def test_on_an_80_column_terminal_the_annotation_path_stays_typeable():
+    app = FashionFailApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("v")
+        await pilot.pause()
+        form = app.screen.query_one(EvaluationForm)
+        assert form.annotations_input.size.width >= 40
+        for widget in (form.family_select, form.iou_select, form.query_one("#evaluate-button")):
+            assert widget.size.width >= 10 and widget.region.right <= 80

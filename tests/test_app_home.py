@@ -26,3 +26,18 @@ async def test_home_lists_every_model_with_what_it_needs(screenshot_dir):
         assert "fashionfail-tui fetch fformer-swin --from PATH/fashionformer_swin_b_3x.pth" in detail
         assert "1drv.ms" in detail
         app.save_screenshot(filename="home.svg", path=str(screenshot_dir))
+
+
+async def test_escape_leaves_a_text_field_so_the_area_keys_work_again():
+    """A focused field takes letters; escape hands them back to the area keys."""
+    app = FashionFailApp()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("v")
+        await pilot.pause()
+        field = app.screen.query_one("Input")
+        field.focus()
+        await pilot.press("j")
+        assert app.current_mode == "evaluate" and field.value == "j"
+        await pilot.press("escape", "j")
+        await pilot.pause()
+        assert app.current_mode == "jobs" and field.value == "j"

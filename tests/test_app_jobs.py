@@ -105,3 +105,13 @@ async def test_merging_from_the_screen_then_opening_the_result_in_the_browser(tm
         await pilot.press("o")
         await pilot.pause()
         assert isinstance(app.screen, BrowseScreen) and app.screen.files == [job.merged_path]
+
+
+async def test_with_no_run_every_key_says_there_is_none_selected():
+    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        for key in "fxmo":
+            await pilot.press(key)
+            await pilot.pause()
+        assert [n.message for n in app._notifications] == ["no cluster run selected"] * 4

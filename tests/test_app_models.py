@@ -155,3 +155,17 @@ async def test_screenshot_mixed_cache_with_a_resumed_download_in_progress(server
         assert "downloading" in (screenshot_dir / "models.svg").read_text()
         await settle(pilot, app, lambda: cell(app, "facere+", "state") == "verified", tries=600)
     assert server.requests_for("/facere_plus.onnx")[-1]["range"] == "bytes=6144-"
+
+
+async def test_r_still_opens_the_run_screen_and_u_reads_the_cache_again(tmp_path):
+    app = app_with("")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("m")
+        await settle(pilot, app, lambda: cell(app, "facere", "state") == "missing")
+        paths.checkpoints_dir().mkdir(parents=True, exist_ok=True)
+        (paths.checkpoints_dir() / "facere_base.onnx").write_bytes(b"an onnx file copied in by hand")
+        await pilot.press("u")
+        await settle(pilot, app, lambda: cell(app, "facere", "state") == "unverified")
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.current_mode == "run"

@@ -81,6 +81,8 @@ async def test_bad_input_is_a_notification_not_a_traceback(workspace):
         await wait_for(pilot, lambda: "-failed" in screen.summary.classes)
         assert "image folder" in str(screen.summary.render()) and "does not exist" in str(screen.summary.render())
         assert any(n.severity == "error" for n in app._notifications)
+        assert str(screen.progress.status.render()) == "Not started."  # not a "Starting facere..." that never ends
+        assert screen.progress.bar.total is not None, "no busy bar for a run that is not going"
         fill_form(screen, workspace / "images", workspace / "out", workspace / "images" / "0.jpg")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "not a valid ONNX model" in str(screen.summary.render()))
@@ -151,3 +153,21 @@ async def test_a_model_that_is_not_set_up_says_what_is_missing_and_where_to_set_
         summary = str(screen.summary.render())
         assert "fformer-swin's checkpoint" in summary and "fashionfail-tui fetch fformer-swin --from FILE" in summary
         assert "Press s to set it up" in summary
+
+
+async def test_on_an_80_column_terminal_the_paths_stay_typeable_and_g_gives_the_gpu_room_back():
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        images = screen.form.field("images").input
+        assert images.size.width >= 20, "a path must be readable beside the GPU pane"
+        assert screen.query_one("#run-main").region.right <= screen.query_one("#gpu-slot").region.x
+        with_pane = images.size.width
+        await pilot.press("g")
+        await pilot.pause()
+        assert not screen.query_one(GpuPane).display
+        assert images.size.width >= with_pane + 25, "a hidden pane leaves no empty column behind"
+        await pilot.press("g")
+        await pilot.pause()
+        assert screen.query_one(GpuPane).display and images.size.width == with_pane

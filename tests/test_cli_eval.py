@@ -100,3 +100,10 @@ def test_a_broken_file_is_one_line_and_exit_2(files, capsys, broken):
     assert captured.err.startswith("fashionfail-tui: error:") and len(captured.err.strip().splitlines()) == 1
     assert str(anns if broken == "annotations" else good) in captured.err
     assert "Traceback" not in captured.err + captured.out
+
+
+def test_a_folder_given_as_the_annotation_file_is_called_a_folder(files, capsys):
+    _, good, _ = files
+    folder = good.parent
+    assert main(["eval", str(good), "--anns", str(folder), "--family", "facere"]) == 2
+    assert capsys.readouterr().err.strip() == f"fashionfail-tui: error: annotation file {folder}: is a folder, not a file"

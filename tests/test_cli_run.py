@@ -83,6 +83,8 @@ def test_the_config_file_names_the_checkpoint_when_no_model_file_is_given(worksp
      ["does not look like a Facere model", "four outputs"]),
     (["facere", "--images", "{ws}/images", "--out", "{ws}/m.onnx/sub", "--model-file", "{ws}/m.onnx"], 2,
      ["cannot write to output folder", "m.onnx/sub"]),
+    (["facere", "--images", "{ws}/images", "--out", "{ws}/m.onnx", "--model-file", "{ws}/m.onnx"], 2,
+     ["output folder", "m.onnx is a file, not a folder"]),
     (["facere", "--images", "{ws}/images", "--out", "{ws}/out"], 2,
      ["facere's checkpoint", "facere_base.onnx is missing", "--model-file"]),
     (["amrcnn-spine", "--images", "{ws}/images", "--out", "{ws}/out"], 2,
@@ -158,3 +160,11 @@ def test_ctrl_c_cancels_keeps_what_is_done_and_ends_the_json_stream_with_an_erro
     last = json.loads(rest.strip().splitlines()[-1])
     assert last["event"] == "error" and "rerun the same command to resume" in last["message"]
     assert (workspace / "out" / "facere.npz.journal").exists()
+
+
+def test_a_missing_config_file_override_points_at_the_config_not_at_fetch(workspace, capsys):
+    paths.config_file().write_text(f'[models.facere]\nfile = "{workspace / "gone.onnx"}"\n')
+    result, _, err = run_cli(capsys, "facere", "--images", workspace / "images", "--out", workspace / "out")
+    assert result == 2
+    assert_one_line_error(err, f"facere's model file {workspace / 'gone.onnx'} (the config's [models.facere] file) "
+                               f"does not exist; fix {paths.config_file()} or pass --model-file")

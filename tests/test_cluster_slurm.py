@@ -89,6 +89,16 @@ def test_three_shards_run_as_an_array_and_merge_to_the_single_run(slurm_cluster,
     assert again.stdout.strip() == f"merged 3 shards into {out / 'facere.npz'}"
 
 
+def test_an_output_folder_with_spaces_and_a_hash_runs_and_merges(slurm_cluster, workload, tmp_path):
+    """sbatch reads `#SBATCH` lines itself: a space splits the value and `#` starts a comment."""
+    out = tmp_path / "shared disk #2" / "run out"
+    job_id = submit(workload, out, "--merge")
+    status = wait_until_finished(job_id)
+    assert [t["state"] for t in status["tasks"]] == ["done"] * 3
+    assert status["merge_state"] == "done" and (out / "facere.npz").is_file()
+    assert "shard 0/3 of job" in (out / "logs" / "facere.shard-000.log").read_text()
+
+
 def test_a_failed_task_is_reported_with_its_log_and_resubmitted(slurm_cluster, workload, tmp_path):
     """The model file breaks while the job waits in the queue (a down partition holds it): every
     shard fails with the run's own error in its log; once the file is fixed, resubmitting reruns them."""

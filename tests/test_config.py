@@ -41,6 +41,11 @@ def test_config_file_from_environment(monkeypatch, tmp_path):
         ('[run]\ndevice = "tpu"\n', 2, "must be one of auto, cpu, cuda"),
         ('[models.yolo]\nurl = "x"\n', 1, "unknown model 'yolo'"),
         ('[gpu]\ninterval = "fast"\n', 2, "'interval' has the wrong type"),
+        ('[gpu]\ninterval = -1\n', 2, "'interval' must be a positive number of seconds"),
+        ('[gpu]\nhistory = 0\n', 2, "'history' must be a positive number of seconds"),
+        ('models = 3\n', 1, "'models' must be a table"),
+        ('[models.facere]\nurl = "ftp://mirror/facere_base.onnx"\n', 2, "'url' must be an http:// or https:// URL"),
+        ('gpu = "yes"\n', 1, "'gpu' must be a table"),
     ],
 )
 def test_broken_config_is_one_line_naming_file_and_line(tmp_path, text, line, fragment):

@@ -8,6 +8,8 @@ import pytest
 from artifacts import torch_zip
 from gitrepos import commit
 
+from tests.helpers.onnx_models import build_maskrcnn_like
+
 from tui import catalog, config, paths
 from tui.downloads import fetch_model, model_files_state
 from tui.downloads.imports import checkpoint_format
@@ -97,3 +99,15 @@ def test_a_refused_import_leaves_the_cache_untouched(tmp_path):
     with pytest.raises(UserError, match="web page"):
         fetch_model(catalog.get("fformer-r50-fpn"), config.load(), source_file=bad)
     assert not paths.checkpoints_dir().exists() or not any(paths.checkpoints_dir().glob("*.pth*"))
+
+
+def test_facere_imports_an_onnx_file_and_refuses_a_pytorch_one(tmp_path):
+    """An air-gapped copy of facere_base.onnx is an ONNX model, not a PyTorch checkpoint."""
+    facere = catalog.get("facere")
+    source = build_maskrcnn_like(tmp_path / "facere_base.onnx")
+    stored = fetch_model(facere, config.load(), source_file=source)
+    assert stored.read_bytes() == source.read_bytes()
+    assert model_files_state(facere, config.load()).files[0].hash_source == "import"
+    with pytest.raises(UserError, match="is not a valid ONNX model"):
+        fetch_model(catalog.get("facere+"), config.load(), source_file=torch_zip(tmp_path / "plus.pth"))
+    assert not (paths.checkpoints_dir() / "facere_plus.onnx").exists()

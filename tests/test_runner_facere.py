@@ -130,6 +130,17 @@ def test_corrupt_images_are_skipped_with_a_warning(tmp_path, facere_model):
     assert sorted(meta["skipped"]) == ["b.jpg", "c.png"]
 
 
+def test_links_that_lead_nowhere_and_folders_named_like_images_are_not_images(tmp_path, facere_model):
+    images = tmp_path / "images"
+    write_image(images / "a.jpg")
+    (images / "loop.jpg").symlink_to("loop.jpg")  # resolving it fails with ELOOP
+    (images / "dangling.png").symlink_to(tmp_path / "gone.png")
+    (images / "folder.jpg").mkdir()
+    code, events, stderr = run_runner(facere_model, images, tmp_path / "out.npz")
+    assert code == 0, stderr
+    assert events[0]["total"] == 1 and events[-1]["event"] == "done" and events[-1]["images"] == 1
+
+
 def test_empty_or_missing_folder_is_an_error_event(tmp_path, facere_model):
     (tmp_path / "empty").mkdir()
     for folder, expected in [(tmp_path / "empty", "no images"), (tmp_path / "missing", "does not exist")]:

@@ -18,6 +18,7 @@ import pytest
 from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tests.helpers.runs import ROOT, assert_same_records, cli, load_predictions as load, single_run_workload
+from tui.commands import main
 RUN_SPECIFIC = ("started", "finished", "host")
 """Meta fields that differ between any two runs, sharded or not."""
 
@@ -175,3 +176,9 @@ def test_shard_arguments_are_checked(workload, tmp_path):
                    workload / "model.onnx", "--shard", "0/11", check=False)
     assert too_many.returncode == 1
     assert too_many.stderr.strip().endswith("10 images cannot make 11 shards: use at most 10")
+
+
+def test_merge_given_a_folder_says_to_pass_the_shard_files(tmp_path, capsys):
+    assert main(["merge", str(tmp_path), "--out", str(tmp_path / "merged.npz")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"fashionfail-tui: error: {tmp_path} is a folder: pass its shard files, e.g. {tmp_path}/*.shard-*.npz")

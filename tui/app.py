@@ -10,6 +10,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
+from textual.widgets import Input
 
 from tui import config as config_module
 from tui.config import Config
@@ -37,6 +38,7 @@ class FashionFailApp(App):
         *(Binding(entry.key, f"app.switch_mode('{entry.mode}')", entry.title) for entry, _ in _AREAS),
         Binding("g", "toggle_gpu_pane", "GPU pane"),
         Binding("q", "quit", "Quit"),
+        Binding("escape", "leave_field", "Leave the field", show=False),
     ]
     runner_pids: var[frozenset[int]] = var(frozenset())
     """Pids of the runners this app started; the GPU pane highlights their processes and their children's."""
@@ -58,6 +60,11 @@ class FashionFailApp(App):
 
     def action_toggle_gpu_pane(self) -> None:
         toggle_gpu_pane(self.screen)
+
+    def action_leave_field(self) -> None:
+        """A text field takes the letter keys; escape gives them back to the area keys."""
+        if isinstance(self.focused, Input):
+            self.screen.set_focus(None)
 
 
 def run_app(launch: LaunchOptions | None = None) -> int:

@@ -118,6 +118,15 @@ def _expect(path: Path, text: str, table: dict, key: str, kind: type | tuple, ch
     return value
 
 
+def _seconds(path: Path, text: str, table: dict, key: str, default: float) -> float:
+    value = _expect(path, text, table, key, (int, float))
+    if value is None:
+        return default
+    if not 0 < value < float("inf"):
+        raise _bad(path, f"'{key}' must be a positive number of seconds, not {value}", _line_of(path, text, key))
+    return float(value)
+
+
 def load(path: Path | None = None) -> Config:
     """Read the config file; defaults when it does not exist."""
     from tui import catalog  # the catalog resolves aliases in [models.*]
@@ -139,6 +148,8 @@ def load(path: Path | None = None) -> Config:
     for key in data:
         if key not in known:
             raise _bad(path, f"unknown section or key '{key}'", _line_of(path, text, key))
+        if not isinstance(data[key], dict):
+            raise _bad(path, f"'{key}' must be a table ([{key}] or [{key}.NAME])", _line_of(path, text, key))
 
     models: dict[str, ModelOverride] = {}
     for name, table in data.get("models", {}).items():
@@ -149,8 +160,11 @@ def load(path: Path | None = None) -> Config:
         except UserError:
             raise _bad(path, f"unknown model '{name}' in [models.{name}]", _line_of(path, text, f"models.{name}")) from None
         file_value = _expect(path, text, table, "file", str)
+        url = _expect(path, text, table, "url", str)
+        if url is not None and not url.lower().startswith(("http://", "https://")):  # checkpoints come over HTTP
+            raise _bad(path, f"'url' must be an http:// or https:// URL, not {url!r}", _line_of(path, text, "url"))
         models[canonical] = ModelOverride(
-            url=_expect(path, text, table, "url", str),
+            url=url,
             sha256=(_expect(path, text, table, "sha256", str) or None) and table["sha256"].lower(),
             file=Path(file_value).expanduser() if file_value else None,
         )
@@ -182,7 +196,7 @@ def load(path: Path | None = None) -> Config:
         channel_alias=_expect(path, text, environments, "channel_alias", str),
         specs_dir=Path(specs).expanduser() if specs else None,
         device=_expect(path, text, run, "device", str, DEVICES) or "auto",
-        gpu_interval=float(_expect(path, text, gpu, "interval", (int, float)) or 1.0),
-        gpu_history=float(_expect(path, text, gpu, "history", (int, float)) or 300.0),
+        gpu_interval=_seconds(path, text, gpu, "interval", 1.0),
+        gpu_history=_seconds(path, text, gpu, "history", 300.0),
         source=path,
     )

@@ -388,6 +388,8 @@ def validate_model_file(model: Model, path: Path) -> None:
 
 def prepare_output_folder(out_dir: Path) -> None:
     """Create the output folder; UserError if it cannot be written."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"output folder {out_dir} is a file, not a folder")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / f".fashionfail-write-test-{os.getpid()}"
@@ -406,6 +408,9 @@ def check_request(request: RunRequest, config: Config) -> None:
         raise UserError(f"image folder {request.images} is not a folder")
     model_file = runner_model_file(model, request.model_file or checkpoint_file(model, config))
     if request.model_file is None and not model_file.exists():
+        if config.override_for(model.name).file is not None:  # fetching would not help: the config names it
+            raise UserError(f"{model.name}'s model file {model_file} (the config's [models.{model.name}] file) "
+                            f"does not exist; fix {config.source} or pass --model-file")
         how = f"fashionfail-tui fetch {model.name}" + (" --from FILE" if model.weights.kind == "manual" else "")
         raise UserError(f"{model.name}'s checkpoint {model_file} is missing; run `{how}` or pass --model-file")
     validate_model_file(model, model_file)

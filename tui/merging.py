@@ -37,6 +37,8 @@ class ShardFile:
 
 
 def read_shard(path: Path) -> ShardFile:
+    if path.is_dir():
+        raise UserError(f"{path} is a folder: pass its shard files, e.g. {path}/*.shard-*.npz")
     if not path.is_file():
         raise UserError(f"shard file {path} does not exist")
     arrays = read_arrays(path)  # the browser's restricted loader: never free unpickling

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import platformdirs
 
+from tui.errors import UserError
+
 APP_NAME = "fashionfail"
 CACHE_ENV = "FASHIONFAIL_TUI_CACHE_DIR"
 CONFIG_ENV = "FASHIONFAIL_TUI_CONFIG"
@@ -33,6 +35,14 @@ def data_dir() -> Path:
     """Conda environments built by the embedded backend, wizard state, logs."""
     override = os.environ.get(DATA_ENV)
     return Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def check_folder_overrides() -> None:
+    """UserError when FASHIONFAIL_TUI_CACHE_DIR or _DATA_DIR names a file: every folder below it would fail."""
+    for name in (CACHE_ENV, DATA_ENV):
+        value = os.environ.get(name)
+        if value and Path(value).expanduser().exists() and not Path(value).expanduser().is_dir():
+            raise UserError(f"{name}={value} is a file, not a folder")
 
 
 def checkpoints_dir() -> Path:

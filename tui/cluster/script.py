@@ -20,6 +20,15 @@ def _q(value) -> str:
     return shlex.quote(str(value))
 
 
+def _directive(value) -> str:
+    """A value for an `#SBATCH` line, which sbatch splits itself: at spaces, and at an unquoted `#`
+    (a comment); it knows double quotes and backslash escapes, not single quotes."""
+    text = str(value)
+    if not any(c.isspace() or c in '"\\#' for c in text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _app_command() -> str:
     """How a compute node starts this very installation's command line."""
     return f"{_q(sys.executable)} -m tui"
@@ -54,17 +63,17 @@ def array_script(job: ClusterJob) -> str:
         f"# {_where_it_runs(job.model)}.",
         "# A shard that is run again resumes where it stopped.",
         f"#SBATCH --job-name=ff-{job.model}",
-        f"#SBATCH --chdir={job.out}",  # `python -m` looks in the working directory first
+        f"#SBATCH --chdir={_directive(job.out)}",  # `python -m` looks in the working directory first
         f"#SBATCH --array=0-{last}",
         "#SBATCH --ntasks=1",  # one process per array task; --gpus-per-task needs it said
-        f"#SBATCH --output={job.logs_dir}/{job.model}.shard-%{width}a.log",
+        f"#SBATCH --output={_directive(f'{job.logs_dir}/{job.model}.shard-%{width}a.log')}",
     ]
     if job.partition:
-        header.append(f"#SBATCH --partition={job.partition}")
+        header.append(f"#SBATCH --partition={_directive(job.partition)}")
     if job.gpus_per_task:
         header.append(f"#SBATCH --gpus-per-task={job.gpus_per_task}")
     if job.time_limit:
-        header.append(f"#SBATCH --time={job.time_limit}")
+        header.append(f"#SBATCH --time={_directive(job.time_limit)}")
     run = [f"{_app_command()} run {_q(job.model)}", f"--images {_q(job.images)}", f"--out {_q(job.out)}",
            f'--shard "$SLURM_ARRAY_TASK_ID/{job.shards}"']
     if job.model_file:
@@ -89,10 +98,10 @@ def merge_script(job: ClusterJob) -> str:
         "#!/bin/bash",
         f"# fashionfail-tui cluster run: joins the {job.shards} shards of {job.model} into {job.merged_path}.",
         f"#SBATCH --job-name=ff-{job.model}-merge",
-        f"#SBATCH --chdir={job.out}",
-        f"#SBATCH --output={job.merge_log}",
+        f"#SBATCH --chdir={_directive(job.out)}",
+        f"#SBATCH --output={_directive(job.merge_log)}",
     ]
     if job.partition:
-        header.append(f"#SBATCH --partition={job.partition}")
+        header.append(f"#SBATCH --partition={_directive(job.partition)}")
     return "\n".join(header + ["", *_environment_lines(),
                                f"{_app_command()} cluster merge {_q(job.record_path)}"]) + "\n"

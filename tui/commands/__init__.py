@@ -14,7 +14,7 @@ import os
 import pkgutil
 import sys
 
-from tui import __version__
+from tui import __version__, paths
 from tui.errors import UserError
 
 
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     as_json = bool(getattr(args, "json", False))
     try:
+        paths.check_folder_overrides()
         if args.command is None:
             from tui.app import run_app
 

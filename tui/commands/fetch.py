@@ -19,7 +19,7 @@ ORDER = 20
 def add_arguments(parser) -> None:
     parser.add_argument("model", metavar="MODEL|all", help=f"one of {', '.join(catalog.names())}, or all")
     parser.add_argument("--from", dest="source_file", type=Path, metavar="FILE",
-                        help="import a file you downloaded by hand (the FashionFormer .pth files, or a tarball)")
+                        help="import a file you downloaded by hand (the FashionFormer .pth files, a tarball, or a Facere .onnx)")
     parser.add_argument("--json", action="store_true",
                         help="JSON events on stdout, one per line: progress ..., then done (with the path) or error")
 

@@ -8,6 +8,7 @@ manifest for the first complete download of that file.
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 
 from tui.catalog import Model
@@ -101,7 +102,12 @@ def import_model(model: Model, source_file: Path, on_progress: ProgressCallback 
         with locked(unpacked_folder(model)):
             return _unpack(model, source_file, url=None, on_progress=on_progress)
     target = download_target(model)
-    digest = imports.import_file(source_file, target, on_progress)
+    check = imports.checkpoint_format
+    if model.weights.kind == "file":  # Facere's ONNX files: checked the way `run --model-file` checks them
+        from tui.jobs import validate_model_file  # tui.jobs imports this package
+
+        check = partial(validate_model_file, model)
+    digest = imports.import_file(source_file, target, on_progress, check)
     manifest.record(target, digest, "import")
     return target
 

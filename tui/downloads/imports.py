@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from tui.downloads.files import disk_error, remove_quietly, replace_durably
@@ -68,11 +69,13 @@ def checkpoint_format(path: Path) -> str:
     raise UserError(f"{path} is not a PyTorch checkpoint (neither torch's zip format nor its legacy pickle format)")
 
 
-def import_file(source: Path, target: Path, on_progress: ProgressCallback = ignore) -> str:
-    """Check `source` is a PyTorch checkpoint, copy it atomically to `target`; return its sha256."""
+def import_file(source: Path, target: Path, on_progress: ProgressCallback = ignore,
+                check: Callable[[Path], object] = checkpoint_format) -> str:
+    """Check `source` (by default: that it is a PyTorch checkpoint), copy it atomically to `target`;
+    return its sha256."""
     if not source.is_file():
         raise UserError(f"{source} does not exist or is not a file")
-    checkpoint_format(source)
+    check(source)
     part = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
     target.parent.mkdir(parents=True, exist_ok=True)

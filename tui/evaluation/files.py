@@ -37,7 +37,8 @@ class Evaluator:
     def __init__(self, annotations: Path):
         self.annotations = Path(annotations)
         if not self.annotations.is_file():
-            raise UserError(f"annotation file {self.annotations}: does not exist")
+            problem = "is a folder, not a file" if self.annotations.is_dir() else "does not exist"
+            raise UserError(f"annotation file {self.annotations}: {problem}")
         self._annotations_sha256 = cache.file_sha256(self.annotations)
         self._truth: GroundTruth | None = None
 

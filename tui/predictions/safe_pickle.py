@@ -182,6 +182,8 @@ def read_arrays(path: Path, on_progress: Progress | None = None) -> dict[str, np
             if head == npy_format.MAGIC_PREFIX:
                 return {"arr_0": _read_array(handle, str(path), size, on_progress)}
             if not zipfile.is_zipfile(handle):
+                if head.startswith(b"PK\x03\x04"):  # a zip's first member header, but no directory at the end
+                    raise UserError(f"{path} is a truncated or damaged .npz (its zip directory is missing)")
                 raise UserError(f"{path} is neither a .npz nor a .npy file")
             return _read_npz(handle, path, on_progress)
     except OSError as exc:

@@ -27,6 +27,7 @@ from tui.widgets.evaluate.worst_images import WorstImages
 class EvaluateScreen(Screen):
     NAV = NavEntry("evaluate", "v", "Evaluate", "Score prediction files the paper's way (weighted mAP), side by side",
                    order=50)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

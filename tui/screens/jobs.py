@@ -153,7 +153,10 @@ class JobsScreen(Screen):
 
     def action_open_merged(self) -> None:
         status = self.selected
-        if status is None or not status.job.is_merged:
+        if status is None:
+            self.notify("no cluster run selected", severity="warning")
+            return
+        if not status.job.is_merged:
             self.notify("merge the shards first (m)", severity="warning")
             return
         open_in_browser(self.app, [status.job.merged], images_dir=status.job.images)

@@ -27,7 +27,7 @@ class ModelsScreen(Screen):
         Binding("i", "import_file", "Import"),
         Binding("v", "verify", "Verify"),
         Binding("x", "delete", "Delete"),
-        Binding("r", "reload", "Reload"),
+        Binding("u", "reload", "Reload"),  # r stays the Run screen's key, u as on the Jobs screen
     ]
 
     def __init__(self, *args, **kwargs):

@@ -54,6 +54,7 @@ class RunCommands(Provider):
 class RunScreen(Screen):
     NAV = NavEntry("run", "r", "Run", "Run a model over a folder of images, live", order=10)
     COMMANDS = {RunCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("ctrl+s", "start_run", "Start"),
         Binding("ctrl+x", "cancel_run", "Cancel run"),
@@ -188,6 +189,7 @@ class RunScreen(Screen):
         self.job = None
         self.app.runner_pids = frozenset()
         self.form.set_running(False)
+        self.progress.stopped()
         self.summary.update(("Cancelled: " if event.cancelled else "Failed: ") + event.message)
         self.summary.set_classes("-cancelled" if event.cancelled else "-failed")
         if not event.cancelled:

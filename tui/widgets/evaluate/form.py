@@ -67,7 +67,7 @@ class EvaluationForm(Vertical):
             yield Label("predictions", classes="caption")
             yield Input(placeholder="a prediction file or a folder of them; Enter adds it", id="file-input")
         yield ChosenFiles(id="chosen-files")
-        with Horizontal(classes="row"):
+        with Horizontal(classes="row", id="annotations-row"):
             yield Label("annotations", classes="caption")
             yield Input(value=str(self._annotations or ""), placeholder="COCO annotation file (ff_test.json)",
                         id="anns-input")

@@ -94,6 +94,8 @@ def toggle_gpu_pane(screen: Screen) -> GpuPane:
     if existing:
         pane = existing.first()
         pane.toggle_class("-hidden")
+        if pane.parent is not None and pane.parent.id == SLOT_ID:  # the slot's room goes with the pane
+            pane.parent.display = not pane.has_class("-hidden")
         return pane
     pane = GpuPane()
     slots = screen.query(f"#{SLOT_ID}")

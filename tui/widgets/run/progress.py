@@ -32,6 +32,12 @@ class RunProgress(Vertical):
         self.status.update(f"Starting {model}...")
         self._first = None
 
+    def stopped(self) -> None:
+        """The run ended; one that never started must not look busy."""
+        if self._first is None:
+            self.bar.update(total=1, progress=0)
+            self.status.update("Not started.")
+
     def started(self, event: jobs.Started) -> None:
         self.bar.update(total=event.total, progress=event.resumed)
         self._first = (time.monotonic(), event.resumed)
