@@ -104,7 +104,7 @@ async def test_filter_sort_and_missing_images(tmp_path):
     async with app.run_test(size=(140, 45)) as pilot:
         await wait_for(pilot, lambda: loaded(app))
         app.screen.image_list.table.focus()
-        await pilot.press("s")  # most detections first
+        await pilot.press("t")  # most detections first
         assert app.screen.image_list.shown_names == ["shirt.jpg", "empty.jpg"]
         await pilot.press("slash", *"emp")
         assert app.screen.image_list.shown_names == ["empty.jpg"]

@@ -95,7 +95,7 @@ async def test_merging_from_the_screen_then_opening_the_result_in_the_browser(tm
         await pilot.press("o")
         await pilot.pause()
         assert isinstance(app.screen, JobsScreen)  # nothing merged yet: nothing to open
-        await pilot.press("m")
+        await pilot.press("c")
         await app.workers.wait_for_complete()
         await pilot.pause()
         await app.workers.wait_for_complete()
@@ -111,7 +111,20 @@ async def test_with_no_run_every_key_says_there_is_none_selected():
     app = FashionFailApp(LaunchOptions(mode="jobs"))
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
-        for key in "fxmo":
+        for key in "fxco":
             await pilot.press(key)
             await pilot.pause()
         assert [n.message for n in app._notifications] == ["no cluster run selected"] * 4
+
+
+async def test_every_screen_action_is_in_the_command_palette(tmp_path):
+    """ctrl+p lists the screen's own actions (not only the area switches), and running one works."""
+    recorded_job(tmp_path)
+    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    async with app.run_test(size=(150, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Combine shards", "Resubmit failed", "Cancel", "Open in browser", "Go to Models"} <= set(commands)
+        await commands["Open in browser"].callback()  # what the palette runs
+        await pilot.pause()
+        assert any("merge the shards first" in n.message for n in app._notifications)

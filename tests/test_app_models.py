@@ -104,7 +104,7 @@ async def test_import_through_the_dialog_then_verify_catches_corruption_and_dele
 
         stored = paths.checkpoints_dir() / "fashionformer_swin_b_3x.pth"
         stored.write_bytes(stored.read_bytes()[:-1] + b"!")
-        await pilot.press("v")
+        await pilot.press("c")
         await settle(pilot, app, lambda: cell(app, "fformer-swin", "state") == "corrupt")
         assert "does not match its recorded sha256" in errors(app)[-1]
 

@@ -121,7 +121,7 @@ async def test_picker_and_command_palette_choose_folders(workspace):
         screen = app.screen
         assert screen.form.field("images").path == workspace / "images"
         await pilot.press("ctrl+p")
-        await pilot.press(*"Choose output folder")
+        await pilot.press(*"Output folder")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PathPicker))

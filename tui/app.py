@@ -57,6 +57,10 @@ class FashionFailApp(App):
             yield SystemCommand(f"Go to {entry.title}", entry.description, lambda mode=entry.mode: self.switch_mode(mode))
         yield SystemCommand("Toggle the GPU pane", "GPU load, memory and processes beside this screen",
                             lambda: toggle_gpu_pane(screen))
+        for binding in Binding.make_bindings(screen.BINDINGS):  # every action of the screen shown now
+            if binding.description:
+                yield SystemCommand(binding.description, binding.tooltip or f"key {binding.key_display or binding.key}",
+                                    lambda action=binding.action: screen.run_action(action))
 
     def action_toggle_gpu_pane(self) -> None:
         toggle_gpu_pane(self.screen)

@@ -30,7 +30,7 @@ class JobsScreen(Screen):
     BINDINGS = [
         Binding("f", "resubmit_failed", "Resubmit failed"),
         Binding("x", "cancel_job", "Cancel"),
-        Binding("m", "merge_job", "Merge"),
+        Binding("c", "merge_job", "Combine shards"),
         Binding("o", "open_merged", "Open in browser"),
         Binding("u", "poll", "Update now"),
     ]
@@ -127,10 +127,10 @@ class JobsScreen(Screen):
         if status is None:
             self.notify("no cluster run selected", severity="warning")
             return
-        self.run_action(status, action, describe)
+        self.run_operation(status, action, describe)
 
     @work(thread=True, group="jobs-action")
-    def run_action(self, status: JobStatus, action: Callable, describe: Callable) -> None:
+    def run_operation(self, status: JobStatus, action: Callable, describe: Callable) -> None:
         """sbatch/scancel/merge off the UI thread; the outcome as a notification, then a fresh poll."""
         try:
             outcome = action(status.job)
@@ -157,6 +157,6 @@ class JobsScreen(Screen):
             self.notify("no cluster run selected", severity="warning")
             return
         if not status.job.is_merged:
-            self.notify("merge the shards first (m)", severity="warning")
+            self.notify("merge the shards first (c)", severity="warning")
             return
         open_in_browser(self.app, [status.job.merged], images_dir=status.job.images)

@@ -25,7 +25,7 @@ class ModelsScreen(Screen):
     BINDINGS = [
         Binding("d", "download", "Download"),
         Binding("i", "import_file", "Import"),
-        Binding("v", "verify", "Verify"),
+        Binding("c", "verify", "Check (sha256)"),
         Binding("x", "delete", "Delete"),
         Binding("u", "reload", "Reload"),  # r stays the Run screen's key, u as on the Jobs screen
     ]

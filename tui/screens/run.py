@@ -8,7 +8,6 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -23,43 +22,19 @@ from tui.widgets.gpu import GpuPane
 from tui.widgets.run.form import RunForm
 from tui.widgets.run.progress import RunProgress
 
-ACTIONS = (
-    ("Start run", "Run the chosen model over the image folder", "start_run"),
-    ("Cancel run", "Stop the runner after the image in flight (rerun resumes)", "cancel_run"),
-    ("Choose image folder", "Open the folder picker for the images", "browse('images')"),
-    ("Choose output folder", "Open the folder picker for the output", "browse('out')"),
-    ("Choose model file", "Pick a local ONNX file instead of the cached checkpoint", "browse('model-file')"),
-    ("Open result in the browser", "Browse the prediction file the last run wrote", "open_result"),
-)
-
-
-class RunCommands(Provider):
-    """The Run screen's actions in the command palette."""
-
-    async def discover(self) -> Hits:
-        for title, help_text, action in ACTIONS:
-            yield DiscoveryHit(title, self._runner(action), help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, help_text, action in ACTIONS:
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), self._runner(action), help=help_text)
-
-    def _runner(self, action: str):
-        return lambda: self.screen.run_action(action)
-
-
 class RunScreen(Screen):
     NAV = NavEntry("run", "r", "Run", "Run a model over a folder of images, live", order=10)
-    COMMANDS = {RunCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
-        Binding("ctrl+s", "start_run", "Start"),
-        Binding("ctrl+x", "cancel_run", "Cancel run"),
-        Binding("ctrl+o", "browse('images')", "Images folder"),
-        Binding("ctrl+b", "open_result", "Browse result"),
+        Binding("ctrl+s", "start_run", "Start", tooltip="Run the chosen model over the image folder"),
+        Binding("ctrl+x", "cancel_run", "Cancel run",
+                tooltip="Stop the runner after the image in flight (rerun resumes)"),
+        Binding("ctrl+o", "browse('images')", "Images folder", tooltip="Open the folder picker for the images"),
+        Binding("ctrl+t", "browse('out')", "Output folder", tooltip="Open the folder picker for the output",
+                show=False),
+        Binding("ctrl+l", "browse('model-file')", "Model file",
+                tooltip="Pick a local ONNX file instead of the cached checkpoint", show=False),
+        Binding("ctrl+b", "open_result", "Browse result", tooltip="Browse the prediction file the last run wrote"),
     ]
 
     @dataclass

@@ -19,7 +19,7 @@ BATCH_ROWS = 1000
 
 
 class ImageList(Vertical):
-    BINDINGS = [Binding("s", "cycle_sort", "Sort images")]
+    BINDINGS = [Binding("t", "cycle_sort", "Sort images")]
     SORTS = ("image", "detections, most first", "detections, fewest first")
 
     @dataclass
