@@ -366,6 +366,19 @@ def _settings(args, predictor):
             "shard": list(args.shard) if args.shard else None}
 
 
+def hold_output(output):
+    """One run at a time per output file: a second one would redo the same images into the same
+    journal. Returns the open lock file, held until the process ends; removed once the output is written."""
+    import fcntl
+
+    handle = open(output + ".lock", "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        protocol.fail("another run is writing {} right now; wait for it to end or cancel it".format(output))
+    return handle
+
+
 def run(args, load_predictor):
     """Run a whole job; never returns (exits with 0, 1 on an error, 130 when cancelled)."""
     started = time.monotonic()
@@ -373,6 +386,7 @@ def run(args, load_predictor):
     stop.install()
     all_images = _check_folders(args)
     images = shard_of(all_images, args.shard)
+    lock = hold_output(args.output)
     try:
         predictor = load_predictor()
     except Exception as exc:  # the model could not be loaded: one clear line, no traceback
@@ -401,7 +415,7 @@ def run(args, load_predictor):
     if stop:
         protocol.fail("cancelled ({}) after {} of {} images; rerun the same command to resume".format(
             stop.signal_name, sum(name in journal.entries for name in names), len(images)), code=EXIT_CANCELLED)
-    _write_output(args, predictor, journal, names, time.monotonic() - started, all_images, progress)
+    _write_output(args, predictor, journal, names, time.monotonic() - started, all_images, progress, lock)
 
 
 def _overlaps(args, predictor):
@@ -490,7 +504,7 @@ def _finish(predictor, name, prepared, outputs, timings):
             "timings": timings}
 
 
-def _write_output(args, predictor, journal, names, seconds, all_images, progress):
+def _write_output(args, predictor, journal, names, seconds, all_images, progress, lock):
     entries = [journal.entries[name] for name in names if name in journal.entries]
     records = [decode_value(entry["record"]) for entry in entries if "record" in entry]
     skipped = {entry["image_file"]: entry["skipped"] for entry in entries if "skipped" in entry}
@@ -517,6 +531,8 @@ def _write_output(args, predictor, journal, names, seconds, all_images, progress
         protocol.fail("cannot write {}: {}".format(args.output, exc))
     journal.remove()
     progress.remove()
+    os.remove(lock.name)
+    lock.close()
     protocol.emit("done", output=os.path.abspath(args.output), images=len(records), detections=detections,
                   skipped=len(skipped), seconds=round(seconds, 3))
     protocol.say("wrote {} ({} images, {} detections)".format(args.output, len(records), detections))

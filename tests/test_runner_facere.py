@@ -252,3 +252,20 @@ def test_a_journal_from_other_settings_is_discarded(tmp_path, facere_model):
     start = next(e for e in events if e["event"] == "start")
     assert start["resumed"] == 0 and events[-1]["images"] == 3
     assert_same_predictions(load_output(output)[0], original_reference(facere_model, images))
+
+
+def test_a_second_run_into_the_same_output_is_refused_while_the_first_goes_on(tmp_path, facere_model):
+    """Two runs sharing one journal would each redo every image: while one holds the output's lock
+    (as a running runner does, taken here by the test), another stops at once."""
+    import fcntl
+
+    write_image(tmp_path / "images" / "0.jpg", seed=0)
+    output = tmp_path / "facere.npz"
+    with open(str(output) + ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, events, stderr = run_runner(facere_model, tmp_path / "images", output)
+    assert code == 1 and "Traceback" not in stderr
+    assert events[-1]["event"] == "error" and "another run is writing" in events[-1]["message"]
+    assert not output.exists()
+    code, events, _ = run_runner(facere_model, tmp_path / "images", output)  # once it is free
+    assert code == 0 and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("facere")) == ["facere.npz"]
