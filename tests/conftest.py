@@ -21,6 +21,6 @@ def screenshot_dir(tmp_path):
     import os
     from pathlib import Path
 
-    target = Path(os.environ.get("FASHIONFAIL_TUI_SCREENSHOTS") or tmp_path / "screenshots")
+    target = Path(os.environ.get("FASHIONFAIL_TUI_SCREENSHOTS") or tmp_path / "screenshots").resolve()
     target.mkdir(parents=True, exist_ok=True)
     return target

@@ -9,7 +9,7 @@ async def wait_for_states(pilot, app):
             return
 
 
-async def test_home_lists_every_model_with_what_it_needs(screenshot_dir):
+async def test_screenshot_home_lists_every_model_with_what_it_needs(screenshot_dir):
     app = FashionFailApp()
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for_states(pilot, app)
