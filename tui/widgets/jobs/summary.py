@@ -24,7 +24,7 @@ class JobSummary(Static):
         elif status.merge_state:
             merge = f"merge job: {status.merge_state}"
         else:
-            merge = "not merged yet (m merges once every shard is done)"
+            merge = "not merged yet (c combines the shards once every one is done)"
         heading = Text(f"job {job.job_id}", style="bold")
         self.update(Text("\n").join([heading + f"  {job.model} on {job.shards} shards  ->  {job.out}",
                                       Text(status.summary), Text(merge)]))
