@@ -280,3 +280,17 @@ def test_masks_empty_outside_their_box_are_encoded_from_the_box_alone_and_identi
         assert confined[kinds.index("confined")] and not confined[kinds.index("nan box")]
         if height > 1:
             assert not all(confined), "some masks should have needed the whole-mask encoding"
+
+
+def test_masks_confined_to_their_boxes_equal_what_the_original_script_writes(tmp_path):
+    """A model whose masks are zero outside their boxes, as Mask R-CNN's are: the runner encodes
+    them from their boxes, and the file still equals the original script's."""
+    model_file = build_maskrcnn_like(tmp_path / "m.onnx", detections=8, masks_in_boxes=True)
+    for seed, size in enumerate([(64, 48), (40, 72), (33, 33)]):
+        write_image(tmp_path / "images" / f"img{seed}.jpg", size=size, seed=seed)
+    for overlap in ("on", "off"):
+        code, events, _ = run_runner(model_file, tmp_path / "images", tmp_path / f"{overlap}.npz", "--overlap", overlap)
+        assert code == 0 and events[-1]["event"] == "done"
+        ours, _ = load_output(tmp_path / f"{overlap}.npz")
+        assert_same_predictions(ours, original_reference(model_file, tmp_path / "images"))
+        assert any(mask_api.area(m) > 0 for p in ours for m in p["masks"]), "some masks should be non-empty"
