@@ -1,9 +1,11 @@
 """Facere runner throughput against pure `InferenceSession.run`, in one run over the same images.
 
     PYTHONPATH=. python bench/bench_facere.py [--images 6] [--rounds 5] [--size 1024x768] [--detections 30]
+                                              [--dense-masks]
 
 Builds a Mask R-CNN-like ONNX model (tests/helpers/onnx_models.py: Facere's I/O, a conv backbone
-sized for Mask R-CNN-like compute per image, masks at the input size) and writes jpg images, then:
+sized for Mask R-CNN-like compute per image, masks at the input size and, as Mask R-CNN pastes
+them, zero outside their boxes; `--dense-masks`: over the whole image) and writes jpg images, then:
 
 1. pure: decodes and preprocesses every image up front, then times `session.run` alone;
 2. runner: runs `runners/facere.py` as a subprocess, as `fashionfail-tui run` does, and times it
@@ -81,13 +83,16 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=10, help="backbone conv layers")
     parser.add_argument("--channels", type=int, default=96, help="backbone width")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--dense-masks", action="store_true",
+                        help="masks over the whole image instead of zero outside their boxes")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
 
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         model_file = build_maskrcnn_like(root / "bench.onnx", detections=args.detections,
-                                         backbone_layers=args.layers, backbone_channels=args.channels)
+                                         backbone_layers=args.layers, backbone_channels=args.channels,
+                                         masks_in_boxes=not args.dense_masks)
         # smooth pictures give smooth masks, whose RLE is as compact as a real Mask R-CNN's
         images = [write_image(root / "images" / f"{i:03}.jpg", size=(width, height), seed=i, noise=0)
                   for i in range(args.images)]
@@ -99,7 +104,8 @@ def main() -> None:
             rates["threads"].append(runner(model_file, root / "images", root / "threads.npz", "on")[0])
 
     timings = list(meta["timings"].values())
-    print(f"{args.images} images {width}x{height}, {args.detections} detections each, "
+    print(f"{args.images} images {width}x{height}, {args.detections} detections each "
+          f"({'dense masks' if args.dense_masks else 'masks zero outside their boxes'}), "
           f"backbone {args.layers}x{args.channels}, ONNX Runtime {onnxruntime.__version__} CPU, "
           f"{args.rounds} interleaved rounds")
     for name, label in [("pure", "pure InferenceSession.run"), ("threads", "runner, threads (default)"),

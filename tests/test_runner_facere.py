@@ -269,3 +269,56 @@ def test_a_second_run_into_the_same_output_is_refused_while_the_first_goes_on(tm
     assert not output.exists()
     code, events, _ = run_runner(facere_model, tmp_path / "images", output)  # once it is free
     assert code == 0 and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("facere")) == ["facere.npz"]
+
+
+def test_masks_empty_outside_their_box_are_encoded_from_the_box_alone_and_identically():
+    """Mask R-CNN's masks are zero outside their box, so the runner thresholds only the box; masks
+    with any pixel over 0.5 beyond the box's margin (or NaN there, or a NaN box) are encoded whole.
+    Every RLE equals pycocotools' encoding of the full `mask > 0.5`, whichever way it went."""
+    sys.path.insert(0, str(paths.runners_dir()))
+    import facere
+
+    rng = np.random.default_rng(3)
+    for height, width in [(48, 64), (97, 31), (5, 200), (1, 1)]:
+        count = 24
+        masks = np.zeros((count, 1, height, width), dtype=np.float32)
+        corners = rng.uniform(-0.2, 1.2, size=(count, 2, 2)) * [width, height]
+        boxes = np.concatenate([corners.min(1), corners.max(1)], axis=1).astype(np.float32)
+        kinds = ["confined", "spilled", "faint outside", "nan outside", "empty", "nan box"] * 4
+        for index, kind in enumerate(kinds):
+            x1, y1, x2, y2 = boxes[index]
+            rows = slice(max(int(y1), 0), max(int(np.ceil(y2)), 0))
+            cols = slice(max(int(x1), 0), max(int(np.ceil(x2)), 0))
+            if kind != "empty":
+                masks[index, 0, rows, cols] = rng.random(masks[index, 0, rows, cols].shape)
+            outside = (rng.integers(height), rng.integers(width))
+            inside_margin = rows.start <= outside[0] < rows.stop and cols.start <= outside[1] < cols.stop
+            if kind == "spilled" and not inside_margin:
+                masks[index, 0, outside[0], outside[1]] = 0.9
+            if kind == "faint outside":
+                masks[index, 0] = np.maximum(masks[index, 0], 0.5)  # 0.5 is not over the threshold
+            if kind == "nan outside" and not inside_margin:
+                masks[index, 0, outside[0], outside[1]] = np.nan
+            if kind == "nan box":
+                boxes[index, 0] = np.nan
+        for indices in (np.arange(count), np.flatnonzero(rng.random(count) < 0.5), np.arange(0)):
+            expected = [mask_api.encode(np.asfortranarray((masks[i, 0] > 0.5).astype(np.uint8))) for i in indices]
+            assert facere.encode_masks(masks, boxes, indices) == expected
+        confined = [facere.confined_region(masks[i, 0], boxes[i]) is not None for i in range(count)]
+        assert confined[kinds.index("confined")] and not confined[kinds.index("nan box")]
+        if height > 1:
+            assert not all(confined), "some masks should have needed the whole-mask encoding"
+
+
+def test_masks_confined_to_their_boxes_equal_what_the_original_script_writes(tmp_path):
+    """A model whose masks are zero outside their boxes, as Mask R-CNN's are: the runner encodes
+    them from their boxes, and the file still equals the original script's."""
+    model_file = build_maskrcnn_like(tmp_path / "m.onnx", detections=8, masks_in_boxes=True)
+    for seed, size in enumerate([(64, 48), (40, 72), (33, 33)]):
+        write_image(tmp_path / "images" / f"img{seed}.jpg", size=size, seed=seed)
+    for overlap in ("on", "off"):
+        code, events, _ = run_runner(model_file, tmp_path / "images", tmp_path / f"{overlap}.npz", "--overlap", overlap)
+        assert code == 0 and events[-1]["event"] == "done"
+        ours, _ = load_output(tmp_path / f"{overlap}.npz")
+        assert_same_predictions(ours, original_reference(model_file, tmp_path / "images"))
+        assert any(mask_api.area(m) > 0 for p in ours for m in p["masks"]), "some masks should be non-empty"

@@ -55,13 +55,39 @@ def _backbone(nodes: list, initializers: list, layers: int, channels: int, seed:
     return "feature_term"
 
 
+def _confine_to_boxes(nodes: list, masks: str, boxes: str, result: str) -> None:
+    """result = masks [N, 1, H, W] times 1 where x1 <= column < x2 and y1 <= row < y2 of the xyxy box."""
+    nodes.append(helper.make_node("Shape", [masks], ["mask_shape"]))
+    nodes.append(helper.make_node("Split", [boxes], ["box_x1", "box_y1", "box_x2", "box_y2"], axis=1, num_outputs=4)
+                 if OPSET >= 18 else helper.make_node("Split", [boxes], ["box_x1", "box_y1", "box_x2", "box_y2"], axis=1))
+    nodes.append(_const("box_edge_shape", np.array([-1, 1, 1, 1], np.int64)))
+    for axis, shape, first, last in ((2, [1, 1, -1, 1], "box_y1", "box_y2"), (3, [1, 1, 1, -1], "box_x1", "box_x2")):
+        nodes.append(_const(f"axis{axis}", np.array(axis, np.int64)))
+        nodes.append(helper.make_node("Gather", ["mask_shape", f"axis{axis}"], [f"extent{axis}_int"], axis=0))
+        nodes.append(helper.make_node("Cast", [f"extent{axis}_int"], [f"extent{axis}"], to=TensorProto.FLOAT))
+        nodes.append(helper.make_node("Range", ["zero", f"extent{axis}", "one"], [f"position{axis}_flat"]))
+        nodes.append(_const(f"position{axis}_shape", np.array(shape, np.int64)))
+        nodes.append(helper.make_node("Reshape", [f"position{axis}_flat", f"position{axis}_shape"], [f"position{axis}"]))
+        for edge in (first, last):
+            nodes.append(helper.make_node("Reshape", [edge, "box_edge_shape"], [edge + "_4d"]))
+        nodes.append(helper.make_node("Less", [f"position{axis}", first + "_4d"], [f"before{axis}"]))
+        nodes.append(helper.make_node("Not", [f"before{axis}"], [f"from{axis}"]))
+        nodes.append(helper.make_node("Less", [f"position{axis}", last + "_4d"], [f"upto{axis}"]))
+        nodes.append(helper.make_node("And", [f"from{axis}", f"upto{axis}"], [f"inside{axis}"]))
+    nodes.append(helper.make_node("And", ["inside2", "inside3"], ["inside"]))
+    nodes.append(helper.make_node("Cast", ["inside"], ["inside_float"], to=TensorProto.FLOAT))
+    nodes.append(helper.make_node("Mul", [masks, "inside_float"], [result]))
+
+
 def build_maskrcnn_like(path: Path, detections: int = 5, classes: tuple[int, int] = (1, 46),
-                        backbone_layers: int = 0, backbone_channels: int = 32, seed: int = 0) -> Path:
+                        backbone_layers: int = 0, backbone_channels: int = 32, seed: int = 0,
+                        masks_in_boxes: bool = False) -> Path:
     """Write the model to `path` and return `path`.
 
     detections: N, the number of detections every image gets (0 allowed).
     classes: the inclusive label range, (1, 46) for Facere, (1, 22) for Facere+.
     backbone_layers/backbone_channels: extra compute for benchmarks (see the module docstring).
+    masks_in_boxes: zero each mask outside its box, as Mask R-CNN's pasted masks are.
     """
     n = int(detections)
     low, high = classes
@@ -124,7 +150,9 @@ def build_maskrcnn_like(path: Path, detections: int = 5, classes: tuple[int, int
     nodes.append(helper.make_node("Sub", ["gray", "mask_thresholds"], ["mask_logit_raw"]))
     nodes.append(_const("mask_gain", np.float32(8)))
     nodes.append(helper.make_node("Mul", ["mask_logit_raw", "mask_gain"], ["mask_logit"]))
-    nodes.append(helper.make_node("Sigmoid", ["mask_logit"], ["masks"]))
+    nodes.append(helper.make_node("Sigmoid", ["mask_logit"], ["masks_dense" if masks_in_boxes else "masks"]))
+    if masks_in_boxes:
+        _confine_to_boxes(nodes, "masks_dense", "output", "masks")
 
     graph = helper.make_graph(
         nodes, "maskrcnn_like",
