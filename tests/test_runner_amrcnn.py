@@ -9,7 +9,6 @@ RLE-encoded), the record layout, skipping, resuming and errors. They say nothing
 """
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -18,7 +17,8 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_api
 
-from tests.helpers.standin_runs import STANDINS, run_standin_runner, standin_tree
+from tests.helpers.standin_runs import (STANDINS, assert_one_error_event, break_input, run_standin_runner,
+                                        standin_tree)
 
 CONFIG = "models/official/detection/projects/fashionpedia/configs/yaml/r50fpn_amrcnn.yaml"
 
@@ -142,14 +142,6 @@ def test_a_model_without_masks_still_writes_records(tmp_path, tree, checkpoint):
 ])
 def test_missing_inputs_are_one_error_event(tmp_path, tree, checkpoint, missing, message):
     images = make_images(tmp_path / "images")
-    if missing == "tree":
-        shutil.rmtree(tree)
-    elif missing == "config":
-        (tree / CONFIG).unlink()
-    else:
-        (checkpoint.parent / "model.ckpt.index").unlink()
+    break_input(missing, tree, CONFIG, checkpoint.parent / "model.ckpt.index")
     result, events = run_runner(tree, checkpoint, images, tmp_path / "x.npz")
-    assert result.returncode == 1
-    assert events[-1]["event"] == "error" and message in events[-1]["message"]
-    assert "Traceback" not in result.stderr
-    assert not (tmp_path / "x.npz").exists()
+    assert_one_error_event(result, events, message, tmp_path / "x.npz")

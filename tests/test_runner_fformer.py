@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_api
 
-from tests.helpers.standin_runs import STANDINS, run_standin_runner, standin_tree
+from tests.helpers.standin_runs import (STANDINS, assert_one_error_event, break_input, run_standin_runner,
+                                        standin_tree)
 
 CONFIG = "configs/fashionformer/fashionpedia/fashionformer_r50_mlvl_feat_3x.py"
 
@@ -120,13 +121,6 @@ def test_syncbn_is_replaced_on_cpu_and_local_packages_import(tmp_path, tree, che
 ])
 def test_missing_inputs_are_one_error_event(tmp_path, tree, checkpoint, missing, message):
     images = make_images(tmp_path / "images")
-    if missing == "tree":
-        shutil.rmtree(tree)
-    elif missing == "config":
-        (tree / CONFIG).unlink()
-    else:
-        checkpoint.unlink()
+    break_input(missing, tree, CONFIG, checkpoint)
     result, events = run_runner(tree, checkpoint, images, tmp_path / "x.npz")
-    assert result.returncode == 1
-    assert events[-1]["event"] == "error" and message in events[-1]["message"]
-    assert "Traceback" not in result.stderr
+    assert_one_error_event(result, events, message, tmp_path / "x.npz")

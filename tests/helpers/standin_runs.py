@@ -32,3 +32,22 @@ def run_standin_runner(model_name: str, model_file: Path, images: Path, output: 
             "--source", str(tree), "--config", model.config, *extra]
     result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
     return result, [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def break_input(missing: str, tree: Path, config: str, weights: Path) -> None:
+    """Take away one input a runner needs: its source `tree`, its `config`, or its weights `checkpoint`."""
+    if missing == "tree":
+        shutil.rmtree(tree)
+    elif missing == "config":
+        (tree / config).unlink()
+    else:
+        weights.unlink()
+
+
+def assert_one_error_event(result: subprocess.CompletedProcess, events: list[dict], message: str,
+                           output: Path) -> None:
+    """The runner ended with exit 1 and one `error` event saying `message`: no traceback, no output."""
+    assert result.returncode == 1
+    assert events[-1]["event"] == "error" and message in events[-1]["message"]
+    assert "Traceback" not in result.stderr
+    assert not output.exists()
