@@ -39,7 +39,7 @@ class ModelsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Checkpoints and source trees in the cache. d download · i import a file you downloaded · "
-                     "v verify (sha256) · x delete.", classes="intro")
+                     "c check (sha256) · x delete.", classes="intro")
         yield ModelFilesTable(id="model-files")
         yield ModelDetail(id="model-detail")
         yield CacheJobs(self.app.settings)
