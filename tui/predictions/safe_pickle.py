@@ -1,8 +1,8 @@
 """Reading `.npy`/`.npz` object arrays without trusting their pickles.
 
 Prediction files store a list of dicts, which numpy can only write as a pickled object array.
-Loading them with numpy's `allow_pickle` switched on would run whatever that pickle says; here the zip and `.npy`
-structure is read directly and the pickle goes through `RestrictedUnpickler`, which resolves
+Loading them with numpy's `allow_pickle` switched on would run whatever that pickle says; here
+the zip and `.npy` structure is read directly and the pickle goes through `RestrictedUnpickler`, which resolves
 only the few names an object array of dicts needs (as numpy 1.x and 2.x write them) and refuses
 every other name before anything is called.
 """
