@@ -219,3 +219,22 @@ async def test_images_from_the_fashionfail_cache(tmp_path):
         await wait_for(pilot, lambda: loaded(app))
         await select_image(pilot, app, "shirt.jpg")
         await wait_for(pilot, lambda: app.screen.pictures[0].placeholder.display is False)
+
+
+async def test_browse_family_override_reads_the_file_with_that_families_classes(tmp_path):
+    """Classes 1..22 alone look like Facere+; `fashionfail-tui browse FILE --family facere` says otherwise."""
+    path = pf.write_npz(tmp_path / "plus.npz", pf.facere_plus_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path], family="facere"))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        read = app.screen.loaded_sets[0]
+        assert read.model is None and read.family == "facere"
+        assert list(read.columns.classes[:2]) == [1, 5]  # class 6 is category 5 for Facere (6 for Facere+)
+
+
+def test_browse_refuses_an_unknown_family_in_one_line(tmp_path, capsys):
+    from tui.commands import main
+
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    assert main(["browse", str(path), "--family", "yolo"]) == 2
+    assert "unknown family 'yolo'" in capsys.readouterr().err

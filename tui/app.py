@@ -27,6 +27,8 @@ class LaunchOptions:
     mode: str = "home"
     browse_files: list[Path] = field(default_factory=list)
     images_dir: Path | None = None
+    family: str | None = None
+    """Read the browsed files with this family's (or model's) conventions instead of detecting them."""
 
 
 class FashionFailApp(App):

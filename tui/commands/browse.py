@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.errors import UserError
+from tui.predictions.formats import FAMILY_CHOICES, from_name
 
 COMMAND = "browse"
 HELP = "open prediction files in the app's browser (a second file is drawn beside the first)"
@@ -15,6 +16,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="one prediction file, or two to compare")
     parser.add_argument("--images", metavar="DIR",
                         help="folder holding the images (default: the file's meta image_dir, else FashionFail's images)")
+    parser.add_argument("--family", metavar="FAMILY",
+                        help=f"read the files with this family's conventions instead of detecting them "
+                             f"({', '.join(FAMILY_CHOICES)})")
 
 
 def execute(args) -> int:
@@ -24,9 +28,11 @@ def execute(args) -> int:
     for path in files:
         if not path.is_file():
             raise UserError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+    if args.family:
+        from_name(args.family)  # an unknown family is one line here, not an error inside the app
     images_dir = Path(args.images).expanduser() if args.images else None
     if images_dir is not None and not images_dir.is_dir():
         raise UserError(f"--images {images_dir} is not a folder")
     from tui.app import LaunchOptions, run_app
 
-    return run_app(LaunchOptions(mode="browse", browse_files=files, images_dir=images_dir))
+    return run_app(LaunchOptions(mode="browse", browse_files=files, images_dir=images_dir, family=args.family))

@@ -181,7 +181,8 @@ class BrowseScreen(Screen):
             self.post_message(self.LoadProgressed(slot, fraction, stage))
 
         try:
-            self.post_message(self.FileLoaded(slot, load_predictions(path, on_progress=progressed)))
+            family = self.app.launch.family if path in self.app.launch.browse_files else None
+            self.post_message(self.FileLoaded(slot, load_predictions(path, family=family, on_progress=progressed)))
         except UserError as exc:
             self.post_message(self.LoadFailed(slot, path, str(exc)))
         except MemoryError:
