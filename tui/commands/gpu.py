@@ -16,7 +16,7 @@ from tui.gpu import GpuSampler, Snapshot
 from tui.gpu import format as fmt
 
 COMMAND = "gpu"
-HELP = "Show GPU utilisation, memory, power and processes (NVML, else nvidia-smi)"
+HELP = "show GPU utilisation, memory, power and processes (NVML, else nvidia-smi)"
 ORDER = 60
 LEVEL_STYLES = {"low": "green", "medium": "yellow", "high": "red"}
 
