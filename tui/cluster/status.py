@@ -8,9 +8,8 @@ the log. Images done, rate and ETA come from the progress file the runner keeps 
 from __future__ import annotations
 
 import json
-import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tui.cluster import slurm
@@ -73,7 +72,6 @@ class JobStatus:
     tasks: tuple[TaskStatus, ...]
     merge_state: str | None = None
     """State of the dependent merge job, None when there is none."""
-    checked_at: float = field(default_factory=time.time)
 
     def count(self, state: str) -> int:
         return sum(1 for t in self.tasks if t.state == state)
