@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import paths
-from tui.errors import UserError
+from tui.errors import UserError, require_file
 from tui.evaluation import cache
 from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
 from tui.evaluation.results import Evaluation
@@ -53,8 +53,7 @@ class Evaluator:
         """One Evaluation per IoU type, in the order asked; UserError when a file cannot be evaluated."""
         report = on_progress or (lambda fraction, stage: None)
         predictions = Path(predictions)
-        if not predictions.is_file():
-            raise UserError(f"{predictions} does not exist" if not predictions.exists() else f"{predictions} is not a file")
+        require_file(predictions)
         report(0.0, "hashing")
         digest = cache.file_sha256(predictions)
         keys = {t: cache.CacheKey(digest, self._annotations_sha256, t, family or "") for t in iou_types}
