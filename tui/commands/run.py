@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import signal
 import sys
 from pathlib import Path
@@ -13,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from tui import catalog, config, jobs
+from tui.commands import discard_stdout, emit_event
 from tui.errors import UserError
 from tui.shards import Shard
 
@@ -84,9 +83,9 @@ def _follow_json(job: jobs.Job) -> jobs.Event:
         if isinstance(event, jobs.LogLine) and event.source == "stderr":
             continue
         try:
-            print(json.dumps(event.raw), flush=True)
+            emit_event(event.raw)
         except BrokenPipeError:  # the reader is gone (`| head`): stop the runner, keep what is done
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            discard_stdout()
             job.cancel()
     return event
 
