@@ -18,15 +18,6 @@ from pathlib import Path
 from tui.evaluation.results import Evaluation
 
 FORMAT_VERSION = 1
-_CHUNK = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import paths
+from tui.downloads.files import sha256_of
 from tui.errors import UserError, require_file
 from tui.evaluation import cache
 from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
@@ -39,7 +40,7 @@ class Evaluator:
         if not self.annotations.is_file():
             problem = "is a folder, not a file" if self.annotations.is_dir() else "does not exist"
             raise UserError(f"annotation file {self.annotations}: {problem}")
-        self._annotations_sha256 = cache.file_sha256(self.annotations)
+        self._annotations_sha256 = sha256_of(self.annotations)
         self._truth: GroundTruth | None = None
 
     @property
@@ -55,7 +56,7 @@ class Evaluator:
         predictions = Path(predictions)
         require_file(predictions)
         report(0.0, "hashing")
-        digest = cache.file_sha256(predictions)
+        digest = sha256_of(predictions)
         keys = {t: cache.CacheKey(digest, self._annotations_sha256, t, family or "") for t in iou_types}
         found = {t: cache.read(predictions, key, self.annotations) for t, key in keys.items()}
         if all(found.values()):
