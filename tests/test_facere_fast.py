@@ -19,8 +19,8 @@ from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tui import facere_fast, paths
 from tui.commands import main
-from tui.downloads.files import sha256_of
 from tui.errors import UserError
+from tui.files import sha256_of
 
 sys.path.insert(0, str(paths.runners_dir()))  # the runner's modules import each other by name
 import facere  # noqa: E402

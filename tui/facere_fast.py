@@ -31,8 +31,8 @@ from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
 from tui import paths
-from tui.downloads.files import sha256_of
 from tui.errors import UserError
+from tui.files import sha256_of
 
 FORMAT = 1
 INDEX_INPUT = "index"  # runners/facere_paste.py: INDEX_INPUT, PASTE_OUTPUTS

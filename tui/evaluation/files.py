@@ -6,12 +6,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import paths
-from tui.downloads.files import sha256_of
 from tui.errors import UserError, require_file
 from tui.evaluation import cache
 from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
 from tui.evaluation.results import Evaluation
 from tui.evaluation.scoring import evaluate_predictions
+from tui.files import sha256_of
 from tui.predictions import load_predictions
 
 StageProgress = Callable[[float, str], None]
