@@ -32,7 +32,7 @@ from tui.config import Config
 from tui.errors import UserError, require_file, require_folder
 from tui.downloads.imports import checkpoint_format
 from tui.downloads.sources import tree_path
-from tui.readiness import checkpoint_file
+from tui.downloads.state import checkpoint_file
 from tui.shards import Shard
 
 SIGINT_GRACE = 30.0

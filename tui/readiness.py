@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from tui.catalog import Model
 from tui.config import Config
-from tui.downloads.state import checkpoint_file, model_files_state
+from tui.downloads.state import model_files_state
 from tui.environments import environment_gap
 
-__all__ = ["Readiness", "checkpoint_file", "readiness"]
+__all__ = ["Readiness", "readiness"]
 
 
 @dataclass(frozen=True)
