@@ -22,7 +22,6 @@ import common
 import protocol
 
 DETECTION_DIR = os.path.join("models", "official", "detection")
-LABEL_MAP = os.path.join("projects", "fashionpedia", "dataset", "fashionpedia_label_map.csv")
 
 
 def checkpoint_prefix(model_file):

@@ -17,7 +17,8 @@ calls `run(args, load_predictor)` with arguments from `argument_parser`. Everyth
 - output: one compressed `.npz` with `data` (object array of the per-image dicts, exactly as the
   original scripts wrote them) and `meta` (a JSON string), written to a temp file and renamed.
 
-Python 3.8 syntax; numpy and the standard library only.
+Python 3.8 syntax; numpy and the standard library at import (pycocotools only when
+`encode_binary_masks` is called).
 """
 
 import argparse

@@ -67,6 +67,8 @@ async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopen
         await press_next(app, pilot)
 
         assert screen.panes.current == "disk"
+        await app.workers.wait_for_complete()  # the needs are measured in a thread worker
+        await pilot.pause()
         rows = {str(screen.disk_table.get_row(key)[0]): screen.disk_table.get_row(key) for key in ("checkpoints", "environments")}
         assert rows["environments"][2] == "3.0 MB" and "enough" in str(rows["environments"][4])
         assert str(rows["checkpoints"][2]) == "185.0 MB + unknown (fashionpedia-spinenet-143.tar.gz)"

@@ -234,7 +234,7 @@ def test_a_folder_that_cannot_be_written_means_no_cache_not_a_failure(tmp_path, 
     objects = {"a.jpg": [(SHIRT, BOX)]}
     anns = write_annotations(tmp_path / "anns.json", objects)
     file = write_facere_file(tmp_path / "preds.npz", perfect(objects))
-    monkeypatch.setattr("tui.evaluation.cache.os.replace", lambda *_: (_ for _ in ()).throw(PermissionError("ro")))
+    monkeypatch.setattr("tui.files.os.replace", lambda *_: (_ for _ in ()).throw(PermissionError("ro")))
     result = Evaluator(anns).evaluate(file, ("bbox",), family="facere")
     assert result[0].mAP_w == pytest.approx(1)
     assert list(tmp_path.glob("preds.npz.eval-*")) == []

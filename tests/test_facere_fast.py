@@ -20,6 +20,7 @@ from tests.helpers.onnx_models import build_maskrcnn_like
 from tui import facere_fast, paths
 from tui.commands import main
 from tui.errors import UserError
+from tui.files import sha256_of
 
 sys.path.insert(0, str(paths.runners_dir()))  # the runner's modules import each other by name
 import facere  # noqa: E402
@@ -182,7 +183,7 @@ def test_a_file_that_is_not_onnx_is_a_user_error(tmp_path):
 
 def test_the_cache_is_keyed_by_the_model_files_hash(tmp_path, monkeypatch):
     first = facere_fast.prepare(EXPORTS[0])
-    assert first.fast.cut_model.parent == facere_fast.cache_dir_for(facere_fast.file_sha256(EXPORTS[0]))
+    assert first.fast.cut_model.parent == facere_fast.cache_dir_for(sha256_of(EXPORTS[0]))
     other = facere_fast.prepare(EXPORTS[1])
     assert other.fast.cut_model.parent != first.fast.cut_model.parent
     built = first.fast.cut_model.stat().st_mtime_ns

@@ -6,7 +6,7 @@ from here and nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tui.errors import UserError
 
@@ -106,9 +106,7 @@ class Model:
     source: SourceTree | None = None
     config: str | None = None
     """Model config inside the source tree."""
-    max_detections: int = 100
     notes: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def checkpoint_relpath(self) -> str:
@@ -116,9 +114,6 @@ class Model:
         if self.weights.kind == "tar":
             return f"{self.weights.unpacks_to}/model.ckpt"
         return self.weights.filename
-
-    def category_names(self) -> tuple[str, ...]:
-        return tuple(CATEGORIES[c] for c in self.class_ids.table)
 
 
 TPU = SourceTree("tpu", "https://github.com/jangop/tpu.git", "85b65b648b0aefbf30cd65fe674d7607f3caf2e3")

@@ -100,7 +100,7 @@ def _bad(path: Path, message: str, line: int | None = None) -> UserError:
     return UserError(f"config file {where}: {message}")
 
 
-def _line_of(path: Path, text: str, key: str) -> int | None:
+def _line_of(text: str, key: str) -> int | None:
     for number, line in enumerate(text.splitlines(), start=1):
         if re.match(rf"\s*\[?\s*{re.escape(key)}\b", line):
             return number
@@ -112,9 +112,9 @@ def _expect(path: Path, text: str, table: dict, key: str, kind: type | tuple, ch
     if value is None:
         return None
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise _bad(path, f"'{key}' has the wrong type ({type(value).__name__})", _line_of(path, text, key))
+        raise _bad(path, f"'{key}' has the wrong type ({type(value).__name__})", _line_of(text, key))
     if choices and value not in choices:
-        raise _bad(path, f"'{key}' must be one of {', '.join(choices)}, not {value!r}", _line_of(path, text, key))
+        raise _bad(path, f"'{key}' must be one of {', '.join(choices)}, not {value!r}", _line_of(text, key))
     return value
 
 
@@ -123,7 +123,7 @@ def _seconds(path: Path, text: str, table: dict, key: str, default: float) -> fl
     if value is None:
         return default
     if not 0 < value < float("inf"):
-        raise _bad(path, f"'{key}' must be a positive number of seconds, not {value}", _line_of(path, text, key))
+        raise _bad(path, f"'{key}' must be a positive number of seconds, not {value}", _line_of(text, key))
     return float(value)
 
 
@@ -147,22 +147,22 @@ def load(path: Path | None = None) -> Config:
     known = {"models", "sources", "environments", "run", "gpu"}
     for key in data:
         if key not in known:
-            raise _bad(path, f"unknown section or key '{key}'", _line_of(path, text, key))
+            raise _bad(path, f"unknown section or key '{key}'", _line_of(text, key))
         if not isinstance(data[key], dict):
-            raise _bad(path, f"'{key}' must be a table ([{key}] or [{key}.NAME])", _line_of(path, text, key))
+            raise _bad(path, f"'{key}' must be a table ([{key}] or [{key}.NAME])", _line_of(text, key))
 
     models: dict[str, ModelOverride] = {}
     for name, table in data.get("models", {}).items():
         if not isinstance(table, dict):
-            raise _bad(path, f"[models.{name}] must be a table", _line_of(path, text, f"models.{name}"))
+            raise _bad(path, f"[models.{name}] must be a table", _line_of(text, f"models.{name}"))
         try:
             canonical = catalog.get(name).name
         except UserError:
-            raise _bad(path, f"unknown model '{name}' in [models.{name}]", _line_of(path, text, f"models.{name}")) from None
+            raise _bad(path, f"unknown model '{name}' in [models.{name}]", _line_of(text, f"models.{name}")) from None
         file_value = _expect(path, text, table, "file", str)
         url = _expect(path, text, table, "url", str)
         if url is not None and not url.lower().startswith(("http://", "https://")):  # checkpoints come over HTTP
-            raise _bad(path, f"'url' must be an http:// or https:// URL, not {url!r}", _line_of(path, text, "url"))
+            raise _bad(path, f"'url' must be an http:// or https:// URL, not {url!r}", _line_of(text, "url"))
         models[canonical] = ModelOverride(
             url=url,
             sha256=(_expect(path, text, table, "sha256", str) or None) and table["sha256"].lower(),
@@ -174,7 +174,7 @@ def load(path: Path | None = None) -> Config:
     for name, table in data.get("sources", {}).items():
         if not isinstance(table, dict) or name.lower() not in trees:
             raise _bad(path, f"[sources.{name}] must be a table named after a source tree ({', '.join(trees.values())})",
-                       _line_of(path, text, f"sources.{name}"))
+                       _line_of(text, f"sources.{name}"))
         commit = _expect(path, text, table, "commit", str)
         sources[trees[name.lower()]] = SourceOverride(url=_expect(path, text, table, "url", str),
                                                       commit=commit.lower() if commit else None)
@@ -185,7 +185,7 @@ def load(path: Path | None = None) -> Config:
     executable = _expect(path, text, environments, "executable", str)
     channels = _expect(path, text, environments, "channels", list) or []
     if not all(isinstance(c, str) for c in channels):
-        raise _bad(path, "'channels' must be a list of strings", _line_of(path, text, "channels"))
+        raise _bad(path, "'channels' must be a list of strings", _line_of(text, "channels"))
     specs = _expect(path, text, environments, "specs", str)
     return Config(
         models=models,

@@ -1,4 +1,8 @@
-"""The one exception type the CLI and the app turn into a one-line message."""
+"""The one exception type the CLI and the app turn into a one-line message, and the path checks that raise it."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class UserError(Exception):
@@ -8,3 +12,17 @@ class UserError(Exception):
     """
 
     exit_code = 2
+
+
+def require_file(path: Path, what: str = "") -> None:
+    """UserError unless `path` is a file: "<what> <path> does not exist" or "... is not a file"."""
+    if not path.is_file():
+        named = f"{what} {path}" if what else str(path)
+        raise UserError(f"{named} does not exist" if not path.exists() else f"{named} is not a file")
+
+
+def require_folder(path: Path, what: str = "") -> None:
+    """UserError unless `path` is a folder: "<what> <path> does not exist" or "... is not a folder"."""
+    if not path.is_dir():
+        named = f"{what} {path}" if what else str(path)
+        raise UserError(f"{named} does not exist" if not path.exists() else f"{named} is not a folder")

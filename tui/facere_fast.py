@@ -21,7 +21,6 @@ pastes with `runners/facere_paste.py`. Models without the structure keep the ori
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from onnx import helper, numpy_helper
 
 from tui import paths
 from tui.errors import UserError
+from tui.files import sha256_of
 
 FORMAT = 1
 INDEX_INPUT = "index"  # runners/facere_paste.py: INDEX_INPUT, PASTE_OUTPUTS
@@ -74,14 +74,6 @@ class _PasteLoop:
     """(shape of the leading zeros, axis) for rows and columns: offset = shape[axis]."""
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cache_dir_for(model_sha256: str) -> Path:
     return paths.cache_dir() / "facere-fast" / model_sha256
 
@@ -109,7 +101,7 @@ def prepare(model_path: Path) -> Analysis:
     """Find the paste loop in `model_path` and build the cut and paste models, or reuse the cache."""
     model_path = Path(model_path)
     try:
-        sha256 = file_sha256(model_path)
+        sha256 = sha256_of(model_path)
     except OSError as error:
         raise UserError(f"cannot read the model {model_path}: {error.strerror or error}") from None
     folder = cache_dir_for(sha256)

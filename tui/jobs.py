@@ -29,10 +29,10 @@ from pathlib import Path
 from tui import environments, facere_fast, paths
 from tui.catalog import Model
 from tui.config import Config
-from tui.errors import UserError
+from tui.errors import UserError, require_file, require_folder
 from tui.downloads.imports import checkpoint_format
 from tui.downloads.sources import tree_path
-from tui.readiness import checkpoint_file
+from tui.downloads.state import checkpoint_file
 from tui.shards import Shard
 
 SIGINT_GRACE = 30.0
@@ -364,10 +364,7 @@ atexit.register(stop_all)
 
 def validate_model_file(model: Model, path: Path) -> None:
     """UserError unless `path` exists and (for ONNX models) loads as an ONNX model with Facere's I/O."""
-    if not path.exists():
-        raise UserError(f"model file {path} does not exist")
-    if not path.is_file():
-        raise UserError(f"model file {path} is not a file")
+    require_file(path, "model file")
     if model.weights.kind == "manual":
         checkpoint_format(path)  # a PyTorch checkpoint by its structure, never unpickled
         return
@@ -402,10 +399,7 @@ def prepare_output_folder(out_dir: Path) -> None:
 def check_request(request: RunRequest, config: Config) -> None:
     """Everything the user can fix before a run starts, as one UserError."""
     model = request.model
-    if not request.images.exists():
-        raise UserError(f"image folder {request.images} does not exist")
-    if not request.images.is_dir():
-        raise UserError(f"image folder {request.images} is not a folder")
+    require_folder(request.images, "image folder")
     model_file = runner_model_file(model, request.model_file or checkpoint_file(model, config))
     if request.model_file is None and not model_file.exists():
         if config.override_for(model.name).file is not None:  # fetching would not help: the config names it

@@ -8,7 +8,6 @@ shards' shared fields plus each shard's timings under `shards`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from tui.cluster.record import ClusterJob
 from tui.errors import UserError
+from tui.predictions.formats import parse_meta
 from tui.predictions.safe_pickle import read_arrays
 from tui.runner_common import runners_common
 from tui.shards import Shard
@@ -44,8 +44,8 @@ def read_shard(path: Path) -> ShardFile:
     arrays = read_arrays(path)  # the browser's restricted loader: never free unpickling
     if "data" not in arrays or "meta" not in arrays:
         raise UserError(f"{path.name} is not a prediction file of this app (no `data` and `meta`)")
+    meta = parse_meta(arrays["meta"])
     try:
-        meta = json.loads(str(arrays["meta"]))
         shard = Shard(int(meta["shard"]["index"]), int(meta["shard"]["count"]))
     except (ValueError, KeyError, TypeError):
         raise UserError(f"{path.name} is not a shard (its meta names no shard I/N)") from None

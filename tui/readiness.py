@@ -1,4 +1,5 @@
-"""Is a model ready to run, and if not, what is missing? Read by the home screen and the CLI."""
+"""Is a model ready to run, and if not, what is missing? Read by the `models` command, the Run screen
+and `diagnose` (which adds the fixes for `doctor`, the home screen and the setup wizard)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from dataclasses import dataclass
 
 from tui.catalog import Model
 from tui.config import Config
-from tui.downloads.state import checkpoint_file, model_files_state
+from tui.downloads.state import model_files_state
 from tui.environments import environment_gap
 
-__all__ = ["Readiness", "checkpoint_file", "readiness"]
+__all__ = ["Readiness", "readiness"]
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,6 @@ class Readiness:
     @property
     def ready(self) -> bool:
         return not self.missing
-
-    def summary(self) -> str:
-        return "ready" if self.ready else "missing: " + "; ".join(self.missing)
 
 
 _CHECKPOINT_PROBLEMS = {

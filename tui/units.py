@@ -1,4 +1,4 @@
-"""Sizes and durations as people read them, the same way everywhere in the app and the CLI."""
+"""Sizes, durations and image rates as people read them, the same way everywhere in the app and the CLI."""
 
 from __future__ import annotations
 
@@ -24,3 +24,8 @@ def human_duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def human_rate(images_per_s: float | None) -> str:
+    """Images per second: 1.25 img/s; '-' when unknown or zero."""
+    return f"{images_per_s:.2f} img/s" if images_per_s else "-"

@@ -8,13 +8,13 @@ The output folder is on the cluster's shared file system; the index is per user.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tui import paths
 from tui.errors import UserError
+from tui.files import write_text_atomically
 from tui.shards import Shard, all_shards
 
 RECORD_SUFFIX = ".cluster.json"
@@ -111,11 +111,11 @@ class ClusterJob:
         data = asdict(self)
         for key in PATH_FIELDS:
             data[key] = str(data[key]) if data[key] is not None else None
-        _write_atomically(self.record_path, json.dumps(data, indent=2) + "\n")
+        write_text_atomically(self.record_path, json.dumps(data, indent=2) + "\n")
         index = jobs_index_dir()
         index.mkdir(parents=True, exist_ok=True)
         for job_id in self.job_ids():
-            _write_atomically(index / f"{job_id}.json", json.dumps({"record": str(self.record_path)}) + "\n")
+            write_text_atomically(index / f"{job_id}.json", json.dumps({"record": str(self.record_path)}) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> ClusterJob:
@@ -127,12 +127,6 @@ class ClusterJob:
             return cls(**data)
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise UserError(f"cannot read the cluster job record {path}: {exc}") from None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def jobs_index_dir() -> Path:

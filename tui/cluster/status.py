@@ -8,15 +8,14 @@ the log. Images done, rate and ETA come from the progress file the runner keeps 
 from __future__ import annotations
 
 import json
-import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tui.cluster import slurm
 from tui.cluster.record import ClusterJob
 from tui.shards import Shard
-from tui.units import human_duration
+from tui.units import human_duration, human_rate
 
 STATES = ("pending", "running", "done", "failed")
 _PENDING = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING", "RESIZING", "SUSPENDED",
@@ -73,7 +72,6 @@ class JobStatus:
     tasks: tuple[TaskStatus, ...]
     merge_state: str | None = None
     """State of the dependent merge job, None when there is none."""
-    checked_at: float = field(default_factory=time.time)
 
     def count(self, state: str) -> int:
         return sum(1 for t in self.tasks if t.state == state)
@@ -108,7 +106,7 @@ class JobStatus:
     @property
     def summary(self) -> str:
         counts = ", ".join(f"{self.count(s)} {s}" for s in STATES if self.count(s))
-        speed = f"; {format_rate(self.rate)}, ETA {human_duration(self.eta_s)}" if self.rate else ""
+        speed = f"; {human_rate(self.rate)}, ETA {human_duration(self.eta_s)}" if self.rate else ""
         return f"{self.done}/{self.total} images; {counts}{speed}"
 
     def to_json(self) -> dict:
@@ -123,10 +121,6 @@ class JobStatus:
                 "log": str(t.log) if t.log else None, "log_tail": list(t.log_tail),
             } for t in self.tasks],
         }
-
-
-def format_rate(images_per_s: float | None) -> str:
-    return f"{images_per_s:.2f} img/s" if images_per_s else "-"
 
 
 def read_progress(path: Path) -> ShardProgress | None:

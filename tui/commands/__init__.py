@@ -42,10 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def emit_event(record: dict) -> None:
+    """One JSON-lines event on stdout, flushed so a reader sees it at once."""
+    print(json.dumps(record), flush=True)
+
+
+def discard_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone (`... --json | head`), so later writes pass quietly."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def report_error(message: str, as_json: bool) -> None:
     """A failure as one line on stderr and, for --json, an `error` event on stdout."""
     if as_json:
-        print(json.dumps({"event": "error", "message": message}), flush=True)
+        emit_event({"event": "error", "message": message})
     print(f"fashionfail-tui: error: {message}", file=sys.stderr)
 
 
@@ -66,6 +76,5 @@ def main(argv: list[str] | None = None) -> int:
         report_error("interrupted", as_json)
         return 130
     except BrokenPipeError:
-        # The reader went away (`... --json | head`): stop quietly, as other command-line tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        discard_stdout()  # the reader went away: stop quietly, as other command-line tools do
         return 141

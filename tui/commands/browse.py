@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.errors import UserError
+from tui.errors import UserError, require_file
 from tui.predictions.formats import FAMILY_CHOICES, from_name
 
 COMMAND = "browse"
@@ -26,8 +26,7 @@ def execute(args) -> int:
         raise UserError(f"browse compares at most two files, not {len(args.files)}")
     files = [Path(f).expanduser() for f in args.files]
     for path in files:
-        if not path.is_file():
-            raise UserError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+        require_file(path)
     if args.family:
         from_name(args.family)  # an unknown family is one line here, not an error inside the app
     images_dir = Path(args.images).expanduser() if args.images else None

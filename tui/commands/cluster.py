@@ -11,10 +11,10 @@ from rich.table import Table
 
 from tui import catalog, config, jobs
 from tui.cluster import operations, record
-from tui.cluster.status import JobStatus, format_rate, job_status
+from tui.cluster.status import JobStatus, job_status
 from tui.merging import merge_job
 from tui.shards import list_images
-from tui.units import human_duration
+from tui.units import human_duration, human_rate
 
 COMMAND = "cluster"
 HELP = "run a model over a SLURM cluster as a job array of shards, and watch, cancel or merge it"
@@ -84,7 +84,7 @@ def _status_table(status: JobStatus) -> Table:
     for task in status.tasks:
         style = _STATE_STYLE[task.state]
         table.add_row(str(task.shard.index), task.job_id, f"[{style}]{task.state}[/]", f"{task.done}/{task.total}",
-                      format_rate(task.rate), human_duration(task.eta_s), task.detail)
+                      human_rate(task.rate), human_duration(task.eta_s), task.detail)
     merge = f"; merge job {status.merge_state}" if status.merge_state else ""
     table.caption = status.summary + merge
     return table

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tui import config
+from tui.commands import emit_event
 from tui.environments import Event, State, backend_for
 from tui.errors import UserError
 
@@ -40,7 +41,7 @@ def execute(args) -> int:
         raise UserError(f"env {args.action} needs a FAMILY (amrcnn, fformer or facere)")
     status = getattr(backend, args.action)(args.family, _json_event if args.json else _text_event)
     if args.json:
-        print(json.dumps({"event": "done", **status.to_json()}), flush=True)
+        emit_event({"event": "done", **status.to_json()})
     else:
         print(f"{status.family} ({status.backend}): {status.state.value}" + (f" at {status.prefix}" if status.prefix else ""))
     wanted = State.MISSING if args.action == "remove" else State.READY
@@ -60,7 +61,7 @@ def _json_event(event: Event) -> None:
     record = {"event": kind, "step": event.step,
               "index": event.index, "total": event.total}
     record.update({"line": event.line} if event.line is not None else {"fraction": event.fraction})
-    print(json.dumps(record), flush=True)
+    emit_event(record)
 
 
 def _text_event(event: Event) -> None:

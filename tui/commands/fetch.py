@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from tui import catalog, config
+from tui.commands import emit_event
 from tui.downloads import fetch_model
 from tui.downloads.progress import Progress, describe
 from tui.errors import UserError
@@ -35,7 +35,7 @@ class _Reporter:
 
     def progress(self, event: Progress) -> None:
         if self.as_json:
-            self.emit({**event.as_event(), "model": self.model})
+            emit_event({**event.as_event(), "model": self.model})
         elif self.live:
             print(f"\r\033[K{describe(event)}", end="", file=sys.stderr, flush=True)
         elif event.total is None or event.done == event.total:
@@ -48,15 +48,11 @@ class _Reporter:
         if self.live and not self.as_json:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
         if self.as_json:
-            self.emit({"event": event, "model": self.model, **fields})
+            emit_event({"event": event, "model": self.model, **fields})
         elif event == "done":
             print(f"{self.model}: {fields['path']}", flush=True)
         else:
             print(f"{self.model}: {fields['message']}", file=sys.stderr, flush=True)
-
-    @staticmethod
-    def emit(record: dict) -> None:
-        print(json.dumps(record), flush=True)
 
 
 def execute(args) -> int:

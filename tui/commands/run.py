@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import signal
-import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from tui import catalog, config, jobs
+from tui.commands import discard_stdout, emit_event, report_error
 from tui.errors import UserError
 from tui.shards import Shard
+from tui.units import human_rate
 
 COMMAND = "run"
 HELP = "run one model over a folder of images and write <out>/<model>.npz"
@@ -84,9 +83,9 @@ def _follow_json(job: jobs.Job) -> jobs.Event:
         if isinstance(event, jobs.LogLine) and event.source == "stderr":
             continue
         try:
-            print(json.dumps(event.raw), flush=True)
+            emit_event(event.raw)
         except BrokenPipeError:  # the reader is gone (`| head`): stop the runner, keep what is done
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            discard_stdout()
             job.cancel()
     return event
 
@@ -104,7 +103,7 @@ def _follow_terminal(job: jobs.Job) -> jobs.Event:
             elif isinstance(event, jobs.Progress):
                 progress.update(task, completed=event.done, image=event.image)
                 speed = progress.tasks[0].speed
-                progress.update(task, rate=f"{speed:.2f} img/s" if speed else "")
+                progress.update(task, rate=human_rate(speed) if speed else "")
             elif isinstance(event, jobs.Warned):
                 console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
             elif isinstance(event, jobs.LogLine) and event.source != "stderr":
@@ -121,5 +120,5 @@ def _exit_code(ending: jobs.Event) -> int:
     """0 when the runner finished; otherwise its error as one line (--json already printed the event)."""
     if isinstance(ending, jobs.Finished):
         return 0
-    print(f"fashionfail-tui: error: {ending.message}", file=sys.stderr)
+    report_error(ending.message, as_json=False)
     return EXIT_CANCELLED if ending.cancelled else EXIT_FAILED

@@ -14,7 +14,7 @@ from pathlib import Path
 from tui.catalog import Model
 from tui.config import Config
 from tui.downloads import archives, imports, manifest
-from tui.downloads.files import remove_quietly, sha256_of
+from tui.downloads.files import remove_quietly
 from tui.downloads.http import Policy, download
 from tui.downloads.locks import is_locked, locked
 from tui.downloads.progress import Meter, ProgressCallback, ignore
@@ -22,6 +22,7 @@ from tui.downloads.sources import ensure_source, resolve
 from tui.downloads.state import (ModelFiles, checkpoint_file, download_target, model_files_state, unpacked_files,
                                  unpacked_folder)
 from tui.errors import UserError
+from tui.files import sha256_of
 
 
 def manual_instructions(model: Model) -> str:

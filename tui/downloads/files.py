@@ -1,25 +1,12 @@
-"""Small file helpers every writer in the cache uses: hashing, fsync, atomic replace."""
+"""Small file helpers every writer in the cache uses: fsync, durable atomic replace, disk errors."""
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 from pathlib import Path
 
 from tui.errors import UserError
-
-CHUNK = 1 << 20
-
-
-def sha256_of(path: Path, on_chunk=None) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            if on_chunk:
-                on_chunk(len(chunk))
-    return digest.hexdigest()
 
 
 def fsync_dir(directory: Path) -> None:

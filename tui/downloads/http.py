@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tui.downloads.files import disk_error, remove_quietly, replace_durably, sha256_of
+from tui.downloads.files import disk_error, remove_quietly, replace_durably
 from tui.downloads.locks import locked
 from tui.downloads.progress import Meter, Progress, ProgressCallback, ignore
 from tui.errors import UserError
+from tui.files import sha256_of
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")

@@ -15,6 +15,7 @@ from tui import paths
 from tui.environments import process
 from tui.environments.specs import EnvSpec
 from tui.errors import UserError
+from tui.files import write_text_atomically
 
 MARKERS = ".fashionfail"
 
@@ -133,11 +134,8 @@ class Operation:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    """Write next to the target and rename over it: a reader sees the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(data))
 
 
 def one_line(exc: BaseException) -> str:

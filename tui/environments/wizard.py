@@ -5,7 +5,6 @@ and how much disk the chosen models need against what is free."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from tui.catalog import Model
 from tui.config import Config
 from tui.environments import specs
 from tui.environments.base import Backend, Event, State
+from tui.files import write_text_atomically
 from tui.units import human_size
 
 STEPS = ("backend", "models", "disk", "environments", "checkpoints", "check")
@@ -54,9 +54,7 @@ def load_state() -> WizardState:
 
 def save_state(state: WizardState) -> None:
     state_file().parent.mkdir(parents=True, exist_ok=True)
-    temporary = state_file().with_suffix(".tmp")
-    temporary.write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
-    os.replace(temporary, state_file())
+    write_text_atomically(state_file(), json.dumps(asdict(state), indent=1))
 
 
 @dataclass(frozen=True)

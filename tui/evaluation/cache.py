@@ -11,22 +11,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from tui.evaluation.results import Evaluation
+from tui.files import write_text_atomically
 
 FORMAT_VERSION = 1
-_CHUNK = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -71,13 +62,10 @@ def _stale_siblings(predictions: Path, key: CacheKey):
 
 def write(predictions: Path, key: CacheKey, evaluation: Evaluation) -> Path | None:
     target = key.path_beside(predictions)
-    temporary = target.with_name(target.name + f".{os.getpid()}.tmp")
     try:
         for stale in _stale_siblings(predictions, key):
             stale.unlink(missing_ok=True)
-        temporary.write_text(json.dumps({"key": key.as_json(), "evaluation": evaluation.to_dict()}), encoding="utf-8")
-        os.replace(temporary, target)
+        write_text_atomically(target, json.dumps({"key": key.as_json(), "evaluation": evaluation.to_dict()}))
     except OSError:
-        temporary.unlink(missing_ok=True)
         return None
     return target

@@ -6,11 +6,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import paths
-from tui.errors import UserError
+from tui.errors import UserError, require_file
 from tui.evaluation import cache
 from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
 from tui.evaluation.results import Evaluation
 from tui.evaluation.scoring import evaluate_predictions
+from tui.files import sha256_of
 from tui.predictions import load_predictions
 
 StageProgress = Callable[[float, str], None]
@@ -39,7 +40,7 @@ class Evaluator:
         if not self.annotations.is_file():
             problem = "is a folder, not a file" if self.annotations.is_dir() else "does not exist"
             raise UserError(f"annotation file {self.annotations}: {problem}")
-        self._annotations_sha256 = cache.file_sha256(self.annotations)
+        self._annotations_sha256 = sha256_of(self.annotations)
         self._truth: GroundTruth | None = None
 
     @property
@@ -53,10 +54,9 @@ class Evaluator:
         """One Evaluation per IoU type, in the order asked; UserError when a file cannot be evaluated."""
         report = on_progress or (lambda fraction, stage: None)
         predictions = Path(predictions)
-        if not predictions.is_file():
-            raise UserError(f"{predictions} does not exist" if not predictions.exists() else f"{predictions} is not a file")
+        require_file(predictions)
         report(0.0, "hashing")
-        digest = cache.file_sha256(predictions)
+        digest = sha256_of(predictions)
         keys = {t: cache.CacheKey(digest, self._annotations_sha256, t, family or "") for t in iou_types}
         found = {t: cache.read(predictions, key, self.annotations) for t, key in keys.items()}
         if all(found.values()):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SOURCES = ("nvml", "nvidia-smi", "none")
-
 
 @dataclass(frozen=True)
 class GpuProcess:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tui import catalog
-from tui.errors import UserError
+from tui.errors import UserError, require_file
 from tui.predictions import ImagePredictions, index
 from tui.predictions.columns import Columns, records_to_columns
 from tui.predictions.formats import Conventions, from_content, from_meta, from_name, normalize, parse_meta
@@ -155,8 +155,7 @@ def load_predictions(path, family: str | None = None, on_progress: ProgressCallb
     path = Path(path).expanduser()
     override = from_name(family) if family else None
     report = on_progress or (lambda fraction, stage: None)
-    if not path.is_file():
-        raise UserError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+    require_file(path)
     cached = index.load(path, family)
     if cached is not None:
         columns, info = cached

@@ -113,18 +113,35 @@ class SetupScreen(Screen):
         self.next_button.disabled = False
         self.retry_button.add_class("hidden")
         if step == "disk":
-            models = [catalog.get(name) for name in self.state.models]
-            backend = self._backend()
-            needs = wizard.disk_needs(models, backend.name if backend else "embedded", self.settings)
-            self.disk_table.show_needs(needs)
-            if not all(need.enough for need in needs):
-                self.notify("Not enough free disk space for everything chosen", severity="warning")
+            self.measure_disk()
         elif step == "environments":
             self.start_environments()
         elif step == "checkpoints":
             self.start_checkpoints()
         elif pane == "check":
             self.run_check()
+
+    @work(thread=True, exclusive=True, group="setup-disk")
+    def measure_disk(self) -> None:
+        """The chosen models' needs against free space, off the UI thread: it reads the environment
+        specs and asks each disk."""
+        models = [catalog.get(name) for name in self.state.models]
+        try:
+            backend_name = backend_for(self.settings).name
+        except UserError as exc:  # said once; the needs are then measured as for the embedded backend
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            backend_name = "embedded"
+        try:
+            needs = wizard.disk_needs(models, backend_name, self.settings)
+        except UserError as exc:  # an unreadable environment spec
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._show_disk_needs, needs)
+
+    def _show_disk_needs(self, needs: list[wizard.DiskNeed]) -> None:
+        self.disk_table.show_needs(needs)
+        if not all(need.enough for need in needs):
+            self.notify("Not enough free disk space for everything chosen", severity="warning")
 
     def _backend(self) -> Backend | None:
         try:

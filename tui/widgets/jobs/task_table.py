@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.cluster.status import JobStatus, TaskStatus, format_rate
-from tui.units import human_duration
+from tui.cluster.status import JobStatus, TaskStatus
+from tui.units import human_duration, human_rate
 
 STATE_STYLES = {"pending": "yellow", "running": "cyan", "done": "green", "failed": "bold red"}
 
@@ -31,7 +31,7 @@ class TaskTable(DataTable):
     @staticmethod
     def _cells(task: TaskStatus) -> tuple:
         return (str(task.shard.index), task.job_id, Text(task.state, style=STATE_STYLES[task.state]),
-                f"{task.done}/{task.total}", format_rate(task.rate), human_duration(task.eta_s), task.detail)
+                f"{task.done}/{task.total}", human_rate(task.rate), human_duration(task.eta_s), task.detail)
 
     @property
     def selected_shard(self) -> int | None:
