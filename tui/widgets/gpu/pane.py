@@ -71,9 +71,10 @@ class GpuPane(Vertical):
             self.notify(f"GPU sampling failed: {event.worker.error}", severity="error")
 
     async def watch_snapshot(self, snapshot: Snapshot | None) -> None:
-        if snapshot is None:
+        states = self.query("#gpu-state")
+        if snapshot is None or not states:  # a sample that lands while the pane is being taken down
             return
-        state = self.query_one("#gpu-state", Static)
+        state = states.first(Static)
         said = "; ".join(filter(None, (snapshot.reason, *snapshot.errors))) or ("" if snapshot.gpus else "no GPU found")
         state.update(f"{snapshot.source}{': ' + said if said else ''}")
         state.set_class(bool(said), "-warning")
