@@ -48,7 +48,8 @@ def execute(args) -> int:
 
 
 def _print_table(statuses) -> None:
-    table = Table("environment", "conda name", "backend", "state", "prefix")
+    table = Table("environment", "conda name", "backend", "state")
+    table.add_column("prefix", overflow="fold")  # a path to copy: wrapped, never cut short
     for status in statuses:
         state = f"[{STATE_STYLE[status.state]}]{status.state.value}[/]" + (f" ({status.detail})" if status.detail else "")
         table.add_row(status.family, status.name, status.backend, state, str(status.prefix or ""))
