@@ -146,3 +146,40 @@ async def test_a_failed_build_is_reported_and_retried(setup_config, tmp_path):
         await pilot.pause()
         assert load_state().environments_done == ["amrcnn"]
         assert not screen.retry_button.display and screen.panes.current == "environments"
+
+
+async def test_closing_the_app_mid_build_stops_a_silent_step_at_once(setup_config, tmp_path):
+    """A post-install step that prints nothing for a long time (a compiler, a big wheel) must not
+    keep the process alive after the user quits: closing the wizard stops the step's program and
+    what it started (here a `sleep` under `sh`)."""
+    import os
+    import time
+
+    pid_file = tmp_path / "step.pid"
+    write_spec(setup_config, "amrcnn", tmp_path / "channel", dependencies=("hello",),
+               post=f'[[steps]]\nname = "compile"\nrun = ["sh", "-c", "sleep 60 & echo $! > {pid_file}; wait"]\n')
+    app = FashionFailApp()
+    async with app.run_test(size=(130, 40)) as pilot:
+        screen = await open_setup(app, pilot)
+        await pilot.click("#backend-embedded")
+        await press_next(app, pilot)
+        screen.model_choice.select(["amrcnn-r50-fpn"])
+        await press_next(app, pilot)
+        await press_next(app, pilot)
+        assert screen.panes.current == "environments"
+        for _ in range(100):
+            if pid_file.is_file() and pid_file.read_text().strip():
+                break
+            await pilot.pause(0.1)
+        step_pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(step_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(step_pid, 9)
+        pytest.fail("the build step's program outlived the app by more than 5 s")
+    assert EmbeddedBackend(load()).status("amrcnn").state is not State.READY

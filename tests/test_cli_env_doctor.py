@@ -47,8 +47,11 @@ def test_env_list_create_verify_remove(setup, capsys):
     out = capsys.readouterr().out
     assert "[1/2] check installed files" in out and out.strip().endswith(f"tiny (embedded): ready at {paths.environments_dir() / 'tiny'}")
 
-    assert main(["env", "list"]) == 0
-    assert "ready" in capsys.readouterr().out
+    assert main(["env", "list"]) == 0  # capsys is not a terminal: Rich lays the table out in 80 columns
+    listing = capsys.readouterr().out
+    assert "ready" in listing
+    prefix_cells = [line.split("│")[-2].strip() for line in listing.splitlines() if line.count("│") > 2]
+    assert str(paths.environments_dir() / "tiny") in "".join(prefix_cells)  # wrapped, never cut short
 
     assert main(["env", "remove", "tiny"]) == 0
     assert "tiny (embedded): missing" in capsys.readouterr().out
@@ -64,7 +67,7 @@ def test_env_errors_are_one_line(setup, capsys):
     assert captured.err.count("\n") == 1 and captured.err.startswith("fashionfail-tui: error: create impossible")
 
     assert main(["env", "create"]) == 2
-    assert "needs a FAMILY" in capsys.readouterr().err
+    assert "needs a FAMILY (one of: amrcnn, impossible, tiny)" in capsys.readouterr().err
     assert main(["env", "verify", "tiny"]) == 2
     assert "run fashionfail-tui env create tiny" in capsys.readouterr().err
     assert main(["env", "create", "nonesuch"]) == 2

@@ -199,6 +199,21 @@ def test_the_cache_is_keyed_by_the_model_files_hash(tmp_path, monkeypatch):
     assert again.fast.cut_model.stat().st_mtime_ns == built
 
 
+@pytest.mark.parametrize("damaged", ["cut.onnx", "paste.onnx"])
+def test_a_damaged_cached_model_is_rebuilt_and_the_run_still_succeeds(tmp_path, capsys, damaged):
+    first = facere_fast.prepare(EXPORTS[0])
+    intact = (first.fast.cut_model.read_bytes(), first.fast.paste_model.read_bytes())
+    (first.fast.cut_model.parent / damaged).write_bytes(b"garbage")
+    again = facere_fast.prepare(EXPORTS[0])
+    assert again == first
+    assert (again.fast.cut_model.read_bytes(), again.fast.paste_model.read_bytes()) == intact
+    (first.fast.cut_model.parent / damaged).write_bytes(b"")
+    write_image(tmp_path / "images" / "0.jpg", size=(50, 30))
+    code, events = run_cli(capsys, "facere", "--images", tmp_path / "images", "--model-file", EXPORTS[0],
+                           "--device", "cpu", "--out", tmp_path / "out")
+    assert code == 0 and events[0]["path"] == "onnx-host-paste" and events[-1]["event"] == "done"
+
+
 def run_cli(capsys, *argv):
     code = main(["run", *map(str, argv), "--json"])
     out, _ = capsys.readouterr()

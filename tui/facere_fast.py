@@ -34,7 +34,7 @@ from tui import paths
 from tui.errors import UserError
 from tui.files import sha256_of
 
-FORMAT = 1
+FORMAT = 2  # 2: plan.json records the SHA-256 of cut.onnx and paste.onnx
 INDEX_INPUT = "index"  # runners/facere_paste.py: INDEX_INPUT, PASTE_OUTPUTS
 CROP_OUTPUT, TOP_OUTPUT, LEFT_OUTPUT = "crop", "top", "left"
 # ops between the loop and the masks output that only reshape (e.g. `[:, None]`)
@@ -125,6 +125,8 @@ def prepare(model_path: Path) -> Analysis:
         analysis = Analysis(sha256, fast, "mask-pasting Loop cut out; masks pasted per box on the host")
     folder.mkdir(parents=True, exist_ok=True)
     record = {"format": FORMAT, "model_sha256": sha256, "fast": analysis.fast is not None, "reason": analysis.reason}
+    if analysis.fast is not None:
+        record["files"] = {path.name: sha256_of(path) for path in _cached_files(analysis.fast)}
     temporary = _temporary_beside(plan_file)
     temporary.write_text(json.dumps(record, indent=1))
     temporary.replace(plan_file)
@@ -141,9 +143,18 @@ def _read_plan(plan_file: Path, sha256: str) -> Analysis | None:
     if not record.get("fast"):
         return Analysis(sha256, None, str(record.get("reason", "")))
     fast = FastModel(plan_file.parent / "cut.onnx", plan_file.parent / "paste.onnx")
-    if not (fast.cut_model.is_file() and fast.paste_model.is_file()):
-        return None
+    recorded = record.get("files") or {}
+    for path in _cached_files(fast):  # a damaged or half-copied cache is rebuilt, not run
+        try:
+            if sha256_of(path) != recorded.get(path.name):
+                return None
+        except OSError:
+            return None
     return Analysis(sha256, fast, str(record.get("reason", "")))
+
+
+def _cached_files(fast: FastModel) -> tuple[Path, Path]:
+    return fast.cut_model, fast.paste_model
 
 
 def _temporary_beside(path: Path) -> Path:

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from tui import config
 from tui.commands import emit_event
-from tui.environments import Event, State, backend_for
+from tui.environments import Event, State, backend_for, specs
 from tui.errors import UserError
 
 COMMAND = "env"
@@ -21,7 +21,7 @@ STATE_STYLE = {State.READY: "green", State.MISSING: "yellow", State.OUT_OF_DATE:
 
 def add_arguments(parser) -> None:
     parser.add_argument("action", choices=ACTIONS, help="what to do")
-    parser.add_argument("family", nargs="?", help="amrcnn, fformer or facere (all of them for list)")
+    parser.add_argument("family", nargs="?", help="amrcnn, fformer, facere or one in [environments] specs (all of them for list)")
     parser.add_argument("--backend", choices=("embedded", "conda", "mamba", "micromamba"),
                         help="build with this backend instead of the config's (default: your conda if found, else embedded)")
     parser.add_argument("--json", action="store_true", help="JSON lines: step, line and progress events, then the result")
@@ -38,7 +38,7 @@ def execute(args) -> int:
             _print_table(statuses)
         return 0
     if not args.family:
-        raise UserError(f"env {args.action} needs a FAMILY (amrcnn, fformer or facere)")
+        raise UserError(f"env {args.action} needs a FAMILY (one of: {', '.join(specs.families(settings)) or 'none'})")
     status = getattr(backend, args.action)(args.family, _json_event if args.json else _text_event)
     if args.json:
         emit_event({"event": "done", **status.to_json()})
@@ -49,7 +49,8 @@ def execute(args) -> int:
 
 
 def _print_table(statuses) -> None:
-    table = Table("environment", "conda name", "backend", "state", "prefix")
+    table = Table("environment", "conda name", "backend", "state")
+    table.add_column("prefix", overflow="fold")  # a path to copy: wrapped, never cut short
     for status in statuses:
         state = f"[{STATE_STYLE[status.state]}]{status.state.value}[/]" + (f" ({status.detail})" if status.detail else "")
         table.add_row(status.family, status.name, status.backend, state, str(status.prefix or ""))

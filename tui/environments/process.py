@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import pty
 import re
+import signal
 import subprocess
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 _LINE_END = re.compile(rb"[\r\n\0]")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_running: set[subprocess.Popen] = set()
+_running_lock = threading.Lock()
 
 
 def stream(argv: Sequence[str], on_line: Callable[[str], None], *, terminal: bool = False,
@@ -28,12 +32,14 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None], *, terminal: boo
         reader, writer = os.pipe()
     try:
         process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=writer, stderr=writer,
-                                   cwd=cwd, env=env, close_fds=True)
+                                   cwd=cwd, env=env, close_fds=True, start_new_session=True)
     except OSError:
         os.close(reader)
         raise
     finally:
         os.close(writer)
+    with _running_lock:
+        _running.add(process)
     pending = b""
     try:
         while True:
@@ -49,12 +55,31 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None], *, terminal: boo
         _deliver(pending, on_line)
     except BaseException:
         # the caller stopped listening (an app closing mid-build, Ctrl-C): stop the program too
-        process.kill()
+        _kill(process)
         process.wait()
         raise
     finally:
         os.close(reader)
+        with _running_lock:
+            _running.discard(process)
     return process.wait()
+
+
+def stop_all() -> None:
+    """Kill every program `stream` is running, with its children, for a caller going away (the app
+    closing while a silent step runs would otherwise wait for the step to end); `stream` returns."""
+    with _running_lock:
+        for process in _running:
+            _kill(process)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    """The program and what it started: it runs in its own session, so Ctrl-C on the terminal
+    reaches only us."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _deliver(raw: bytes, on_line: Callable[[str], None]) -> None:

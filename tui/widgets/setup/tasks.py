@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Label, ProgressBar, RichLog
 
+from tui.environments import process
 from tui.errors import UserError
 
 
@@ -72,6 +73,12 @@ class TaskRunner(Vertical):
     @property
     def running(self) -> bool:
         return self._worker is not None and self._worker.is_running
+
+    def on_unmount(self) -> None:
+        # the app is closing, maybe mid-task (the worker already reads cancelled then): a silent
+        # program would keep the process alive until it ends
+        if self._worker is not None:
+            process.stop_all()
 
     def start(self, tasks: list[Task]) -> None:
         self.task_progress.update(progress=0)
