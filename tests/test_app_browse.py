@@ -147,7 +147,8 @@ async def test_open_from_the_file_bar_and_refuse_a_hostile_file(tmp_path):
     app = FashionFailApp(LaunchOptions(mode="browse"))
     async with app.run_test(size=(140, 45)) as pilot:
         screen = app.screen
-        assert screen.file_bar.first.has_focus  # nothing given: the open-file input waits
+        await pilot.press("o")  # nothing given: o goes to the open-file input
+        assert screen.file_bar.first.has_focus
         screen.file_bar.first.value = str(hostile)
         await pilot.press("enter")
         await wait_for(pilot, lambda: any("refused to load" in n.message for n in app._notifications))
@@ -238,3 +239,16 @@ def test_browse_refuses_an_unknown_family_in_one_line(tmp_path, capsys):
     path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
     assert main(["browse", str(path), "--family", "yolo"]) == 2
     assert "unknown family 'yolo'" in capsys.readouterr().err
+
+
+async def test_opened_without_a_file_the_area_keys_still_work():
+    app = FashionFailApp()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press("g", "j")  # would be typed into the file field if it had the focus
+        await pilot.pause()
+        assert app.current_mode == "jobs"
+        await pilot.press("b", "o")
+        await pilot.pause()
+        assert app.focused is app.screen.file_bar.first  # `o` takes you to the file field

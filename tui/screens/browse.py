@@ -147,8 +147,9 @@ class BrowseScreen(Screen):
             self._pending = (list(launch.browse_files), launch.images_dir, None)
         if self._pending is not None:
             self.open_files(*self._pending)
-        else:
-            self.file_bar.first.focus()
+        else:  # not the file field: the area keys keep working; `o` goes there
+            self.image_list.table.focus()
+            self.notify("o opens a prediction file (or type its path into the bar at the top)", timeout=4)
 
     def open_files(self, files: list[Path], images_dir: Path | None = None, image: str | None = None) -> None:
         """Load up to two prediction files (in workers); the second is drawn beside the first.
