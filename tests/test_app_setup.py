@@ -64,6 +64,10 @@ async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopen
         await press_next(app, pilot)  # nothing ticked
         assert screen.panes.current == "models"
         screen.model_choice.select(["amrcnn-spine", "facere"])
+        await pilot.click("#setup-back")  # back and forth keeps the ticks, on disk too
+        await pilot.pause()
+        assert screen.panes.current == "backend" and load_state().models == ["amrcnn-spine", "facere"]
+        await press_next(app, pilot)
         await press_next(app, pilot)
 
         assert screen.panes.current == "disk"

@@ -197,8 +197,16 @@ class SetupScreen(Screen):
         diagnoses = [diagnose(catalog.get(name), settings) for name in self.state.models or catalog.names()]
         self.app.call_from_thread(self.check_table.show_diagnoses, diagnoses)
 
+    def keep_choices(self, step: str) -> None:
+        """What the user chose on this step, kept whichever way they leave it."""
+        if step == "backend":
+            self.state.backend = self.backend_choice.value
+        elif step == "models":
+            self.state.models = self.model_choice.value
+
     @on(Button.Pressed, "#setup-back")
     def go_back(self) -> None:
+        self.keep_choices(self.state.step)
         step = STEPS.index(self.state.step)
         if step > 0:
             self.show_step(STEPS[step - 1])
@@ -211,13 +219,10 @@ class SetupScreen(Screen):
     @on(Button.Pressed, "#setup-next")
     def go_next(self) -> None:
         step = self.state.step
-        if step == "backend":
-            self.state.backend = self.backend_choice.value
-        elif step == "models":
-            self.state.models = self.model_choice.value
-            if not self.state.models:
-                self.notify("Tick at least one model", severity="error")
-                return
+        self.keep_choices(step)
+        if step == "models" and not self.state.models:
+            self.notify("Tick at least one model", severity="error")
+            return
         if step == "done":
             self.state = wizard.WizardState(backend=self.state.backend, models=self.state.models)
             self.show_step("backend")
