@@ -10,6 +10,7 @@ import prediction_files as pf
 from tui.app import FashionFailApp, LaunchOptions
 from tui.predictions.render import category_colour
 from tui.screens.browse import BrowseScreen, open_in_browser
+from tests.helpers.pilot import wait_for
 
 BACKDROP = (30, 120, 60)
 
@@ -20,14 +21,6 @@ def images_dir(tmp_path):
     folder.mkdir()
     Image.new("RGB", (pf.WIDTH, pf.HEIGHT), BACKDROP).save(folder / "shirt.jpg", quality=100)
     return folder
-
-
-async def wait_for(pilot, condition, seconds=10.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the browser did not get there in time")
 
 
 def loaded(app, files=1):

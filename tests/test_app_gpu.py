@@ -18,6 +18,7 @@ from tui.gpu import with_descendants
 from tui.widgets.gpu import GpuPane
 from tui.widgets.gpu.bars import LoadBar, PercentSparkline
 from tui.widgets.gpu.block import GpuBlock
+from tests.helpers.pilot import wait_for
 
 
 pytestmark = pytest.mark.usefixtures("bin_dir")
@@ -25,14 +26,6 @@ pytestmark = pytest.mark.usefixtures("bin_dir")
 
 def use_nvml(monkeypatch, **options):
     monkeypatch.setitem(sys.modules, "pynvml", replay_pynvml("load", process_names={452: "python3"}, **options))
-
-
-async def until(pilot, condition, seconds=5.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def highlighted(app) -> list[bool]:
@@ -51,7 +44,7 @@ async def test_g_toggles_a_pane_with_the_gpu_its_figures_and_the_runner_highligh
     async with app.run_test(size=(140, 40)) as pilot:
         assert not app.screen.query(GpuPane)
         await pilot.press("g")
-        await until(pilot, lambda: app.screen.query(PercentSparkline) and
+        await wait_for(pilot, seconds=5.0, condition=lambda: app.screen.query(PercentSparkline) and
                     len(app.screen.query_one("#util-history", PercentSparkline).values) >= 3)
         pane = pane_of(app)
         assert pane.has_class("-docked") and pane.display
@@ -93,9 +86,9 @@ async def test_a_child_of_the_runner_is_highlighted_and_a_stranger_is_not(monkey
         app.runner_pids = frozenset({runner.pid})
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.press("g")
-            await until(pilot, lambda: highlighted(app) == [True])
+            await wait_for(pilot, seconds=5.0, condition=lambda: highlighted(app) == [True])
             app.runner_pids = frozenset({runner.pid + 100000})
-            await until(pilot, lambda: highlighted(app) == [False])
+            await wait_for(pilot, seconds=5.0, condition=lambda: highlighted(app) == [False])
     finally:
         runner.kill()
         runner.wait()
@@ -106,7 +99,7 @@ async def test_without_a_gpu_the_pane_says_why(monkeypatch):
     app = FashionFailApp()
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("g")
-        await until(pilot, lambda: app.screen.query(GpuPane) and pane_of(app).snapshot is not None)
+        await wait_for(pilot, seconds=5.0, condition=lambda: app.screen.query(GpuPane) and pane_of(app).snapshot is not None)
         state = str(pane_of(app).query_one("#gpu-state").render())
         assert state.startswith("none: no NVIDIA GPU or driver") and "not found on PATH" in state
         assert not pane_of(app).query(GpuBlock)
@@ -144,7 +137,7 @@ async def test_an_unexpected_sampling_failure_is_a_notification_not_a_crash(monk
     app = FashionFailApp(config=Config(gpu_interval=0.1))
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("g")
-        await until(pilot, lambda: list(app._notifications))
+        await wait_for(pilot, seconds=5.0, condition=lambda: list(app._notifications))
         await pilot.pause(0.4)
         [note] = list(app._notifications)
         assert note.severity == "error" and note.message.startswith("GPU sampling failed")

@@ -1,18 +1,12 @@
 from tui import catalog
+from tests.helpers.pilot import wait_for
 from tui.app import FashionFailApp
-
-
-async def wait_for_states(pilot, app):
-    for _ in range(100):
-        await pilot.pause(0.05)
-        if app.screen.models_table.row_count:
-            return
 
 
 async def test_screenshot_home_lists_every_model_with_what_it_needs(screenshot_dir):
     app = FashionFailApp()
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_for_states(pilot, app)
+        await wait_for(pilot, lambda: app.screen.models_table.row_count)
         table = app.screen.models_table
         assert [str(k.value) for k in table.rows] == catalog.names()
         assert str(table.get_row("facere")[-1]) == "1 missing"  # its checkpoint; it runs in the app's own Python

@@ -11,6 +11,7 @@ from tui import catalog, config, paths
 from tui.app import FashionFailApp
 from tui.downloads import Policy, fetch_model
 from tui.errors import UserError
+from tests.helpers.pilot import wait_for
 
 
 ONNX = bytes(range(256)) * 64
@@ -28,12 +29,8 @@ def app_with(config_text: str) -> FashionFailApp:
 
 
 async def settle(pilot, app, until, tries=200):
-    """Let thread workers run until `until()` holds."""
-    for _ in range(tries):
-        await pilot.pause(0.02)
-        if until():
-            return
-    raise AssertionError("the screen never got there")
+    """Let thread workers run until `until()` holds (about 20 ms a try)."""
+    await wait_for(pilot, until, seconds=tries * 0.02)
 
 
 def cell(app, model, column):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from tui.app import FashionFailApp, LaunchOptions
 from tui.screens.browse import BrowseScreen
 from tui.widgets.gpu import GpuPane
 from tui.widgets.run.picker import PathPicker
+from tests.helpers.pilot import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,13 +22,6 @@ def pid_gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except FileNotFoundError:
         return True
-
-
-async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 def fill_form(screen, images: Path, out: Path, model_file: Path | None) -> None:
@@ -53,7 +46,7 @@ async def test_screenshot_a_run_goes_live_to_its_summary(workspace, monkeypatch,
         screen = app.screen
         fill_form(screen, Path("images"), Path("out"), Path("m.onnx"))
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "-done" in screen.summary.classes or "-failed" in screen.summary.classes)
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-done" in screen.summary.classes or "-failed" in screen.summary.classes)
         summary = str(screen.summary.render())
         output = workspace / "out" / "facere.npz"
         assert summary == f"Done: 3 images (1 skipped), 12 detections in {summary.split(' in ')[1].split(' s')[0]} s -> {output}"
@@ -68,7 +61,7 @@ async def test_screenshot_a_run_goes_live_to_its_summary(workspace, monkeypatch,
         app.save_screenshot(filename="run.svg", path=str(screenshot_dir))
 
         await pilot.press("ctrl+b")  # straight from the run into the browser
-        await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen) and app.screen.loaded_sets)
+        await wait_for(pilot, seconds=60.0, condition=lambda: isinstance(app.screen, BrowseScreen) and app.screen.loaded_sets)
         assert app.screen.files == [output] and app.screen.loaded_sets[0].family == "facere"
 
 
@@ -78,14 +71,14 @@ async def test_bad_input_is_a_notification_not_a_traceback(workspace):
         screen = app.screen
         fill_form(screen, workspace / "nowhere", workspace / "out", workspace / "m.onnx")
         await pilot.click("#run-start")
-        await wait_for(pilot, lambda: "-failed" in screen.summary.classes)
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-failed" in screen.summary.classes)
         assert "image folder" in str(screen.summary.render()) and "does not exist" in str(screen.summary.render())
         assert any(n.severity == "error" for n in app._notifications)
         assert str(screen.progress.status.render()) == "Not started."  # not a "Starting facere..." that never ends
         assert screen.progress.bar.total is not None, "no busy bar for a run that is not going"
         fill_form(screen, workspace / "images", workspace / "out", workspace / "images" / "0.jpg")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "not a valid ONNX model" in str(screen.summary.render()))
+        await wait_for(pilot, seconds=60.0, condition=lambda: "not a valid ONNX model" in str(screen.summary.render()))
 
 
 async def test_cancel_then_quit_leaves_no_runner_behind(workspace):
@@ -97,15 +90,15 @@ async def test_cancel_then_quit_leaves_no_runner_behind(workspace):
         screen = app.screen
         fill_form(screen, workspace / "many", workspace / "out", workspace / "slow.onnx")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: screen.progress.bar.progress >= 1)
+        await wait_for(pilot, seconds=60.0, condition=lambda: screen.progress.bar.progress >= 1)
         await pilot.press("ctrl+x")
-        await wait_for(pilot, lambda: "-cancelled" in screen.summary.classes)
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
         assert "rerun the same command to resume" in str(screen.summary.render())
         assert Path(str(workspace / "out" / "facere.npz") + ".journal").exists()
 
         # start again (it resumes), then quit the app mid-run
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: screen.job is not None and screen.progress.bar.progress >= 2)
+        await wait_for(pilot, seconds=60.0, condition=lambda: screen.job is not None and screen.progress.bar.progress >= 2)
         # the status line says "resuming" only until the next image is done; the log keeps it
         assert any("resuming:" in line.text for line in screen.log_view.lines)
         pid = screen.job.pid
@@ -124,21 +117,21 @@ async def test_picker_and_command_palette_choose_folders(workspace):
         await pilot.press(*"Output folder")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, PathPicker))
+        await wait_for(pilot, seconds=60.0, condition=lambda: isinstance(app.screen, PathPicker))
         picker = app.screen
         picker.path_input.value = str(workspace / "out")
         await pilot.click("#picker-choose")
-        await wait_for(pilot, lambda: app.screen is screen)
+        await wait_for(pilot, seconds=60.0, condition=lambda: app.screen is screen)
         assert screen.form.field("out").path == workspace / "out"
 
         await pilot.press("ctrl+o")  # the images folder's picker, opened at the current value
-        await wait_for(pilot, lambda: isinstance(app.screen, PathPicker))
+        await wait_for(pilot, seconds=60.0, condition=lambda: isinstance(app.screen, PathPicker))
         assert Path(app.screen.tree.path) == workspace / "images"
         await pilot.press("ctrl+u")
         await pilot.pause()
         assert app.screen.path_input.value == str(workspace)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: app.screen is screen)
+        await wait_for(pilot, seconds=60.0, condition=lambda: app.screen is screen)
         assert screen.form.field("images").path == workspace / "images"
 
 
@@ -149,7 +142,7 @@ async def test_a_model_that_is_not_set_up_says_what_is_missing_and_where_to_set_
         screen.form.model_select.value = "fformer-swin"
         fill_form(screen, workspace / "images", workspace / "out", None)
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "-failed" in screen.summary.classes)
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-failed" in screen.summary.classes)
         summary = str(screen.summary.render())
         assert "fformer-swin's checkpoint" in summary and "fashionfail-tui fetch fformer-swin --from FILE" in summary
         assert "Press s to set it up" in summary
