@@ -25,8 +25,6 @@ import common
 import protocol
 
 DETECTION_DIR = os.path.join("models", "official", "detection")
-
-
 CHECKPOINT_FILE = re.compile(r"\.(index|meta|data-\d+-of-\d+)$")
 DATA_SHARD = re.compile(r"\.data-\d+-of-(\d+)$")
 STATE_LINE = re.compile(r'^model_checkpoint_path:\s*"(.*)"\s*$', re.MULTILINE)
@@ -98,8 +96,8 @@ def png_of(image_path):
                 png = io.BytesIO()
                 image.convert("RGB").save(png, format="PNG", compress_level=0)
             width, height = image.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise common.UnreadableImage("Pillow cannot decode it ({})".format(_one_line(exc)))
+    except Exception as exc:  # Pillow's plugins raise many kinds for broken files
+        raise common.UnreadableImage("Pillow cannot decode it ({})".format(common._one_line(exc)))
     return png.getvalue(), height, width
 
 
@@ -112,13 +110,9 @@ def tensorflow_message(exc):
     return lines[-1] if lines else type(exc).__name__
 
 
-def _one_line(exc):
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 class AmrcnnPredictor(common.Predictor):
-    path = "tf-graph"
+    path = "tf-graph-pillow-png"
+    """Images reach the graph as PNG of Pillow's decode (journals of the older raw-bytes path do not resume)."""
     _warned_no_masks = False
 
     def __init__(self, detection_dir, config_file, prefix, image_size):
@@ -206,6 +200,7 @@ class AmrcnnPredictor(common.Predictor):
             self._warned_no_masks = True
             protocol.warning("the model returns no masks: records have boxes, classes, scores and attributes only")
         return record
+
 
 def main():
     parser = common.argument_parser(__doc__.splitlines()[0])

@@ -142,7 +142,7 @@ def test_records_match_the_original_procedure(tmp_path, tree, checkpoint):
         assert ours["attributes"].shape[1] == 294
         assert ours["masks"] == theirs["masks"]
         assert all(1 <= c <= 46 for c in ours["classes"])
-    assert meta["family"] == "amrcnn" and meta["box_format"] == "yxyx" and meta["path"] == "tf-graph"
+    assert meta["family"] == "amrcnn" and meta["box_format"] == "yxyx" and meta["path"] == "tf-graph-pillow-png"
     assert meta["versions"]["tensorflow"] == "unknown"  # the stand-in has no version
     assert sorted(meta["skipped"]) == BROKEN
 
