@@ -75,8 +75,6 @@ class FformerPredictor(common.Predictor):
         import torch
         from mmdet.apis import inference_detector, init_detector
 
-        self._imfrombytes = mmcv.imfrombytes
-
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         config = mmcv.Config.fromfile(config_file)
@@ -84,6 +82,7 @@ class FformerPredictor(common.Predictor):
             replace_sync_bn(config._cfg_dict)
         self._versions = {"torch": torch.__version__, "mmcv": mmcv.__version__, "mmdet": mmdet.__version__}
         self._inference_detector = inference_detector
+        self._imfrombytes = mmcv.imfrombytes
         self._model = init_detector(config, checkpoint, device=device)
         self.providers = (device,)
 

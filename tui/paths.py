@@ -18,10 +18,10 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def _folder(variable: str, default: str) -> Path:
-    """The folder an environment variable overrides, made absolute against the current folder:
+    """The folder `variable` names, else `default`, made absolute against the current folder:
     runners and tools run elsewhere and must find the same folder."""
     override = os.environ.get(variable)
-    return Path(override).expanduser().absolute() if override else Path(default)
+    return (Path(override).expanduser() if override else Path(default)).absolute()
 
 
 def cache_dir() -> Path:
