@@ -1,19 +1,22 @@
 """Attribute Mask R-CNN (the Fashionpedia release: SpineNet-143 or ResNet50-FPN) over a folder of images.
 
 Runs in the `amrcnn` environment (Python 3.9, TensorFlow 2.11) in graph mode through
-tf.compat.v1, from the pinned jangop/tpu source tree, the way its
-`projects/fashionpedia/inference.py` builds the graph: the image bytes are decoded by TensorFlow,
-normalized, resized and padded to `--image-size`, boxes are scaled back to original-image pixels
+tf.compat.v1, from the pinned jangop/tpu source tree, the way its `inference_fashion.py` does over
+a tar: Pillow decodes each image and it reaches the graph as PNG bytes, which TensorFlow decodes,
+normalizes, resizes and pads to `--image-size`; boxes are scaled back to original-image pixels
 (yxyx), classes stay 1..46, masks are pasted at full size by the tree's own `paste_instance_masks`
 (threshold 0.5) and RLE-encoded, and the 294 attribute scores are kept.
 
 Unlike the original it reads images straight from a folder in one pass (the original re-opens a
-tar for every image and writes each to a temporary PNG), records image basenames, and handles a
-model that returns no masks (the original then fails on `encoded_masks`).
+tar for every image and writes each to a temporary PNG file), records image basenames, skips with
+a warning an image that Pillow cannot decode or the graph rejects (the original stops there), and
+handles a model that returns no masks (the original then fails on `encoded_masks`).
 """
 
+import glob
 import io
 import os
+import re
 import sys
 
 import numpy as np
@@ -22,11 +25,44 @@ import common
 import protocol
 
 DETECTION_DIR = os.path.join("models", "official", "detection")
+CHECKPOINT_FILE = re.compile(r"\.(index|meta|data-\d+-of-\d+)$")
+DATA_SHARD = re.compile(r"\.data-\d+-of-(\d+)$")
+STATE_LINE = re.compile(r'^model_checkpoint_path:\s*"(.*)"\s*$', re.MULTILINE)
 
 
 def checkpoint_prefix(model_file):
-    """The runner is given the checkpoint prefix `.../model.ckpt` (or its `.index` file)."""
-    return model_file[: -len(".index")] if model_file.endswith(".index") else model_file
+    """The checkpoint prefix (`.../model.ckpt`) that `model_file` names: the prefix itself, one of
+    its files (`.index`, `.meta`, `.data-*`), or the folder holding TensorFlow's `checkpoint` state
+    file (the prefix it names, relative to the folder; a stale absolute one is looked for there too)."""
+    if not os.path.isdir(model_file):
+        return CHECKPOINT_FILE.sub("", model_file)
+    try:
+        with open(os.path.join(model_file, "checkpoint")) as handle:
+            named = STATE_LINE.search(handle.read())
+    except (OSError, UnicodeDecodeError):
+        protocol.fail("checkpoint folder {} holds no `checkpoint` file; pass the checkpoint prefix "
+                      "(.../model.ckpt) instead".format(model_file))
+    if named is None:
+        protocol.fail("{} names no model_checkpoint_path".format(os.path.join(model_file, "checkpoint")))
+    prefix = os.path.join(model_file, named.group(1))
+    in_folder = os.path.join(model_file, os.path.basename(named.group(1)))
+    return prefix if os.path.isfile(prefix + ".index") else in_folder
+
+
+def check_checkpoint(prefix, model):
+    """An `error` event unless the checkpoint's `.index` and every `.data-*` shard are there."""
+    if not os.path.isfile(prefix + ".index"):
+        protocol.fail("checkpoint not found: {}.index (fetch it with `fashionfail-tui fetch {}`)".format(
+            prefix, model))
+    shards = [DATA_SHARD.search(name) for name in glob.glob(glob.escape(prefix) + ".data-*")]
+    counts = sorted({int(match.group(1)) for match in shards if match})
+    if not counts:
+        protocol.fail("checkpoint {} has no {}.data-* file beside its .index".format(
+            prefix, os.path.basename(prefix)))
+    for index in range(counts[-1]):
+        shard = "{}.data-{:05d}-of-{:05d}".format(prefix, index, counts[-1])
+        if not os.path.isfile(shard):
+            protocol.fail("checkpoint {} is incomplete: {} is missing".format(prefix, os.path.basename(shard)))
 
 
 def check_inputs(args):
@@ -39,14 +75,44 @@ def check_inputs(args):
     if not os.path.isfile(config):
         protocol.fail("model config not found: {}".format(config))
     prefix = checkpoint_prefix(args.model_file)
-    if not os.path.isfile(prefix + ".index"):
-        protocol.fail("checkpoint not found: {}.index (fetch it with `fashionfail-tui fetch {}`)".format(
-            prefix, args.model))
+    check_checkpoint(prefix, args.model)
     return detection, config, prefix
 
 
+def png_of(image_path):
+    """(PNG bytes, height, width) of an image, as the original hands it to TensorFlow: Pillow's
+    decode saved as PNG in the image's own mode (TensorFlow turns gray, palette and RGBA into RGB as
+    the original sees it). A mode PNG cannot store (CMYK, say) is converted to RGB first; the original
+    stops there. PNG is lossless: the compression level changes no pixel, and level 0 is the fastest."""
+    from PIL import Image
+
+    try:
+        with Image.open(image_path) as image:
+            image.load()
+            png = io.BytesIO()
+            try:
+                image.save(png, format="PNG", compress_level=0)
+            except OSError:  # "cannot write mode ... as PNG": the pixels are loaded, so nothing else
+                png = io.BytesIO()
+                image.convert("RGB").save(png, format="PNG", compress_level=0)
+            width, height = image.size
+    except Exception as exc:  # Pillow's plugins raise many kinds for broken files
+        raise common.UnreadableImage("Pillow cannot decode it ({})".format(common._one_line(exc)))
+    return png.getvalue(), height, width
+
+
+def tensorflow_message(exc):
+    """The line of a TensorFlow error that says what went wrong: the one before `[[{{node ...}}]]`."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line, following in zip(lines, lines[1:]):
+        if following.startswith("[["):
+            return line
+    return lines[-1] if lines else type(exc).__name__
+
+
 class AmrcnnPredictor(common.Predictor):
-    path = "tf-graph"
+    path = "tf-graph-pillow-png"
+    """Images reach the graph as PNG of Pillow's decode (journals of the older raw-bytes path do not resume)."""
     _warned_no_masks = False
 
     def __init__(self, detection_dir, config_file, prefix, image_size):
@@ -66,8 +132,11 @@ class AmrcnnPredictor(common.Predictor):
         self._tf_version = getattr(tf2, "__version__", "unknown")
         self._paste = mask_utils.paste_instance_masks
         self._yxyx_to_xywh = box_utils.yxyx_to_xywh
+        self._rejected = tf.errors.InvalidArgumentError
         gpus = tf2.config.list_physical_devices("GPU")
         self.providers = tuple("GPU:{}".format(i) for i in range(len(gpus))) or ("CPU",)
+        # Pillow's decode and the PNG encode beside the GPU's work; on the CPU TensorFlow takes every core
+        self.overlap = bool(gpus)
 
         params = config_factory.config_generator("attribute_mask_rcnn")
         params = params_dict.override_params_dict(params, config_file, is_strict=True)
@@ -96,21 +165,14 @@ class AmrcnnPredictor(common.Predictor):
         return {"tensorflow": self._tf_version}
 
     def prepare(self, image_path, timings):
-        from PIL import Image
-
         with common.timed(timings, "decode"):
-            with open(image_path, "rb") as handle:
-                data = handle.read()
-            try:
-                with Image.open(io.BytesIO(data)) as probe:
-                    width, height = probe.size
-                    probe.verify()
-            except Exception as exc:
-                raise common.UnreadableImage("not a readable image ({})".format(type(exc).__name__))
-        return data, height, width
+            return png_of(image_path)
 
     def infer(self, prepared):
-        return self._session.run(self._fetches, feed_dict={self._image_bytes: prepared[0]})
+        try:
+            return self._session.run(self._fetches, feed_dict={self._image_bytes: prepared[0]})
+        except self._rejected as exc:
+            raise common.UnreadableImage("TensorFlow rejected it ({})".format(tensorflow_message(exc)))
 
     def finish(self, image_file, prepared, outputs, timings):
         _, height, width = prepared
@@ -139,13 +201,15 @@ class AmrcnnPredictor(common.Predictor):
             protocol.warning("the model returns no masks: records have boxes, classes, scores and attributes only")
         return record
 
+
 def main():
     parser = common.argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--source", required=True, help="the jangop/tpu source tree")
+    parser.add_argument("--source", required=True, type=common.absolute_path, help="the jangop/tpu source tree")
     parser.add_argument("--config", required=True, help="model config, relative to the source tree")
     parser.add_argument("--image-size", type=int, default=640)
     args = parser.parse_args()
     detection, config, prefix = check_inputs(args)
+    args.model_file = prefix + ".index"  # what the journal and meta name, however the checkpoint was given
 
     def load():
         predictor = AmrcnnPredictor(detection, config, prefix, args.image_size)

@@ -48,7 +48,8 @@ PREFETCH = 2
 
 
 class UnreadableImage(Exception):
-    """Raised by `Predictor.prepare` for an image that cannot be decoded: the image is skipped."""
+    """Raised by `Predictor.prepare` for an image that cannot be decoded, or by `Predictor.infer`
+    for one the model cannot take: the image is skipped with a warning and the run goes on."""
 
 
 class Predictor(object):
@@ -101,9 +102,9 @@ def argument_parser(description):
     parser.add_argument("--family", required=True)
     parser.add_argument("--box-format", required=True, choices=("xyxy", "yxyx"))
     parser.add_argument("--class-ids", required=True, help="class-id convention, recorded in meta")
-    parser.add_argument("--model-file", required=True, help="weights the runner loads")
-    parser.add_argument("--images", required=True, help="folder of images")
-    parser.add_argument("--output", required=True, help="the .npz file to write")
+    parser.add_argument("--model-file", required=True, type=absolute_path, help="weights the runner loads")
+    parser.add_argument("--images", required=True, type=absolute_path, help="folder of images")
+    parser.add_argument("--output", required=True, type=absolute_path, help="the .npz file to write")
     parser.add_argument("--score-threshold", type=float, default=0.0,
                         help="drop detections scoring below this")
     parser.add_argument("--overlap", choices=("auto", "on", "off"), default="auto",
@@ -111,6 +112,12 @@ def argument_parser(description):
     parser.add_argument("--shard", type=parse_shard, metavar="I/N",
                         help="run only the I-th (0-based) of N contiguous parts of the sorted image list")
     return parser
+
+
+def absolute_path(text):
+    """A path argument made absolute against the folder the runner started in, for argparse: a
+    runner may change into its model's source tree before it touches the path."""
+    return os.path.join(os.getcwd(), text)
 
 
 def parse_shard(text):
@@ -482,13 +489,13 @@ def _pipeline(predictor, todo, journal, resumed, total, stop, overlap, progress)
             name = os.path.basename(path)
             try:
                 prepared = prepared_future.result()
+                with timed(timings, "infer"):
+                    outputs = predictor.infer(prepared)
             except UnreadableImage as exc:
                 drain(wait_all=True)  # keep events and the journal in image order
                 protocol.warning("skipped {}: {}".format(name, exc), image=name)
                 record({"image_file": name, "skipped": str(exc), "timings": timings})
                 continue
-            with timed(timings, "infer"):
-                outputs = predictor.infer(prepared)
             behind.append(finisher.submit(_finish, predictor, name, prepared, outputs, timings))
             del prepared, outputs
             drain(wait_all=False)

@@ -5,6 +5,9 @@ FashionFail's `predict_fformer.py` does: `init_detector` + `inference_detector` 
 are the index of the per-class result list (0..45); detections scoring at or below the score
 threshold are dropped (0.05 by default: the model always returns 100); boxes are computed from the
 masks (xyxy of the mask's pixels; the model's own boxes are all zeros); masks are RLE-encoded.
+Each image goes to mmdet by its path, so mmdet decodes it with OpenCV as in the original; an image
+that Pillow reads but OpenCV cannot (GIF data named .jpg) is skipped with a warning, where the
+original stops.
 
 The FashionFormer repository root goes on `sys.path` (its config's `custom_imports` are local
 packages), and on CPU every SyncBN layer in the config is turned into BN.
@@ -79,6 +82,7 @@ class FformerPredictor(common.Predictor):
             replace_sync_bn(config._cfg_dict)
         self._versions = {"torch": torch.__version__, "mmcv": mmcv.__version__, "mmdet": mmdet.__version__}
         self._inference_detector = inference_detector
+        self._imfrombytes = mmcv.imfrombytes
         self._model = init_detector(config, checkpoint, device=device)
         self.providers = (device,)
 
@@ -97,7 +101,19 @@ class FformerPredictor(common.Predictor):
         return image_path
 
     def infer(self, image_path):
-        return self._inference_detector(self._model, [image_path])[0]
+        try:
+            return self._inference_detector(self._model, [image_path])[0]
+        except Exception:
+            # mmdet's loader fails on OpenCV's None ("'NoneType' object has no attribute 'shape'"):
+            # the image is to blame only when OpenCV cannot decode it, which is checked on failure only
+            if self._opencv_decodes(image_path):
+                raise
+        raise common.UnreadableImage("OpenCV cannot decode it (mmdet reads images with OpenCV)")
+
+    def _opencv_decodes(self, image_path):
+        """Whether mmcv decodes the file as mmdet's LoadImageFromFile does (color, its default backend)."""
+        with open(image_path, "rb") as handle:
+            return self._imfrombytes(handle.read(), flag="color") is not None
 
     def finish(self, image_file, image_path, result, timings):
         bbox_result, segm_result = result[0], result[1]
@@ -122,7 +138,7 @@ class FformerPredictor(common.Predictor):
 
 def main():
     parser = common.argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--source", required=True, help="the FashionFormer source tree")
+    parser.add_argument("--source", required=True, type=common.absolute_path, help="the FashionFormer source tree")
     parser.add_argument("--config", required=True, help="model config, relative to the source tree")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     args = parser.parse_args()

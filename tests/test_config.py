@@ -13,6 +13,15 @@ def test_cache_dir_default_and_override(monkeypatch, tmp_path):
     assert paths.cache_dir() == tmp_path / "elsewhere"
 
 
+def test_relative_folder_overrides_mean_the_folder_they_name_now(monkeypatch, tmp_path):
+    """Runners and tools start in other folders: a relative override must not follow them there."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(paths.CACHE_ENV, "cache")
+    monkeypatch.setenv(paths.DATA_ENV, "../data")
+    assert paths.cache_dir() == tmp_path / "cache" and paths.sources_dir() == tmp_path / "cache" / "sources"
+    assert paths.data_dir() == tmp_path / ".." / "data" and paths.data_dir().is_absolute()
+
+
 def test_runners_and_envs_are_found_from_a_checkout():
     assert (paths.runners_dir() / "protocol.py").is_file()
     assert paths.envs_specs_dir().is_dir()

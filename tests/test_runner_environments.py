@@ -139,3 +139,19 @@ def test_missing_pieces_are_named_with_the_command_that_fixes_them(installed, tm
     assert result.returncode == 2
     assert "needs the tpu source tree; run `fashionfail-tui fetch amrcnn-r50-fpn`" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_relative_paths_and_a_relative_cache_dir_reach_the_runner_as_absolute_ones(installed, tmp_path):
+    """The runner starts in the runners folder and changes into its source tree: --images, --out and
+    FASHIONFAIL_TUI_CACHE_DIR / _DATA_DIR given relative to where the user is must still work."""
+    images(tmp_path / "images")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update({"PYTHONPATH": str(ROOT), paths.CACHE_ENV: os.path.relpath(paths.cache_dir(), tmp_path),
+                paths.DATA_ENV: os.path.relpath(paths.data_dir(), tmp_path)})
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "run", "amrcnn-r50-fpn", "--images", "images", "--out", "out", "--json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events[-1]["event"] == "done" and events[-1]["images"] == 3
+    assert events[-1]["output"] == str(tmp_path / "out" / "amrcnn-r50-fpn.npz")

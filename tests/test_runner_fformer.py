@@ -10,6 +10,7 @@ is the runner's own work, against the original `predict_fformer.py`'s post-proce
 import json
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,12 +41,14 @@ def make_images(folder):
     Image.fromarray(rng.randint(0, 255, (50, 40, 3), np.uint8)).save(folder / "x1.jpg")
     Image.fromarray(rng.randint(0, 255, (30, 60), np.uint8), "L").save(folder / "x2.png")
     (folder / "x3.jpg").write_bytes(b"")
+    # GIF data named .jpg: Pillow reads it, OpenCV (which mmdet reads images with) cannot
+    Image.fromarray(rng.randint(0, 255, (20, 30), np.uint8), "L").save(folder / "x4.jpg", format="GIF")
     return folder
 
 
-def run_runner(tree, checkpoint, images, output, threshold="0.05"):
+def run_runner(tree, checkpoint, images, output, threshold="0.05", **options):
     return run_standin_runner("fformer-r50-fpn", checkpoint, images, output, tree,
-                              "--device", "cpu", "--score-threshold", threshold)
+                              "--device", "cpu", "--score-threshold", threshold, **options)
 
 
 def original_record(path, threshold):
@@ -81,7 +84,9 @@ def test_records_match_the_original_scripts_layout(tmp_path, tree, checkpoint, t
     result, events = run_runner(tree, checkpoint, images, output, str(threshold))
     assert result.returncode == 0, result.stderr
     assert events[0]["providers"] == ["cpu"]
-    assert [e["image"] for e in events if e["event"] == "warning"] == ["x3.jpg"]
+    warnings = {e["image"]: e["message"] for e in events if e["event"] == "warning"}
+    assert sorted(warnings) == ["x3.jpg", "x4.jpg"]
+    assert warnings["x4.jpg"] == "skipped x4.jpg: OpenCV cannot decode it (mmdet reads images with OpenCV)"
     with np.load(output, allow_pickle=True) as stored:  # our own test output: trusted
         data = list(stored["data"])
         meta = json.loads(str(stored["meta"]))
@@ -101,6 +106,23 @@ def test_records_match_the_original_scripts_layout(tmp_path, tree, checkpoint, t
         assert ours["boxes"].any(), "boxes come from the masks, not the model's zeros"
     assert meta["family"] == "fformer" and meta["box_format"] == "xyxy"
     assert meta["versions"]["mmdet"] == "2.18.0-standin"
+    assert sorted(meta["skipped"]) == ["x3.jpg", "x4.jpg"]
+
+
+def test_a_failure_on_a_readable_image_still_ends_the_run(tmp_path, tree, checkpoint):
+    """Only images OpenCV cannot decode are skipped: any other inference failure is the run's."""
+    images = make_images(tmp_path / "images")
+    output = tmp_path / "o.npz"
+    result, events = run_runner(tree, checkpoint, images, output, env={"MMDET_STANDIN_FAIL_ON": "x2.png"})
+    assert_one_error_event(result, events, "CUDA out of memory (stand-in)", output)
+
+
+def test_relative_paths_are_taken_from_where_the_runner_starts(tmp_path, tree, checkpoint):
+    make_images(tmp_path / "images")
+    result, events = run_standin_runner("fformer-r50-fpn", Path(checkpoint.name), Path("images"), Path("o.npz"),
+                                        Path("FashionFormer"), "--device", "cpu", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert events[-1]["event"] == "done" and events[-1]["output"] == str(tmp_path / "o.npz")
 
 
 def test_syncbn_is_replaced_on_cpu_and_local_packages_import(tmp_path, tree, checkpoint):

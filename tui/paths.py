@@ -17,11 +17,17 @@ DATA_ENV = "FASHIONFAIL_TUI_DATA_DIR"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+def _folder(variable: str, default: str) -> Path:
+    """The folder `variable` names, else `default`, made absolute against the current folder:
+    runners and tools run elsewhere and must find the same folder."""
+    override = os.environ.get(variable)
+    return (Path(override).expanduser() if override else Path(default)).absolute()
+
+
 def cache_dir() -> Path:
     """Checkpoints, source trees, indexes. On Linux `~/.cache/fashionfail`, where the
     original code keeps the FashionFail dataset."""
-    override = os.environ.get(CACHE_ENV)
-    return Path(override).expanduser() if override else Path(platformdirs.user_cache_dir(APP_NAME))
+    return _folder(CACHE_ENV, platformdirs.user_cache_dir(APP_NAME))
 
 
 def config_file() -> Path:
@@ -33,8 +39,7 @@ def config_file() -> Path:
 
 def data_dir() -> Path:
     """Conda environments built by the embedded backend, wizard state, logs."""
-    override = os.environ.get(DATA_ENV)
-    return Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP_NAME))
+    return _folder(DATA_ENV, platformdirs.user_data_dir(APP_NAME))
 
 
 def check_folder_overrides() -> None:

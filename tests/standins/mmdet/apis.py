@@ -1,14 +1,16 @@
 """STAND-IN for mmdet.apis (test-only): a fake FashionFormer that always returns 100 detections
 spread over 46 per-class lists, with all-zero boxes (as the real one), masks as numpy bool
 arrays or torch-like tensors, and attributes. Detections are a function of the image's pixels.
+
+Test hook: MMDET_STANDIN_FAIL_ON names an image whose inference raises, standing in for a model
+that fails on an image it could read (out of memory, say).
 """
 
 import importlib
 import os
 
+import mmcv
 import numpy as np
-from PIL import Image
-
 import torch
 
 LOADED = {}
@@ -59,5 +61,15 @@ def fake_result(pixels):
     return bbox_result, segm_result, rng.uniform(0, 1, (100, 294)).astype(np.float32)
 
 
+def load_image_from_file(path):
+    """mmdet's LoadImageFromFile: mmcv decodes the file's bytes and the pipeline takes its shape,
+    which fails for an image OpenCV cannot decode ('NoneType' object has no attribute 'shape')."""
+    with open(path, "rb") as handle:
+        image = mmcv.imfrombytes(handle.read(), flag="color")
+    return {"img": image, "img_shape": image.shape}
+
+
 def inference_detector(model, imgs):
-    return [fake_result(np.asarray(Image.open(path).convert("RGB"))) for path in imgs]
+    if any(os.path.basename(path) == os.environ.get("MMDET_STANDIN_FAIL_ON") for path in imgs):
+        raise RuntimeError("CUDA out of memory (stand-in)")
+    return [fake_result(load_image_from_file(path)["img"][:, :, ::-1]) for path in imgs]
