@@ -197,3 +197,12 @@ def test_default_annotations_come_from_hugging_face_and_images_from_the_rewritte
     assert annotations_url(config.Config(dataset_annotations_url="http://m/ff/"), "test") == "http://m/ff/ff_test.json"
     assert delivery_url("https://res.cloudinary.com/x/image/upload/v1/images/adi_1.jpg") == \
         "https://res.cloudinary.com/x/image/upload/v1/images/f_jpg,q_auto,fl_lossy,c_fill,g_auto/adi_1.jpg"
+
+
+def test_describe_dataset_names_each_split_and_what_fetches_the_rest(dataset):
+    from tui.dataset import dataset_states, describe_dataset
+
+    fetch_images(fetch_annotations("test", config.load()))
+    (paths.fashionfail_images("test") / "a.jpg").touch()  # changed since it was checked
+    assert describe_dataset(dataset_states()) == ("FashionFail: test: 2/5 images (1 not verified) · val: no annotations · "
+                                                  "train: no annotations (fetch: fashionfail-tui dataset fetch --split all)")

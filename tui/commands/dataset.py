@@ -14,7 +14,8 @@ from rich.table import Table
 
 from tui import config, paths
 from tui.commands import emit_event, report_error
-from tui.dataset import SPLITS, Annotations, ImageOutcome, SplitSummary, dataset_states, fetch_annotations, fetch_images
+from tui.dataset import (SPLITS, Annotations, ImageOutcome, SplitSummary, dataset_states, fetch_annotations, fetch_hint,
+                         fetch_images)
 from tui.downloads.progress import Progress, describe
 from tui.errors import UserError
 from tui.units import human_rate
@@ -152,8 +153,6 @@ def _status(as_json: bool) -> int:
     for state in states:
         if state.problem:
             console.print(f"{state.split}: {state.problem}", style="red", highlight=False, markup=False)
-    missing = [s.split for s in states if not s.complete]
-    if missing:
-        wanted = missing[0] if len(missing) == 1 else "all"
-        console.print(f"to fetch: fashionfail-tui dataset fetch --split {wanted}", highlight=False)
+    if hint := fetch_hint(states):
+        console.print(f"to fetch: {hint}", highlight=False)
     return 0

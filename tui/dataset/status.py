@@ -57,10 +57,24 @@ def dataset_states() -> list[SplitState]:
 
 
 def describe_split(state: SplitState) -> str:
-    """'test 1001/1001 images', 'val 12/150 images (3 not verified)', 'train: no annotations'."""
+    """'test: 1001/1001 images', 'val: 12/150 images (3 not verified)', 'train: no annotations'."""
     if state.problem:
         return f"{state.split}: annotation file unreadable"
     if state.expected is None:
         return f"{state.split}: no annotations"
     unchecked = state.present - state.verified
-    return f"{state.split} {state.verified}/{state.expected} images" + (f" ({unchecked} not verified)" if unchecked else "")
+    return f"{state.split}: {state.verified}/{state.expected} images" + (f" ({unchecked} not verified)" if unchecked else "")
+
+
+def fetch_hint(states: list[SplitState]) -> str | None:
+    """The command that fetches what is missing, None when every split is complete."""
+    missing = [s.split for s in states if not s.complete]
+    if not missing:
+        return None
+    return f"fashionfail-tui dataset fetch --split {missing[0] if len(missing) == 1 else 'all'}"
+
+
+def describe_dataset(states: list[SplitState]) -> str:
+    """'FashionFail: test: 1001/1001 images · val: no annotations · ... (fetch: fashionfail-tui dataset fetch ...)'"""
+    hint = fetch_hint(states)
+    return "FashionFail: " + " · ".join(describe_split(s) for s in states) + (f" (fetch: {hint})" if hint else "")
