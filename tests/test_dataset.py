@@ -206,3 +206,17 @@ def test_describe_dataset_names_each_split_and_what_fetches_the_rest(dataset):
     (paths.fashionfail_images("test") / "a.jpg").touch()  # changed since it was checked
     assert describe_dataset(dataset_states()) == ("FashionFail: test: 2/5 images (1 not verified) · val: no annotations · "
                                                   "train: no annotations (fetch: fashionfail-tui dataset fetch --split all)")
+
+
+def test_an_unreadable_annotation_file_in_the_cache_is_reported_not_replaced(capsys):
+    broken = paths.fashionfail_annotations("val")
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b'{"images": [')  # cut short, as an interrupted download by hand leaves it
+    assert main(["dataset", "status", "--split", "val", "--json"]) == 0
+    [val] = json.loads(capsys.readouterr().out)["splits"]
+    assert val["split"] == "val" and val["annotations_present"] and val["expected"] is None
+    assert val["problem"].startswith(f"{broken} is not a FashionFail annotation file (not JSON")
+    assert main(["dataset", "fetch", "--split", "val"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.rstrip().endswith("; delete it to fetch it again")
+    assert broken.read_bytes() == b'{"images": ['

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from tui import config, paths
 from tui.commands import emit_event, report_error
-from tui.dataset import (SPLITS, Annotations, ImageOutcome, SplitSummary, dataset_states, fetch_annotations, fetch_hint,
-                         fetch_images)
+from tui.dataset import (SPLITS, Annotations, ImageOutcome, SplitSummary, fetch_annotations, fetch_hint, fetch_images,
+                         split_state)
 from tui.downloads.progress import Progress, describe
 from tui.errors import UserError
 from tui.units import human_rate
@@ -32,8 +32,9 @@ def add_arguments(parser) -> None:
         "lists into <cache>/images/<split>/, each checked to decode at the annotation's width and height. "
         "Rerunning resumes: verified images are not fetched again. status: per split, what is there.")
     parser.add_argument("action", choices=("fetch", "status"), help="what to do")
-    parser.add_argument("--split", choices=(*SPLITS, "all"), default="test",
-                        help="the split to fetch (default: test, the paper's table; all: test, val and train)")
+    parser.add_argument("--split", choices=(*SPLITS, "all"),
+                        help="fetch: the split (default: test, the paper's table; all: test, val and train); "
+                        "status: show only this one")
     parser.add_argument("--workers", type=int, metavar="N",
                         help=f"images downloaded at once, 1..{config.MAX_WORKERS} (default: [dataset] workers, else 8)")
     parser.add_argument("--json", action="store_true",
@@ -44,11 +45,11 @@ def add_arguments(parser) -> None:
 def execute(args) -> int:
     settings = config.load()
     if args.action == "status":
-        return _status(args.json)
+        return _status(SPLITS if args.split in (None, "all") else (args.split,), args.json)
     workers = settings.dataset_workers if args.workers is None else args.workers
     if not 1 <= workers <= config.MAX_WORKERS:
         raise UserError(f"--workers must be between 1 and {config.MAX_WORKERS}, not {workers}")
-    splits = SPLITS if args.split == "all" else (args.split,)
+    splits = SPLITS if args.split == "all" else (args.split or "test",)
     reporter = _JsonReporter() if args.json else _TerminalReporter()
     unfetched: list[str] = []
     incomplete: list[SplitSummary] = []
@@ -136,8 +137,8 @@ class _TerminalReporter:
             print(f"  failed: {failure.name}: {failure.reason}", file=sys.stderr, flush=True)
 
 
-def _status(as_json: bool) -> int:
-    states = dataset_states()
+def _status(splits: tuple[str, ...], as_json: bool) -> int:
+    states = [split_state(split) for split in splits]
     if as_json:
         print(json.dumps({"cache_dir": str(paths.fashionfail_dir()), "splits": [s.as_json() for s in states]}))
         return 0

@@ -134,7 +134,10 @@ def fetch_annotations(split: str, config: Config, on_progress: ProgressCallback 
     parses as an annotation file; UserError otherwise."""
     target = paths.fashionfail_annotations(split)
     if target.is_file():
-        return Annotations(split, target, read_annotations(target), fetched=False)
+        try:
+            return Annotations(split, target, read_annotations(target), fetched=False)
+        except UserError as exc:
+            raise UserError(f"{exc}; delete it to fetch it again") from None
     url = annotations_url(config, split)
     staged = paths.dataset_work_dir() / target.name
     download(url, staged, policy=policy, on_progress=on_progress)
