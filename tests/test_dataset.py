@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from tui.commands import main
 from tui.dataset import fetch_annotations, fetch_images
 from tui.downloads import Policy
 
+ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def server():
@@ -220,3 +223,20 @@ def test_an_unreadable_annotation_file_in_the_cache_is_reported_not_replaced(cap
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.rstrip().endswith("; delete it to fetch it again")
     assert broken.read_bytes() == b'{"images": ['
+
+
+def test_two_processes_fetching_one_split_fetch_each_image_once(server):
+    """Two real processes: the second waits for the first, then finds every good image verified."""
+    dataset = serve_mini_dataset(server, delay=0.1)
+    command = [sys.executable, "-m", "tui", "dataset", "fetch", "--json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first, second = (subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                      cwd=ROOT) for _ in range(2))
+    outputs = [events(process.communicate(timeout=60)[0]) for process in (first, second)]
+    assert [first.returncode, second.returncode] == [1, 1]
+    summaries = [out[-2] for out in outputs]
+    assert [s["verified"] for s in summaries] == [3, 3]
+    assert sorted(s["fetched"] for s in summaries) == [0, 3] and sorted(s["present"] for s in summaries) == [0, 3]
+    assert [dataset.requests_for(name) for name in GOOD] == [1, 1, 1]
+    assert len(server.requests_for("/ff/ff_test.json")) == 1
+    assert any(e.get("stage") == "wait" for out in outputs for e in out)

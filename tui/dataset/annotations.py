@@ -18,7 +18,8 @@ from tui import paths
 from tui.config import Config
 from tui.downloads.files import disk_error, remove_quietly, replace_durably
 from tui.downloads.http import Policy, download
-from tui.downloads.progress import ProgressCallback, ignore
+from tui.downloads.locks import locked
+from tui.downloads.progress import Progress, ProgressCallback, ignore
 from tui.errors import UserError
 
 SPLITS = ("test", "val", "train")
@@ -131,14 +132,20 @@ def read_annotations(path: Path) -> list[ImageEntry]:
 def fetch_annotations(split: str, config: Config, on_progress: ProgressCallback = ignore,
                       policy: Policy = Policy()) -> Annotations:
     """ff_<split>.json in the cache, downloaded first when absent. A download lands only once it
-    parses as an annotation file; UserError otherwise."""
+    parses as an annotation file; UserError otherwise. One process at a time: a second one waits."""
     target = paths.fashionfail_annotations(split)
-    if target.is_file():
-        try:
-            return Annotations(split, target, read_annotations(target), fetched=False)
-        except UserError as exc:
-            raise UserError(f"{exc}; delete it to fetch it again") from None
-    url = annotations_url(config, split)
+    waiting = Progress("wait", target.name, message="another process is fetching this file; waiting for it")
+    with locked(paths.dataset_work_dir() / f"annotations-{split}", on_wait=lambda: on_progress(waiting)):
+        if target.is_file():
+            try:
+                return Annotations(split, target, read_annotations(target), fetched=False)
+            except UserError as exc:
+                raise UserError(f"{exc}; delete it to fetch it again") from None
+        return Annotations(split, target, _download_annotations(annotations_url(config, split), target, on_progress,
+                                                                policy), fetched=True)
+
+
+def _download_annotations(url: str, target: Path, on_progress: ProgressCallback, policy: Policy) -> list[ImageEntry]:
     staged = paths.dataset_work_dir() / target.name
     download(url, staged, policy=policy, on_progress=on_progress)
     try:
@@ -150,4 +157,4 @@ def fetch_annotations(split: str, config: Config, on_progress: ProgressCallback 
         raise UserError(f"{url} did not send a FashionFail annotation file ({exc}); nothing was saved") from None
     except OSError as exc:
         raise disk_error(exc, target) from None
-    return Annotations(split, target, images, fetched=True)
+    return images
