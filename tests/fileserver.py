@@ -37,6 +37,9 @@ class FileServer:
         self.files: dict[str, Served] = {}
         self.redirects: dict[str, str] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.most_at_once = 0
+        """The largest number of requests that were being answered at the same time."""
+        self._answering = 0
         self._lock = threading.Lock()
         self._version = 0
         server = self
@@ -72,6 +75,16 @@ class FileServer:
         return [headers for requested, headers in self.requests if requested == path]
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self._answering += 1
+            self.most_at_once = max(self.most_at_once, self._answering)
+        try:
+            self._answer(request)
+        finally:
+            with self._lock:
+                self._answering -= 1
+
+    def _answer(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path
         with self._lock:
             self.requests.append((path, {k.lower(): v for k, v in request.headers.items()}))
@@ -112,7 +125,7 @@ class FileServer:
         for offset in range(0, len(remaining), 1024):
             request.wfile.write(remaining[offset:offset + 1024])
             request.wfile.flush()
-            if served.delay:
+            if served.delay and offset + 1024 < len(remaining):
                 time.sleep(served.delay)
         if fault and fault.startswith("drop:"):
             request.close_connection = True

@@ -9,8 +9,10 @@ from artifacts import torch_zip
 
 from tui import catalog, config, paths
 from tui.app import FashionFailApp
+from tui.dataset import fetch_annotations, fetch_images
 from tui.downloads import Policy, fetch_model
 from tui.errors import UserError
+from tests.helpers.mini_dataset import serve_mini_dataset
 from tests.helpers.pilot import wait_for
 
 
@@ -166,3 +168,19 @@ async def test_r_still_opens_the_run_screen_and_u_reads_the_cache_again(tmp_path
         await pilot.press("r")
         await pilot.pause()
         assert app.current_mode == "run"
+
+
+async def test_the_dataset_line_says_what_of_fashionfail_is_fetched(server):
+    serve_mini_dataset(server)
+    app = FashionFailApp(config=config.load())
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("m")
+
+        def line():
+            return str(app.screen.dataset_line.render())
+        await settle(pilot, app, lambda: "test: no annotations" in line())
+        assert line().endswith("(fetch: fashionfail-tui dataset fetch --split all)")
+        fetch_images(fetch_annotations("test", app.settings))  # 3 of the 5 images are good
+        await pilot.press("u")
+        await settle(pilot, app, lambda: "test: 3/5 images" in line())
+        assert "val: no annotations · train: no annotations" in line()

@@ -30,6 +30,14 @@ def test_runners_and_envs_are_found_from_a_checkout():
 def test_missing_config_means_defaults(tmp_path):
     settings = config.load(tmp_path / "nope.toml")
     assert settings.backend == "auto" and settings.device == "auto" and settings.models == {}
+    assert settings.dataset_annotations_url is None and settings.dataset_workers == 8
+
+
+def test_dataset_section(tmp_path):
+    file = tmp_path / "c.toml"
+    file.write_text('[dataset]\nannotations_url = "https://mirror.local/ff"\nworkers = 3\n')
+    settings = config.load(file)
+    assert (settings.dataset_annotations_url, settings.dataset_workers) == ("https://mirror.local/ff", 3)
 
 
 def test_config_file_from_environment(monkeypatch, tmp_path):
@@ -55,6 +63,10 @@ def test_config_file_from_environment(monkeypatch, tmp_path):
         ('models = 3\n', 1, "'models' must be a table"),
         ('[models.facere]\nurl = "ftp://mirror/facere_base.onnx"\n', 2, "'url' must be an http:// or https:// URL"),
         ('gpu = "yes"\n', 1, "'gpu' must be a table"),
+        ('[dataset]\nannotations_url = "file:///srv/ff/"\n', 2, "'annotations_url' must be an http:// or https:// URL"),
+        ('[dataset]\n\nworkers = 0\n', 3, "'workers' must be between 1 and 64, not 0"),
+        ('[dataset]\nworkers = "8"\n', 2, "'workers' has the wrong type"),
+        ('[dataset]\nannotation_url = "http://x/"\n', 2, "unknown key 'annotation_url' in [dataset]"),
     ],
 )
 def test_broken_config_is_one_line_naming_file_and_line(tmp_path, text, line, fragment):

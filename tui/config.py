@@ -25,6 +25,10 @@ A missing file means defaults; a broken one is a UserError naming the file and l
     [gpu]
     interval = 1.0               # seconds between samples
     history = 300                # seconds of history in the sparklines
+
+    [dataset]
+    annotations_url = "http://mirror.local/fashionfail/"   # a folder: ff_<split>.json is fetched from it
+    workers = 8                  # images downloaded at once
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from tui.errors import UserError
 
 BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
 DEVICES = ("auto", "cpu", "cuda")
+DATASET_KEYS = ("annotations_url", "workers")
+MAX_WORKERS = 64
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,10 @@ class Config:
     """Seconds between GPU samples in the status pane."""
     gpu_history: float = 300.0
     """Seconds of utilisation history the GPU pane keeps."""
+    dataset_annotations_url: str | None = None
+    """The folder URL FashionFail's ff_<split>.json files are fetched from; Hugging Face's when unset."""
+    dataset_workers: int = 8
+    """How many dataset images are downloaded at once."""
     source: Path | None = None
     """The file these settings were read from, None for defaults."""
 
@@ -127,6 +137,22 @@ def _seconds(path: Path, text: str, table: dict, key: str, default: float) -> fl
     return float(value)
 
 
+def _http_url(path: Path, text: str, table: dict, key: str) -> str | None:
+    value = _expect(path, text, table, key, str)
+    if value is not None and not value.lower().startswith(("http://", "https://")):
+        raise _bad(path, f"'{key}' must be an http:// or https:// URL, not {value!r}", _line_of(text, key))
+    return value
+
+
+def _workers(path: Path, text: str, table: dict) -> int:
+    value = _expect(path, text, table, "workers", int)
+    if value is None:
+        return 8
+    if not 1 <= value <= MAX_WORKERS:
+        raise _bad(path, f"'workers' must be between 1 and {MAX_WORKERS}, not {value}", _line_of(text, "workers"))
+    return value
+
+
 def load(path: Path | None = None) -> Config:
     """Read the config file; defaults when it does not exist."""
     from tui import catalog  # the catalog resolves aliases in [models.*]
@@ -144,7 +170,7 @@ def load(path: Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise _bad(path, f"cannot be read ({exc})") from None
 
-    known = {"models", "sources", "environments", "run", "gpu"}
+    known = {"models", "sources", "environments", "run", "gpu", "dataset"}
     for key in data:
         if key not in known:
             raise _bad(path, f"unknown section or key '{key}'", _line_of(text, key))
@@ -160,11 +186,8 @@ def load(path: Path | None = None) -> Config:
         except UserError:
             raise _bad(path, f"unknown model '{name}' in [models.{name}]", _line_of(text, f"models.{name}")) from None
         file_value = _expect(path, text, table, "file", str)
-        url = _expect(path, text, table, "url", str)
-        if url is not None and not url.lower().startswith(("http://", "https://")):  # checkpoints come over HTTP
-            raise _bad(path, f"'url' must be an http:// or https:// URL, not {url!r}", _line_of(text, "url"))
         models[canonical] = ModelOverride(
-            url=url,
+            url=_http_url(path, text, table, "url"),  # checkpoints come over HTTP
             sha256=(_expect(path, text, table, "sha256", str) or None) and table["sha256"].lower(),
             file=Path(file_value).expanduser() if file_value else None,
         )
@@ -182,6 +205,10 @@ def load(path: Path | None = None) -> Config:
     environments = data.get("environments", {})
     run = data.get("run", {})
     gpu = data.get("gpu", {})
+    dataset = data.get("dataset", {})
+    for key in dataset:
+        if key not in DATASET_KEYS:
+            raise _bad(path, f"unknown key '{key}' in [dataset] (known: {', '.join(DATASET_KEYS)})", _line_of(text, key))
     executable = _expect(path, text, environments, "executable", str)
     channels = _expect(path, text, environments, "channels", list) or []
     if not all(isinstance(c, str) for c in channels):
@@ -198,5 +225,7 @@ def load(path: Path | None = None) -> Config:
         device=_expect(path, text, run, "device", str, DEVICES) or "auto",
         gpu_interval=_seconds(path, text, gpu, "interval", 1.0),
         gpu_history=_seconds(path, text, gpu, "history", 300.0),
+        dataset_annotations_url=_http_url(path, text, dataset, "annotations_url"),
+        dataset_workers=_workers(path, text, dataset),
         source=path,
     )

@@ -75,6 +75,21 @@ def fashionfail_dir() -> Path:
     return cache_dir()
 
 
+def fashionfail_annotations(split: str) -> Path:
+    """`ff_<split>.json`, where `eval` looks for it by default."""
+    return fashionfail_dir() / f"ff_{split}.json"
+
+
+def fashionfail_images(split: str) -> Path:
+    """`images/<split>/`: only images that decoded and had the annotation's size are moved here."""
+    return fashionfail_dir() / "images" / split
+
+
+def dataset_work_dir() -> Path:
+    """Unfinished dataset downloads and the record of which images were verified."""
+    return cache_dir() / "dataset"
+
+
 def _bundled(name: str) -> Path:
     """`runners/` and `envs/` sit beside `tui/` in a checkout and inside it in a wheel."""
     inside = _PACKAGE_DIR / "_bundled" / name

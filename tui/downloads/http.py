@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -198,13 +199,21 @@ class Transfer:
         meter.update(meter.done, force=True)
 
 
+def http_client(policy: Policy = Policy()) -> httpx.Client:
+    """A client with the policy's timeouts; one can serve many downloads, from many threads at once."""
+    timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
+    return httpx.Client(follow_redirects=True, timeout=timeout, max_redirects=10)
+
+
 def download(url: str, target: Path, expected_sha256: str | None = None, fallback_sha256: str | None = None,
-             policy: Policy = Policy(), on_progress: ProgressCallback = ignore) -> Downloaded:
+             policy: Policy = Policy(), on_progress: ProgressCallback = ignore,
+             client: httpx.Client | None = None) -> Downloaded:
     """Download `url` to `target`, or return the file already there.
 
     `expected_sha256` is a pinned hash (catalog or config); without one, the server's X-Linked-Etag
     is used, then `fallback_sha256` (what the manifest recorded for an earlier download). Raises
     UserError with one line per kind of failure; nothing unverified is ever left at `target`.
+    `client` (from `http_client`) lets many downloads share connections; one is made per call otherwise.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     waiting = Progress("wait", target.name, message="another process is downloading this file; waiting for it")
@@ -212,7 +221,7 @@ def download(url: str, target: Path, expected_sha256: str | None = None, fallbac
         if target.exists():
             return _existing(target, expected_sha256 or fallback_sha256, on_progress)
         transfer = Transfer(url, target, policy, on_progress)
-        _run_attempts(transfer, policy)
+        _run_attempts(transfer, policy, client)
         digest = transfer.digest.hexdigest()
         wanted, source = (expected_sha256, "expected") if expected_sha256 else \
             (transfer.server_sha256, "server") if transfer.server_sha256 else (fallback_sha256, "expected")
@@ -237,9 +246,8 @@ def _existing(target: Path, wanted: str | None, on_progress: ProgressCallback) -
     return Downloaded(target, digest, target.stat().st_size, "expected" if wanted else "unchecked")
 
 
-def _run_attempts(transfer: Transfer, policy: Policy) -> None:
-    timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
-    with httpx.Client(follow_redirects=True, timeout=timeout, max_redirects=10) as client:
+def _run_attempts(transfer: Transfer, policy: Policy, shared: httpx.Client | None) -> None:
+    with nullcontext(shared) if shared else http_client(policy) as client:
         for attempt in range(policy.retries + 1):
             last = attempt == policy.retries
             try:

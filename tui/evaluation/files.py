@@ -22,10 +22,10 @@ SPLITS = ("test", "val")
 
 def default_annotations(split: str = "test") -> Path:
     """FashionFail's annotation file in the cache; UserError saying how to get it when absent."""
-    path = paths.fashionfail_dir() / f"ff_{split}.json"
+    path = paths.fashionfail_annotations(split)
     if not path.is_file():
         raise UserError(f"no annotation file given and FashionFail's {path.name} is not at {path}: "
-                        "pass --anns JSON or put the FashionFail dataset there")
+                        f"pass --anns JSON or fetch it: fashionfail-tui dataset fetch --split {split}")
     return path
 
 

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tui import catalog
 from tui.downloads import ModelFiles
 from tui.screens import NavEntry
+from tui.widgets.models.dataset_line import DatasetLine
 from tui.widgets.models.detail import ModelDetail
 from tui.widgets.models.files_table import ModelFilesTable
 from tui.widgets.models.import_dialog import ImportDialog
@@ -40,6 +41,7 @@ class ModelsScreen(Screen):
         yield Header()
         yield Static("Checkpoints and source trees in the cache. d download · i import a file you downloaded · "
                      "c check (sha256) · x delete.", classes="intro")
+        yield DatasetLine(id="dataset-line")
         yield ModelFilesTable(id="model-files")
         yield ModelDetail(id="model-detail")
         yield CacheJobs(self.app.settings)
@@ -54,6 +56,10 @@ class ModelsScreen(Screen):
         return self.query_one(ModelDetail)
 
     @property
+    def dataset_line(self) -> DatasetLine:
+        return self.query_one(DatasetLine)
+
+    @property
     def jobs(self) -> CacheJobs:
         return self.query_one(CacheJobs)
 
@@ -66,6 +72,7 @@ class ModelsScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.jobs.read_states()
+        self.dataset_line.read_state()
 
     @on(CacheJobs.StatesRead)
     def show_states(self, message: CacheJobs.StatesRead) -> None:
@@ -130,6 +137,7 @@ class ModelsScreen(Screen):
 
     def action_reload(self) -> None:
         self.jobs.read_states()
+        self.dataset_line.read_state()
 
     def _present(self, model: str) -> bool:
         state = self.states.get(model)

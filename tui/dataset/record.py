@@ -1,0 +1,64 @@
+"""Which images were verified: `<cache>/dataset/verified-<split>.json`.
+
+    {"images": {"<file_name>": {"size": ..., "mtime_ns": ..., "width": ..., "height": ...}}}
+
+An image counts as verified while its size and mtime are those it had when it was decoded and its
+width and height are still what the annotation says, so a rerun or `dataset status` needs a stat per
+image, not a decode. A missing or unreadable record only costs a re-check of the files, never a fetch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tui import paths
+from tui.dataset.annotations import ImageEntry
+from tui.downloads.files import disk_error, remove_quietly, replace_durably
+
+
+def record_file(split: str) -> Path:
+    return paths.dataset_work_dir() / f"verified-{split}.json"
+
+
+class VerifiedRecord:
+    def __init__(self, split: str):
+        self.path = record_file(split)
+        self.images: dict[str, dict] = {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        images = data.get("images") if isinstance(data, dict) else None
+        if isinstance(images, dict):
+            self.images = {name: fields for name, fields in images.items() if isinstance(fields, dict)}
+
+    def is_verified(self, entry: ImageEntry, path: Path) -> bool:
+        fields = self.images.get(entry.name)
+        if fields is None:
+            return False
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        return (fields.get("size"), fields.get("mtime_ns"), fields.get("width"), fields.get("height")) == \
+            (stat.st_size, stat.st_mtime_ns, entry.width, entry.height)
+
+    def add(self, entry: ImageEntry, path: Path) -> None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return  # gone again already: it is checked afresh next time
+        self.images[entry.name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                                   "width": entry.width, "height": entry.height}
+
+    def save(self) -> None:
+        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps({"images": self.images}, sort_keys=True), encoding="utf-8")
+            replace_durably(temporary, self.path)
+        except OSError as exc:
+            remove_quietly(temporary)
+            raise disk_error(exc, self.path) from None
