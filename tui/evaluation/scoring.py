@@ -23,6 +23,9 @@ from tui.evaluation.quiet import quietly
 from tui.evaluation.results import CategoryResult, Evaluation, ImageErrors
 from tui.predictions import ImagePredictions
 
+MATCHING_IOU = 0.5
+"""The IoU at which TP/FP/FN are counted and failure cases matched."""
+
 ProgressCallback = Callable[[float], None]
 """The share (0..1) of COCOeval's per-image steps done."""
 
@@ -72,14 +75,14 @@ def run_cocoeval(truth: GroundTruth, detections: list[dict], iou_type: str,
                  on_progress: ProgressCallback | None = None, *, matching_only: bool = False) -> COCOeval:
     """evaluate() and accumulate() over every annotated image, categories 0..26, pycocotools' chatter hidden.
 
-    With `matching_only`, only evaluate() at IoU 0.5, area all, 100 detections: the matches, no curves.
+    With `matching_only`, only evaluate() at MATCHING_IOU, area all, 100 detections: the matches, no curves.
     """
     with quietly():
         evaluator = _ReportingCOCOeval(truth.coco, _load_results(truth, detections), iou_type, on_progress)
         params = evaluator.params
         params.catIds = list(FASHIONFAIL_CATEGORY_IDS)
         if matching_only:
-            params.iouThrs = np.array([0.5])
+            params.iouThrs = np.array([MATCHING_IOU])
             params.areaRng = [params.areaRng[params.areaRngLbl.index("all")]]
             params.areaRngLbl = ["all"]
             params.maxDets = [max(params.maxDets)]
@@ -98,7 +101,7 @@ class _Indices:
     """Where the paper's settings sit in COCOeval's arrays, looked up rather than assumed."""
 
     def __init__(self, params):
-        self.iou50 = int(np.flatnonzero(np.isclose(params.iouThrs, 0.50))[0])
+        self.iou50 = int(np.flatnonzero(np.isclose(params.iouThrs, MATCHING_IOU))[0])
         self.iou75 = int(np.flatnonzero(np.isclose(params.iouThrs, 0.75))[0])
         self.area_all = params.areaRngLbl.index("all")
         self.top1 = params.maxDets.index(1)
@@ -121,18 +124,19 @@ class CellMatches:
 
 def matches_at_iou50(evaluator: COCOeval) -> Iterator[CellMatches]:
     """COCOeval's own matches (greedy by score, best IoU first) at IoU 0.5, one per image and category it saw."""
-    at = _Indices(evaluator.params)
-    all_area = evaluator.params.areaRng[at.area_all]
+    params = evaluator.params
+    at_iou = int(np.flatnonzero(np.isclose(params.iouThrs, MATCHING_IOU))[0])
+    all_area = params.areaRng[params.areaRngLbl.index("all")]
     for entry in evaluator.evalImgs:
         if entry is None or list(entry["aRng"]) != list(all_area):
             continue
-        kept = ~np.asarray(entry["dtIgnore"][at.iou50], dtype=bool)
-        matched = np.asarray(entry["dtMatches"][at.iou50]) > 0
+        kept = ~np.asarray(entry["dtIgnore"][at_iou], dtype=bool)
+        matched = np.asarray(entry["dtMatches"][at_iou]) > 0
         gt_kept = np.asarray(entry["gtIgnore"]) == 0
-        gt_found = np.asarray(entry["gtMatches"][at.iou50]) > 0
+        gt_found = np.asarray(entry["gtMatches"][at_iou]) > 0
         gt_ids = np.asarray(entry["gtIds"], dtype=np.int64)
         yield CellMatches(
-            image_id=entry["image_id"], category_id=entry["category_id"],
+            image_id=int(entry["image_id"]), category_id=int(entry["category_id"]),
             found=tuple(gt_ids[gt_found & gt_kept].tolist()), missed=tuple(gt_ids[~gt_found & gt_kept].tolist()),
             true_positives=int(np.count_nonzero(matched & kept)), false_positives=int(np.count_nonzero(~matched & kept)),
         )
