@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.evaluation.export import FORMATS, check_target, export
-from tui.evaluation.files import SPLITS, Evaluator, default_annotations
+from tui.evaluation.files import Evaluator
 from tui.predictions import load_predictions
-from tui.predictions.formats import FAMILY_CHOICES
 
 COMMAND = "export"
 HELP = "export a prediction file as COCO results (what COCO.loadRes takes) or CSV"
@@ -21,18 +21,13 @@ def add_arguments(parser) -> None:
                         "csv: one row per detection")
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="the file to write")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    parser.add_argument("--anns", type=Path, metavar="JSON",
-                        help="coco only: the COCO annotation file whose image and category ids to use "
-                        "(default: ff_test.json in the FashionFail cache folder)")
-    parser.add_argument("--split", choices=SPLITS, default="test",
-                        help="coco only: which FashionFail annotation file to use when --anns is not given")
-    parser.add_argument("--family", choices=FAMILY_CHOICES, metavar="NAME",
-                        help="read the file as this family or model instead of detecting it: " + ", ".join(FAMILY_CHOICES))
+    add_annotation_options(parser, only="coco only: ")
+    add_family_option(parser, "the file")
 
 
 def execute(args) -> int:
     check_target(args.out, args.overwrite)  # before the reading, which can take a while
-    truth = Evaluator(args.anns or default_annotations(args.split)).truth if args.fmt == "coco" else None
+    truth = Evaluator(annotations_path(args)).truth if args.fmt == "coco" else None
     predictions = load_predictions(args.file, family=args.family)
     done = export(predictions, args.fmt, args.out, truth, overwrite=args.overwrite)
     if args.fmt == "coco":

@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from tui.catalog import category_name
+from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.errors import UserError
 from tui.evaluation import IOU_TYPES
 from tui.evaluation.failures import DEFAULT_MIN_SCORE, AnnotatedObject, FailureCases, find_failures, load_models
-from tui.evaluation.files import SPLITS, Evaluator, default_annotations
+from tui.evaluation.files import Evaluator
 from tui.evaluation.scoring import MATCHING_IOU
-from tui.predictions.formats import FAMILY_CHOICES
 
 COMMAND = "failures"
 HELP = "failure cases across models: objects all miss, objects some miss, images with the most false positives"
@@ -25,17 +25,13 @@ ORDER = 61
 
 def add_arguments(parser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="prediction files (.npz / .npy), one per model")
-    parser.add_argument("--anns", type=Path, metavar="JSON",
-                        help="COCO annotation file (default: ff_test.json in the FashionFail cache folder)")
-    parser.add_argument("--split", choices=SPLITS, default="test",
-                        help="which FashionFail annotation file to use when --anns is not given (default: test)")
+    add_annotation_options(parser)
     parser.add_argument("--iou", choices=IOU_TYPES, default="bbox",
                         help=f"match boxes (bbox, default) or masks (segm), at IoU {MATCHING_IOU}")
     parser.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE, metavar="X",
                         help=f"only detections scoring at least X count, as finds and as false positives "
                         f"(default {DEFAULT_MIN_SCORE}; 0 counts every detection, as eval does)")
-    parser.add_argument("--family", choices=FAMILY_CHOICES, metavar="NAME",
-                        help="read the files as this family or model instead of detecting it: " + ", ".join(FAMILY_CHOICES))
+    add_family_option(parser)
     parser.add_argument("--top", type=int, default=10, metavar="N",
                         help="images with the most false positives listed per model, and rows per list in the "
                         "text output (default 10; --json lists every object)")
@@ -104,7 +100,7 @@ def execute(args) -> int:
         raise UserError(f"--min-score must be between 0 and 1, not {args.min_score}")
     if args.top < 1:
         raise UserError(f"--top must be at least 1, not {args.top}")
-    evaluator = Evaluator(args.anns or default_annotations(args.split))
+    evaluator = Evaluator(annotations_path(args))
     interactive = not args.json and sys.stderr.isatty()
     with Console(stderr=True).status("reading") if interactive else nullcontext() as status:
         def show(text: str) -> None:
