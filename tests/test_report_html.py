@@ -117,6 +117,7 @@ def test_the_pictures_are_embedded_and_drawn(report):
     missing = pictures["d.jpg: ground truth"]
     assert sum(abs(a - b) for a, b in zip(missing.getpixel((90, 90)), BACKGROUND)) < 15
     assert "1 image(s) not found in" in text
+    assert "<h3>Missed by every model (1; first 1)</h3><section class=\"case\"><h3>c.jpg · pants at x 20, y 20, 60×60 px" in text
     assert "amrcnn-spine: missed (no predictions for this image)" in text  # its file has no a.jpg
     assert "facere: 1 false positive(s)" in text and "fformer-swin: 2 false positive(s) on d.jpg" in text
 

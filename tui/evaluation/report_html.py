@@ -115,8 +115,15 @@ class _Pictures:
         self.images = images
         self.missing: set[str] = set()
         self._drawn: dict[tuple[str, str], str] = {}
+        self._last_image: tuple[str, Image.Image] | None = None
+        """The image read last: a case's panels all draw on it, and one 2400x2400 image is 17 MB."""
 
     def _image(self, name: str) -> Image.Image:
+        if self._last_image is None or self._last_image[0] != name:
+            self._last_image = (name, self._read(name))
+        return self._last_image[1]
+
+    def _read(self, name: str) -> Image.Image:
         """The image at the annotation file's size, or a grey canvas of that size when it cannot be read."""
         truth = self.cases.truth
         height, width = truth.image_size(truth.image_ids[name])
@@ -187,12 +194,13 @@ def _figure(pictures: _Pictures, name: str, label: str | None, state: str, capti
 
 
 def _object_case(pictures: _Pictures, obj: AnnotatedObject) -> str:
-    box = ", ".join(f"{v:g}" for v in obj.bbox)
+    x, y, width, height = obj.bbox
+    box = f"at x {x:g}, y {y:g}, {width:g}×{height:g} px"
     figures = [_figure(pictures, obj.image, None, "truth", "ground truth")]
     for label in pictures.cases.labels:
         state = "found" if label in obj.found_by else "missed"
         figures.append(_figure(pictures, obj.image, label, state, f"{label}: {state}"))
-    return (f'<section class="case"><h3>{_e(obj.image)} · {_e(obj.category)} · box {box}</h3>'
+    return (f'<section class="case"><h3>{_e(obj.image)} · {_e(obj.category)} {box}</h3>'
             f'<div class="panels">{"".join(figures)}</div></section>')
 
 
