@@ -40,6 +40,6 @@ def replaced_atomically(path: Path, newline: str | None = None) -> Iterator[Text
 
 def write_text_atomically(path: Path, text: str) -> None:
     """Write beside `path` and rename over it, so a reader sees the old file or the whole new one.
-    On OSError the temporary file is removed and the error raised."""
+    On an error the temporary file is removed and the error raised."""
     with replaced_atomically(path) as handle:
         handle.write(text)
