@@ -72,3 +72,19 @@ def write_facere_file(path: Path, images: list[ImagePredictions]) -> Path:
     data[:] = records
     np.savez_compressed(path, data=data)
     return path
+
+
+def write_runner_file(path: Path, images: list[ImagePredictions], model: str) -> Path:
+    """Our runner's layout for `model`: a `meta` that names it, boxes xyxy, classes 0-based (as the meta says)."""
+    records = [{
+        "image_file": image.image_file,
+        "boxes": image.boxes.astype(np.float32),
+        "classes": image.category_ids.astype(np.int64),
+        "scores": image.scores.astype(np.float32),
+        "masks": list(image.masks),
+    } for image in images]
+    data = np.empty(len(records), dtype=object)
+    data[:] = records
+    meta = {"model": model, "box_format": "xyxy", "class_ids": "fashionpedia-0based"}
+    np.savez_compressed(path, data=data, meta=np.array(json.dumps(meta)))
+    return path

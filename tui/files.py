@@ -1,10 +1,13 @@
-"""File helpers no feature owns: a file's SHA-256, and replacing a small text file atomically."""
+"""File helpers no feature owns: a file's SHA-256, and replacing a text file atomically."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 CHUNK = 1 << 20
 
@@ -20,13 +23,23 @@ def sha256_of(path: Path, on_chunk=None) -> str:
     return digest.hexdigest()
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write beside `path` and rename over it, so a reader sees the old file or the whole new one.
-    On OSError the temporary file is removed and the error raised."""
+@contextmanager
+def replaced_atomically(path: Path, newline: str | None = None) -> Iterator[TextIO]:
+    """A text file to write beside `path`, renamed over it when the block ends without an error, so a
+    reader sees the old file or the whole new one. On any error the temporary file is removed and
+    the error raised."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(text, encoding="utf-8")
+        with open(temporary, "w", encoding="utf-8", newline=newline) as handle:
+            yield handle
         os.replace(temporary, path)
-    except OSError:
+    except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write beside `path` and rename over it, so a reader sees the old file or the whole new one.
+    On an error the temporary file is removed and the error raised."""
+    with replaced_atomically(path) as handle:
+        handle.write(text)

@@ -10,10 +10,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.evaluation import IOU_TYPES, METRICS, Evaluation
-from tui.evaluation.files import SPLITS, Evaluator, default_annotations
+from tui.evaluation.files import Evaluator
 from tui.evaluation.report import box_mask, box_mask_rows, by_file, coverage_notes, percent
-from tui.predictions.formats import FAMILY_CHOICES
 
 COMMAND = "eval"
 HELP = "evaluate prediction files against FashionFail (COCO metrics and the paper's weighted mAP)"
@@ -22,15 +22,10 @@ ORDER = 60
 
 def add_arguments(parser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="prediction files (.npz / .npy)")
-    parser.add_argument("--anns", type=Path, metavar="JSON",
-                        help="COCO annotation file (default: ff_test.json in the FashionFail cache folder)")
-    parser.add_argument("--split", choices=SPLITS, default="test",
-                        help="which FashionFail annotation file to use when --anns is not given (default: test)")
+    add_annotation_options(parser)
     parser.add_argument("--iou", choices=(*IOU_TYPES, "both"), default="both",
                         help="evaluate boxes (bbox), masks (segm) or both (default)")
-    parser.add_argument("--family", choices=FAMILY_CHOICES, metavar="NAME",
-                        help="read the files as this family or model (e.g. facere+) instead of detecting it: "
-                        + ", ".join(FAMILY_CHOICES))
+    add_family_option(parser)
     parser.add_argument("--per-category", action="store_true", help="also print AP and TP/FP/FN per category")
     parser.add_argument("--json", action="store_true",
                         help="one JSON object with a `results` list, one entry per file and IoU type")
@@ -55,7 +50,7 @@ def _category_table(evaluation: Evaluation) -> Table:
 
 
 def execute(args) -> int:
-    annotations = args.anns or default_annotations(args.split)
+    annotations = annotations_path(args)
     iou_types = IOU_TYPES if args.iou == "both" else (args.iou,)
     evaluator = Evaluator(annotations)
     interactive = not args.json and sys.stderr.isatty()

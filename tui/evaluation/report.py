@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tui.evaluation.results import METRICS, Evaluation
@@ -55,3 +56,82 @@ def coverage_notes(evaluation: Evaluation, shown: int = 5) -> list[str]:
         notes.append(f"{len(evaluation.not_in_predictions)} of {evaluation.images_evaluated} annotated image(s) "
                      "have no predictions; their objects count as missed")
     return notes
+
+
+def model_labels(entries: Sequence[tuple[str, str]]) -> list[str]:
+    """A name for each (model, file): the model, and where files share a model, the shortest end of
+    the path that tells this file from the others (`facere (run2/out.npz)`)."""
+    labels = []
+    for model, file in entries:
+        name = model or Path(file).name
+        same_model = [f for m, f in entries if (m or Path(f).name) == name and f != file]
+        labels.append(f"{name} ({_distinguishing_tail(file, same_model)})" if same_model else name)
+    return labels
+
+
+def _distinguishing_tail(file: str, others: Sequence[str]) -> str:
+    parts = Path(file).parts
+    for count in range(1, len(parts) + 1):
+        if all(Path(other).parts[-count:] != parts[-count:] for other in others):
+            return "/".join(parts[-count:])
+    return file
+
+
+def comparison(annotations: Path, evaluations: Iterable[Evaluation]) -> dict:
+    """`{"annotations", "models": [{"model", "file", "results": [eval --json objects]}]}`, files in the order given."""
+    models = []
+    for file, by_type in by_file(evaluations).items():
+        results = list(by_type.values())
+        models.append({"model": results[0].model, "file": file, "results": [e.as_json() for e in results]})
+    return {"annotations": str(annotations), "models": models}
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    label: str
+    cells: tuple[Cell, ...]
+    """(box, mask) for each of the paper's metrics, None where that IoU type was not evaluated."""
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    """The paper's table of a comparison: one row per model; the best value of each column marked."""
+
+    rows: tuple[PaperRow, ...]
+
+    def is_best(self, row: PaperRow, metric: int, half: int) -> bool:
+        """Whether row's value is the column's best as printed (ties at one decimal all count)."""
+        value = row.cells[metric][half]
+        if value is None:
+            return False
+        column = [r.cells[metric][half] for r in self.rows if r.cells[metric][half] is not None]
+        return percent(value) == percent(max(column))
+
+    def marked(self, row: PaperRow, metric: int, half: int, mark: str = "*") -> str:
+        return percent(row.cells[metric][half]) + (mark if self.is_best(row, metric, half) else "")
+
+
+def paper_table(compared: dict) -> PaperTable:
+    """The table of a comparison dict (see `comparison`), rows named by `model_labels`."""
+    entries = compared["models"]
+    labels = model_labels([(entry.get("model", ""), entry["file"]) for entry in entries])
+    rows = []
+    for label, entry in zip(labels, entries):
+        by_type = {result["iou_type"]: result for result in entry["results"]}
+        box, mask = by_type.get("bbox"), by_type.get("segm")
+        rows.append(PaperRow(label, tuple((box[key] if box else None, mask[key] if mask else None)
+                                          for key, _ in METRICS)))
+    return PaperTable(tuple(rows))
+
+
+def paper_table_text(table: PaperTable, mark: str = "*") -> str:
+    """The table as plain text for a terminal: `box | mask` in percent, the best of each column marked."""
+    header = ["model", *(heading for _, heading in METRICS)]
+    lines = [[row.label, *(f"{table.marked(row, m, 0, mark):<5} | {table.marked(row, m, 1, mark):<5}"
+                           for m in range(len(METRICS)))] for row in table.rows]
+    widths = [max(len(cells[i]) for cells in [header, *lines]) for i in range(len(header))]
+    text = ["  ".join(cell.ljust(width) if i == 0 else cell.center(width)
+                      for i, (cell, width) in enumerate(zip(cells, widths))).rstrip()
+            for cells in [header, *lines]]
+    text.append(f"box | mask, weighted over 22 categories, %; {mark} best in its column")
+    return "\n".join(text)

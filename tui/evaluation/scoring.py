@@ -8,7 +8,8 @@ cells are left out of every mean here, and a category with nothing left contribu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from pycocotools.coco import COCO
@@ -21,6 +22,9 @@ from tui.evaluation.ground_truth import GroundTruth
 from tui.evaluation.quiet import quietly
 from tui.evaluation.results import CategoryResult, Evaluation, ImageErrors
 from tui.predictions import ImagePredictions
+
+MATCHING_IOU = 0.5
+"""The IoU at which TP/FP/FN are counted and failure cases matched."""
 
 ProgressCallback = Callable[[float], None]
 """The share (0..1) of COCOeval's per-image steps done."""
@@ -68,13 +72,23 @@ def _load_results(truth: GroundTruth, detections: list[dict]) -> COCO:
 
 
 def run_cocoeval(truth: GroundTruth, detections: list[dict], iou_type: str,
-                 on_progress: ProgressCallback | None = None) -> COCOeval:
-    """evaluate() and accumulate() over every annotated image, categories 0..26, pycocotools' chatter hidden."""
+                 on_progress: ProgressCallback | None = None, *, matching_only: bool = False) -> COCOeval:
+    """evaluate() and accumulate() over every annotated image, categories 0..26, pycocotools' chatter hidden.
+
+    With `matching_only`, only evaluate() at MATCHING_IOU, area all, 100 detections: the matches, no curves.
+    """
     with quietly():
         evaluator = _ReportingCOCOeval(truth.coco, _load_results(truth, detections), iou_type, on_progress)
-        evaluator.params.catIds = list(FASHIONFAIL_CATEGORY_IDS)
+        params = evaluator.params
+        params.catIds = list(FASHIONFAIL_CATEGORY_IDS)
+        if matching_only:
+            params.iouThrs = np.array([MATCHING_IOU])
+            params.areaRng = [params.areaRng[params.areaRngLbl.index("all")]]
+            params.areaRngLbl = ["all"]
+            params.maxDets = [max(params.maxDets)]
         evaluator.evaluate()
-        evaluator.accumulate()
+        if not matching_only:
+            evaluator.accumulate()
     return evaluator
 
 
@@ -87,7 +101,7 @@ class _Indices:
     """Where the paper's settings sit in COCOeval's arrays, looked up rather than assumed."""
 
     def __init__(self, params):
-        self.iou50 = int(np.flatnonzero(np.isclose(params.iouThrs, 0.50))[0])
+        self.iou50 = int(np.flatnonzero(np.isclose(params.iouThrs, MATCHING_IOU))[0])
         self.iou75 = int(np.flatnonzero(np.isclose(params.iouThrs, 0.75))[0])
         self.area_all = params.areaRngLbl.index("all")
         self.top1 = params.maxDets.index(1)
@@ -95,29 +109,52 @@ class _Indices:
         self.category = {c: k for k, c in enumerate(params.catIds)}
 
 
-def _count_errors(evaluator: COCOeval, at: _Indices):
-    """TP/FP/FN per category and FP/missed per image at IoU 0.5, from COCOeval's own matches."""
-    per_category = {c: [0, 0, 0, 0] for c in evaluator.params.catIds}  # tp, fp, fn, annotated
-    per_image: dict[int, list[int]] = {}
-    all_area = evaluator.params.areaRng[at.area_all]
+@dataclass(frozen=True)
+class CellMatches:
+    """One image and category of COCOeval's matching at IoU 0.5, area all; ignored objects and detections left out."""
+    image_id: int
+    category_id: int
+    found: tuple[int, ...]
+    """Annotation ids a detection was matched to."""
+    missed: tuple[int, ...]
+    """Annotation ids no detection was matched to."""
+    true_positives: int
+    false_positives: int
+
+
+def matches_at_iou50(evaluator: COCOeval) -> Iterator[CellMatches]:
+    """COCOeval's own matches (greedy by score, best IoU first) at IoU 0.5, one per image and category it saw."""
+    params = evaluator.params
+    at_iou = int(np.flatnonzero(np.isclose(params.iouThrs, MATCHING_IOU))[0])
+    all_area = params.areaRng[params.areaRngLbl.index("all")]
     for entry in evaluator.evalImgs:
         if entry is None or list(entry["aRng"]) != list(all_area):
             continue
-        kept = ~np.asarray(entry["dtIgnore"][at.iou50], dtype=bool)
-        matched = np.asarray(entry["dtMatches"][at.iou50]) > 0
+        kept = ~np.asarray(entry["dtIgnore"][at_iou], dtype=bool)
+        matched = np.asarray(entry["dtMatches"][at_iou]) > 0
         gt_kept = np.asarray(entry["gtIgnore"]) == 0
-        gt_found = np.asarray(entry["gtMatches"][at.iou50]) > 0
-        tp = int(np.count_nonzero(matched & kept))
-        fp = int(np.count_nonzero(~matched & kept))
-        fn = int(np.count_nonzero(~gt_found & gt_kept))
-        counts = per_category[entry["category_id"]]
-        counts[0] += tp
-        counts[1] += fp
-        counts[2] += fn
-        counts[3] += int(np.count_nonzero(gt_kept))
-        image = per_image.setdefault(entry["image_id"], [0, 0])
-        image[0] += fp
-        image[1] += fn
+        gt_found = np.asarray(entry["gtMatches"][at_iou]) > 0
+        gt_ids = np.asarray(entry["gtIds"], dtype=np.int64)
+        yield CellMatches(
+            image_id=int(entry["image_id"]), category_id=int(entry["category_id"]),
+            found=tuple(gt_ids[gt_found & gt_kept].tolist()), missed=tuple(gt_ids[~gt_found & gt_kept].tolist()),
+            true_positives=int(np.count_nonzero(matched & kept)), false_positives=int(np.count_nonzero(~matched & kept)),
+        )
+
+
+def _count_errors(evaluator: COCOeval):
+    """TP/FP/FN per category and FP/missed per image at IoU 0.5, from COCOeval's own matches."""
+    per_category = {c: [0, 0, 0, 0] for c in evaluator.params.catIds}  # tp, fp, fn, annotated
+    per_image: dict[int, list[int]] = {}
+    for cell in matches_at_iou50(evaluator):
+        counts = per_category[cell.category_id]
+        counts[0] += cell.true_positives
+        counts[1] += cell.false_positives
+        counts[2] += len(cell.missed)
+        counts[3] += len(cell.found) + len(cell.missed)
+        image = per_image.setdefault(cell.image_id, [0, 0])
+        image[0] += cell.false_positives
+        image[1] += len(cell.missed)
     return per_category, per_image
 
 
@@ -126,7 +163,7 @@ def summarize(evaluator: COCOeval, truth: GroundTruth) -> tuple[dict[str, float]
     at = _Indices(evaluator.params)
     precision = evaluator.eval["precision"][:, :, :, at.area_all, at.top100]  # [T, R, K]
     recall = evaluator.eval["recall"][:, :, at.area_all, :]  # [T, K, M]
-    counts, per_image = _count_errors(evaluator, at)
+    counts, per_image = _count_errors(evaluator)
 
     categories = []
     weighted = dict.fromkeys(("mAP_w", "mAP_w50", "mAP_w75", "mAR_w1", "mAR_w100"), 0.0)

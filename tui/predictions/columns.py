@@ -107,14 +107,26 @@ def decode_mask(rle: dict) -> np.ndarray:
     the mask is built with numpy. UserError for a malformed RLE.
     """
     height, width = (int(v) for v in rle["size"])
+    runs = checked_runs(rle)
+    values = np.arange(runs.size) % 2 == 1
+    return np.repeat(values, runs).reshape(width, height).T
+
+
+def checked_runs(rle: dict) -> np.ndarray:
+    """The RLE's run lengths (background first, column-major), checked to cover its size exactly; UserError if not."""
+    height, width = (int(v) for v in rle["size"])
     try:
         runs = rle_runs(rle["counts"])
     except (ValueError, TypeError, IndexError) as exc:
         raise UserError(f"a mask is not a valid RLE ({exc})") from None
     if height < 0 or width < 0 or (runs < 0).any() or int(runs.sum()) != height * width:
         raise UserError(f"a mask's runs do not cover its {height}x{width} pixels: the file is corrupt")
-    values = np.arange(runs.size) % 2 == 1
-    return np.repeat(values, runs).reshape(width, height).T
+    return runs
+
+
+def mask_area(rle: dict) -> int:
+    """Pixels in the mask, from its runs (checked, as decode_mask does), without decoding it."""
+    return int(checked_runs(rle)[1::2].sum())
 
 
 def basename(image_file) -> str:

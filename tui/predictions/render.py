@@ -77,8 +77,10 @@ def _font(height: int) -> ImageFont.ImageFont:
 
 
 def render(predictions: ImagePredictions, image: Image.Image | None = None, *, keep: np.ndarray | None = None,
-           max_size: int | None = None, alpha: float = MASK_ALPHA, labels: bool = True) -> Image.Image:
-    """The image with the kept detections drawn (all when `keep` is None), at most `max_size` pixels a side.
+           max_size: int | None = None, alpha: float = MASK_ALPHA, labels: bool = True,
+           scores: bool = True) -> Image.Image:
+    """The image with the kept detections drawn (all when `keep` is None), at most `max_size` pixels a side;
+    labels name the category, followed by the score unless `scores` is False (ground truth has none).
 
     Without the image, draws on a grey canvas of the size the masks (or boxes) imply.
     """
@@ -107,7 +109,9 @@ def render(predictions: ImagePredictions, image: Image.Image | None = None, *, k
         left, top, right, bottom = (float(v) * scale for v in predictions.boxes[row])
         draw.rectangle((left, top, right, bottom), outline=colour, width=line)
         if labels:
-            text = f"{catalog.category_name(int(predictions.category_ids[row])).split(',')[0]} {predictions.scores[row]:.2f}"
+            text = catalog.category_name(int(predictions.category_ids[row])).split(',')[0]
+            if scores:
+                text += f" {predictions.scores[row]:.2f}"
             box = draw.textbbox((left, top), text, font=font)
             label_top = max(0.0, top - (box[3] - box[1]) - 2)
             box = draw.textbbox((left + line, label_top), text, font=font)
