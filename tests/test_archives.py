@@ -4,12 +4,13 @@ import hashlib
 import tarfile
 
 import pytest
-from artifacts import EXPECTED, checkpoint_members, make_tar
+from artifacts import EXPECTED, checkpoint_members, make_tar, symlink_chain_tar
 from fileserver import FileServer
 from gitrepos import commit
 
 from tui import catalog, config, paths
 from tui.downloads import Policy, delete_model, fetch_model, model_files_state
+from tui.commands import main
 from tui.downloads.archives import unpack
 from tui.errors import UserError
 
@@ -32,8 +33,12 @@ def test_a_good_tarball_unpacks_into_place(tmp_path):
     ({"name": "../evil"}, "climbs out"),
     ({"name": "fashionpedia-r50-fpn/link", "type": tarfile.SYMTYPE, "linkname": "../../../outside"}, "symlink"),
     ({"name": "fashionpedia-r50-fpn/abs", "type": tarfile.SYMTYPE, "linkname": "/etc/passwd"}, "symlink"),
+    ({"name": "fashionpedia-r50-fpn/latest", "type": tarfile.SYMTYPE, "linkname": "model.ckpt.index"}, "symlink"),
     ({"name": "fashionpedia-r50-fpn/hard", "type": tarfile.LNKTYPE, "linkname": "../outside"}, "hard link"),
+    ({"name": "fashionpedia-r50-fpn/hard", "type": tarfile.LNKTYPE,
+      "linkname": "fashionpedia-r50-fpn/checkpoint"}, "hard link"),
     ({"name": "fashionpedia-r50-fpn/dev", "type": tarfile.CHRTYPE, "devmajor": 1, "devminor": 3}, "device"),
+    ({"name": "fashionpedia-r50-fpn/disk", "type": tarfile.BLKTYPE, "devmajor": 7, "devminor": 0}, "device"),
     ({"name": "fashionpedia-r50-fpn/pipe", "type": tarfile.FIFOTYPE}, "fifo"),
 ])
 def test_escaping_or_special_members_are_refused_and_nothing_is_written(tmp_path, member, reason):
@@ -46,14 +51,15 @@ def test_escaping_or_special_members_are_refused_and_nothing_is_written(tmp_path
     assert files_under(tmp_path) == ["bad.tar.gz", "deep", "deep/cache"]
 
 
-def test_links_that_stay_inside_are_allowed(tmp_path):
-    archive = make_tar(tmp_path / "ok.tar.gz", [
-        *checkpoint_members(),
-        ({"name": "fashionpedia-r50-fpn/latest", "type": tarfile.SYMTYPE, "linkname": "model.ckpt.index"}, None),
-    ])
-    target = tmp_path / "fashionpedia-r50-fpn"
-    unpack(archive, target, EXPECTED)
-    assert (target / "latest").read_bytes() == b"model.ckpt.index bytes"
+def test_a_chain_of_symlinks_past_path_max_is_refused_before_anything_is_written(tmp_path):
+    """CVE-2025-4517: the links read as staying inside, and the data filter of the Pythons this
+    project allows cannot follow them; unpacking used to write ESCAPE/pwned two folders up."""
+    archive = symlink_chain_tar(tmp_path / "evil.tar.gz", climb=2)
+    cache = tmp_path / "deep" / "cache"
+    cache.mkdir(parents=True)
+    with pytest.raises(UserError, match="symlink"):
+        unpack(archive, cache / "fashionpedia-r50-fpn", EXPECTED)
+    assert files_under(tmp_path) == ["deep", "deep/cache", "evil.tar.gz"]
 
 
 def test_an_archive_without_the_expected_files_is_refused_and_the_old_target_kept(tmp_path):
@@ -98,3 +104,26 @@ def test_fetching_an_amrcnn_model_downloads_unpacks_and_records_each_file(tmp_pa
     assert model_files_state(model, settings).state == "missing"
     assert fetch_model(model, settings, source_file=tmp_path / "r50.tar.gz") == path
     assert model_files_state(model, settings).state == "verified"
+
+
+def _names_everywhere(*roots):
+    return {p.name for root in roots for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize("how", ["--from", "mirror url"])
+def test_fetch_refuses_the_symlink_chain_in_one_line_and_writes_nothing_outside_the_cache(
+        tmp_path, isolated_dirs, capsys, how):
+    """Both ways a tarball reaches the cache. The chain climbs three folders from the unpacking
+    folder (cache/checkpoints/.X.unpacking), out of the cache into the test's home folder."""
+    archive = symlink_chain_tar(tmp_path / "fashionpedia-r50-fpn.tar.gz", climb=3)
+    with FileServer() as server:
+        server.serve("/r50.tar.gz", archive.read_bytes())
+        paths.config_file().write_text(f'[models.amrcnn-r50-fpn]\nurl = "{server.url("/r50.tar.gz")}"\n')
+        argv = ["fetch", "amrcnn-r50-fpn", *(["--from", str(archive)] if how == "--from" else [])]
+        assert main(argv) == 2
+    err = capsys.readouterr().err  # after the download's progress lines, when not on a terminal
+    assert err.splitlines()[-1].startswith("fashionfail-tui: error: refusing archive member") and "symlink" in err
+    assert err.count("fashionfail-tui: error") == 1 and "Traceback" not in err
+    assert "pwned" not in _names_everywhere(isolated_dirs, tmp_path)
+    assert not (paths.checkpoints_dir() / "fashionpedia-r50-fpn").exists()
+    assert not [p for p in paths.checkpoints_dir().iterdir() if p.name.endswith(".unpacking")]
