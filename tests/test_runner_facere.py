@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from pycocotools import mask as mask_api
 
 from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
+from tests.helpers.processes import gone
 from tui import paths
 
 RUNNER = paths.runners_dir() / "facere.py"
@@ -322,3 +325,104 @@ def test_masks_confined_to_their_boxes_equal_what_the_original_script_writes(tmp
         ours, _ = load_output(tmp_path / f"{overlap}.npz")
         assert_same_predictions(ours, original_reference(model_file, tmp_path / "images"))
         assert any(mask_api.area(m) > 0 for p in ours for m in p["masks"]), "some masks should be non-empty"
+
+
+# ---- names that are not UTF-8, images replaced between runs ---------------------------------
+
+def test_an_image_whose_name_is_not_utf8_is_skipped_with_a_warning_and_the_rest_is_written(tmp_path, facere_model):
+    """`caf\\xe9.jpg` in Latin-1: the name cannot be stored as text, so the image is skipped
+    (named with the byte escaped) instead of failing the whole run when the output is written."""
+    images = tmp_path / "images"
+    write_image(images / "a.jpg")
+    write_image(images / "b.jpg", seed=1)
+    os.rename(images / "b.jpg", os.fsencode(images) + b"/caf\xe9.jpg")
+    code, events, stderr = run_runner(facere_model, images, tmp_path / "out.npz")
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    warnings = [e for e in events if e["event"] == "warning"]
+    assert [w["image"] for w in warnings] == ["caf\\xe9.jpg"] and "not valid UTF-8" in warnings[0]["message"]
+    ours, meta = load_output(tmp_path / "out.npz")
+    assert [p["image_file"] for p in ours] == ["a.jpg"]
+    assert list(meta["skipped"]) == ["caf\\xe9.jpg"] and meta["image_set"]["count"] == 2
+    code, events, _ = run_runner(facere_model, images, tmp_path / "out.npz")  # and a rerun
+    assert code == 0 and events[-1]["skipped"] == 1
+
+
+def _cancelled_run(tmp_path):
+    """The slow model over 12 images, stopped by SIGINT after two: the journal holds 2..11 images."""
+    model_file = build_maskrcnn_like(tmp_path / "slow.onnx", detections=4, backbone_layers=6, backbone_channels=48)
+    images = tmp_path / "images"
+    for index in range(12):
+        write_image(images / f"{index:02}.jpg", size=(320, 240), seed=index)
+    output = tmp_path / "out" / "facere.npz"
+    output.parent.mkdir()
+    process = subprocess.Popen(runner_argv(model_file, images, output), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    done = []
+    for line in process.stdout:
+        event = json.loads(line)
+        if event["event"] == "progress":
+            done.append(event["image"])
+            if len(done) == 2:
+                process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    return model_file, images, output, done
+
+
+def test_an_image_replaced_after_a_cancelled_run_is_done_again(tmp_path):
+    model_file, images, output, done = _cancelled_run(tmp_path)
+    write_image(images / done[0], size=(320, 240), seed=99)  # same name, other picture
+    code, events, _ = run_runner(model_file, images, output)
+    assert code == 0
+    assert next(e for e in events if e["event"] == "start")["resumed"] == len(done) - 1
+    assert any("1 image changed since" in e["message"] for e in events if e["event"] == "log")
+    assert done[0] in [e["image"] for e in events if e["event"] == "progress"]
+    assert_same_predictions(load_output(output)[0], original_reference(model_file, images))
+
+
+def test_a_journal_from_before_file_identities_still_resumes(tmp_path):
+    """Journals written before size and mtime were recorded have no `file`: their images count as done."""
+    model_file, images, output, done = _cancelled_run(tmp_path)
+    journal = Path(str(output) + ".journal")
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert all("file" in entry for entry in lines[1:])
+    journal.write_text("".join(json.dumps({k: v for k, v in entry.items() if k != "file"}) + "\n" for entry in lines))
+    code, events, _ = run_runner(model_file, images, output)
+    assert code == 0 and next(e for e in events if e["event"] == "start")["resumed"] == len(done)
+    assert not set(done) & {e["image"] for e in events if e["event"] == "progress"}
+    assert_same_predictions(load_output(output)[0], original_reference(model_file, images))
+
+
+_PARENT = """
+import json, subprocess, sys
+with open(sys.argv[2], "w") as events:
+    runner = subprocess.Popen(json.loads(sys.argv[1]), stdout=events, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+print(runner.pid, flush=True)
+runner.wait()
+"""
+
+
+def test_a_runner_whose_parent_is_killed_stops_after_the_image_in_flight(tmp_path):
+    """SIGKILL to the process that started the runner. Its events go to a file, so no broken pipe
+    stops it: only its watch on its parent does. It must not go on to write the output (holding the
+    output's lock meanwhile); the journal keeps what was done, and the rerun resumes from it."""
+    model_file = build_maskrcnn_like(tmp_path / "slow.onnx", detections=4, backbone_layers=6, backbone_channels=48)
+    images = tmp_path / "images"
+    for index in range(30):
+        write_image(images / f"{index:02}.jpg", size=(320, 240), seed=index)
+    output = tmp_path / "out" / "facere.npz"
+    output.parent.mkdir()
+    events = tmp_path / "events.jsonl"
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, json.dumps(runner_argv(model_file, images, output)),
+                               str(events)], stdout=subprocess.PIPE, text=True)
+    runner = int(parent.stdout.readline())
+    deadline = time.monotonic() + 60
+    while '"progress"' not in events.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    parent.kill()
+    parent.wait(timeout=10)
+    assert gone(runner, within=10)
+    assert not output.exists() and Path(str(output) + ".journal").exists()
+    code, rerun, _ = run_runner(model_file, images, output)
+    assert code == 0 and rerun[0]["resumed"] >= 1 and rerun[-1]["images"] == 30
