@@ -1,7 +1,12 @@
 """Safe unpacking of the amrcnn tarballs: crafted archives with escaping members."""
 
 import hashlib
+import os
+import resource
+import subprocess
+import sys
 import tarfile
+from pathlib import Path
 
 import pytest
 from artifacts import EXPECTED, checkpoint_members, make_tar, symlink_chain_tar
@@ -10,9 +15,11 @@ from gitrepos import commit
 
 from tui import catalog, config, paths
 from tui.downloads import Policy, delete_model, fetch_model, model_files_state
-from tui.commands import main
 from tui.downloads.archives import unpack
 from tui.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def files_under(root):
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
@@ -110,18 +117,31 @@ def _names_everywhere(*roots):
     return {p.name for root in roots for p in root.rglob("*")}
 
 
+ADDRESS_SPACE = 3 << 30
+"""The hostile-input commands run under a 3 GiB address-space limit: refusing must not need more."""
+
+
+def _fetch_command(*args):
+    """`fashionfail-tui fetch ARGS` as a process of its own, its memory limited to ADDRESS_SPACE."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+    return subprocess.run([sys.executable, "-m", "tui", "fetch", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=limit)
+
+
 @pytest.mark.parametrize("how", ["--from", "mirror url"])
 def test_fetch_refuses_the_symlink_chain_in_one_line_and_writes_nothing_outside_the_cache(
-        tmp_path, isolated_dirs, capsys, how):
+        tmp_path, isolated_dirs, how):
     """Both ways a tarball reaches the cache. The chain climbs three folders from the unpacking
     folder (cache/checkpoints/.X.unpacking), out of the cache into the test's home folder."""
     archive = symlink_chain_tar(tmp_path / "fashionpedia-r50-fpn.tar.gz", climb=3)
     with FileServer() as server:
         server.serve("/r50.tar.gz", archive.read_bytes())
         paths.config_file().write_text(f'[models.amrcnn-r50-fpn]\nurl = "{server.url("/r50.tar.gz")}"\n')
-        argv = ["fetch", "amrcnn-r50-fpn", *(["--from", str(archive)] if how == "--from" else [])]
-        assert main(argv) == 2
-    err = capsys.readouterr().err  # after the download's progress lines, when not on a terminal
+        result = _fetch_command("amrcnn-r50-fpn", *(["--from", archive] if how == "--from" else []))
+    assert result.returncode == 2
+    err = result.stderr  # after the download's progress lines, when not on a terminal
     assert err.splitlines()[-1].startswith("fashionfail-tui: error: refusing archive member") and "symlink" in err
     assert err.count("fashionfail-tui: error") == 1 and "Traceback" not in err
     assert "pwned" not in _names_everywhere(isolated_dirs, tmp_path)

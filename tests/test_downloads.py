@@ -311,3 +311,19 @@ def test_redact_hides_url_credentials_only(text, shown):
     from tui.errors import redact
 
     assert redact(text) == shown and str(UserError(text)) == shown
+
+
+@pytest.mark.parametrize("fault", ["cut short, no length, no hash", "redirect to file://"])
+def test_the_command_refuses_in_one_line_with_exit_2_and_keeps_nothing(server, capsys, fault):
+    from tui.commands import main
+
+    if fault == "redirect to file://":
+        server.redirects["/facere_base.onnx"] = "file:///etc/passwd"
+    else:
+        server.serve("/facere_base.onnx", ONNX, no_length=True, faults=["drop:3000"])
+    point_facere_at(server)
+    assert main(["fetch", "facere"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("fashionfail-tui: error: ") and "Traceback" not in err
+    assert err.count("fashionfail-tui: error") == 1 and len(server.requests_for("/facere_base.onnx")) == 1
+    assert leftovers() == []
