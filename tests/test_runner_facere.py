@@ -201,25 +201,37 @@ def test_meta_describes_the_run(tmp_path, facere_model):
     assert {"decode", "preprocess", "infer", "masks"} <= set(meta["timings"]["0.jpg"])
 
 
+def slow_workload(tmp_path, images=12):
+    """The model with a stack of convolutions (slow enough to interrupt) over `images` 320x240
+    images; returns (model file, image folder, output in an empty folder)."""
+    model_file = build_maskrcnn_like(tmp_path / "slow.onnx", detections=4, backbone_layers=6, backbone_channels=48)
+    folder = tmp_path / "images"
+    for index in range(images):
+        write_image(folder / f"{index:02}.jpg", size=(320, 240), seed=index)
+    output = tmp_path / "out" / "facere.npz"
+    output.parent.mkdir()
+    return model_file, folder, output
+
+
+def run_interrupted(model_file, images, output, after=2):
+    """The runner, sent SIGINT once `after` images are done: its events (it must exit 130)."""
+    process = subprocess.Popen(runner_argv(model_file, images, output), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    events = []
+    for line in process.stdout:
+        events.append(json.loads(line))
+        if events[-1]["event"] == "progress" and events[-1]["done"] == after:
+            process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    return events
+
+
 def test_cancel_keeps_finished_images_and_rerun_resumes(tmp_path):
     """SIGINT to the real runner mid-run: it stops after the image in flight, keeps the old output
     untouched, and the same command then runs only the images not yet done."""
-    model_file = build_maskrcnn_like(tmp_path / "slow.onnx", detections=4, backbone_layers=6, backbone_channels=48)
-    images = tmp_path / "images"
-    for index in range(12):
-        write_image(images / f"{index:02}.jpg", size=(320, 240), seed=index)
-    output = tmp_path / "out" / "facere.npz"
-    output.parent.mkdir()
+    model_file, images, output = slow_workload(tmp_path)
     output.write_bytes(b"an older result")
-
-    process = subprocess.Popen(runner_argv(model_file, images, output), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    first_run = []
-    for line in process.stdout:
-        first_run.append(json.loads(line))
-        if first_run[-1]["event"] == "progress" and first_run[-1]["done"] == 2:
-            process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 130
+    first_run = run_interrupted(model_file, images, output)
     assert first_run[-1]["event"] == "error" and "cancelled" in first_run[-1]["message"]
     finished_first = [e["image"] for e in first_run if e["event"] == "progress"]
     assert 2 <= len(finished_first) < 12
@@ -349,23 +361,9 @@ def test_an_image_whose_name_is_not_utf8_is_skipped_with_a_warning_and_the_rest_
 
 
 def _cancelled_run(tmp_path):
-    """The slow model over 12 images, stopped by SIGINT after two: the journal holds 2..11 images."""
-    model_file = build_maskrcnn_like(tmp_path / "slow.onnx", detections=4, backbone_layers=6, backbone_channels=48)
-    images = tmp_path / "images"
-    for index in range(12):
-        write_image(images / f"{index:02}.jpg", size=(320, 240), seed=index)
-    output = tmp_path / "out" / "facere.npz"
-    output.parent.mkdir()
-    process = subprocess.Popen(runner_argv(model_file, images, output), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    done = []
-    for line in process.stdout:
-        event = json.loads(line)
-        if event["event"] == "progress":
-            done.append(event["image"])
-            if len(done) == 2:
-                process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 130
+    """12 images, the run stopped by SIGINT after two: the journal holds 2..11 of them."""
+    model_file, images, output = slow_workload(tmp_path)
+    done = [e["image"] for e in run_interrupted(model_file, images, output) if e["event"] == "progress"]
     return model_file, images, output, done
 
 
@@ -407,12 +405,7 @@ def test_a_runner_whose_parent_is_killed_stops_after_the_image_in_flight(tmp_pat
     """SIGKILL to the process that started the runner. Its events go to a file, so no broken pipe
     stops it: only its watch on its parent does. It must not go on to write the output (holding the
     output's lock meanwhile); the journal keeps what was done, and the rerun resumes from it."""
-    model_file = build_maskrcnn_like(tmp_path / "slow.onnx", detections=4, backbone_layers=6, backbone_channels=48)
-    images = tmp_path / "images"
-    for index in range(30):
-        write_image(images / f"{index:02}.jpg", size=(320, 240), seed=index)
-    output = tmp_path / "out" / "facere.npz"
-    output.parent.mkdir()
+    model_file, images, output = slow_workload(tmp_path, images=30)
     events = tmp_path / "events.jsonl"
     parent = subprocess.Popen([sys.executable, "-c", _PARENT, json.dumps(runner_argv(model_file, images, output)),
                                str(events)], stdout=subprocess.PIPE, text=True)
