@@ -39,7 +39,7 @@ FIELDS = {"name": (0, 100), "mode": (100, 8), "size": (124, 12), "type": (156, 1
 def _hostile_names(outside):
     return ["../escaped", "../../escaped", f"{FOLDER}/../../escaped", f"{FOLDER}/x/../../../escaped",
             str(outside / "escaped"), "/", ".", "..", "", f"{FOLDER}/checkpoint", f"{FOLDER}/checkpoint/inner",
-            FOLDER, "a" * 99, f"{FOLDER}/\x01ctl", "C:\\escaped", "\\escaped", f"{FOLDER}/./checkpoint"]
+            FOLDER, "a" * 99, f"{FOLDER}/\x01ctl", "../new\nline", "C:\\escaped", "\\escaped", f"{FOLDER}/./checkpoint"]
 
 
 def _good_tar(folder) -> bytes:

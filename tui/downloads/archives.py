@@ -29,8 +29,17 @@ from tui.errors import UserError
 _SPECIAL_KINDS = ((tarfile.TarInfo.issym, "a symlink"), (tarfile.TarInfo.islnk, "a hard link"),
                   (tarfile.TarInfo.ischr, "a device file"), (tarfile.TarInfo.isblk, "a device file"),
                   (tarfile.TarInfo.isfifo, "a fifo"))
-_CLASHES = (errno.EEXIST, errno.ENOTDIR, errno.EISDIR)
+_CLASHES = (errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ELOOP)
 """What creating a member reports when another member already took its name (or a parent's)."""
+_SHOWN_NAME = 160
+"""Characters of a member's name a message shows (a hostile name may be thousands long)."""
+
+
+def _shown(name: str) -> str:
+    """A member's name for a one-line message: control characters escaped, the middle of a long one cut."""
+    if not name.isprintable():
+        name = repr(name)[1:-1]
+    return name if len(name) <= _SHOWN_NAME else f"{name[:_SHOWN_NAME // 2]}...{name[-_SHOWN_NAME // 2:]}"
 
 
 def _inside(path: str) -> bool:
@@ -41,17 +50,17 @@ def _inside(path: str) -> bool:
 
 def check_member(member: tarfile.TarInfo) -> None:
     """Raise UserError unless the member is a plain file or folder whose name stays inside the target."""
-    name = member.name
+    name = _shown(member.name)
     for test, kind in _SPECIAL_KINDS:
         if test(member):
             raise UserError(f"refusing archive member {name}: it is {kind}; a checkpoint holds only files and folders")
     if not (member.isreg() or member.isdir()):
         raise UserError(f"refusing archive member {name}: unknown member type {member.type!r}")
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+    if member.name.startswith(("/", "\\")) or (len(member.name) > 1 and member.name[1] == ":"):
         raise UserError(f"refusing archive member with an absolute path: {name}")
-    if ".." in name.replace("\\", "/").split("/") or not _inside(name):
+    if ".." in member.name.replace("\\", "/").split("/") or not _inside(member.name):
         raise UserError(f"refusing archive member that climbs out of the target: {name}")
-    if member.isreg() and posixpath.normpath(name) == ".":
+    if member.isreg() and posixpath.normpath(member.name) == ".":
         raise UserError(f"refusing archive file member without a name: {name!r}")
 
 
@@ -59,7 +68,7 @@ def _destination(staging: Path, member: tarfile.TarInfo) -> Path:
     """Where the member goes: joined to the staging folder, resolved, and still inside it."""
     destination = Path(os.path.realpath(staging / posixpath.normpath(member.name)))
     if destination != staging and staging not in destination.parents:
-        raise UserError(f"refusing archive member {member.name}: it would be written outside the target")
+        raise UserError(f"refusing archive member {_shown(member.name)}: it would be written outside the target")
     return destination
 
 
@@ -77,8 +86,8 @@ def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) 
         with os.fdopen(fd, "wb") as handle:
             shutil.copyfileobj(source, handle, 1 << 20)
     except OSError as exc:
-        if exc.errno in _CLASHES or exc.errno == errno.ELOOP:
-            raise UserError(f"refusing archive member {member.name}: another member already uses that name "
+        if exc.errno in _CLASHES:
+            raise UserError(f"refusing archive member {_shown(member.name)}: another member already uses that name "
                             "or one of its folders") from None
         raise
 
