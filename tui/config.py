@@ -47,6 +47,8 @@ from tui import paths
 from tui.errors import UserError
 
 BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
+COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
+"""A git commit id, full or abbreviated: the only form a source tree's `commit` may take."""
 DEVICES = ("auto", "cpu", "cuda")
 DATASET_KEYS = ("annotations_url", "workers")
 MAX_WORKERS = 64
@@ -199,8 +201,14 @@ def load(path: Path | None = None) -> Config:
             raise _bad(path, f"[sources.{name}] must be a table named after a source tree ({', '.join(trees.values())})",
                        _line_of(text, f"sources.{name}"))
         commit = _expect(path, text, table, "commit", str)
-        sources[trees[name.lower()]] = SourceOverride(url=_expect(path, text, table, "url", str),
-                                                      commit=commit.lower() if commit else None)
+        if commit is not None and not COMMIT_ID.match(commit.lower()):
+            # git would read a value such as `--upload-pack=...` as an option, and run it
+            raise _bad(path, f"'commit' must be a commit id: 7 to 40 hex digits, not {commit!r}",
+                       _line_of(text, "commit"))
+        tree_url = _expect(path, text, table, "url", str)
+        if tree_url is not None and tree_url.startswith("-"):
+            raise _bad(path, f"'url' must be a repository url or path, not {tree_url!r}", _line_of(text, "url"))
+        sources[trees[name.lower()]] = SourceOverride(url=tree_url, commit=commit.lower() if commit else None)
 
     environments = data.get("environments", {})
     run = data.get("run", {})

@@ -15,7 +15,7 @@ import pkgutil
 import sys
 
 from tui import __version__, paths
-from tui.errors import UserError
+from tui.errors import UserError, redact
 
 
 def _command_modules():
@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def emit_event(record: dict) -> None:
-    """One JSON-lines event on stdout, flushed so a reader sees it at once."""
-    print(json.dumps(record), flush=True)
+    """One JSON-lines event on stdout, flushed so a reader sees it at once (URL credentials redacted)."""
+    print(redact(json.dumps(record)), flush=True)
 
 
 def discard_stdout() -> None:
@@ -56,7 +56,7 @@ def report_error(message: str, as_json: bool) -> None:
     """A failure as one line on stderr and, for --json, an `error` event on stdout."""
     if as_json:
         emit_event({"event": "error", "message": message})
-    print(f"fashionfail-tui: error: {message}", file=sys.stderr)
+    print(f"fashionfail-tui: error: {redact(message)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
