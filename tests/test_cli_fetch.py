@@ -56,8 +56,8 @@ def test_manual_model_without_from_names_the_link_and_file(capsys):
 
 
 def test_fetch_from_imports_a_checkpoint(tmp_path, capsys):
-    commit(tmp_path / "ff", {"README.md": "x"})
-    paths.config_file().write_text(f'[sources.FashionFormer]\nurl = "{tmp_path / "ff"}"\n')
+    pin = commit(tmp_path / "ff", {"README.md": "x"})
+    paths.config_file().write_text(f'[sources.FashionFormer]\nurl = "{tmp_path / "ff"}"\ncommit = "{pin}"\n')
     source = torch_zip(tmp_path / "download.pth")
     assert main(["fetch", "fformer-r50-fpn", "--from", str(source)]) == 0
     stored = paths.checkpoints_dir() / "fashionformer_r50_3x.pth"

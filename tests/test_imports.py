@@ -82,8 +82,8 @@ def test_fetch_without_a_file_says_where_to_get_it():
 
 def test_import_copies_into_place_and_records_the_hash(tmp_path):
     source = torch_zip(tmp_path / "swin.pth")
-    commit(tmp_path / "FashionFormer", {"README.md": "FashionFormer"})
-    paths.config_file().write_text(f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\n')
+    pin = commit(tmp_path / "FashionFormer", {"README.md": "FashionFormer"})
+    paths.config_file().write_text(f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\ncommit = "{pin}"\n')
     settings = config.load()
     stored = fetch_model(SWIN, settings, source_file=source)
     assert stored == paths.checkpoints_dir() / "fashionformer_swin_b_3x.pth"
