@@ -212,7 +212,7 @@ def test_a_variant_spec_is_chosen_marked_and_unchosen(config_file, capsys):
 def test_a_config_spec_that_is_no_variant_of_the_family_is_one_line(config_file, capsys):
     config_file.write_text(config_file.read_text() + '[envs.amrcnn]\nspec = "facere"\n')
     assert main(["doctor", "amrcnn-spine"]) == 2
-    assert "the config's [envs.amrcnn] spec = 'facere' is not an environment of amrcnn " \
+    assert f"config file {config_file}:5: [envs.amrcnn] spec = 'facere' is not an environment of amrcnn " \
            "(choose one of: amrcnn, amrcnn-tf215)" in one_error_line(capsys)
 
 
@@ -254,3 +254,39 @@ def test_a_config_that_cannot_be_edited_is_left_alone(tmp_path, text, message):
         write_env_choice("amrcnn", EnvChoice(spec="amrcnn-tf215"), path)
     assert str(caught.value).startswith(message.format(path=path)) and "\n" not in str(caught.value)
     assert path.read_text() == text and os.listdir(tmp_path) == ["config.toml"]
+
+
+async def test_the_home_screen_shows_an_external_environment_and_a_variants_note(config_file, tmp_path):
+    from tests.helpers.pilot import wait_for
+    from tui.app import FashionFailApp
+
+    python = make_venv(tmp_path / "env")
+    original = config_file.read_text()
+    config_file.write_text(original + f'[envs.amrcnn]\npython = "{python}"\n')
+    app = FashionFailApp()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.models_table.row_count)
+        assert str(app.screen.models_table.get_row("amrcnn-spine")[3]) == f"amrcnn (external: ready, {python})"
+        detail = str(app.screen.detail.render())
+        assert "environment" not in detail.split("Missing", 1)[-1]  # only the checkpoint and the tree
+
+    config_file.write_text(original + '[envs.amrcnn]\nspec = "amrcnn-tf215"\n')
+    app = FashionFailApp()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.models_table.row_count)
+        assert str(app.screen.models_table.get_row("amrcnn-spine")[3]) == "amrcnn-tf215 (embedded: missing)"
+        detail = str(app.screen.detail.render())
+        assert f"runs in amrcnn-tf215 (embedded: missing): {NOTE}" in detail
+        assert "fashionfail-tui env create amrcnn-tf215" in detail
+
+
+def test_the_setup_wizard_builds_the_chosen_variant_and_never_an_external_environment(config_file, tmp_path):
+    from tui.environments.wizard import environments_for
+
+    models = [get("amrcnn-spine"), get("amrcnn-r50-fpn"), get("facere")]  # facere needs no environment
+    original = config_file.read_text()
+    assert environments_for(models, load()) == ["amrcnn"]
+    config_file.write_text(original + '[envs.amrcnn]\nspec = "amrcnn-tf215"\n')
+    assert environments_for(models, load()) == ["amrcnn-tf215"]
+    config_file.write_text(original + f'[envs.amrcnn]\nspec = "amrcnn-tf215"\npython = "{tmp_path / "python"}"\n')
+    assert environments_for(models, load()) == []

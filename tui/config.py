@@ -226,7 +226,7 @@ def load(path: Path | None = None) -> Config:
     if not all(isinstance(c, str) for c in channels):
         raise _bad(path, "'channels' must be a list of strings", _line_of(text, "channels"))
     specs = _expect(path, text, environments, "specs", str)
-    return Config(
+    config = Config(
         models=models,
         sources=sources,
         backend=_expect(path, text, environments, "backend", str, BACKENDS) or "auto",
@@ -240,6 +240,15 @@ def load(path: Path | None = None) -> Config:
         gpu_history=_seconds(path, text, gpu, "history", 300.0),
         source=path,
     )
+    for family, choice in envs.items():
+        if choice.spec:  # checked here, so no screen or command meets a spec name that is not there
+            from tui.environments import specs as environment_specs  # reads the spec files; needs the config
+
+            try:
+                environment_specs.selected(family, config)
+            except UserError as exc:
+                raise _bad(path, str(exc), _line_of(text, f"envs.{family}")) from None
+    return config
 
 
 def write_env_choice(family: str, choice: EnvChoice, path: Path | None = None) -> Path:

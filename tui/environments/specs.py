@@ -119,9 +119,10 @@ def selected(family: str, config: Config) -> str:
     wanted = config.env_choice_for(family).spec
     if not wanted or wanted == family:
         return family
-    if load(wanted, config).variant_of != family:
-        raise UserError(f"the config's [envs.{family}] spec = '{wanted}' is not an environment of {family} "
-                        f"(choose one of: {', '.join(variants(family, config))})")
+    choices = variants(family, config)
+    if wanted not in choices:
+        raise UserError(f"[envs.{family}] spec = '{wanted}' is not an environment of {family} "
+                        f"(choose one of: {', '.join(choices)})")
     return wanted
 
 
