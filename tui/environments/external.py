@@ -82,6 +82,8 @@ def _site_times(folders) -> dict[str, int | None]:
     """Each site-packages folder's modification time (None when it is gone)."""
     times = {}
     for folder in folders if isinstance(folders, (dict, list)) else ():
+        if not isinstance(folder, str):
+            continue
         try:
             times[folder] = os.stat(folder).st_mtime_ns
         except OSError:
@@ -105,25 +107,30 @@ def _check(family: str, python: Path, spec: specs.EnvSpec, key: str) -> dict:
 
 
 def _run_check(python: Path, spec: specs.EnvSpec) -> dict:
-    """{ok, problem, version, prefix}: is it a Python the runners can use, and does the check pass?"""
+    """{ok, problem, version, prefix, site}: is it a Python the runners can use, and does the check pass?"""
     probe = _run([str(python), "-c", _PROBE], PROBE_SECONDS)
     if isinstance(probe, str):
         return {"ok": False, "problem": probe}
     answer = _probe_answer(probe.stdout)
     if answer is None:
         return {"ok": False, "problem": f"{python} is not a Python interpreter (it did not answer a Python probe)"}
-    found = {"version": answer["version"], "prefix": answer["prefix"], "site": _site_times(answer.get("site", []))}
-    if tuple(int(part) for part in answer["version"].split(".")[:2]) < MINIMUM_PYTHON:
-        return {"ok": False, "problem": f"{python} is Python {answer['version']}; the runners need "
-                                        f"{'.'.join(map(str, MINIMUM_PYTHON))} or newer", **found}
+
+    def result(problem: str) -> dict:
+        # site-packages times are taken after the check, which may itself add a __pycache__ there
+        return {"ok": not problem, "problem": problem, "version": answer["version"], "prefix": answer["prefix"],
+                "site": _site_times(answer["site"])}
+
+    if tuple(int(part) for part in answer["version"].split(".")[:2] if part.isdigit()) < MINIMUM_PYTHON:
+        return result(f"{python} is Python {answer['version']}; the runners need "
+                      f"{'.'.join(map(str, MINIMUM_PYTHON))} or newer")
     if spec.verify_run:
-        result = _run(expand(spec.verify_run, Path(answer["prefix"]), python), CHECK_SECONDS)
-        if isinstance(result, str):
-            return {"ok": False, "problem": result, **found}
-        if result.returncode != 0:
-            lines = [line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-            return {"ok": False, "problem": (lines[-1] if lines else f"exit status {result.returncode}")[:300], **found}
-    return {"ok": True, "problem": "", **found}
+        ran = _run(expand(spec.verify_run, Path(answer["prefix"]), python), CHECK_SECONDS)
+        if isinstance(ran, str):
+            return result(ran)
+        if ran.returncode != 0:
+            lines = [line.strip() for line in (ran.stdout + ran.stderr).splitlines() if line.strip()]
+            return result((lines[-1] if lines else f"exit status {ran.returncode}")[:300])
+    return result("")
 
 
 def _run(argv: list[str], seconds: int) -> subprocess.CompletedProcess | str:
@@ -144,5 +151,7 @@ def _probe_answer(stdout: str) -> dict | None:
         except ValueError:
             continue
         if isinstance(answer, dict) and answer.get("fashionfail_probe") == 1:
-            return answer if isinstance(answer.get("version"), str) and isinstance(answer.get("prefix"), str) else None
+            valid = isinstance(answer.get("version"), str) and isinstance(answer.get("prefix"), str) \
+                and isinstance(answer.get("site", []), list)
+            return {"site": [], **answer} if valid else None
     return None
