@@ -121,6 +121,8 @@ def argument_parser(description):
                         help="decode and postprocess in threads beside inference (auto: the runner decides)")
     parser.add_argument("--shard", type=parse_shard, metavar="I/N",
                         help="run only the I-th (0-based) of N contiguous parts of the sorted image list")
+    parser.add_argument("--environment-note", default="",
+                        help="how the environment departs from the paper's (e.g. another TensorFlow), recorded in meta")
     return parser
 
 
@@ -432,10 +434,13 @@ def _check_folders(args):
 def _settings(args, predictor):
     model_file = os.path.abspath(args.model_file)
     stat = os.stat(model_file)
-    return {"model": args.model, "model_file": model_file, "model_size": stat.st_size,
-            "model_mtime": int(stat.st_mtime), "images": os.path.abspath(args.images),
-            "score_threshold": args.score_threshold, "path": predictor.path,
-            "shard": list(args.shard) if args.shard else None}
+    settings = {"model": args.model, "model_file": model_file, "model_size": stat.st_size,
+                "model_mtime": int(stat.st_mtime), "images": os.path.abspath(args.images),
+                "score_threshold": args.score_threshold, "path": predictor.path,
+                "shard": list(args.shard) if args.shard else None}
+    if args.environment_note:  # a journal from another environment is not resumed into this one
+        settings["environment_note"] = args.environment_note
+    return settings
 
 
 def hold_output(output):
@@ -612,6 +617,8 @@ def _write_output(args, predictor, journal, names, seconds, all_images, progress
     }
     if args.shard:
         meta["shard"] = {"index": args.shard[0], "count": args.shard[1]}
+    if args.environment_note:
+        meta["environment_note"] = args.environment_note
     try:
         write_npz_atomically(args.output, records, meta)
     except OSError as exc:
