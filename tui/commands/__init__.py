@@ -27,8 +27,33 @@ def _command_modules():
     return sorted(modules, key=lambda m: getattr(m, "ORDER", 100))
 
 
+class UsageError(UserError):
+    """The command line itself is wrong (an unknown option, a missing argument); carries the usage to show."""
+
+    def __init__(self, message: str, usage: str):
+        super().__init__(message)
+        self.usage = usage
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """argparse, failing the way every other error does: the usage, then one `fashionfail-tui: error:` line.
+
+    Subcommand parsers are made of the same class (argparse's default), so this holds for all of them.
+    """
+
+    def error(self, message: str):
+        raise UsageError(message, self.format_usage())
+
+    def parse_known_args(self, args=None, namespace=None):
+        """Arguments a subcommand does not know are refused under that subcommand's usage, not the top one's."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="fashionfail-tui",
         description="Set up, fetch, run, browse and evaluate the FashionFail paper's models. "
         "Without a command, opens the app.",
@@ -54,13 +79,20 @@ def discard_stdout() -> None:
 
 def report_error(message: str, as_json: bool) -> None:
     """A failure as one line on stderr and, for --json, an `error` event on stdout."""
+    message = " ".join(message.split("\n"))
     if as_json:
         emit_event({"event": "error", "message": message})
     print(f"fashionfail-tui: error: {message}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        sys.stderr.write(exc.usage)
+        report_error(str(exc), as_json="--json" in argv)
+        return exc.exit_code
     as_json = bool(getattr(args, "json", False))
     try:
         paths.check_folder_overrides()
