@@ -13,9 +13,14 @@ import json
 import os
 import pkgutil
 import sys
+import time
+import traceback
 
 from tui import __version__, paths
 from tui.errors import UserError
+
+
+EXIT_BUG = 1
 
 
 def _command_modules():
@@ -79,10 +84,22 @@ def discard_stdout() -> None:
 
 def report_error(message: str, as_json: bool) -> None:
     """A failure as one line on stderr and, for --json, an `error` event on stdout."""
-    message = " ".join(message.split("\n"))
+    message = " ".join(message.splitlines())
     if as_json:
         emit_event({"event": "error", "message": message})
     print(f"fashionfail-tui: error: {message}", file=sys.stderr)
+
+
+def _bug_report(exc: Exception) -> str:
+    """A bug's one line: what was raised, without the install folder, and the file its traceback went to."""
+    what = f"unexpected {type(exc).__name__}: {exc}".replace(f"{paths.install_dir()}{os.sep}", "")
+    try:
+        log = paths.logs_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    except OSError:
+        return f"{what} (a bug in fashionfail-tui)"
+    return f"{what} (a bug in fashionfail-tui; its traceback is in {log})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,3 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         discard_stdout()  # the reader went away: stop quietly, as other command-line tools do
         return 141
+    except Exception as exc:  # a bug: one line, never a traceback full of the package's paths
+        report_error(_bug_report(exc), as_json)
+        return EXIT_BUG
