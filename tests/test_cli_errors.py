@@ -108,7 +108,7 @@ def bad_inputs(tmp_path):
     junk.write_bytes(b"not a prediction file")
     missing = tmp_path / "missing.npz"
     return {
-        "models": ["models", "--json"],  # with the broken config file below
+        "models": ["models", "--json"],  # with a broken config file: see _run
         "fetch": ["fetch", "facere", "--from", junk],
         "run": ["run", "facere", "--images", tmp_path / "no-images", "--out", tmp_path / "out"],
         "cache": ["cache", "clean", "no-such-model"],
@@ -126,20 +126,42 @@ def bad_inputs(tmp_path):
     }
 
 
+def _run(arguments: list, tmp_path: Path, monkeypatch) -> subprocess.CompletedProcess:
+    if arguments[0] == "models":  # models reads nothing the user names but the config file
+        (tmp_path / "config.toml").write_text("[run\n")
+        monkeypatch.setenv("FASHIONFAIL_TUI_CONFIG", str(tmp_path / "config.toml"))
+    return cli(*arguments, check=False)
+
+
 def test_every_command_has_a_bad_input_below(bad_inputs):
     assert set(bad_inputs) == {command[0] for command in LEAVES}
 
 
 @pytest.mark.parametrize("command", sorted({leaf[0] for leaf in LEAVES}))
 def test_a_bad_input_is_one_line_exit_2_and_no_path_inside_the_package(command, bad_inputs, tmp_path, monkeypatch):
-    if command == "models":
-        (tmp_path / "config.toml").write_text("[run\n")
-        monkeypatch.setenv("FASHIONFAIL_TUI_CONFIG", str(tmp_path / "config.toml"))
-    result = cli(*bad_inputs[command], check=False)
+    result = _run(bad_inputs[command], tmp_path, monkeypatch)
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(PREFIX), result.stderr
     for output in (result.stdout, result.stderr):
         assert str(ROOT) not in output and "site-packages" not in output and "Traceback" not in output
+
+
+def _takes_json(arguments: list) -> bool:
+    parser = build_parser()
+    for word in map(str, arguments):
+        parser = _subparsers(parser).get(word, parser)
+    return "--json" in parser._option_string_actions
+
+
+@pytest.mark.parametrize("command", sorted({leaf[0] for leaf in LEAVES}))
+def test_under_json_a_bad_input_is_also_an_error_event(command, bad_inputs, tmp_path, monkeypatch):
+    arguments = bad_inputs[command]
+    if not _takes_json(arguments):
+        pytest.skip(f"{command} has no --json")
+    result = _run([*arguments, *(["--json"] if "--json" not in arguments else [])], tmp_path, monkeypatch)
+    assert result.returncode == 2
+    assert json.loads(result.stdout.splitlines()[-1]) == \
+        {"event": "error", "message": result.stderr.removeprefix(PREFIX).rstrip("\n")}
 
 
 def _hostile_pickle(marker: Path) -> bytes:
