@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
 from pathlib import Path
 
@@ -29,7 +28,6 @@ def add_arguments(parser) -> None:
         "them, and a `meta` JSON string. Interrupting keeps finished images; rerunning the same "
         "command resumes."
     )
-    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     parser.add_argument("model", metavar="MODEL", help=f"one of {', '.join(catalog.names())}")
     parser.add_argument("--images", type=Path, required=True, metavar="DIR", help="folder of images")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",

@@ -72,7 +72,8 @@ def load(family: str, config: Config) -> EnvSpec:
     file = specs_dir(config) / f"{family}.yml"
     if not file.is_file():
         known = ", ".join(families(config)) or "none"
-        raise UserError(f"no environment '{family}' (no {file}); known environments: {known}")
+        where = f" (no {file})" if config.specs_dir else ""  # the bundled folder is the package's business
+        raise UserError(f"no environment '{family}'{where}; known environments: {known}")
     text = file.read_text(encoding="utf-8")
     data = _read_env_file(file, text)
     for key in ("channels", "dependencies"):
