@@ -37,7 +37,8 @@ def diagnose(model: Model, settings: Config) -> Diagnosis:
     gaps = [Gap(env_gap, _environment_fix(model, settings))] if env_gap else []
     for item in readiness(model, settings).missing:
         if item != env_gap:
-            gaps.append(Gap(item, _fetch_fix(model) if item.startswith("checkpoint") else f"fashionfail-tui fetch {model.name}"))
+            gaps.append(Gap(item, _checkpoint_fix(model, settings) if item.startswith("checkpoint")
+                            else f"fashionfail-tui fetch {model.name}"))
     return Diagnosis(model.name, _interpreter(model, settings), tuple(gaps))
 
 
@@ -47,7 +48,9 @@ def _environment_fix(model: Model, settings: Config) -> str:
     return f"fashionfail-tui env {verb} {model.environment}"
 
 
-def _fetch_fix(model: Model) -> str:
+def _checkpoint_fix(model: Model, settings: Config) -> str:
+    if settings.override_for(model.name).file is not None:  # fetching would not help: the config names the file
+        return f"put the file there or fix [models.{model.name}] file in {settings.source}"
     if model.weights.kind == "manual":
         return f"fashionfail-tui fetch {model.name} --from PATH/{model.weights.filename} (from {model.weights.manual_from})"
     return f"fashionfail-tui fetch {model.name}"
