@@ -8,34 +8,21 @@ import json
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from evaluation_data import write_annotations
+from tests.helpers.comparison import IMAGE_SIZE, annotations_from, make_workspace, slow_facere_plus
 from tests.helpers.images import write_image
-from tests.helpers.onnx_models import build_maskrcnn_like
 from tui import paths
 from tui.commands import main
 from tui.evaluation.report import paper_table, paper_table_text
 from tui.predictions import load_predictions
 
-IMAGE_SIZE = (64, 48)
-
 
 @pytest.fixture
 def workspace(tmp_path):
-    """Four images and the two models, facere (classes 1..46) and facere+ (1..22), named in the config."""
-    build_maskrcnn_like(tmp_path / "facere.onnx", detections=4)
-    build_maskrcnn_like(tmp_path / "facere-plus.onnx", detections=3, classes=(1, 22), seed=5)
-    for index in range(4):
-        write_image(tmp_path / "images" / f"{index}.jpg", size=IMAGE_SIZE, seed=index)
-    use_models(tmp_path / "facere.onnx", tmp_path / "facere-plus.onnx")
-    return tmp_path
-
-
-def use_models(facere: Path, facere_plus: Path) -> None:
-    paths.config_file().write_text(f'[models.facere]\nfile = "{facere}"\n[models."facere+"]\nfile = "{facere_plus}"\n')
+    return make_workspace(tmp_path)
 
 
 def compare(capsys, *argv) -> tuple[int, str, str]:
@@ -46,16 +33,6 @@ def compare(capsys, *argv) -> tuple[int, str, str]:
 
 def events_of(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines()]
-
-
-def annotations_from(predictions: Path, target: Path) -> Path:
-    """An annotation file whose objects are what the model found (evaluated categories only), boxes
-    rounded: that model then scores (nearly) perfectly and the other does not."""
-    objects = {}
-    for image in load_predictions(predictions).images:
-        objects[image.image_file] = [(int(c), tuple(int(round(float(v))) for v in box))
-                                     for c, box in zip(image.category_ids, image.boxes) if c < 27]
-    return write_annotations(target, objects, size=IMAGE_SIZE[::-1])
 
 
 def assert_one_line_error(err: str, *fragments: str) -> None:
@@ -199,10 +176,7 @@ def test_no_model_ready_at_all_says_where_to_look(workspace, capsys):
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_queue_keeps_finished_outputs_exits_130_and_a_rerun_resumes(workspace, number):
     """facere finishes; facere+ (slow) is cancelled after its first image; nothing is evaluated."""
-    build_maskrcnn_like(workspace / "facere-plus.onnx", detections=3, classes=(1, 22), backbone_layers=6,
-                        backbone_channels=48)
-    for index in range(4, 12):
-        write_image(workspace / "images" / f"{index}.jpg", size=(320, 240), seed=index)
+    slow_facere_plus(workspace)
     anns = write_annotations(workspace / "anns.json", {f"{i}.jpg": [(0, (1, 1, 20, 20))] for i in range(4)},
                              size=IMAGE_SIZE[::-1])
     argv = [sys.executable, "-m", "tui", "compare", "--images", str(workspace / "images"), "--out",

@@ -74,9 +74,7 @@ class CompareQueue:
     def cancel(self) -> None:
         """Stop the run in flight after its current image and start no other; non-blocking, any thread.
         A second call escalates as `Job.cancel` does."""
-        with self._lock:
-            self._cancelled = True
-            job = self._job
+        job = self._cancelled_job()
         if job is not None:
             job.cancel()
 
@@ -102,6 +100,18 @@ class CompareQueue:
             else:
                 failed.append((name, ending.message))
         yield QueueEnded(tuple(finished), tuple(failed), self._cancelled, tuple(r.model.name for r in requests))
+
+    def stop(self) -> None:
+        """Cancel and wait until the run in flight is gone (quitting the app)."""
+        job = self._cancelled_job()
+        if job is not None:
+            job.stop()
+
+    def _cancelled_job(self) -> jobs.Job | None:
+        """Mark the queue cancelled (no run starts after this) and return the run in flight, if any."""
+        with self._lock:
+            self._cancelled = True
+            return self._job
 
     @property
     def running_pid(self) -> int | None:

@@ -152,7 +152,7 @@ def _false_positive_cases(pictures: _Pictures) -> Iterable[str]:
         if not images:
             continue
         worst = images[0]
-        kinds = ", ".join(f"{category_name(c)} {n}" for c, n in sorted(worst.by_category.items(), key=lambda i: -i[1]))
+        kinds = worst.kinds()
         figures = [_figure(pictures, worst.image, None, "truth", "ground truth")]
         figures += [_figure(pictures, worst.image, other, "fp" if other == label else "",
                             f"{other}: {worst.count} false positive(s)" if other == label else other)
