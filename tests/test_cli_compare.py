@@ -147,6 +147,7 @@ def test_a_model_file_that_is_not_a_facere_model_is_skipped_with_the_reason(work
     (["--models", " , "], ["--models needs all, ready or model names separated by commas"]),
     (["--anns", "{ws}/missing.json"], ["annotation file", "missing.json: does not exist"]),
     (["--anns", "{ws}/images/0.jpg"], ["0.jpg"]),
+    (["--out", "{ws}/facere.onnx"], ["output folder", "facere.onnx is a file, not a folder"]),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_runs(workspace, capsys, argv, fragments):
     code, out, err = compare(capsys, "--images", workspace / "images", "--out", workspace / "out",
@@ -204,3 +205,22 @@ def test_a_signal_mid_queue_keeps_finished_outputs_exits_130_and_a_rerun_resumes
     start = next(e for e in events if e["event"] == "start")
     assert start["model"] == "facere+" and start["resumed"] >= 1
     assert events[-1]["event"] == "comparison" and (workspace / "out" / "comparison.json").is_file()
+
+
+def test_a_damaged_output_in_the_folder_is_run_over_not_reused(workspace, capsys):
+    (workspace / "out").mkdir()
+    (workspace / "out" / "facere.npz").write_bytes(b"PK\x03\x04 not a whole zip")
+    code, out, _ = compare(capsys, "--images", workspace / "images", "--out", workspace / "out", "--models", "facere",
+                           "--json")
+    assert code == 0
+    assert events_of(out)[0]["models"][0]["state"] == "run"
+    assert len(load_predictions(workspace / "out" / "facere.npz").images) == 4
+
+
+def test_a_comparison_file_that_cannot_be_written_is_one_line_and_the_outputs_stay(workspace, capsys):
+    anns = write_annotations(workspace / "anns.json", {"0.jpg": [(0, (1, 1, 20, 20))]}, size=IMAGE_SIZE[::-1])
+    (workspace / "out" / "comparison.json").mkdir(parents=True)
+    code, _, err = compare(capsys, "--images", workspace / "images", "--out", workspace / "out", "--anns", anns)
+    assert code == 2
+    assert_one_line_error(err.splitlines()[-1], f"cannot write {workspace / 'out' / 'comparison.json'}")
+    assert (workspace / "out" / "facere.npz").is_file() and (workspace / "out" / "facere+.npz").is_file()

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.errors import UserError
 from tui.evaluation import IOU_TYPES
 from tui.evaluation.failures import FailureCases, find_failures, load_models
 from tui.evaluation.files import Evaluator
@@ -49,10 +51,21 @@ def write_comparison(outputs: Sequence[Path], evaluator: Evaluator, images: Path
         evaluations += evaluator.evaluate(output, iou_types,
                                           on_progress=lambda f, stage, o=output: say(f"{o.name}: {stage} {f:.0%}"))
     data = comparison(evaluator.annotations, evaluations)
-    json_file = Path(out_dir) / COMPARISON_FILE
-    write_text_atomically(json_file, json.dumps(data, indent=1) + "\n")
+    json_file, report_file = Path(out_dir) / COMPARISON_FILE, Path(out_dir) / REPORT_FILE
+    with _writing(json_file):
+        write_text_atomically(json_file, json.dumps(data, indent=1) + "\n")
     say("finding failure cases")
     cases = find_failures(load_models(list(outputs)), truth)
     say("drawing the report")
-    report_file = write_report(Path(out_dir) / REPORT_FILE, data, cases, images=images)
+    with _writing(report_file):
+        write_report(report_file, data, cases, images=images)
     return WrittenComparison(data, paper_table(data), cases, json_file, report_file)
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """An OSError while writing `path` as a UserError naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise UserError(f"cannot write {path} ({exc.strerror or exc})") from None
