@@ -102,7 +102,7 @@ async def test_screenshot_compare_runs_the_queue_then_shows_the_papers_table(wor
         assert app.screen is screen
 
 
-async def test_cancelling_keeps_the_finished_model_and_the_started_images(workspace):
+async def test_screenshot_cancelling_keeps_the_finished_model_and_the_started_images(workspace, screenshot_dir):
     slow_facere_plus(workspace, more_images=24, size=(640, 480))  # seconds, not a blink: the click lands mid-run
     app = FashionFailApp(LaunchOptions(mode="compare"))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -117,6 +117,7 @@ async def test_cancelling_keeps_the_finished_model_and_the_started_images(worksp
         assert str(screen.queue_table.get_cell("facere+", "eta")) != "-"
         pid = screen.queue.running_pid
         assert app.runner_pids == frozenset({pid})
+        app.save_screenshot(filename="compare-running.svg", path=str(screenshot_dir))
         await pilot.click("#compare-cancel")
         await wait_for(pilot, seconds=60.0, condition=lambda: not screen.running)
         assert screen.queue_table.state_of("facere+") == "cancelled", (sorted(p.name for p in (workspace / "out").iterdir()), screen.rows.rows["facere+"])

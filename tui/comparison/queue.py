@@ -93,7 +93,7 @@ class CompareQueue:
             for ending in self._run(request):
                 yield ModelEvent(name, ending)
             if isinstance(ending, jobs.Finished):
-                finished.append((name, ending.output))
+                finished.append((name, request.output))  # as the user named it, like a reused one
             elif ending.cancelled or self._cancelled:
                 self._cancelled = True
                 requests.insert(0, request)

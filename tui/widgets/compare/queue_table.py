@@ -43,7 +43,7 @@ class QueueTable(DataTable):
     def update_rows(self, rows: Iterable[ModelRow]) -> None:
         for row in rows:
             for key, value in _cells(row).items():
-                self.update_cell(row.model, key, value, update_width=key in ("progress", "note"))
+                self.update_cell(row.model, key, value, update_width=True)
 
     def state_of(self, model: str) -> str:
         return str(self.get_cell(model, "state"))
