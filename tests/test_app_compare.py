@@ -103,7 +103,7 @@ async def test_screenshot_compare_runs_the_queue_then_shows_the_papers_table(wor
 
 
 async def test_screenshot_cancelling_keeps_the_finished_model_and_the_started_images(workspace, screenshot_dir):
-    slow_facere_plus(workspace, more_images=24, size=(640, 480))  # seconds, not a blink: the click lands mid-run
+    slow_facere_plus(workspace, more_images=12, size=(640, 480), channels=160)  # a second an image: the click lands mid-run
     app = FashionFailApp(LaunchOptions(mode="compare"))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen

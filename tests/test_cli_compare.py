@@ -177,7 +177,7 @@ def test_no_model_ready_at_all_says_where_to_look(workspace, capsys):
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_queue_keeps_finished_outputs_exits_130_and_a_rerun_resumes(workspace, number):
     """facere finishes; facere+ (slow) is cancelled after its first image; nothing is evaluated."""
-    slow_facere_plus(workspace)
+    slow_facere_plus(workspace, channels=160)
     anns = write_annotations(workspace / "anns.json", {f"{i}.jpg": [(0, (1, 1, 20, 20))] for i in range(4)},
                              size=IMAGE_SIZE[::-1])
     argv = [sys.executable, "-m", "tui", "compare", "--images", str(workspace / "images"), "--out",

@@ -28,10 +28,10 @@ def use_models(facere: Path, facere_plus: Path) -> None:
     paths.config_file().write_text(f'[models.facere]\nfile = "{facere}"\n[models."facere+"]\nfile = "{facere_plus}"\n')
 
 
-def slow_facere_plus(folder: Path, more_images: int = 8, size: tuple[int, int] = (320, 240)) -> None:
-    """Make facere+ slow enough to interrupt (a conv backbone over `more_images` larger images)."""
+def slow_facere_plus(folder: Path, more_images: int = 8, size: tuple[int, int] = (320, 240), channels: int = 48) -> None:
+    """Make facere+ slow enough to interrupt: a conv backbone `channels` wide over `more_images` larger images."""
     build_maskrcnn_like(folder / "facere-plus.onnx", detections=3, classes=(1, 22), backbone_layers=6,
-                        backbone_channels=48)
+                        backbone_channels=channels)
     for index in range(4, 4 + more_images):
         write_image(folder / "images" / f"{index}.jpg", size=size, seed=index)
 

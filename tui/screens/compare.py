@@ -50,7 +50,6 @@ class CompareScreen(Screen):
     @dataclass
     class Planned(Message):
         plan: Plan
-        queue: CompareQueue
 
     @dataclass
     class QueueChanged(Message):
@@ -172,8 +171,8 @@ class CompareScreen(Screen):
         except UserError as exc:
             self.post_message(self.Ended(error=str(exc)))
             return
-        queue = CompareQueue(plan, settings)
-        self.post_message(self.Planned(plan, queue))
+        queue = self.queue = CompareQueue(plan, settings)  # set here, so a cancel from now on reaches it
+        self.post_message(self.Planned(plan))
         for event in queue.events():
             self.post_message(self.QueueChanged(event))
         if event.cancelled or not event.finished or evaluator is None:
@@ -189,7 +188,6 @@ class CompareScreen(Screen):
 
     @on(Planned)
     def _planned(self, message: Planned) -> None:
-        self.queue = message.queue
         self.rows = QueueRows(message.plan)
         self.queue_table.show_rows(self.rows.rows.values())
         self.status.update(f"Running {len(message.plan.requests)} model(s) one after another; "
