@@ -3,7 +3,6 @@ comparison.json and report.html."""
 
 from __future__ import annotations
 
-import argparse
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -37,13 +36,12 @@ def add_arguments(parser) -> None:
         "command that fixes it and skipped. A finished output for the same images and settings is reused; "
         "interrupting keeps finished images and rerunning the same command resumes."
     )
-    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     parser.add_argument("--images", type=Path, required=True, metavar="DIR", help="folder of images")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="output folder (created if missing): one <model>.npz each, the table and the report")
     parser.add_argument("--models", default="all", metavar="all|ready|NAME,...",
                         help="all: every model, those not ready listed and skipped; ready: only the ready ones; "
-                             "or model names separated by commas")
+                             "or model names separated by commas (default: all)")
     add_annotation_options(parser)
     parser.add_argument("--json", action="store_true",
                         help="JSON lines: a `queue` event, each model's run events tagged with `model`, "
