@@ -34,7 +34,8 @@ def readiness(model: Model, config: Config) -> Readiness:
     cache = model_files_state(model, config)
     missing = []
     if not cache.usable:
-        missing.append(f"checkpoint ({model.weights.filename}{_CHECKPOINT_PROBLEMS.get(cache.state, '')})")
+        named = config.override_for(model.name).file or model.weights.filename  # the config's file, when it names one
+        missing.append(f"checkpoint ({named}{_CHECKPOINT_PROBLEMS.get(cache.state, '')})")
     environment = environment_gap(model, config)
     if environment:
         missing.append(environment)

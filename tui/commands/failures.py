@@ -59,8 +59,7 @@ def _false_positives_table(cases: FailureCases, top: int) -> Table:
                   title_justify="left")
     for label, images in cases.false_positives.items():
         for image in images[:top]:
-            kinds = ", ".join(f"{category_name(c)} {n}" for c, n in sorted(image.by_category.items(), key=lambda i: -i[1]))
-            table.add_row(label, image.image, str(image.count), kinds)
+            table.add_row(label, image.image, str(image.count), image.kinds())
         if not images:
             table.add_row(label, "–", "0", "")
     return table

@@ -6,7 +6,8 @@ import signal
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TaskProgressColumn, TextColumn,
+                           TimeRemainingColumn)
 
 from tui import catalog, config, jobs
 from tui.commands import discard_stdout, emit_event, report_error
@@ -97,28 +98,45 @@ def _follow_json(job: jobs.Job) -> jobs.Event:
 
 def _follow_terminal(job: jobs.Job) -> jobs.Event:
     console = Console(stderr=True)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.fields[image]}"))
     event = None
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+    with Progress(*progress_columns(), console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(job.request.model.name, total=None, rate="", image="")
         for event in _events_until_end(job):
-            if isinstance(event, jobs.Started):
-                progress.reset(task, total=event.total, completed=event.resumed)
-            elif isinstance(event, jobs.Progress):
-                progress.update(task, completed=event.done, image=event.image)
-                speed = progress.tasks[0].speed
-                progress.update(task, rate=human_rate(speed) if speed else "")
-            elif isinstance(event, jobs.Warned):
-                console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
-            elif isinstance(event, jobs.LogLine) and event.source != "stderr":
-                console.print(event.message, style="dim", highlight=False, markup=False)
+            show_event(progress, task, event)
     if isinstance(event, jobs.Finished):
-        skipped = f", {event.skipped} skipped" if event.skipped else ""
-        rate = f" ({event.images / event.seconds:.2f} images/s)" if event.seconds else ""
-        print(f"{job.request.model.name}: {event.images} images, {event.detections} detections"
-              f"{skipped} in {event.seconds:.1f} s{rate} -> {event.output}")
+        print(finished_line(job.request.model.name, event))
     return event
+
+
+def show_event(progress: Progress, task: TaskID, event: jobs.Event) -> None:
+    """One runner event on its progress line (task fields `rate` and `image`); warnings and the
+    runner's log above the bars."""
+    console = progress.console
+    if isinstance(event, jobs.Started):
+        progress.reset(task, total=event.total, completed=event.resumed)
+    elif isinstance(event, jobs.Progress):
+        progress.update(task, completed=event.done, image=event.image)
+        speed = next(t.speed for t in progress.tasks if t.id == task)
+        progress.update(task, rate=human_rate(speed) if speed else "")
+    elif isinstance(event, jobs.Warned):
+        console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
+    elif isinstance(event, jobs.LogLine) and event.source != "stderr":
+        console.print(event.message, style="dim", highlight=False, markup=False)
+
+
+def progress_columns() -> tuple:
+    """A run's progress line: model, bar, done/total, percent, images/s, ETA, the image in flight
+    (fields `rate` and `image`)."""
+    return (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.fields[image]}"))
+
+
+def finished_line(model: str, event: jobs.Finished) -> str:
+    """`facere: 3 images, 9 detections in 1.2 s (2.50 images/s) -> out/facere.npz`."""
+    skipped = f", {event.skipped} skipped" if event.skipped else ""
+    rate = f" ({event.images / event.seconds:.2f} images/s)" if event.seconds else ""
+    return (f"{model}: {event.images} images, {event.detections} detections"
+            f"{skipped} in {event.seconds:.1f} s{rate} -> {event.output}")
 
 
 def _exit_code(ending: jobs.Event) -> int:

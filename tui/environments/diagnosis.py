@@ -42,7 +42,8 @@ def diagnose(model: Model, settings: Config, checked_since: float | None = None)
     gaps = [Gap(env_gap, _environment_fix(model, status))] if env_gap else []
     for item in readiness(model, settings).missing:
         if item != env_gap:
-            gaps.append(Gap(item, _fetch_fix(model) if item.startswith("checkpoint") else f"fashionfail-tui fetch {model.name}"))
+            gaps.append(Gap(item, _checkpoint_fix(model, settings) if item.startswith("checkpoint")
+                            else f"fashionfail-tui fetch {model.name}"))
     used = status and (model.environment or status.state is State.READY)
     return Diagnosis(model.name, _interpreter(model, status, settings), tuple(gaps), status.note if used else "")
 
@@ -58,7 +59,9 @@ def _environment_fix(model: Model, status: EnvStatus | None) -> str:
     return f"fashionfail-tui env {verb} {status.family if status else model.environment}"
 
 
-def _fetch_fix(model: Model) -> str:
+def _checkpoint_fix(model: Model, settings: Config) -> str:
+    if settings.override_for(model.name).file is not None:  # fetching would not help: the config names the file
+        return f"put the file there or fix [models.{model.name}] file in {settings.source}"
     if model.weights.kind == "manual":
         return f"fashionfail-tui fetch {model.name} --from PATH/{model.weights.filename} (from {model.weights.manual_from})"
     return f"fashionfail-tui fetch {model.name}"

@@ -79,6 +79,10 @@ class ImageFalsePositives:
     by_category: dict[int, int]
     """Category id -> false positives of it on this image."""
 
+    def kinds(self) -> str:
+        """`pants 2, shirt, blouse 1`: the categories seen that are not there, the most first."""
+        return ", ".join(f"{category_name(c)} {n}" for c, n in sorted(self.by_category.items(), key=lambda i: -i[1]))
+
     def as_json(self) -> dict:
         return {"image": self.image, "false_positives": self.count,
                 "by_category": {category_name(c): n for c, n in sorted(self.by_category.items())}}

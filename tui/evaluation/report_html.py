@@ -13,17 +13,13 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, UnidentifiedImageError
-
-from tui.catalog import FASHIONFAIL_CATEGORY_IDS, category_name
+from tui.catalog import category_name
+from tui.evaluation.case_drawings import CaseDrawings
 from tui.evaluation.failures import AnnotatedObject, FailureCases
 from tui.evaluation.report import PaperTable, model_labels, paper_table, percent
 from tui.evaluation.results import METRICS
 from tui.evaluation.scoring import MATCHING_IOU
 from tui.files import write_text_atomically
-from tui.predictions import ImagePredictions
-from tui.predictions.render import BACKGROUND, render
 
 PANEL_PIXELS = 320
 """Longest side of each drawn picture."""
@@ -31,7 +27,6 @@ CASES_SHOWN = 6
 """Cases per failure list."""
 MODEL_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
                  "#9c755f", "#bab0ac")
-_EVALUATED = np.array(FASHIONFAIL_CATEGORY_IDS)
 
 _STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
@@ -108,79 +103,26 @@ def _bars_html(compared: dict) -> str:
 
 
 class _Pictures:
-    """Drawn panels for the failure cases, as data URIs; each image read once and each panel drawn once."""
+    """Drawn panels for the failure cases, as data URIs; each panel drawn once."""
 
     def __init__(self, cases: FailureCases, images: Path | None):
         self.cases = cases
-        self.images = images
-        self.missing: set[str] = set()
+        self.drawings = CaseDrawings(cases, [images] if images else [], max_size=PANEL_PIXELS)
         self._drawn: dict[tuple[str, str], str] = {}
-        self._last_image: tuple[str, Image.Image] | None = None
-        """The image read last: a case's panels all draw on it, and one 2400x2400 image is 17 MB."""
 
-    def _image(self, name: str) -> Image.Image:
-        if self._last_image is None or self._last_image[0] != name:
-            self._last_image = (name, self._read(name))
-        return self._last_image[1]
-
-    def _read(self, name: str) -> Image.Image:
-        """The image at the annotation file's size, or a grey canvas of that size when it cannot be read."""
-        truth = self.cases.truth
-        height, width = truth.image_size(truth.image_ids[name])
-        try:
-            if self.images is None:
-                raise FileNotFoundError(name)
-            with Image.open(self.images / name) as opened:
-                image = opened.convert("RGB")
-        except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
-            self.missing.add(name)
-            return Image.new("RGB", (width, height), BACKGROUND)
-        return image if image.size == (width, height) else image.resize((width, height))
-
-    def _ground_truth(self, name: str) -> ImagePredictions:
-        coco = self.cases.truth.coco
-        annotations = [a for a in coco.imgToAnns[self.cases.truth.image_ids[name]]
-                       if a["category_id"] in FASHIONFAIL_CATEGORY_IDS]
-        masks = []
-        for annotation in annotations:
-            rle = coco.annToRLE(annotation) if annotation.get("segmentation") else None
-            if rle is not None and isinstance(rle["counts"], str):
-                rle = {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
-            masks.append(rle)
-        return ImagePredictions(
-            image_file=name,
-            boxes=np.array([[x, y, x + w, y + h] for x, y, w, h in (a["bbox"] for a in annotations)],
-                           dtype=np.float32).reshape(-1, 4),
-            category_ids=np.array([a["category_id"] for a in annotations], dtype=np.int64),
-            scores=np.ones(len(annotations), dtype=np.float32), masks=masks)
+    @property
+    def missing(self) -> set[str]:
+        return self.drawings.missing
 
     def has_entry(self, label: str, name: str) -> bool:
-        """Whether the model's file has an entry (perhaps empty) for the image."""
-        return self._predictions(label).index_of(name) is not None
-
-    def _predictions(self, label: str):
-        return next(m.predictions for m in self.cases.models if m.label == label)
-
-    def _detections(self, label: str, name: str) -> ImagePredictions:
-        """The model's detections on the image; none when its file has no entry for it."""
-        index = self._predictions(label).index_of(name)
-        if index is None:
-            return ImagePredictions(name, np.zeros((0, 4), np.float32), np.zeros(0, np.int64), np.zeros(0, np.float32))
-        return self._predictions(label).images[index]
+        return self.drawings.has_entry(label, name)
 
     def panel(self, name: str, label: str | None) -> str:
         """The image with the ground truth (label None) or with the model's detections that took part."""
         key = (name, label or "")
         if key not in self._drawn:
-            image = self._image(name)
-            if label is None:
-                drawn = render(self._ground_truth(name), image, max_size=PANEL_PIXELS, scores=False)
-            else:
-                found = self._detections(label, name)
-                keep = (found.scores >= self.cases.min_score) & np.isin(found.category_ids, _EVALUATED)
-                drawn = render(found, image, keep=keep, max_size=PANEL_PIXELS)
             buffer = io.BytesIO()
-            drawn.save(buffer, format="JPEG", quality=82)
+            self.drawings.draw(name, label).save(buffer, format="JPEG", quality=82)
             self._drawn[key] = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
         return self._drawn[key]
 
@@ -210,7 +152,7 @@ def _false_positive_cases(pictures: _Pictures) -> Iterable[str]:
         if not images:
             continue
         worst = images[0]
-        kinds = ", ".join(f"{category_name(c)} {n}" for c, n in sorted(worst.by_category.items(), key=lambda i: -i[1]))
+        kinds = worst.kinds()
         figures = [_figure(pictures, worst.image, None, "truth", "ground truth")]
         figures += [_figure(pictures, worst.image, other, "fp" if other == label else "",
                             f"{other}: {worst.count} false positive(s)" if other == label else other)

@@ -7,6 +7,7 @@ from pathlib import Path
 from textual import on, work
 from textual.worker import get_current_worker
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
@@ -18,6 +19,7 @@ from tui.evaluation.files import Evaluator
 from tui.evaluation.report import by_file, coverage_notes
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
+from tui.screens.failure_gallery import FailureGallery
 from tui.widgets.evaluate.category_bars import CategoryBars
 from tui.widgets.evaluate.comparison import ComparisonTable
 from tui.widgets.evaluate.form import EvaluationForm
@@ -28,6 +30,8 @@ class EvaluateScreen(Screen):
     NAV = NavEntry("evaluate", "v", "Evaluate", "Score prediction files the paper's way (weighted mAP), side by side",
                    order=50)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [Binding("ctrl+f", "open_gallery", "Failure cases",
+                        tooltip="The evaluated files' failure cases, each model's detections beside the ground truth")]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,6 +136,13 @@ class EvaluateScreen(Screen):
     @on(DataTable.RowHighlighted, "#comparison")
     def _file_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_details(event.row_key.value)
+
+    def action_open_gallery(self) -> None:
+        files = [Path(file) for file in by_file(self.evaluations)]
+        if not files:
+            self.notify("Evaluate some files first: their failure cases open here.", severity="warning")
+            return
+        self.app.push_screen(FailureGallery(files, Path(self.evaluations[0].annotations)))
 
     @on(WorstImages.ImageChosen)
     def _open_image(self, event: WorstImages.ImageChosen) -> None:
