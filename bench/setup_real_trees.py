@@ -42,9 +42,9 @@ AMRCNN_PACKAGES = ["tensorflow-cpu==2.11.0", "numpy<2", "Pillow==9.5.0", "pyyaml
 TORCH = ["torch==1.9.0", "torchvision==0.10.0"]
 MMCV = "mmcv-full==1.3.18"
 # numpy<1.24 keeps the aliases (np.bool, np.int) that code of mmdet 2.18's time still uses; yapf 0.40.2
-# dropped the `verify` argument mmcv 1.3's Config calls FormatCode with. torch is repeated so that
-# nothing replaces it. loguru and tqdm: FashionFail's predict_fformer.py.
-FFORMER_PACKAGES = ["mmdet==2.18.0", "numpy<1.24", "yapf==0.40.1", "scikit-learn", "scikit-image",
+# dropped the `verify` argument mmcv 1.3's Config passes to FormatCode; OpenCV 5 postdates mmcv 1.3.
+# torch is repeated next to them so that nothing replaces it. loguru and tqdm: predict_fformer.py.
+FFORMER_PACKAGES = ["mmdet==2.18.0", "numpy<1.24", "yapf==0.40.1", "opencv-python<5", "scikit-learn", "scikit-image",
                     "terminaltables", "matplotlib", "pycocotools", "loguru", "tqdm"]
 PANOPTICAPI = "git+https://github.com/cocodataset/panopticapi.git"
 AMRCNN_CONFIG = "models/official/detection/projects/fashionpedia/configs/yaml/r50fpn_amrcnn.yaml"

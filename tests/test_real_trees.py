@@ -143,8 +143,9 @@ def run_app(setup: dict, family: str, images: Path, work: Path) -> tuple[dict[st
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     output = work / "out" / f"{setup['model']}.npz"
     if done.returncode != 0 or not output.exists():
-        failure = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
-        return {}, events + [{"event": "error", "message": failure[0]}]
+        if not any(event.get("event") == "error" for event in events):
+            events.append({"event": "error", "message": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]})
+        return {}, events
     records, _ = load_predictions(output)
     return {record["image_file"]: record for record in records}, events
 
