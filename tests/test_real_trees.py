@@ -228,31 +228,21 @@ def compare(name: str, original: dict[str, dict], app: tuple[dict[str, dict], li
     assert not found, f"{name}: " + "; ".join(found)
 
 
-# ---- amrcnn -------------------------------------------------------------------------------------
+# ---- the test ---------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def amrcnn(images, tmp_path_factory):
-    setup = family_setup("amrcnn")
-    work = tmp_path_factory.mktemp("amrcnn")
-    return run_amrcnn_original(setup, images, work / "original"), run_app(setup, "amrcnn", images, work / "app")
+ORIGINALS = {"amrcnn": run_amrcnn_original, "fformer": run_fformer_original}
 
 
-@pytest.mark.parametrize("name", IMAGES)
-def test_amrcnn_run_matches_inference_fashion(amrcnn, name):
-    original, app = amrcnn
-    compare(name, original, app)
-
-
-# ---- fformer ------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def fformer(images, tmp_path_factory):
-    setup = family_setup("fformer")
-    work = tmp_path_factory.mktemp("fformer")
-    return run_fformer_original(setup, images, work / "original"), run_app(setup, "fformer", images, work / "app")
+@pytest.fixture(scope="module", params=ORIGINALS)
+def runs(request, images, tmp_path_factory):
+    """One family's original run and app run over the images (once per family: module scope)."""
+    family = request.param
+    setup = family_setup(family)
+    work = tmp_path_factory.mktemp(family)
+    return ORIGINALS[family](setup, images, work / "original"), run_app(setup, family, images, work / "app")
 
 
 @pytest.mark.parametrize("name", IMAGES)
-def test_fformer_run_matches_predict_fformer(fformer, name):
-    original, app = fformer
+def test_run_matches_the_original(runs, name):
+    original, app = runs
     compare(name, original, app)
