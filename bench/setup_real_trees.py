@@ -143,7 +143,9 @@ def mmcv_wheel(root: Path, python: Path, logs: Path) -> Path:
     That package lacks `mmcv/ops/csrc/pytorch/cpu/`, which setup.py compiles for a CPU-only build; the
     same CPU sources ship under `mmcv/ops/csrc/parrots/*_cpu.cpp`, two of them including
     `../pytorch_cpp_helper.hpp`, a path that only resolves from the parrots folder. They are copied
-    over with that include made plain (the header is on the include path)."""
+    over with that include made plain (the header is on the include path). They predate mmcv's device
+    registry, so the ops it dispatches (nms, roi_align, ...) still have no CPU kernel in this build
+    ("nms_impl: implementation for device cpu not found"); FashionFormer's inference calls none."""
     wheels = root / "wheels"
     built = sorted(wheels.glob("mmcv_full-1.3.18-*.whl"))
     if built:
