@@ -97,36 +97,16 @@ def app_home(home: Path, family: str, python: str, trees: dict[str, Path]) -> di
         (sources / name).symlink_to(trees[name], target_is_directory=True)
     env = {paths.CACHE_ENV: str(home / "cache"), paths.DATA_ENV: str(home / "data"),
            paths.CONFIG_ENV: str(home / "config.toml")}
-    use_interpreter(home, family, python, env)
+    use_interpreter(family, python, env)
     return env
 
 
-def use_interpreter(home: Path, family: str, python: str, env: dict[str, str]) -> None:
-    """`[envs.<family>] python = PYTHON` in the config.
-
-    Until the app knows that key (branch t14-envs), the embedded backend's prefix for the family is
-    made to stand for the interpreter instead: a `bin/python` that execs it, and the ready marker
-    with the spec's digest. Remove this fallback once `[envs]` is in the config."""
-    from tui import config, paths
-    from tui.environments import specs
-    from tui.errors import UserError
-
-    config_file = Path(env[paths.CONFIG_ENV])
-    config_file.write_text(f'[envs.{family}]\npython = "{python}"\n')
-    try:
-        config.load(config_file)
-        return
-    except UserError as exc:
-        if "'envs'" not in str(exc):
-            raise
-    config_file.write_text('[environments]\nbackend = "embedded"\n')
-    prefix = home / "data" / "envs" / family
-    (prefix / "bin").mkdir(parents=True)
-    (prefix / "bin" / "python").write_text(f'#!/bin/sh\nexec "{python}" "$@"\n')
-    (prefix / "bin" / "python").chmod(0o755)
-    (prefix / ".fashionfail").mkdir()
-    digest = specs.load(family, config.Config()).digest
-    (prefix / ".fashionfail" / "ready.json").write_text(json.dumps({"digest": digest}))
+def use_interpreter(family: str, python: str, env: dict[str, str]) -> None:
+    """`fashionfail-tui env use FAMILY PYTHON`, as a user with the paper's environment would do: it runs
+    the family's verify step in that interpreter and writes `[envs.<family>] python` to the config."""
+    done = subprocess.run([sys.executable, "-m", "tui", "env", "use", family, python], capture_output=True,
+                          text=True, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr
 
 
 def run_app(setup: dict, family: str, images: Path, work: Path) -> tuple[dict[str, dict], list[dict]]:
