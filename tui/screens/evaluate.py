@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Stati
 from tui import paths
 from tui.errors import UserError
 from tui.evaluation import Evaluation
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import by_file, coverage_notes
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
