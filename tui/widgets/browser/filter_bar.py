@@ -29,6 +29,24 @@ class ThresholdInput(Input):
 
 
 class FilterBar(Horizontal):
+    DEFAULT_CSS = """
+    FilterBar {
+        height: auto;
+    }
+    FilterBar Label {
+        padding: 1 1 0 1;
+    }
+    FilterBar #threshold {
+        width: 12;
+    }
+    FilterBar #threshold.-invalid {
+        border: tall $error;
+    }
+    FilterBar #categories {
+        width: 1fr;
+    }
+    """
+
     @dataclass
     class FiltersChanged(Message):
         detection_filter: DetectionFilter

@@ -17,6 +17,25 @@ Image = HalfcellImage if TerminalImage._Renderable is UnicodeRenderable else Ter
 
 
 class Picture(Vertical):
+    DEFAULT_CSS = """
+    Picture {
+        width: 1fr;
+        height: 1fr;
+    }
+    Picture .picture-caption {
+        height: 1;
+        color: $text-muted;
+    }
+    Picture .picture-image {
+        width: auto;
+        height: 1fr;
+    }
+    Picture .picture-placeholder {
+        color: $warning;
+        height: auto;
+    }
+    """
+
     def compose(self) -> ComposeResult:
         yield Static("", classes="picture-caption")
         yield Image(classes="picture-image")

@@ -50,6 +50,38 @@ class ChosenFiles(OptionList):
 
 
 class EvaluationForm(Vertical):
+    DEFAULT_CSS = """
+    EvaluationForm {
+        height: auto;
+        padding: 0 1;
+    }
+    EvaluationForm .row {
+        height: auto;
+    }
+    EvaluationForm .caption {
+        width: 13;
+        padding: 1 1 0 0;
+        color: $text-muted;
+    }
+    EvaluationForm Input {
+        width: 1fr;
+    }
+    EvaluationForm Input.-error {
+        border: tall $error;
+    }
+    EvaluationForm #iou-select {
+        width: 20;
+    }
+    EvaluationForm #family-select {
+        width: 28;
+    }
+    EvaluationForm ChosenFiles {
+        height: auto;
+        max-height: 6;
+        margin-left: 13;
+    }
+    """
+
     @dataclass
     class Submitted(Message):
         files: list[Path]

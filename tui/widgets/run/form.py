@@ -16,6 +16,28 @@ from tui.widgets.run.path_field import PathField
 
 
 class RunForm(Vertical):
+    DEFAULT_CSS = """
+    RunForm {
+        height: auto;
+    }
+    RunForm .form-row {
+        height: auto;
+    }
+    RunForm .field-label {
+        width: 12;
+        padding: 1 1 0 0;
+    }
+    RunForm Select {
+        width: 1fr;
+    }
+    RunForm #run-start {
+        margin: 0 1 0 12;
+    }
+    RunForm #run-cancel {
+        margin: 0;
+    }
+    """
+
     @dataclass
     class Submitted(Message):
         """The user asked to start a run with these choices."""

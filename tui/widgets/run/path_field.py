@@ -13,6 +13,19 @@ from tui.widgets.run.picker import PathPicker
 
 
 class PathField(Horizontal):
+    DEFAULT_CSS = """
+    PathField {
+        height: auto;
+    }
+    PathField Input {
+        width: 1fr;
+    }
+    PathField .browse {
+        width: 10;
+        min-width: 10;
+    }
+    """
+
     def __init__(self, label: str, placeholder: str, pick_files: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.label = label
