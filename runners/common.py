@@ -8,10 +8,15 @@ calls `run(args, load_predictor)` with arguments from `argument_parser`. Everyth
 - progress: `<output>.progress.json` says how far the run is (for watchers on a shared file
   system, such as `cluster status`); removed with the journal;
 - journal: every finished image is appended to `<output>.journal` (JSON lines, no pickle) and
-  flushed at once, so SIGINT/SIGTERM (or even SIGKILL) keeps what is done and rerunning the
-  same command skips it; the journal is removed once the output is written;
+  flushed at once, with the image file's size and mtime, so SIGINT/SIGTERM (or even SIGKILL)
+  keeps what is done and rerunning the same command skips it, unless the file was replaced
+  since; the journal is removed once the output is written;
+- names: an image whose file name is not valid UTF-8 is skipped with a warning, named with the
+  bad bytes escaped (`caf\\xe9.jpg`): its name could not be stored as text in the output;
 - signals: the first SIGINT/SIGTERM finishes the image in flight and stops cleanly (an `error`
-  event saying so); a second one kills at once (the journal is still good);
+  event saying so); a second one kills at once (the journal is still good). A runner whose
+  parent process dies stops the same way (nobody reads its events or could cancel it, and it
+  holds the output's lock), and exits at once if that takes longer than PARENT_GONE_GRACE;
 - pipeline: `prepare` (decode, preprocess) runs ahead in a thread pool, `finish` (postprocess)
   runs behind in another, while `infer` runs on the main thread;
 - output: one compressed `.npz` with `data` (object array of the per-image dicts, exactly as the
@@ -34,6 +39,7 @@ import platform
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -45,6 +51,10 @@ JOURNAL_VERSION = 1
 EXIT_CANCELLED = 130
 PREFETCH = 2
 """Images prepared ahead of the one being inferred, when the pipeline overlaps."""
+PARENT_POLL = 0.5
+"""Seconds between checks that the process that started the runner is still alive."""
+PARENT_GONE_GRACE = 30.0
+"""Seconds a runner whose parent died gets to finish its image in flight before it exits."""
 
 
 class UnreadableImage(Exception):
@@ -111,6 +121,8 @@ def argument_parser(description):
                         help="decode and postprocess in threads beside inference (auto: the runner decides)")
     parser.add_argument("--shard", type=parse_shard, metavar="I/N",
                         help="run only the I-th (0-based) of N contiguous parts of the sorted image list")
+    parser.add_argument("--environment-note", default="",
+                        help="how the environment departs from the paper's (e.g. another TensorFlow), recorded in meta")
     return parser
 
 
@@ -158,8 +170,36 @@ def shard_of(images, shard):
 
 def image_set(images):
     """What identifies the full image list in `meta`, so shards of different image sets never merge."""
-    names = "\n".join(os.path.basename(path) for path in images)
-    return {"count": len(images), "sha256": hashlib.sha256(names.encode("utf-8")).hexdigest()}
+    names = b"\n".join(os.fsencode(os.path.basename(path)) for path in images)
+    return {"count": len(images), "sha256": hashlib.sha256(names).hexdigest()}
+
+
+def image_name(path):
+    """The name an image goes by in events, the journal and the output: its file name, or for a
+    name that is not valid UTF-8 (which Python reads with surrogate escapes) the name with each
+    bad byte written as \\xNN, since the original cannot be stored as text."""
+    name = os.path.basename(path)
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def file_identity(path):
+    """Size and mtime of an image file, recorded with its journal entry: a file replaced under the
+    same name since then is done again. None when it cannot be read (then it is not compared)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _is_current(entry, path):
+    """Whether a journal entry still describes the file (journals before identities: always)."""
+    recorded = entry.get("file")
+    return recorded is None or recorded == file_identity(path)
 
 
 # ---- journal -------------------------------------------------------------------------------
@@ -306,6 +346,10 @@ class StopFlag(object):
     def __bool__(self):
         return self.signal_name is not None
 
+    def request(self, reason):
+        """Stop as after the first signal, for another `reason` (from any thread)."""
+        self.signal_name = reason
+
     def install(self):
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, self._handle)
@@ -315,6 +359,28 @@ class StopFlag(object):
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # nothing printed here: the main thread may hold protocol's lock, mid-line
+
+
+def watch_parent(stop, poll=PARENT_POLL, grace=PARENT_GONE_GRACE):
+    """Stop the run when the process that started it dies, even by SIGKILL (the runner is in a
+    session of its own, so no signal reaches it then): its stdout and stderr now lead nowhere, so
+    they go to /dev/null; the pipeline stops after the image in flight; after `grace` seconds the
+    process exits regardless (the journal is flushed line by line, so nothing done is lost)."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(poll)
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            os.dup2(quiet, stream.fileno())
+        stop.request("its parent process exited")
+        time.sleep(grace)
+        os._exit(EXIT_CANCELLED)
+
+    watcher = threading.Thread(target=watch, name="parent-watch")
+    watcher.daemon = True
+    watcher.start()
 
 
 # ---- output --------------------------------------------------------------------------------
@@ -368,10 +434,13 @@ def _check_folders(args):
 def _settings(args, predictor):
     model_file = os.path.abspath(args.model_file)
     stat = os.stat(model_file)
-    return {"model": args.model, "model_file": model_file, "model_size": stat.st_size,
-            "model_mtime": int(stat.st_mtime), "images": os.path.abspath(args.images),
-            "score_threshold": args.score_threshold, "path": predictor.path,
-            "shard": list(args.shard) if args.shard else None}
+    settings = {"model": args.model, "model_file": model_file, "model_size": stat.st_size,
+                "model_mtime": int(stat.st_mtime), "images": os.path.abspath(args.images),
+                "score_threshold": args.score_threshold, "path": predictor.path,
+                "shard": list(args.shard) if args.shard else None}
+    if args.environment_note:  # a journal from another environment is not resumed into this one
+        settings["environment_note"] = args.environment_note
+    return settings
 
 
 def hold_output(output):
@@ -392,6 +461,7 @@ def run(args, load_predictor):
     started = time.monotonic()
     stop = StopFlag()
     stop.install()
+    watch_parent(stop)
     all_images = _check_folders(args)
     images = shard_of(all_images, args.shard)
     lock = hold_output(args.output)
@@ -402,8 +472,10 @@ def run(args, load_predictor):
     journal = Journal(args.output, {"journal": JOURNAL_VERSION, "started": _now(),
                                     "settings": _settings(args, predictor)})
     journal.resume()
-    names = [os.path.basename(path) for path in images]
-    todo = [path for path, name in zip(images, names) if name not in journal.entries]
+    names = [image_name(path) for path in images]
+    replaced = [path for path, name in zip(images, names)
+                if name in journal.entries and not _is_current(journal.entries[name], path)]
+    todo = [path for path, name in zip(images, names) if name not in journal.entries or path in replaced]
     resumed = len(images) - len(todo)  # images the journal has but the folder lost do not count
     protocol.emit("start", model=args.model, total=len(images), providers=list(predictor.providers),
                   resumed=resumed, path=predictor.path)
@@ -411,6 +483,9 @@ def run(args, load_predictor):
         protocol.log(note)
     if resumed:
         protocol.log("resuming: {} of {} images already done".format(resumed, len(images)))
+    if replaced:
+        protocol.log("{} image{} changed since the interrupted run, done again: {}".format(
+            len(replaced), "" if len(replaced) == 1 else "s", ", ".join(image_name(path) for path in replaced[:5])))
     progress = ProgressFile(args.output, len(images), resumed)
     progress.update(resumed)
     journal.open()
@@ -458,7 +533,8 @@ def _pipeline(predictor, todo, journal, resumed, total, stop, overlap, progress)
     lookahead = PREFETCH + 1 if overlap else 1
     done = [resumed]
 
-    def record(entry):
+    def record(entry, identity):
+        entry["file"] = identity
         journal.add(entry)
         done[0] += 1
         protocol.emit("progress", done=done[0], total=total, image=entry["image_file"],
@@ -476,17 +552,19 @@ def _pipeline(predictor, todo, journal, resumed, total, stop, overlap, progress)
                 if path is None:
                     return
                 timings = {}
-                ahead.append((path, timings, preparers.submit(predictor.prepare, path, timings)))
+                identity = file_identity(path)  # before the file is read: a later change is seen
+                ahead.append((path, timings, identity, preparers.submit(_prepare, predictor, path, timings)))
 
         def drain(wait_all):
-            while behind and (wait_all or behind[0].done() or len(behind) > 1):
-                record(behind.popleft().result())
+            while behind and (wait_all or behind[0][0].done() or len(behind) > 1):
+                finished, identity = behind.popleft()
+                record(finished.result(), identity)
 
         fill()
         while ahead and not stop:
-            path, timings, prepared_future = ahead.popleft()
+            path, timings, identity, prepared_future = ahead.popleft()
             fill()
-            name = os.path.basename(path)
+            name = image_name(path)
             try:
                 prepared = prepared_future.result()
                 with timed(timings, "infer"):
@@ -494,14 +572,20 @@ def _pipeline(predictor, todo, journal, resumed, total, stop, overlap, progress)
             except UnreadableImage as exc:
                 drain(wait_all=True)  # keep events and the journal in image order
                 protocol.warning("skipped {}: {}".format(name, exc), image=name)
-                record({"image_file": name, "skipped": str(exc), "timings": timings})
+                record({"image_file": name, "skipped": str(exc), "timings": timings}, identity)
                 continue
-            behind.append(finisher.submit(_finish, predictor, name, prepared, outputs, timings))
+            behind.append((finisher.submit(_finish, predictor, name, prepared, outputs, timings), identity))
             del prepared, outputs
             drain(wait_all=False)
-        for _, _, future in ahead:
+        for _, _, _, future in ahead:
             future.cancel()
         drain(wait_all=True)
+
+
+def _prepare(predictor, path, timings):
+    if image_name(path) != os.path.basename(path):
+        raise UnreadableImage("its file name is not valid UTF-8; rename the file to include it")
+    return predictor.prepare(path, timings)
 
 
 def _finish(predictor, name, prepared, outputs, timings):
@@ -533,6 +617,8 @@ def _write_output(args, predictor, journal, names, seconds, all_images, progress
     }
     if args.shard:
         meta["shard"] = {"index": args.shard[0], "count": args.shard[1]}
+    if args.environment_note:
+        meta["environment_note"] = args.environment_note
     try:
         write_npz_atomically(args.output, records, meta)
     except OSError as exc:

@@ -28,6 +28,9 @@ class Served:
     """Hugging Face style: answer with a 302 carrying X-Linked-Etag, then the bytes."""
     delay: float = 0.0
     """Seconds to sleep between 1 KiB chunks."""
+    no_length: bool = False
+    """Send no Content-Length: the body ends when the connection closes (HTTP/1.0 style), so a
+    dropped connection looks like a complete, shorter file."""
     faults: list[str] = field(default_factory=list)
     """One per request, consumed in order: 'drop:N' (close after N body bytes), '404', '500'."""
 
@@ -114,7 +117,8 @@ class FileServer:
         request.send_response(206 if start else 200)
         if start:
             request.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        request.send_header("Content-Length", str(len(body) - start))
+        if not served.no_length:
+            request.send_header("Content-Length", str(len(body) - start))
         request.send_header("ETag", served.etag)
         request.send_header("Last-Modified", served.last_modified)
         request.send_header("Accept-Ranges", "none" if served.ignore_range else "bytes")

@@ -87,9 +87,9 @@ async def test_a_failed_download_is_an_error_notification_and_leaves_nothing(ser
 
 
 async def test_import_through_the_dialog_then_verify_catches_corruption_and_delete_removes(tmp_path):
-    commit(tmp_path / "FashionFormer", {"README.md": "ff"})
+    pin = commit(tmp_path / "FashionFormer", {"README.md": "ff"})
     source = torch_zip(tmp_path / "fashionformer_swin_b_3x.pth")
-    app = app_with(f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\n')
+    app = app_with(f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\ncommit = "{pin}"\n')
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("m")
         await select(pilot, app, "fformer-swin")
@@ -130,12 +130,12 @@ async def test_an_import_that_is_not_a_checkpoint_is_refused(tmp_path):
 
 async def test_screenshot_mixed_cache_with_a_resumed_download_in_progress(server, tmp_path, screenshot_dir):
     """Also saves the README's models.svg (see the screenshot_dir fixture)."""
-    commit(tmp_path / "FashionFormer", {"README.md": "ff"})
+    pin = commit(tmp_path / "FashionFormer", {"README.md": "ff"})
     server.serve("/facere_base.onnx", ONNX)
     served = server.serve("/facere_plus.onnx", ONNX * 4, faults=["drop:6144"])
     app = app_with(f'[models.facere]\nurl = "{server.url("/facere_base.onnx")}"\n'
                    f'[models.facere_plus]\nurl = "{server.url("/facere_plus.onnx")}"\n'
-                   f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\n')
+                   f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\ncommit = "{pin}"\n')
     fetch_model(catalog.get("facere"), app.settings)
     fetch_model(catalog.get("fformer-swin"), app.settings, source_file=torch_zip(tmp_path / "swin.pth"))
     with pytest.raises(UserError):

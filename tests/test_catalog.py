@@ -50,6 +50,7 @@ def test_where_weights_come_from():
     assert spine.checkpoint_relpath == "fashionpedia-spinenet-143/model.ckpt"
     assert spine.source.commit == "85b65b648b0aefbf30cd65fe674d7607f3caf2e3"
     swin = catalog.get("fformer-swin")
+    assert swin.source.commit == "0752737bb1e071ebd03315a1c5e8a62ab2573620"  # two users get the same code
     assert swin.weights.url is None and swin.weights.manual_from.startswith("https://1drv.ms/")
     assert swin.config.endswith("fashionformer_swin_b_mlvl_feat_6x.py")
     assert catalog.get("facere").weights.url.endswith("/facere_base.onnx")

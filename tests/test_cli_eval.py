@@ -60,10 +60,16 @@ def test_the_table_shows_box_and_mask_percentages_model_by_model(files, capsys, 
     assert "33.7 | 33.7" in rows["shifted-ff_test.npz"]
 
 
-def test_boxes_only_leaves_the_mask_half_empty(files, capsys):
-    anns, good, _ = files
-    assert main(["eval", str(good), "--anns", str(anns), "--iou", "bbox", "--family", "facere"]) == 0
-    assert "100.0 | –" in capsys.readouterr().out
+@pytest.mark.parametrize(("iou", "holds"), [("bbox", "boxes"), ("segm", "masks")])
+def test_one_iou_type_is_a_table_of_that_type_only(files, capsys, monkeypatch, iou, holds):
+    monkeypatch.setenv("COLUMNS", "200")
+    anns, _, shifted = files
+    assert main(["eval", str(shifted), "--anns", str(anns), "--iou", iou, "--family", "facere"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].strip() == f"anns.json: weighted over 22 categories, {holds}, %"
+    row = next(line for line in out.splitlines() if "shifted-ff_test.npz" in line)
+    assert [cell.strip() for cell in row.split("│")[3:-1]] == ["46.7", "66.3", "33.7", "46.7", "46.7"]
+    assert "|" not in out and "–" not in out
 
 
 def test_missing_images_are_reported_on_both_sides(tmp_path, capsys):

@@ -14,6 +14,7 @@ from onnx import TensorProto, helper
 
 from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
+from tests.helpers.processes import children, gone
 from tui import paths
 from tui.commands import main
 
@@ -168,3 +169,45 @@ def test_a_missing_config_file_override_points_at_the_config_not_at_fetch(worksp
     assert result == 2
     assert_one_line_error(err, f"facere's model file {workspace / 'gone.onnx'} (the config's [models.facere] file) "
                                f"does not exist; fix {paths.config_file()} or pass --model-file")
+
+
+# ---- the command stopped by a signal: its runner must not outlive it -------------------------
+
+def _runner_of_a_run_in_progress(workspace) -> tuple[subprocess.Popen, int]:
+    process = start_slow_json_run(workspace)
+    while json.loads(process.stdout.readline())["event"] != "progress":
+        pass
+    runners = children(process.pid)
+    assert len(runners) == 1
+    return process, runners[0]
+
+
+def _rerun_finishes(workspace) -> None:
+    """The same command at once: the output's lock is free, the journal resumes, all 12 images land."""
+    done = subprocess.run([sys.executable, "-m", "tui", "run", "facere", "--images", str(workspace / "images"),
+                           "--out", str(workspace / "out"), "--model-file", str(workspace / "m.onnx")],
+                          capture_output=True, text=True, timeout=120, cwd=paths.runners_dir().parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("facere: 12 images")
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_or_sighup_cancels_like_ctrl_c_and_waits_for_the_runner(workspace, number):
+    process, runner = _runner_of_a_run_in_progress(workspace)
+    process.send_signal(number)
+    rest = process.stdout.read()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 130
+    assert gone(runner), "the command exited before its runner"
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1].startswith("fashionfail-tui: error: ")
+    last = json.loads(rest.strip().splitlines()[-1])
+    assert last["event"] == "error" and "rerun the same command to resume" in last["message"]
+    _rerun_finishes(workspace)
+
+
+def test_sigkill_of_the_command_stops_its_runner_and_frees_the_output(workspace):
+    process, runner = _runner_of_a_run_in_progress(workspace)
+    process.kill()
+    process.wait(timeout=10)
+    assert gone(runner, within=15)
+    _rerun_finishes(workspace)

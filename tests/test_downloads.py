@@ -217,3 +217,113 @@ def test_a_held_lock_shows_as_downloading_and_a_config_file_as_external(server, 
     settings = configure(f'[models.facere]\nfile = "{mine}"\n')
     assert model_files_state(FACERE, settings).state == "external"
     assert fetch_model(FACERE, settings) == mine and readiness(FACERE, settings).ready
+
+
+# ---- bodies whose length cannot be checked, credentials in urls, redirects off http ----------
+
+def test_a_body_without_length_cut_short_is_retried_against_the_known_hash(server):
+    """No Content-Length: the dropped connection ends the body. The pinned hash shows it is short."""
+    server.serve("/facere_base.onnx", ONNX, no_length=True, faults=["drop:3000"])
+    settings = point_facere_at(server, sha256=hashlib.sha256(ONNX).hexdigest())
+    fetch_model(FACERE, settings, policy=FAST)
+    assert target().read_bytes() == ONNX
+    assert len(server.requests_for("/facere_base.onnx")) == 2
+
+
+def test_a_body_without_length_always_cut_short_fails_and_leaves_nothing(server):
+    server.serve("/facere_base.onnx", ONNX, no_length=True, faults=["drop:3000"] * 3)
+    settings = point_facere_at(server, sha256=hashlib.sha256(ONNX).hexdigest())
+    with pytest.raises(UserError, match="after 3 attempts: .*3000 bytes.*do not match"):
+        fetch_model(FACERE, settings, policy=FAST)
+    assert leftovers() == [] and model_files_state(FACERE, settings).state == "missing"
+
+
+def test_a_body_without_length_and_without_any_known_hash_is_refused(server):
+    """Nothing can tell 3000 bytes cut short from a whole file: it must not become the model."""
+    server.serve("/facere_base.onnx", ONNX, no_length=True, faults=["drop:3000"])
+    settings = point_facere_at(server)
+    with pytest.raises(UserError, match="no Content-Length.*no sha256 is known"):
+        fetch_model(FACERE, settings, policy=FAST)
+    assert leftovers() == [] and model_files_state(FACERE, settings).state == "missing"
+    assert len(server.requests_for("/facere_base.onnx")) == 1
+
+
+def test_a_body_without_length_is_accepted_when_the_servers_hash_matches(server):
+    good = hashlib.sha256(ONNX).hexdigest()
+    server.serve("/resolve/facere_base.onnx", ONNX, no_length=True, linked_sha256=good)
+    settings = point_facere_at(server, "/resolve/facere_base.onnx")
+    fetch_model(FACERE, settings, policy=FAST)
+    assert target().read_bytes() == ONNX
+
+
+@pytest.mark.parametrize("scheme_target", ["file:///etc/passwd", "ftp://127.0.0.1/facere_base.onnx",
+                                           "gopher://127.0.0.1/x"])
+def test_a_redirect_off_http_is_refused_at_once(server, scheme_target):
+    server.redirects["/facere_base.onnx"] = scheme_target
+    settings = point_facere_at(server)
+    with pytest.raises(UserError, match=r"refusing the redirect .* to (file|ftp|gopher)://.*only http"):
+        fetch_model(FACERE, settings, policy=FAST)
+    assert len(server.requests_for("/facere_base.onnx")) == 1
+    assert leftovers() == []
+
+
+def test_credentials_in_a_url_never_reach_errors_events_or_files(server, capsys):
+    """A 404, a redirect to a url with other credentials, an unreachable host (retried) and a good
+    download: 'hunter2' appears nowhere the user or the cache can see."""
+    from tui.commands import main
+
+    def with_credentials(url):
+        return url.replace("://", "://alice:hunter2@")
+
+    server.serve("/facere_base.onnx", ONNX)
+    server.redirects["/moved.onnx"] = "ftp://ftpuser:hunter2@127.0.0.1/x"
+    seen = []
+    for path in ("/gone.onnx", "/moved.onnx"):
+        configure(f'[models.facere]\nurl = "{with_credentials(server.url(path))}"\n')
+        assert main(["fetch", "facere", "--json"]) == 2
+        captured = capsys.readouterr()
+        seen.append(captured.out + captured.err)
+        assert captured.err.count("\n") == 1 and "://***@127.0.0.1" in captured.err
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    events = []
+    with pytest.raises(UserError) as refused:
+        fetch_model(FACERE, configure(f'[models.facere]\nurl = "http://alice:hunter2@127.0.0.1:{closed}/f"\n'),
+                    events.append, policy=FAST)
+    seen += [str(refused.value), *(event.message for event in events)]
+    configure(f'[models.facere]\nurl = "{with_credentials(server.url("/facere_base.onnx"))}"\n')
+    assert main(["fetch", "facere", "--json"]) == 0
+    seen.append("".join(capsys.readouterr()))
+    assert server.requests_for("/facere_base.onnx")[-1]["authorization"].startswith("Basic ")
+    seen += [p.read_text(errors="replace") for p in paths.cache_dir().rglob("*") if p.is_file() and p != target()]
+    assert not [text for text in seen if "hunter2" in text]
+    assert "http://***@127.0.0.1" in json.loads((paths.checkpoints_dir() / "manifest.json").read_text()).__str__()
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("HTTP 404 for https://alice:s3cret@host/x.onnx", "HTTP 404 for https://***@host/x.onnx"),
+    ("from http://token@mirror:8080/a and ftp://u:p@b/c", "from http://***@mirror:8080/a and ftp://***@b/c"),
+    ("git@github.com:org/repo.git and https://host/a@b", "git@github.com:org/repo.git and https://host/a@b"),
+    ("no url here: a:b@c", "no url here: a:b@c"),
+])
+def test_redact_hides_url_credentials_only(text, shown):
+    from tui.errors import redact
+
+    assert redact(text) == shown and str(UserError(text)) == shown
+
+
+@pytest.mark.parametrize("fault", ["cut short, no length, no hash", "redirect to file://"])
+def test_the_command_refuses_in_one_line_with_exit_2_and_keeps_nothing(server, capsys, fault):
+    from tui.commands import main
+
+    if fault == "redirect to file://":
+        server.redirects["/facere_base.onnx"] = "file:///etc/passwd"
+    else:
+        server.serve("/facere_base.onnx", ONNX, no_length=True, faults=["drop:3000"])
+    point_facere_at(server)
+    assert main(["fetch", "facere"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("fashionfail-tui: error: ") and "Traceback" not in err
+    assert err.count("fashionfail-tui: error") == 1 and len(server.requests_for("/facere_base.onnx")) == 1
+    assert leftovers() == []

@@ -70,7 +70,7 @@ def test_table_without_gpu_says_why(no_nvml, bin_dir, capsys):
     assert "none: no NVIDIA GPU or driver" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [["--watch", "0"], ["--watch", "-1"]])
+@pytest.mark.parametrize("argv", [["--watch", "0"], ["--watch", "-1"], ["--watch", "nan"], ["--watch", "inf"], ["--watch", "1e308"]])
 def test_bad_watch_interval_is_one_line(argv, capsys):
     assert main(["gpu", "--json", *argv]) == 2
     captured = capsys.readouterr()

@@ -11,7 +11,7 @@ from gitrepos import commit
 from tests.helpers.onnx_models import build_maskrcnn_like
 
 from tui import catalog, config, paths
-from tui.downloads import fetch_model, model_files_state
+from tui.downloads import CheckpointNeeded, fetch_model, model_files_state
 from tui.downloads.imports import checkpoint_format
 from tui.errors import UserError
 
@@ -72,18 +72,21 @@ def test_the_check_never_runs_the_pickle(tmp_path):
     assert not witness.exists()
 
 
-def test_fetch_without_a_file_says_where_to_get_it():
-    with pytest.raises(UserError) as caught:
+def test_fetch_without_a_file_fetches_the_tree_and_says_where_to_get_the_checkpoint(tmp_path):
+    pin = commit(tmp_path / "FashionFormer", {"README.md": "FashionFormer"})
+    paths.config_file().write_text(f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\ncommit = "{pin}"\n')
+    with pytest.raises(CheckpointNeeded) as caught:
         fetch_model(SWIN, config.load())
     message = str(caught.value)
-    assert "\n" not in message and SWIN.weights.manual_from in message
+    assert "\n" not in message and SWIN.weights.manual_from in message and caught.value.exit_code == 1
     assert "fashionformer_swin_b_3x.pth" in message and "--from" in message
+    assert (paths.sources_dir() / "FashionFormer" / "README.md").exists()
 
 
 def test_import_copies_into_place_and_records_the_hash(tmp_path):
     source = torch_zip(tmp_path / "swin.pth")
-    commit(tmp_path / "FashionFormer", {"README.md": "FashionFormer"})
-    paths.config_file().write_text(f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\n')
+    pin = commit(tmp_path / "FashionFormer", {"README.md": "FashionFormer"})
+    paths.config_file().write_text(f'[sources.FashionFormer]\nurl = "{tmp_path / "FashionFormer"}"\ncommit = "{pin}"\n')
     settings = config.load()
     stored = fetch_model(SWIN, settings, source_file=source)
     assert stored == paths.checkpoints_dir() / "fashionformer_swin_b_3x.pth"

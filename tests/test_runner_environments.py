@@ -155,3 +155,40 @@ def test_relative_paths_and_a_relative_cache_dir_reach_the_runner_as_absolute_on
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert events[-1]["event"] == "done" and events[-1]["images"] == 3
     assert events[-1]["output"] == str(tmp_path / "out" / "amrcnn-r50-fpn.npz")
+
+
+def run_amrcnn(tmp_path: Path) -> dict:
+    """`fashionfail-tui run amrcnn-r50-fpn` over three images; the output's meta."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "run", "amrcnn-r50-fpn", "--images", str(images(tmp_path / "images")),
+         "--out", str(tmp_path / "out"), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    with np.load(tmp_path / "out" / "amrcnn-r50-fpn.npz", allow_pickle=True) as stored:  # our own output
+        return json.loads(str(stored["meta"]))
+
+
+def test_a_family_runs_in_the_external_interpreter_the_config_names(installed, environment_template, tmp_path):
+    """The user's own environment (here: a venv with the stand-ins), checked by `env use`; the built
+    amrcnn environment is gone, so nothing else could run it."""
+    shutil.rmtree(installed / "amrcnn")
+    specs_dir = tmp_path / "specs"  # the bundled specs, with a check the stand-in environment passes
+    shutil.copytree(paths.envs_specs_dir(), specs_dir)
+    (specs_dir / "amrcnn.post.toml").write_text('[verify]\nrun = ["{python}", "-c", "import tensorflow, PIL, pycocotools"]\n')
+    paths.config_file().write_text(f'[environments]\nbackend = "embedded"\nspecs = "{specs_dir}"\n')
+    python = environment_template / "bin" / "python"
+    use = subprocess.run([sys.executable, "-m", "tui", "env", "use", "amrcnn", str(python)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert use.returncode == 0, use.stderr
+    meta = run_amrcnn(tmp_path)
+    assert meta["interpreter"] == str(python) and "environment_note" not in meta
+
+
+def test_a_variant_environment_is_marked_in_each_outputs_meta(installed, tmp_path):
+    (installed / "amrcnn").rename(installed / "amrcnn-tf215")
+    paths.config_file().write_text('[environments]\nbackend = "embedded"\n[envs.amrcnn]\nspec = "amrcnn-tf215"\n')
+    shutil.rmtree(installed / "amrcnn-tf215" / MARKERS)
+    mark_ready(installed / "amrcnn-tf215", "amrcnn-tf215", load_config())
+    meta = run_amrcnn(tmp_path)
+    assert Path(meta["interpreter"]).parent == installed / "amrcnn-tf215" / "bin"
+    assert meta["environment_note"] == specs.load("amrcnn-tf215", load_config()).note
+    assert "not the paper's TensorFlow" in meta["environment_note"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from pycocotools import mask as mask_api
 
 from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
+from tests.helpers.processes import gone
 from tui import paths
 
 RUNNER = paths.runners_dir() / "facere.py"
@@ -198,25 +201,37 @@ def test_meta_describes_the_run(tmp_path, facere_model):
     assert {"decode", "preprocess", "infer", "masks"} <= set(meta["timings"]["0.jpg"])
 
 
+def slow_workload(tmp_path, images=12):
+    """The model with a stack of convolutions (slow enough to interrupt) over `images` 320x240
+    images; returns (model file, image folder, output in an empty folder)."""
+    model_file = build_maskrcnn_like(tmp_path / "slow.onnx", detections=4, backbone_layers=6, backbone_channels=48)
+    folder = tmp_path / "images"
+    for index in range(images):
+        write_image(folder / f"{index:02}.jpg", size=(320, 240), seed=index)
+    output = tmp_path / "out" / "facere.npz"
+    output.parent.mkdir()
+    return model_file, folder, output
+
+
+def run_interrupted(model_file, images, output, after=2):
+    """The runner, sent SIGINT once `after` images are done: its events (it must exit 130)."""
+    process = subprocess.Popen(runner_argv(model_file, images, output), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    events = []
+    for line in process.stdout:
+        events.append(json.loads(line))
+        if events[-1]["event"] == "progress" and events[-1]["done"] == after:
+            process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    return events
+
+
 def test_cancel_keeps_finished_images_and_rerun_resumes(tmp_path):
     """SIGINT to the real runner mid-run: it stops after the image in flight, keeps the old output
     untouched, and the same command then runs only the images not yet done."""
-    model_file = build_maskrcnn_like(tmp_path / "slow.onnx", detections=4, backbone_layers=6, backbone_channels=48)
-    images = tmp_path / "images"
-    for index in range(12):
-        write_image(images / f"{index:02}.jpg", size=(320, 240), seed=index)
-    output = tmp_path / "out" / "facere.npz"
-    output.parent.mkdir()
+    model_file, images, output = slow_workload(tmp_path)
     output.write_bytes(b"an older result")
-
-    process = subprocess.Popen(runner_argv(model_file, images, output), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    first_run = []
-    for line in process.stdout:
-        first_run.append(json.loads(line))
-        if first_run[-1]["event"] == "progress" and first_run[-1]["done"] == 2:
-            process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 130
+    first_run = run_interrupted(model_file, images, output)
     assert first_run[-1]["event"] == "error" and "cancelled" in first_run[-1]["message"]
     finished_first = [e["image"] for e in first_run if e["event"] == "progress"]
     assert 2 <= len(finished_first) < 12
@@ -322,3 +337,85 @@ def test_masks_confined_to_their_boxes_equal_what_the_original_script_writes(tmp
         ours, _ = load_output(tmp_path / f"{overlap}.npz")
         assert_same_predictions(ours, original_reference(model_file, tmp_path / "images"))
         assert any(mask_api.area(m) > 0 for p in ours for m in p["masks"]), "some masks should be non-empty"
+
+
+# ---- names that are not UTF-8, images replaced between runs ---------------------------------
+
+def test_an_image_whose_name_is_not_utf8_is_skipped_with_a_warning_and_the_rest_is_written(tmp_path, facere_model):
+    """`caf\\xe9.jpg` in Latin-1: the name cannot be stored as text, so the image is skipped
+    (named with the byte escaped) instead of failing the whole run when the output is written."""
+    images = tmp_path / "images"
+    write_image(images / "a.jpg")
+    write_image(images / "b.jpg", seed=1)
+    os.rename(images / "b.jpg", os.fsencode(images) + b"/caf\xe9.jpg")
+    code, events, stderr = run_runner(facere_model, images, tmp_path / "out.npz")
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    warnings = [e for e in events if e["event"] == "warning"]
+    assert [w["image"] for w in warnings] == ["caf\\xe9.jpg"] and "not valid UTF-8" in warnings[0]["message"]
+    ours, meta = load_output(tmp_path / "out.npz")
+    assert [p["image_file"] for p in ours] == ["a.jpg"]
+    assert list(meta["skipped"]) == ["caf\\xe9.jpg"] and meta["image_set"]["count"] == 2
+    code, events, _ = run_runner(facere_model, images, tmp_path / "out.npz")  # and a rerun
+    assert code == 0 and events[-1]["skipped"] == 1
+
+
+def _cancelled_run(tmp_path):
+    """12 images, the run stopped by SIGINT after two: the journal holds 2..11 of them."""
+    model_file, images, output = slow_workload(tmp_path)
+    done = [e["image"] for e in run_interrupted(model_file, images, output) if e["event"] == "progress"]
+    return model_file, images, output, done
+
+
+def test_an_image_replaced_after_a_cancelled_run_is_done_again(tmp_path):
+    model_file, images, output, done = _cancelled_run(tmp_path)
+    write_image(images / done[0], size=(320, 240), seed=99)  # same name, other picture
+    code, events, _ = run_runner(model_file, images, output)
+    assert code == 0
+    assert next(e for e in events if e["event"] == "start")["resumed"] == len(done) - 1
+    assert any("1 image changed since" in e["message"] for e in events if e["event"] == "log")
+    assert done[0] in [e["image"] for e in events if e["event"] == "progress"]
+    assert_same_predictions(load_output(output)[0], original_reference(model_file, images))
+
+
+def test_a_journal_from_before_file_identities_still_resumes(tmp_path):
+    """Journals written before size and mtime were recorded have no `file`: their images count as done."""
+    model_file, images, output, done = _cancelled_run(tmp_path)
+    journal = Path(str(output) + ".journal")
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert all("file" in entry for entry in lines[1:])
+    journal.write_text("".join(json.dumps({k: v for k, v in entry.items() if k != "file"}) + "\n" for entry in lines))
+    code, events, _ = run_runner(model_file, images, output)
+    assert code == 0 and next(e for e in events if e["event"] == "start")["resumed"] == len(done)
+    assert not set(done) & {e["image"] for e in events if e["event"] == "progress"}
+    assert_same_predictions(load_output(output)[0], original_reference(model_file, images))
+
+
+_PARENT = """
+import json, subprocess, sys
+with open(sys.argv[2], "w") as events:
+    runner = subprocess.Popen(json.loads(sys.argv[1]), stdout=events, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+print(runner.pid, flush=True)
+runner.wait()
+"""
+
+
+def test_a_runner_whose_parent_is_killed_stops_after_the_image_in_flight(tmp_path):
+    """SIGKILL to the process that started the runner. Its events go to a file, so no broken pipe
+    stops it: only its watch on its parent does. It must not go on to write the output (holding the
+    output's lock meanwhile); the journal keeps what was done, and the rerun resumes from it."""
+    model_file, images, output = slow_workload(tmp_path, images=30)
+    events = tmp_path / "events.jsonl"
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, json.dumps(runner_argv(model_file, images, output)),
+                               str(events)], stdout=subprocess.PIPE, text=True)
+    runner = int(parent.stdout.readline())
+    deadline = time.monotonic() + 60
+    while '"progress"' not in events.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    parent.kill()
+    parent.wait(timeout=10)
+    assert gone(runner, within=45)
+    assert not output.exists() and Path(str(output) + ".journal").exists()
+    code, rerun, _ = run_runner(model_file, images, output)
+    assert code == 0 and rerun[0]["resumed"] >= 1 and rerun[-1]["images"] == 30

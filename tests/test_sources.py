@@ -102,3 +102,60 @@ def test_an_unknown_source_tree_in_the_config_is_one_line_with_its_line_number()
     with pytest.raises(UserError, match=r"config.toml:3: \[sources.detectron\] must be a table named after "
                                         r"a source tree \(tpu, FashionFormer\)"):
         config.load()
+
+
+# ---- values git would read as options ------------------------------------------------------
+
+def _option_that_touches(marker) -> str:
+    return f"--upload-pack=touch {marker};git-upload-pack"
+
+
+@pytest.mark.parametrize("key", ["commit", "url"])
+def test_a_config_value_that_git_would_read_as_an_option_is_refused_and_runs_nothing(upstream, tmp_path, key):
+    """`fetch` with the tarball at hand: the clone and checkout would follow the import."""
+    from artifacts import checkpoint_members, make_tar
+    from tests.helpers.runs import cli
+
+    repo, pinned = upstream
+    marker = tmp_path / "pwned"
+    values = {"url": str(repo), "commit": pinned, key: _option_that_touches(marker)}
+    paths.config_file().write_text(f'[sources.tpu]\nurl = "{values["url"]}"\ncommit = "{values["commit"]}"\n')
+    archive = make_tar(tmp_path / "fashionpedia-r50-fpn.tar.gz", checkpoint_members())
+    result = cli("fetch", "amrcnn-r50-fpn", "--from", archive, check=False)
+    assert result.returncode == 2 and not marker.exists()
+    assert result.stderr.startswith(f"fashionfail-tui: error: config file {paths.config_file()}:")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("commit_value, accepted", [
+    ("85b65b6", True), ("85B65B648B0AEFBF30CD65FE674D7607F3CAF2E3", True), ("85b65b", False),
+    ("HEAD", False), ("main", False), ("-c", False), ("85b65b648b0aefbf30cd65fe674d7607f3caf2e3a", False),
+])
+def test_only_hex_commit_ids_are_accepted_in_the_config(commit_value, accepted):
+    paths.config_file().write_text(f'[sources.tpu]\ncommit = "{commit_value}"\n')
+    if accepted:
+        assert config.load().source_override_for("tpu").commit == commit_value.lower()
+    else:
+        with pytest.raises(UserError, match=r"config.toml:2: 'commit' must be a commit id: 7 to 40 hex digits"):
+            config.load()
+
+
+@pytest.mark.parametrize("field", ["commit", "url"])
+def test_git_never_reads_a_tree_value_as_an_option_even_past_the_config(upstream, tmp_path, field):
+    """The config refuses these; ensure_source must not need it to: no git call reads them as options.
+    The clone lacks the newer pin, so the repair fetches and checks out, then a fresh clone is tried."""
+    repo, pinned = upstream
+    ensure_source(SourceTree("tpu", str(repo), pinned))
+    newer = commit(repo, {"NEW": "x"}, "newer")
+    marker = tmp_path / "pwned"
+    values = {"name": "tpu", "url": str(repo), "commit": newer, field: _option_that_touches(marker)}
+    with pytest.raises(UserError):
+        ensure_source(SourceTree(**values))
+    assert not marker.exists()
+
+
+def test_an_abbreviated_pin_is_checked_out_and_counts_as_verified(upstream):
+    repo, pinned = upstream
+    path = ensure_source(SourceTree("tpu", str(repo), pinned[:10]))
+    assert git(path, "rev-parse", "HEAD") == pinned
+    assert tree_state(SourceTree("tpu", str(repo), pinned[:10])).state == "verified"

@@ -117,7 +117,9 @@ class Model:
 
 
 TPU = SourceTree("tpu", "https://github.com/jangop/tpu.git", "85b65b648b0aefbf30cd65fe674d7607f3caf2e3")
-FASHIONFORMER = SourceTree("FashionFormer", "https://github.com/xushilin1/FashionFormer.git", None)
+# 0752737 is the commit the runner was checked against (byte-identical to the original predict_fformer.py).
+FASHIONFORMER = SourceTree("FashionFormer", "https://github.com/xushilin1/FashionFormer.git",
+                           "0752737bb1e071ebd03315a1c5e8a62ab2573620")
 _GCS = "https://storage.googleapis.com/cloud-tpu-checkpoints/detection/projects/fashionpedia"
 _HF = "https://huggingface.co/rizavelioglu/fashionfail/resolve/main"
 _ONEDRIVE = "https://1drv.ms/u/s!Ai4mxaXd6lVBcAWlLG9x3sx8cKY?e=cBZdNy"

@@ -19,6 +19,11 @@ A missing file means defaults; a broken one is a UserError naming the file and l
     channel_alias = "https://mirror.local/"        # embedded backend: what bare channel names resolve against
     specs = "/path/to/envs"      # read the environment specs from here instead of the bundled envs/
 
+    [envs.amrcnn]                # what a model family (amrcnn, fformer, facere) runs in
+    spec = "amrcnn-tf215"        # another spec of that family (a variant) instead of envs/amrcnn.yml
+    python = "/opt/conda/envs/amrcnn/bin/python"   # or an environment you already have (wins over spec);
+                                 # `fashionfail-tui env use FAMILY PYTHON|SPEC` checks it and writes this
+
     [run]
     device = "auto"              # auto | cpu | cuda
 
@@ -33,6 +38,7 @@ A missing file means defaults; a broken one is a UserError naming the file and l
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -47,6 +53,8 @@ from tui import paths
 from tui.errors import UserError
 
 BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
+COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
+"""A git commit id, full or abbreviated: the only form a source tree's `commit` may take."""
 DEVICES = ("auto", "cpu", "cuda")
 DATASET_KEYS = ("annotations_url", "workers")
 MAX_WORKERS = 64
@@ -70,6 +78,16 @@ class SourceOverride:
 
 
 @dataclass(frozen=True)
+class EnvChoice:
+    """What a model family runs in instead of its own environment spec."""
+
+    spec: str | None = None
+    """Another environment spec of the family (a variant, e.g. amrcnn-tf215)."""
+    python: Path | None = None
+    """An interpreter the user already has (an external environment); wins over `spec`."""
+
+
+@dataclass(frozen=True)
 class Config:
     models: dict[str, ModelOverride] = field(default_factory=dict)
     """Per-model overrides, keyed by canonical catalog name."""
@@ -85,6 +103,8 @@ class Config:
     """Where the embedded backend resolves bare channel names such as `conda-forge`."""
     specs_dir: Path | None = None
     """Where the environment specs are read from; the bundled `envs/` when unset."""
+    envs: dict[str, EnvChoice] = field(default_factory=dict)
+    """Per-family environment choices ([envs.FAMILY]), keyed by family."""
     device: str = "auto"
     """Default execution device for runs."""
     gpu_interval: float = 1.0
@@ -103,6 +123,9 @@ class Config:
 
     def source_override_for(self, tree_name: str) -> SourceOverride:
         return self.sources.get(tree_name, SourceOverride())
+
+    def env_choice_for(self, family: str) -> EnvChoice:
+        return self.envs.get(family, EnvChoice())
 
 
 def _bad(path: Path, message: str, line: int | None = None) -> UserError:
@@ -153,6 +176,23 @@ def _workers(path: Path, text: str, table: dict) -> int:
     return value
 
 
+def _env_choice(path: Path, text: str, family: str, table) -> EnvChoice:
+    from tui import catalog
+
+    where = _line_of(text, f"envs.{family}")
+    if not isinstance(table, dict) or family not in catalog.FAMILIES:
+        raise _bad(path, f"[envs.{family}] must be a table named after a model family ({', '.join(catalog.FAMILIES)})",
+                   where)
+    unknown = sorted(set(table) - {"spec", "python"})
+    if unknown:
+        raise _bad(path, f"[envs.{family}] has an unknown key '{unknown[0]}' (known: spec, python)", where)
+    python = _expect(path, text, table, "python", str)
+    if python is not None and not Path(python).expanduser().is_absolute():
+        raise _bad(path, f"[envs.{family}] python must be an absolute path, not {python!r}", _line_of(text, "python"))
+    return EnvChoice(spec=_expect(path, text, table, "spec", str) or None,
+                     python=Path(python).expanduser() if python else None)
+
+
 def load(path: Path | None = None) -> Config:
     """Read the config file; defaults when it does not exist."""
     from tui import catalog  # the catalog resolves aliases in [models.*]
@@ -170,7 +210,7 @@ def load(path: Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise _bad(path, f"cannot be read ({exc})") from None
 
-    known = {"models", "sources", "environments", "run", "gpu", "dataset"}
+    known = {"models", "sources", "environments", "envs", "run", "gpu", "dataset"}
     for key in data:
         if key not in known:
             raise _bad(path, f"unknown section or key '{key}'", _line_of(text, key))
@@ -199,9 +239,16 @@ def load(path: Path | None = None) -> Config:
             raise _bad(path, f"[sources.{name}] must be a table named after a source tree ({', '.join(trees.values())})",
                        _line_of(text, f"sources.{name}"))
         commit = _expect(path, text, table, "commit", str)
-        sources[trees[name.lower()]] = SourceOverride(url=_expect(path, text, table, "url", str),
-                                                      commit=commit.lower() if commit else None)
+        if commit is not None and not COMMIT_ID.match(commit.lower()):
+            # git would read a value such as `--upload-pack=...` as an option, and run it
+            raise _bad(path, f"'commit' must be a commit id: 7 to 40 hex digits, not {commit!r}",
+                       _line_of(text, "commit"))
+        tree_url = _expect(path, text, table, "url", str)
+        if tree_url is not None and tree_url.startswith("-"):
+            raise _bad(path, f"'url' must be a repository url or path, not {tree_url!r}", _line_of(text, "url"))
+        sources[trees[name.lower()]] = SourceOverride(url=tree_url, commit=commit.lower() if commit else None)
 
+    envs = {family: _env_choice(path, text, family, table) for family, table in data.get("envs", {}).items()}
     environments = data.get("environments", {})
     run = data.get("run", {})
     gpu = data.get("gpu", {})
@@ -214,7 +261,7 @@ def load(path: Path | None = None) -> Config:
     if not all(isinstance(c, str) for c in channels):
         raise _bad(path, "'channels' must be a list of strings", _line_of(text, "channels"))
     specs = _expect(path, text, environments, "specs", str)
-    return Config(
+    config = Config(
         models=models,
         sources=sources,
         backend=_expect(path, text, environments, "backend", str, BACKENDS) or "auto",
@@ -222,6 +269,7 @@ def load(path: Path | None = None) -> Config:
         channels=tuple(channels),
         channel_alias=_expect(path, text, environments, "channel_alias", str),
         specs_dir=Path(specs).expanduser() if specs else None,
+        envs=envs,
         device=_expect(path, text, run, "device", str, DEVICES) or "auto",
         gpu_interval=_seconds(path, text, gpu, "interval", 1.0),
         gpu_history=_seconds(path, text, gpu, "history", 300.0),
@@ -229,3 +277,61 @@ def load(path: Path | None = None) -> Config:
         dataset_workers=_workers(path, text, dataset),
         source=path,
     )
+    for family, choice in envs.items():
+        if choice.spec:  # checked here, so no screen or command meets a spec name that is not there
+            from tui.environments import specs as environment_specs  # reads the spec files; needs the config
+
+            try:
+                environment_specs.selected(family, config)
+            except UserError as exc:
+                raise _bad(path, str(exc), _line_of(text, f"envs.{family}")) from None
+    return config
+
+
+def write_env_choice(family: str, choice: EnvChoice, path: Path | None = None) -> Path:
+    """Make the config file's `[envs.FAMILY]` say `choice` (an empty choice removes the table), keeping
+    every other line and comment as it was. The new file is read back by `load` before it replaces
+    the old one, atomically and with the old one's permissions; a symlinked file is written through.
+    UserError, with nothing written, when the file is broken or holds [envs] in a form this cannot edit."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    path = path or paths.config_file()
+    load(path)  # a broken file is refused as it is, before anything is written
+    target = Path(os.path.realpath(path))
+    text = target.read_text(encoding="utf-8") if target.exists() else ""
+    try:
+        document = tomlkit.parse(text)
+        envs = document.setdefault("envs", tomlkit.table(is_super_table=True))
+        table = envs.setdefault(family, tomlkit.table())
+        for key, value in (("spec", choice.spec), ("python", choice.python)):
+            if value is None:
+                table.pop(key, None)
+            else:
+                table[key] = str(value)
+        if not table:
+            del envs[family]
+        if not envs:
+            del document["envs"]
+        new_text = tomlkit.dumps(document)
+    except (ValueError, TypeError, KeyError, TOMLKitError) as exc:
+        raise UserError(f"cannot update {path}: its [envs] is written in a form this cannot edit ({exc}); "
+                        f"set [envs.{family}] by hand") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(new_text, encoding="utf-8")
+        if target.exists():
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
+        try:
+            written = load(temporary).env_choice_for(family)
+        except UserError as exc:
+            raise UserError(f"cannot update {path}: the result would not read back ({exc})") from None
+        if written != choice:
+            raise UserError(f"cannot update {path}: [envs.{family}] would read back as {written}; set it by hand")
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    return target

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
+
+
+def redact(text: str) -> str:
+    """`text` with the credentials of every URL in it (`https://user:password@host`) replaced by ***."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 class UserError(Exception):
     """A failure the user can act on: bad input, a missing file, a broken download.
 
-    The message is shown as is, on one line, without a traceback.
+    The message is shown as is, on one line, without a traceback, and with the credentials of
+    any URL in it redacted (a mirror url may carry `user:password@`).
     """
 
     exit_code = 2
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(redact(str(message)))
 
 
 def require_file(path: Path, what: str = "") -> None:

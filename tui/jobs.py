@@ -33,6 +33,7 @@ from tui.errors import UserError, require_file, require_folder
 from tui.downloads.imports import checkpoint_format
 from tui.downloads.sources import tree_path
 from tui.downloads.state import checkpoint_file
+from tui.environments.process import python_environment
 from tui.shards import Shard
 
 SIGINT_GRACE = 30.0
@@ -162,15 +163,21 @@ def runner_script(model: Model) -> Path:
 
 
 def interpreter_for(model: Model, config: Config) -> Path:
-    """The Python that runs a model's runner: its environment's when that is ready, the app's own for
-    Facere without its optional environment; UserError naming the fix otherwise."""
+    """The Python that runs a model's runner: its environment's (built, or the external one the config
+    names) when that is ready, the app's own for Facere without its optional environment; UserError
+    naming the fix otherwise."""
     python = environments.python_for(model, config)
     if python is not None:
         return python
     if model.environment is None:
         return Path(sys.executable)
-    raise UserError(f"{model.name} needs the '{model.environment}' environment; "
-                    f"run `fashionfail-tui env create {model.environment}`")
+    status = environments.status_for(model, config)
+    if status and status.backend == environments.external.BACKEND:
+        raise UserError(f"{model.name} runs in {status.python} (the config's [envs.{status.family}] python), which "
+                        f"cannot run it: {status.detail}; after fixing that environment, check it again with "
+                        f"`fashionfail-tui env use {status.family} {status.python}`")
+    name = status.family if status else model.environment
+    raise UserError(f"{model.name} needs the '{name}' environment; run `fashionfail-tui env create {name}`")
 
 
 def runner_environment(interpreter: Path) -> dict[str, str]:
@@ -178,11 +185,9 @@ def runner_environment(interpreter: Path) -> dict[str, str]:
 
     PYTHONPATH is the runners dir only. A model environment's interpreter also ignores the user's
     site-packages; the app's own interpreter keeps them (the app may be installed there)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
+    env = python_environment(user_site=Path(interpreter) == Path(sys.executable))
     env["PYTHONPATH"] = str(paths.runners_dir())
     env["PYTHONUNBUFFERED"] = "1"
-    if Path(interpreter) != Path(sys.executable):
-        env["PYTHONNOUSERSITE"] = "1"
     return env
 
 
@@ -211,6 +216,9 @@ def runner_argv(request: RunRequest, config: Config) -> list[str]:
         argv += ["--device", request.device]
     if request.shard:
         argv += ["--shard", str(request.shard)]
+    note = environments.note_for(model, config) if model.environment else ""
+    if note:  # e.g. a variant environment with another TensorFlow: the output's meta says so
+        argv += ["--environment-note", note]
     if model.family == "facere":
         argv += facere_fast.runner_arguments(model_file, request.original_masks)
     return argv

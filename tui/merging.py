@@ -21,7 +21,7 @@ from tui.runner_common import runners_common
 from tui.shards import Shard
 
 MATCHING_FIELDS = ("model", "family", "model_file", "score_threshold", "box_format", "class_ids", "image_set",
-                   "image_dir")
+                   "image_dir", "environment_note")
 """Meta fields every shard of one run shares; any difference means a shard of another run."""
 REQUIRED_FIELDS = ("started", "finished", "images", "detections")
 PER_SHARD_FIELDS = ("shard", "started", "finished", "images", "detections", "providers", "host")

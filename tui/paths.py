@@ -90,6 +90,11 @@ def dataset_work_dir() -> Path:
     return cache_dir() / "dataset"
 
 
+def install_dir() -> Path:
+    """The folder holding the `tui` package: a checkout, or site-packages. Its paths stay out of messages."""
+    return _PACKAGE_DIR.parent
+
+
 def _bundled(name: str) -> Path:
     """`runners/` and `envs/` sit beside `tui/` in a checkout and inside it in a wheel."""
     inside = _PACKAGE_DIR / "_bundled" / name

@@ -44,8 +44,9 @@ def prepare(request: SubmitRequest, image_count: int) -> ClusterJob:
     if earlier and earlier.submissions:
         raise UserError(f"{job.out} already holds a cluster run of {job.model} (job {earlier.job_id}); "
                         "use another --out, or `cluster resubmit` it")
+    array_text = script.array_script(job)  # refuses hostile values before anything is written
     job.logs_dir.mkdir(parents=True, exist_ok=True)
-    job.script_path.write_text(script.array_script(job), encoding="utf-8")
+    job.script_path.write_text(array_text, encoding="utf-8")
     if request.merge:
         job.merge_script_path.write_text(script.merge_script(job), encoding="utf-8")
     return job

@@ -1,4 +1,9 @@
-"""The sbatch scripts a cluster run submits: meant to be read, and run by hand if need be."""
+"""The sbatch scripts a cluster run submits: meant to be read, and run by hand if need be.
+
+Every value that reaches a script is shell-quoted on command lines and sbatch-quoted on
+`#SBATCH` lines; a value with a control character (a newline would end a comment or directive
+line and start a command) is refused before any script is written.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ import os
 import shlex
 import site
 import sys
+import unicodedata
 from pathlib import Path
 
 import tui
 from tui import catalog, paths
 from tui.cluster.record import ClusterJob
+from tui.errors import UserError
 from tui.shards import Shard
 
 _SETTINGS_ENV = (paths.CACHE_ENV, paths.CONFIG_ENV, paths.DATA_ENV)
@@ -27,6 +34,18 @@ def _directive(value) -> str:
     if not any(c.isspace() or c in '"\\#' for c in text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _refuse_control_characters(job: ClusterJob) -> None:
+    """UserError naming the first value that holds a control character (newline, tab, escape...)."""
+    values = {"the image folder": job.images, "the output folder": job.out, "--model-file": job.model_file,
+              "--partition": job.partition, "--time": job.time_limit}
+    for what, value in values.items():
+        text = str(value) if value is not None else ""
+        bad = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+        if bad is not None:
+            raise UserError(f"{what} {text!r} contains a control character ({bad!r}); "
+                            "it cannot go into a job script safely")
 
 
 def _app_command() -> str:
@@ -53,6 +72,7 @@ def _where_it_runs(model_name: str) -> str:
 
 def array_script(job: ClusterJob) -> str:
     """One array task per shard: task I runs `run --shard I/N` and leaves its exit status beside its log."""
+    _refuse_control_characters(job)
     last = job.shards - 1
     width = Shard(0, job.shards).width
     header = [
@@ -62,7 +82,7 @@ def array_script(job: ClusterJob) -> str:
         f"# {job.out}/{job.model}.shard-III-of-NNN.npz. `fashionfail-tui run` starts the model's runner:",
         f"# {_where_it_runs(job.model)}.",
         "# A shard that is run again resumes where it stopped.",
-        f"#SBATCH --job-name=ff-{job.model}",
+        f"#SBATCH --job-name={_directive(f'ff-{job.model}')}",
         f"#SBATCH --chdir={_directive(job.out)}",  # `python -m` looks in the working directory first
         f"#SBATCH --array=0-{last}",
         "#SBATCH --ntasks=1",  # one process per array task; --gpus-per-task needs it said
@@ -79,7 +99,7 @@ def array_script(job: ClusterJob) -> str:
     if job.model_file:
         run.append(f"--model-file {_q(job.model_file)}")
     if job.device:
-        run.append(f"--device {job.device}")
+        run.append(f"--device {_q(job.device)}")
     body = [
         "",
         *_environment_lines(),
@@ -94,10 +114,11 @@ def array_script(job: ClusterJob) -> str:
 
 def merge_script(job: ClusterJob) -> str:
     """Runs `cluster merge` once every shard succeeded (submitted with --dependency=afterok)."""
+    _refuse_control_characters(job)
     header = [
         "#!/bin/bash",
         f"# fashionfail-tui cluster run: joins the {job.shards} shards of {job.model} into {job.merged_path}.",
-        f"#SBATCH --job-name=ff-{job.model}-merge",
+        f"#SBATCH --job-name={_directive(f'ff-{job.model}-merge')}",
         f"#SBATCH --chdir={_directive(job.out)}",
         f"#SBATCH --output={_directive(job.merge_log)}",
     ]

@@ -13,9 +13,14 @@ import json
 import os
 import pkgutil
 import sys
+import time
+import traceback
 
 from tui import __version__, paths
-from tui.errors import UserError
+from tui.errors import UserError, redact
+
+
+EXIT_BUG = 1
 
 
 def _command_modules():
@@ -27,8 +32,33 @@ def _command_modules():
     return sorted(modules, key=lambda m: getattr(m, "ORDER", 100))
 
 
+class UsageError(UserError):
+    """The command line itself is wrong (an unknown option, a missing argument); carries the usage to show."""
+
+    def __init__(self, message: str, usage: str):
+        super().__init__(message)
+        self.usage = usage
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """argparse, failing the way every other error does: the usage, then one `fashionfail-tui: error:` line.
+
+    Subcommand parsers are made of the same class (argparse's default), so this holds for all of them.
+    """
+
+    def error(self, message: str):
+        raise UsageError(message, self.format_usage())
+
+    def parse_known_args(self, args=None, namespace=None):
+        """Arguments a subcommand does not know are refused under that subcommand's usage, not the top one's."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="fashionfail-tui",
         description="Set up, fetch, run, browse and evaluate the FashionFail paper's models. "
         "Without a command, opens the app.",
@@ -43,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def emit_event(record: dict) -> None:
-    """One JSON-lines event on stdout, flushed so a reader sees it at once."""
-    print(json.dumps(record), flush=True)
+    """One JSON-lines event on stdout, flushed so a reader sees it at once (URL credentials redacted)."""
+    print(redact(json.dumps(record)), flush=True)
 
 
 def discard_stdout() -> None:
@@ -54,13 +84,32 @@ def discard_stdout() -> None:
 
 def report_error(message: str, as_json: bool) -> None:
     """A failure as one line on stderr and, for --json, an `error` event on stdout."""
+    message = " ".join(message.splitlines())
     if as_json:
         emit_event({"event": "error", "message": message})
-    print(f"fashionfail-tui: error: {message}", file=sys.stderr)
+    print(f"fashionfail-tui: error: {redact(message)}", file=sys.stderr)
+
+
+def _bug_report(exc: Exception) -> str:
+    """A bug's one line: what was raised, without the install folder, and the file its traceback went to."""
+    what = f"unexpected {type(exc).__name__}: {exc}".replace(f"{paths.install_dir()}{os.sep}", "")
+    try:
+        log = paths.logs_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    except OSError:
+        return f"{what} (a bug in fashionfail-tui)"
+    return f"{what} (a bug in fashionfail-tui; its traceback is in {log})"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        sys.stderr.write(exc.usage)
+        report_error(str(exc), as_json="--json" in argv)
+        return exc.exit_code
     as_json = bool(getattr(args, "json", False))
     try:
         paths.check_folder_overrides()
@@ -78,3 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         discard_stdout()  # the reader went away: stop quietly, as other command-line tools do
         return 141
+    except Exception as exc:  # a bug: one line, never a traceback full of the package's paths
+        report_error(_bug_report(exc), as_json)
+        return EXIT_BUG

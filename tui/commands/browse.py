@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.errors import UserError, require_file
+from tui.commands.inspect import load_with_progress
+from tui.errors import UserError
 from tui.predictions.formats import FAMILY_CHOICES, from_name
 
 COMMAND = "browse"
@@ -25,13 +26,13 @@ def execute(args) -> int:
     if len(args.files) > 2:
         raise UserError(f"browse compares at most two files, not {len(args.files)}")
     files = [Path(f).expanduser() for f in args.files]
-    for path in files:
-        require_file(path)
     if args.family:
         from_name(args.family)  # an unknown family is one line here, not an error inside the app
     images_dir = Path(args.images).expanduser() if args.images else None
     if images_dir is not None and not images_dir.is_dir():
         raise UserError(f"--images {images_dir} is not a folder")
+    for path in files:  # a file that cannot be read is one line here; one that can is indexed, so the app opens it at once
+        load_with_progress(path, args.family)
     from tui.app import LaunchOptions, run_app
 
     return run_app(LaunchOptions(mode="browse", browse_files=files, images_dir=images_dir, family=args.family))

@@ -1,9 +1,11 @@
 """`fashionfail-tui doctor [MODEL ...]`: per model, what is ready, what is missing, and the command
-that fixes each gap. Exit status 0 only when every model asked about is ready."""
+that fixes each gap; a note when its environment is not the paper's (a variant spec). External
+environments are checked again. Exit status 0 only when every model asked about is ready."""
 
 from __future__ import annotations
 
 import json
+import time
 
 from rich.console import Console
 
@@ -23,14 +25,17 @@ def add_arguments(parser) -> None:
 def execute(args) -> int:
     settings = config.load()
     models = [catalog.get(name) for name in args.models] if args.models else list(catalog.MODELS)
-    diagnoses = [diagnose(model, settings) for model in models]
+    started = time.time()  # external environments are checked again, each once
+    diagnoses = [diagnose(model, settings, checked_since=started) for model in models]
     if args.json:
         print(json.dumps({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
     else:
         console = Console(highlight=False)
         for diagnosis in diagnoses:
             mark = "[green]ready[/]" if diagnosis.ready else "[yellow]not ready[/]"
-            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {diagnosis.environment}")
+            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {diagnosis.environment}", soft_wrap=True)
+            if diagnosis.note:
+                console.print(f"  [magenta]note: {diagnosis.note}[/]", soft_wrap=True)
             for gap in diagnosis.gaps:
                 console.print(f"  missing {gap.what}\n    fix: [cyan]{gap.fix}[/]", soft_wrap=True)
     return 0 if all(d.ready for d in diagnoses) else 1

@@ -1,27 +1,37 @@
-"""`fashionfail-tui env list|create|update|remove|verify [FAMILY]`: the model environments."""
+"""`fashionfail-tui env list|create|update|remove|verify [FAMILY]`: the model environments, and
+`env use FAMILY PYTHON|SPEC`: what a model family runs in (an interpreter you already have, or a
+variant spec such as amrcnn-tf215), written to the config's `[envs.FAMILY]`."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from tui import config
+from tui import catalog, config
 from tui.commands import emit_event
-from tui.environments import Event, State, backend_for, specs
+from tui.config import EnvChoice
+from tui.environments import EnvStatus, Event, State, backend_for, external, specs, status_for
 from tui.errors import UserError
 
 COMMAND = "env"
-HELP = "list, create, update, remove or verify the conda environments the models run in"
+HELP = "list, create, update, remove or verify the conda environments the models run in, or choose one (use)"
 ORDER = 30
-ACTIONS = ("list", "create", "update", "remove", "verify")
+ACTIONS = ("list", "create", "update", "remove", "verify", "use")
 STATE_STYLE = {State.READY: "green", State.MISSING: "yellow", State.OUT_OF_DATE: "yellow", State.BROKEN: "red"}
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("action", choices=ACTIONS, help="what to do")
     parser.add_argument("family", nargs="?", help="amrcnn, fformer, facere or one in [environments] specs (all of them for list)")
+    parser.add_argument("target", nargs="?", metavar="PYTHON|SPEC",
+                        help="use only: an interpreter of an environment you already have (run after a check), "
+                             "or an environment spec of the family (amrcnn-tf215; the family's own name goes back to it)")
     parser.add_argument("--backend", choices=("embedded", "conda", "mamba", "micromamba"),
                         help="build with this backend instead of the config's (default: your conda if found, else embedded)")
     parser.add_argument("--json", action="store_true", help="JSON lines: step, line and progress events, then the result")
@@ -29,13 +39,18 @@ def add_arguments(parser) -> None:
 
 def execute(args) -> int:
     settings = config.load()
+    if args.target is not None and args.action != "use":
+        raise UserError(f"env {args.action} takes one FAMILY, not also {args.target!r}")
+    if args.action == "use":
+        return _use(args, settings)
     backend = backend_for(settings, args.backend)
     if args.action == "list":
-        statuses = [backend.status(args.family)] if args.family else backend.list()
+        rows = _rows(backend, settings, args.family)
         if args.json:
-            print(json.dumps({"backend": backend.name, "environments": [s.to_json() for s in statuses]}))
+            print(json.dumps({"backend": backend.name,
+                              "environments": [{**s.to_json(), "runs": runs} for s, runs in rows]}))
         else:
-            _print_table(statuses)
+            _print_table(rows)
         return 0
     if not args.family:
         raise UserError(f"env {args.action} needs a FAMILY (one of: {', '.join(specs.families(settings)) or 'none'})")
@@ -48,13 +63,92 @@ def execute(args) -> int:
     return 0 if status.state is wanted else 1
 
 
-def _print_table(statuses) -> None:
-    table = Table("environment", "conda name", "backend", "state")
+def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | None]]:
+    """Every spec's environment from `backend`, then each external one; beside each, the model family
+    that runs in it (None for one no family uses now)."""
+    if only and only not in specs.families(settings):
+        specs.load(only, settings)  # UserError naming the known environments
+    users = {}
+    for family in catalog.FAMILIES:
+        if family in specs.families(settings) and settings.env_choice_for(family).python is None:
+            users[specs.selected(family, settings)] = family
+    rows = [(status, users.get(status.family)) for status in backend.list()]
+    rows += [(status_for(family, settings), family) for family in catalog.FAMILIES
+             if settings.env_choice_for(family).python is not None]
+    return [(status, runs) for status, runs in rows if not only or only in (status.family, runs)]
+
+
+def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
+    table = Table("environment", "conda name", "backend", "state", "runs")
     table.add_column("prefix", overflow="fold")  # a path to copy: wrapped, never cut short
-    for status in statuses:
-        state = f"[{STATE_STYLE[status.state]}]{status.state.value}[/]" + (f" ({status.detail})" if status.detail else "")
-        table.add_row(status.family, status.name, status.backend, state, str(status.prefix or ""))
+    for status, runs in rows:
+        state = f"[{STATE_STYLE[status.state]}]{status.state.value}[/]" + (f" ({escape(status.detail)})" if status.detail else "")
+        if status.backend == external.BACKEND:
+            state = f"external: {state}"
+        used = f"{runs} models" if runs else "-"
+        if status.note:
+            used += f" [magenta]({escape(status.note)})[/]"
+        where = status.python if status.backend == external.BACKEND else status.prefix
+        table.add_row(status.family, "-" if status.backend == external.BACKEND else status.name, status.backend,
+                      state, used, escape(str(where or "")))
     Console().print(table)
+
+
+def _use(args, settings) -> int:
+    """Point a family at a spec or an interpreter; an interpreter is checked first, and the config is
+    only written when the check passes."""
+    family, target = args.family, args.target
+    if family not in catalog.FAMILIES or family not in specs.families(settings):
+        known = [f for f in catalog.FAMILIES if f in specs.families(settings)]
+        raise UserError(f"env use needs a model family ({', '.join(known)}), not {family!r}" if family else
+                        f"env use needs a FAMILY ({', '.join(known)}) and a PYTHON or SPEC")
+    if not target:
+        raise UserError(f"env use {family} needs a PYTHON (an interpreter's path) or a SPEC "
+                        f"({', '.join(specs.variants(family, settings))})")
+    if target in specs.variants(family, settings):
+        choice = EnvChoice(spec=None if target == family else target)
+        written = config.write_env_choice(family, choice)
+        status = status_for(family, config.load())
+        _report_use(args, family, status, written)
+        return 0
+    python = _interpreter_path(family, target, settings)
+    status = external.check(family, python, settings)
+    if status.state is not State.READY:
+        problem = status.detail if status.detail.startswith(str(python)) else \
+            f"{python} cannot run the {family} models: {status.detail}"
+        raise UserError(f"{problem}; the config is unchanged")
+    written = config.write_env_choice(family, EnvChoice(spec=settings.env_choice_for(family).spec, python=python))
+    _report_use(args, family, status, written)
+    return 0
+
+
+def _interpreter_path(family: str, target: str, settings) -> Path:
+    """`target` as an absolute path (not resolved: a venv's bin/python is a symlink out of the venv);
+    a bare name that is no file here is looked up on PATH."""
+    path = Path(target).expanduser()
+    if os.sep not in target and not path.exists():
+        found = shutil.which(target)
+        if found is None:
+            raise UserError(f"{target!r} is neither an environment of {family} "
+                            f"({', '.join(specs.variants(family, settings))}) nor a Python interpreter on PATH")
+        path = Path(found)
+    return Path(os.path.abspath(path))
+
+
+def _report_use(args, family: str, status: EnvStatus | None, written: Path) -> None:
+    if args.json:
+        emit_event({"event": "done", "runs": family, "config": str(written), **(status.to_json() if status else {})})
+        return
+    if status is None:
+        print(f"{family} models: no environment spec (config: {written})")
+        return
+    where = f"{status.python}, external" if status.backend == external.BACKEND else f"{status.family}, {status.backend}"
+    print(f"{family} models now run in {where}: {status.state.value} (config: {written})")
+    if status.note:
+        print(f"note: {status.note}")
+    if status.backend != external.BACKEND and status.state is not State.READY:
+        verb = "create" if status.state is State.MISSING else "update"
+        print(f"build it with: fashionfail-tui env {verb} {status.family}")
 
 
 def _json_event(event: Event) -> None:

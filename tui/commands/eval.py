@@ -13,7 +13,7 @@ from rich.table import Table
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.evaluation import IOU_TYPES, METRICS, Evaluation
 from tui.evaluation.evaluator import Evaluator
-from tui.evaluation.report import box_mask, box_mask_rows, by_file, coverage_notes, percent
+from tui.evaluation.report import Cell, box_mask, box_mask_rows, by_file, coverage_notes, percent
 
 COMMAND = "eval"
 HELP = "evaluate prediction files against FashionFail (COCO metrics and the paper's weighted mAP)"
@@ -31,13 +31,22 @@ def add_arguments(parser) -> None:
                         help="one JSON object with a `results` list, one entry per file and IoU type")
 
 
-def _summary_table(evaluations: list[Evaluation], annotations: Path) -> Table:
-    table = Table("model", "file", title=f"{annotations.name}: weighted over 22 categories, box | mask, %")
+_HOLDS = {"bbox": "boxes", "segm": "masks"}
+
+
+def _summary_table(evaluations: list[Evaluation], annotations: Path, iou_types: tuple[str, ...]) -> Table:
+    holds = _HOLDS[iou_types[0]] if len(iou_types) == 1 else "box | mask"
+    table = Table("model", "file", title=f"{annotations.name}: weighted over 22 categories, {holds}, %")
     for _, heading in METRICS:
         table.add_column(heading, justify="center")
     for model, label, cells in box_mask_rows(evaluations):
-        table.add_row(model, label, *map(box_mask, cells))
+        table.add_row(model, label, *(_cell_text(cell, iou_types) for cell in cells))
     return table
+
+
+def _cell_text(cell: Cell, iou_types: tuple[str, ...]) -> str:
+    """`box | mask`, or only the value of the one IoU type evaluated (a cell is (box, mask), as IOU_TYPES)."""
+    return box_mask(cell) if len(iou_types) > 1 else percent(cell[IOU_TYPES.index(iou_types[0])])
 
 
 def _category_table(evaluation: Evaluation) -> Table:
@@ -64,7 +73,7 @@ def execute(args) -> int:
         print(json.dumps({"annotations": str(annotations), "results": [e.as_json() for e in evaluations]}))
         return 0
     out = Console()
-    out.print(_summary_table(evaluations, annotations))
+    out.print(_summary_table(evaluations, annotations, iou_types))
     for by_type in by_file(evaluations).values():
         evaluation = next(iter(by_type.values()))
         for note in coverage_notes(evaluation):

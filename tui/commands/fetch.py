@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tui import catalog, config
 from tui.commands import emit_event
-from tui.downloads import fetch_model
+from tui.downloads import CheckpointNeeded, fetch_model
 from tui.downloads.progress import Progress, describe
 from tui.errors import UserError
 
@@ -21,7 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--from", dest="source_file", type=Path, metavar="FILE",
                         help="import a file you downloaded by hand (the FashionFormer .pth files, a tarball, or a Facere .onnx)")
     parser.add_argument("--json", action="store_true",
-                        help="JSON events on stdout, one per line: progress ..., then done (with the path) or error")
+                        help="JSON events on stdout, one per line: progress ..., then done (with the path), "
+                             "incomplete (a checkpoint to import by hand is still needed) or error")
 
 
 class _Reporter:
@@ -56,16 +57,22 @@ class _Reporter:
 
 
 def execute(args) -> int:
+    """Exit status 0 when every model is fetched; 1 when all that is left is a checkpoint to import
+    by hand (the rest, e.g. its source tree, is fetched); 2 when anything failed."""
     models = catalog.MODELS if args.model.strip().lower() == "all" else (catalog.get(args.model),)
     if args.source_file and len(models) > 1:
         raise UserError("--from imports one file: name the model it belongs to, not all")
     settings = config.load()
     reporter = _Reporter(args.json)
-    failures = []
+    failures, needing = [], []
     for model in models:
         reporter.model = model.name
         try:
             path = fetch_model(model, settings, reporter.progress, source_file=args.source_file)
+        except CheckpointNeeded as exc:
+            needing.append(model.name)
+            reporter.finished("incomplete", message=str(exc))
+            continue
         except UserError as exc:
             if len(models) == 1:
                 raise
@@ -73,6 +80,13 @@ def execute(args) -> int:
             reporter.finished("error", message=str(exc))
             continue
         reporter.finished("done", path=str(path))
+    left = f"{len(needing)} of {len(models)} models still need a checkpoint imported by hand: {', '.join(needing)}"
     if failures:
-        raise UserError(f"{len(failures)} of {len(models)} models not fetched: {', '.join(failures)} (see above)")
-    return 0
+        raise UserError(f"{len(failures)} of {len(models)} models not fetched: {', '.join(failures)}"
+                        + (f"; {left}" if needing else "") + " (see above)")
+    if needing and len(models) > 1:
+        if args.json:
+            emit_event({"event": "incomplete", "message": f"{left} (see above)"})
+        else:
+            print(f"{left} (see above)", file=sys.stderr)
+    return 1 if needing else 0

@@ -19,6 +19,8 @@ COMMAND = "gpu"
 HELP = "show GPU utilisation, memory, power and processes (NVML, else nvidia-smi)"
 ORDER = 60
 LEVEL_STYLES = {"low": "green", "medium": "yellow", "high": "red"}
+MAX_WATCH_SECONDS = 86400
+"""Longer waits are surely a typo, and `inf` would fail inside time.sleep."""
 
 
 def add_arguments(parser) -> None:
@@ -84,8 +86,9 @@ def _watch(sampler: GpuSampler, seconds: float, json_lines: bool) -> None:
 
 
 def execute(args) -> int:
-    if args.watch is not None and not args.watch > 0:
-        raise UserError(f"--watch needs a positive number of seconds, not {args.watch:g}")
+    if args.watch is not None and not 0 < args.watch <= MAX_WATCH_SECONDS:
+        raise UserError(f"--watch needs a positive number of seconds, at most {MAX_WATCH_SECONDS} (a day), "
+                        f"not {args.watch:g}")
     sampler = GpuSampler(interval=args.watch or 1.0)
     try:
         if args.watch is not None:

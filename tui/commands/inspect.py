@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from tui.predictions import load_predictions
+from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.formats import FAMILY_CHOICES
 
 COMMAND = "inspect"
@@ -25,19 +25,19 @@ def add_arguments(parser) -> None:
                         help="one JSON object: family, images, detections, per_category, score_quantiles, ...")
 
 
-def _load_with_progress(args):
-    """A transient progress bar on a terminal (a first open of a large file takes seconds)."""
+def load_with_progress(file, family: str | None, quiet: bool = False) -> PredictionSet:
+    """load_predictions with a transient progress bar on a terminal (a first open of a large file takes seconds)."""
     console = Console(stderr=True)
-    if args.json or not console.is_terminal:
-        return load_predictions(args.file, family=args.family)
+    if quiet or not console.is_terminal:
+        return load_predictions(file, family=family)
     with Progress(TextColumn("{task.description}"), BarColumn(), console=console, transient=True) as progress:
         task = progress.add_task("reading", total=1.0)
-        return load_predictions(args.file, family=args.family,
+        return load_predictions(file, family=family,
                                 on_progress=lambda fraction, stage: progress.update(task, completed=fraction, description=stage))
 
 
 def execute(args) -> int:
-    summary = _load_with_progress(args).summary()
+    summary = load_with_progress(args.file, args.family, quiet=args.json).summary()
     if args.json:
         print(json.dumps(summary))
         return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
 from pathlib import Path
 
@@ -29,7 +28,6 @@ def add_arguments(parser) -> None:
         "them, and a `meta` JSON string. Interrupting keeps finished images; rerunning the same "
         "command resumes."
     )
-    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     parser.add_argument("model", metavar="MODEL", help=f"one of {', '.join(catalog.names())}")
     parser.add_argument("--images", type=Path, required=True, metavar="DIR", help="folder of images")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
@@ -67,14 +65,21 @@ def execute(args) -> int:
     return _exit_code(ending)
 
 
+CANCELLING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Ctrl+C, `kill`, a closed terminal: each cancels the runner and waits for it, then exits 130."""
+
+
 def _events_until_end(job: jobs.Job):
-    """The job's events to its end. Ctrl+C (SIGINT) cancels the runner, which keeps what is done;
-    it is handled as a signal rather than a KeyboardInterrupt so the event stream is never cut short."""
-    previous = signal.signal(signal.SIGINT, lambda *_: job.cancel())
+    """The job's events to its end. Ctrl+C (SIGINT), SIGTERM and SIGHUP cancel the runner, which
+    keeps what is done; they are handled as signals rather than exceptions so the event stream is
+    never cut short and the command never exits before its runner (which holds the output's lock).
+    A second one kills the runner at once."""
+    previous = {number: signal.signal(number, lambda *_: job.cancel()) for number in CANCELLING_SIGNALS}
     try:
         yield from job.events()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _follow_json(job: jobs.Job) -> jobs.Event:

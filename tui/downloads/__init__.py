@@ -4,7 +4,8 @@ The stable API the CLI, the app and the setup wizard use:
 
     fetch_model(model, config, on_progress=None, source_file=None) -> Path
         download/unpack (or import `source_file`), verify, clone the source tree; returns the
-        checkpoint path the runner is given. Raises UserError (one line) on any failure.
+        checkpoint path the runner is given. Raises UserError (one line) on any failure, and
+        CheckpointNeeded (a UserError) when all that is missing is a checkpoint to import by hand.
     model_files_state(model, config) -> ModelFiles
         cheap (stat + manifest): each file's state (missing, partial, downloading, unverified,
         verified, corrupt, external) and the source tree's (missing, verified, wrong-commit, broken).
@@ -15,14 +16,15 @@ The stable API the CLI, the app and the setup wizard use:
 `on_progress` receives `Progress` events (stage, name, done, total, rate, eta, message).
 """
 
-from tui.downloads.fetch import delete_model, fetch_model, import_model, manual_instructions, verify_model
+from tui.downloads.fetch import (CheckpointNeeded, delete_model, fetch_model, import_model, manual_instructions,
+                                 verify_model)
 from tui.downloads.http import Policy
 from tui.downloads.progress import Progress, ProgressCallback
 from tui.downloads.sources import ensure_source, resolve, tree_state
 from tui.downloads.state import FileState, ModelFiles, model_files_state
 
 __all__ = [
-    "FileState", "ModelFiles", "Policy", "Progress", "ProgressCallback",
+    "CheckpointNeeded", "FileState", "ModelFiles", "Policy", "Progress", "ProgressCallback",
     "delete_model", "ensure_source", "fetch_model", "import_model", "manual_instructions",
     "model_files_state", "resolve", "tree_state", "verify_model",
 ]

@@ -25,16 +25,37 @@ from tui.errors import UserError
 from tui.files import sha256_of
 
 
+class CheckpointNeeded(UserError):
+    """Everything a model needs is in place except a checkpoint the user must download by hand
+    and import: not a failure of the fetch, so its exit status is 1, as for "not ready"."""
+
+    exit_code = 1
+
+
 def manual_instructions(model: Model) -> str:
     return (f"{model.name} has no direct download: get {model.weights.filename} from {model.weights.manual_from} "
             f"and import it with: fashionfail-tui fetch {model.name} --from PATH/{model.weights.filename}")
+
+
+def _checkpoint_needed(model: Model, config: Config, on_progress: ProgressCallback) -> CheckpointNeeded:
+    """Clone the source tree of a model whose checkpoint must be imported by hand, then say what is
+    left; a UserError naming both when the clone fails."""
+    if model.source is None:
+        return CheckpointNeeded(manual_instructions(model))
+    try:
+        tree = ensure_source(resolve(model.source, config), on_progress)
+    except UserError as exc:
+        raise UserError(f"{exc}; the checkpoint is still needed too: {manual_instructions(model)}") from None
+    return CheckpointNeeded(f"source tree {model.source.name} is ready at {tree}; still needed: "
+                            f"{manual_instructions(model)}")
 
 
 def fetch_model(model: Model, config: Config, on_progress: ProgressCallback | None = None,
                 source_file: Path | None = None, policy: Policy = Policy()) -> Path:
     """Make the model's checkpoint (and source tree) present and verified; return the checkpoint path
     the runner is given (for a tarball, the `.../model.ckpt` prefix). `source_file` imports a file
-    the user downloaded instead of fetching; it is required for manual models not yet in the cache."""
+    the user downloaded instead of fetching; a manual model not yet in the cache gets its source
+    tree, then CheckpointNeeded (a UserError) saying how to import the checkpoint."""
     on_progress = on_progress or ignore
     override = config.override_for(model.name)
     if source_file is not None:
@@ -46,7 +67,7 @@ def fetch_model(model: Model, config: Config, on_progress: ProgressCallback | No
         state = model_files_state(model, config)
         if not state.usable:
             if model.weights.kind == "manual":
-                raise UserError(manual_instructions(model))
+                raise _checkpoint_needed(model, config, on_progress)
             _download(model, config, state, on_progress, policy)
     if model.source:
         ensure_source(resolve(model.source, config), on_progress)

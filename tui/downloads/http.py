@@ -7,6 +7,12 @@ must start exactly at N and describe the same file, anything else (a 200 from a 
 Range, a changed file) restarts cleanly from byte 0. The sha256 is computed while streaming; only a
 file whose hash matches what is expected is fsynced and renamed into place, a mismatch is deleted.
 The whole transfer runs under the target's cross-process lock.
+
+A body without Content-Length (not chunked) ends when the connection closes, so a dropped
+connection looks like a whole, shorter file: such a body is kept only when its hash matches a
+known sha256 (a mismatch is retried as a cut-short transfer), and refused when no hash is known.
+Redirects may only lead to http(s) URLs; the credentials of a `user:password@` URL never appear
+in messages, progress events or files.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import httpx
 from tui.downloads.files import disk_error, remove_quietly, replace_durably
 from tui.downloads.locks import locked
 from tui.downloads.progress import Meter, Progress, ProgressCallback, ignore
-from tui.errors import UserError
+from tui.errors import UserError, redact
 from tui.files import sha256_of
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -92,19 +98,41 @@ def linked_sha256(response: httpx.Response) -> str | None:
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).netloc or url
+    """host[:port], without credentials."""
+    return urlsplit(url).netloc.rpartition("@")[2] or redact(url)
+
+
+def _length_is_framed(headers: httpx.Headers) -> bool:
+    """Whether the HTTP framing tells a whole body from one cut short (Content-Length or chunked)."""
+    length = headers.get("content-length", "")
+    return length.isdigit() or "chunked" in headers.get("transfer-encoding", "").lower()
 
 
 class Transfer:
     """One file's download: state on disk (part + sidecar) and the attempts that fill it."""
 
-    def __init__(self, url: str, target: Path, policy: Policy, on_progress: ProgressCallback):
+    def __init__(self, url: str, target: Path, policy: Policy, on_progress: ProgressCallback,
+                 expected_sha256: str | None = None, fallback_sha256: str | None = None):
         self.url, self.target, self.policy, self.on_progress = url, target, policy, on_progress
+        self.shown_url = redact(url)
+        """The url as messages, progress events and the sidecar show it: without credentials."""
+        self.expected_sha256, self.fallback_sha256 = expected_sha256, fallback_sha256
         self.part = target.with_name(target.name + ".part")
         self.sidecar = _sidecar(self.part)
         self.server_sha256: str | None = None
         self.digest = hashlib.sha256()
         """sha256 of the partial file's bytes, updated while streaming."""
+
+    def wanted(self) -> tuple[str | None, str]:
+        """The sha256 the file must have and where that came from: the caller's pinned hash, the
+        server's X-Linked-Etag, the earlier download's record; (None, "unchecked") when none is known."""
+        if self.expected_sha256:
+            return self.expected_sha256.lower(), "expected"
+        if self.server_sha256:
+            return self.server_sha256, "server"
+        if self.fallback_sha256:
+            return self.fallback_sha256.lower(), "expected"
+        return None, "unchecked"
 
     def discard_partial(self) -> None:
         remove_quietly(self.part, self.sidecar)
@@ -115,13 +143,13 @@ class Transfer:
             saved = json.loads(self.sidecar.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             saved = None
-        if not isinstance(saved, dict) or saved.get("url") != self.url or not self.part.exists():
+        if not isinstance(saved, dict) or saved.get("url") != self.shown_url or not self.part.exists():
             self.discard_partial()
             return None
         return saved
 
     def _save(self, headers: httpx.Headers, total: int | None) -> None:
-        self.sidecar.write_text(json.dumps({"url": self.url, "total": total, **_validator(headers)}),
+        self.sidecar.write_text(json.dumps({"url": self.shown_url, "total": total, **_validator(headers)}),
                                 encoding="utf-8")
 
     def attempt(self, client: httpx.Client) -> None:
@@ -139,9 +167,9 @@ class Transfer:
             if status == 416:
                 raise _Retry(f"the server refused to resume at byte {offset}", fresh=True)
             if status >= 500 or status == 429:
-                raise _Retry(f"HTTP {status} {response.reason_phrase} from {self.url}")
+                raise _Retry(f"HTTP {status} {response.reason_phrase} from {self.shown_url}")
             if status >= 400:
-                raise UserError(f"HTTP {status} {response.reason_phrase} for {self.url}")
+                raise UserError(f"HTTP {status} {response.reason_phrase} for {self.shown_url}")
             if status == 206:
                 offset, total = self._check_resume(response, saved, offset)
             elif status == 200:
@@ -152,9 +180,24 @@ class Transfer:
                 length = response.headers.get("content-length")
                 total = int(length) if length and length.isdigit() else None
             else:
-                raise UserError(f"unexpected HTTP {status} {response.reason_phrase} for {self.url}")
+                raise UserError(f"unexpected HTTP {status} {response.reason_phrase} for {self.shown_url}")
             self._save(response.headers, total)
             self._receive(response, offset, total)
+            if total is None and not _length_is_framed(response.headers):
+                self._check_unframed_body()
+
+    def _check_unframed_body(self) -> None:
+        """A body that ended when the connection closed: only its hash can say it is whole."""
+        size = self.part.stat().st_size
+        wanted, _ = self.wanted()
+        if wanted is None:
+            self.discard_partial()
+            raise UserError(f"{self.shown_url} sent {self.target.name} with no Content-Length and no sha256 is "
+                            f"known for it, so {size} bytes cut short cannot be told from the whole file; "
+                            f"set its sha256 in the config ([models.NAME] sha256) to download it")
+        if self.digest.hexdigest() != wanted:
+            raise _Retry(f"the {size} bytes received (the server sent no Content-Length) do not match "
+                         f"sha256 {wanted}: the transfer was cut short or the file is wrong", fresh=True)
 
     def _disk(self, operation, *args):
         try:
@@ -220,21 +263,20 @@ def download(url: str, target: Path, expected_sha256: str | None = None, fallbac
     with locked(target, on_wait=lambda: on_progress(waiting)):
         if target.exists():
             return _existing(target, expected_sha256 or fallback_sha256, on_progress)
-        transfer = Transfer(url, target, policy, on_progress)
+        transfer = Transfer(url, target, policy, on_progress, expected_sha256, fallback_sha256)
         _run_attempts(transfer, policy, client)
         digest = transfer.digest.hexdigest()
-        wanted, source = (expected_sha256, "expected") if expected_sha256 else \
-            (transfer.server_sha256, "server") if transfer.server_sha256 else (fallback_sha256, "expected")
-        if wanted and digest != wanted.lower():
+        wanted, source = transfer.wanted()
+        if wanted and digest != wanted:
             transfer.discard_partial()
-            raise UserError(f"hash mismatch for {target.name} from {url}: expected sha256 {wanted}, got {digest}; "
-                            "the download was deleted")
+            raise UserError(f"hash mismatch for {target.name} from {transfer.shown_url}: expected sha256 {wanted}, "
+                            f"got {digest}; the download was deleted")
         try:
             replace_durably(transfer.part, target)
         except OSError as exc:
             raise disk_error(exc, target) from None
         remove_quietly(transfer.sidecar)
-        return Downloaded(target, digest, target.stat().st_size, source if wanted else "unchecked")
+        return Downloaded(target, digest, target.stat().st_size, source)
 
 
 def _existing(target: Path, wanted: str | None, on_progress: ProgressCallback) -> Downloaded:
@@ -260,7 +302,10 @@ def _run_attempts(transfer: Transfer, policy: Policy, shared: httpx.Client | Non
             except httpx.ConnectError as exc:
                 problem = f"cannot reach {_host(transfer.url)} ({_reason(exc)})"
             except httpx.TooManyRedirects:
-                raise UserError(f"too many redirects fetching {transfer.url}") from None
+                raise UserError(f"too many redirects fetching {transfer.shown_url}") from None
+            except httpx.UnsupportedProtocol as exc:  # a redirect to file://, ftp://...: never worth a retry
+                raise UserError(f"refusing the redirect from {transfer.shown_url} to {redact(str(exc.request.url))}: "
+                                "only http and https downloads are allowed") from None
             except httpx.TimeoutException:
                 problem = f"{_host(transfer.url)} stopped answering (timed out)"
             except (httpx.TransportError, httpx.StreamError) as exc:
@@ -276,4 +321,4 @@ def _run_attempts(transfer: Transfer, policy: Policy, shared: httpx.Client | Non
 
 def _reason(exc: Exception) -> str:
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return redact(text.splitlines()[0])

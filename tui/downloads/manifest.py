@@ -17,6 +17,7 @@ from pathlib import Path
 from tui import paths
 from tui.downloads.files import replace_durably
 from tui.downloads.locks import locked
+from tui.errors import redact
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _write(files: dict[str, dict]) -> None:
 def record(path: Path, sha256: str, hash_source: str, url: str | None = None, verified: bool = True) -> Entry:
     stat = path.stat()
     entry = Entry(sha256=sha256, size=stat.st_size, hash_source=hash_source, mtime_ns=stat.st_mtime_ns,
-                  verified=verified, url=url)
+                  verified=verified, url=redact(url) if url else None)
     with locked(manifest_file()):
         files = _read()
         files[key_for(path)] = asdict(entry)

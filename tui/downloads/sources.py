@@ -3,6 +3,9 @@
 `ensure_source` is idempotent: a tree that is present, clean and at the pinned commit is left
 alone; one at another commit or with edited tracked files is fetched and checked out again; one
 that is not a working git repository is cloned afresh (into a temporary folder, then renamed).
+
+No value from the catalog or the config reaches git where it could be read as an option: urls
+come after `--`, and a commit must be a hex commit id (7 to 40 digits, checked again here).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 
 from tui import paths
 from tui.catalog import SourceTree
-from tui.config import Config
+from tui.config import COMMIT_ID, Config
 from tui.downloads.locks import locked
 from tui.downloads.progress import Progress, ProgressCallback, ignore
 from tui.errors import UserError
@@ -75,11 +78,16 @@ def tree_state(tree: SourceTree) -> TreeState:
         state = "missing"
     elif head is None:
         state = "broken"
-    elif tree.commit and head != tree.commit:
+    elif not _at_pin(head, tree):
         state = "wrong-commit"
     else:
         state = "verified"
     return TreeState(tree.name, path, state, head, tree.commit, tree.url)
+
+
+def _at_pin(head: str, tree: SourceTree) -> bool:
+    """HEAD is the pinned commit (named in full or abbreviated), or nothing is pinned."""
+    return not tree.commit or head.startswith(tree.commit)
 
 
 def _git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -98,7 +106,7 @@ def _last_line(text: str) -> str:
 def _clone(tree: SourceTree, into: Path, on_progress: ProgressCallback) -> None:
     """`git clone --progress`, its progress lines turned into events."""
     try:
-        process = subprocess.Popen(["git", "clone", "--progress", "--no-checkout", tree.url, str(into)],
+        process = subprocess.Popen(["git", "clone", "--progress", "--no-checkout", "--", tree.url, str(into)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    env={**os.environ, **_GIT_ENV})
     except FileNotFoundError:
@@ -120,13 +128,15 @@ def _clone(tree: SourceTree, into: Path, on_progress: ProgressCallback) -> None:
 
 def _check_out(tree: SourceTree, repo: Path, on_progress: ProgressCallback) -> None:
     """Put the pinned commit (or, unpinned, the current HEAD) in the work tree, fetching it if needed."""
+    if tree.commit and not COMMIT_ID.match(tree.commit):
+        raise UserError(f"the pinned commit of {tree.name} must be 7 to 40 hex digits, not {tree.commit!r}")
     commit = tree.commit or "HEAD"
     if tree.commit and _git("cat-file", "-e", f"{commit}^{{commit}}", cwd=repo).returncode != 0:
         on_progress(Progress("clone", tree.name, message=f"fetching commit {commit[:12]}"))
-        fetched = _git("fetch", "--quiet", tree.url, commit, cwd=repo)
-        if fetched.returncode != 0 and _git("fetch", "--quiet", tree.url, cwd=repo).returncode != 0:
+        fetched = _git("fetch", "--quiet", "--", tree.url, commit, cwd=repo)
+        if fetched.returncode != 0 and _git("fetch", "--quiet", "--", tree.url, cwd=repo).returncode != 0:
             raise UserError(f"cannot fetch from {tree.url}: {_last_line(fetched.stderr)}")
-    checked = _git("-c", "advice.detachedHead=false", "checkout", "--force", "--detach", commit, cwd=repo)
+    checked = _git("-c", "advice.detachedHead=false", "checkout", "--force", "--detach", commit, "--", cwd=repo)
     if checked.returncode != 0:
         raise UserError(f"commit {commit} is not in {tree.url} ({_last_line(checked.stderr)})")
 
@@ -136,7 +146,7 @@ def _verify(tree: SourceTree, repo: Path) -> str:
     if head.returncode != 0:
         raise UserError(f"{repo} is not a working git repository after checkout")
     sha = head.stdout.strip()
-    if tree.commit and sha != tree.commit:
+    if not _at_pin(sha, tree):
         raise UserError(f"{repo} is at {sha}, not the pinned commit {tree.commit}")
     return sha
 
@@ -144,7 +154,7 @@ def _verify(tree: SourceTree, repo: Path) -> str:
 def _is_right(tree: SourceTree, repo: Path) -> bool:
     """At the pinned commit with no tracked file edited (untracked files, like __pycache__, are fine)."""
     head = _git("rev-parse", "HEAD", cwd=repo)
-    if head.returncode != 0 or (tree.commit and head.stdout.strip() != tree.commit):
+    if head.returncode != 0 or not _at_pin(head.stdout.strip(), tree):
         return False
     status = _git("status", "--porcelain", "--untracked-files=no", cwd=repo)
     return status.returncode == 0 and not status.stdout.strip()

@@ -42,11 +42,21 @@ class EnvStatus:
     state: State
     prefix: Path | None
     backend: str
+    """embedded, conda, mamba, micromamba, or external (an interpreter the config names)."""
     detail: str = ""
+    note: str = ""
+    """The spec's `note`: how this environment departs from the paper's."""
+    python: Path | None = None
+    """An external environment's interpreter; a built one's is `prefix/bin/python`."""
+
+    @property
+    def interpreter(self) -> Path | None:
+        return self.python or (self.prefix / "bin" / "python" if self.prefix else None)
 
     def to_json(self) -> dict:
         return {"family": self.family, "name": self.name, "state": self.state.value,
-                "prefix": str(self.prefix) if self.prefix else None, "backend": self.backend, "detail": self.detail}
+                "prefix": str(self.prefix) if self.prefix else None, "backend": self.backend, "detail": self.detail,
+                "note": self.note, "python": str(self.interpreter) if self.interpreter else None}
 
 
 def state_of(spec: EnvSpec, prefix: Path | None) -> tuple[State, str]:
@@ -68,9 +78,10 @@ def state_of(spec: EnvSpec, prefix: Path | None) -> tuple[State, str]:
     return State.READY, ""
 
 
-def expand(argv: Sequence[str], prefix: Path) -> list[str]:
-    """Fill the placeholders a spec's argv may use: {prefix}, {python}, {sources}, {cache}."""
-    values = {"prefix": str(prefix), "python": str(prefix / "bin" / "python"),
+def expand(argv: Sequence[str], prefix: Path, python: Path | None = None) -> list[str]:
+    """Fill the placeholders a spec's argv may use: {prefix}, {python} (`prefix/bin/python` unless
+    given), {sources}, {cache}."""
+    values = {"prefix": str(prefix), "python": str(python or prefix / "bin" / "python"),
               "sources": str(paths.sources_dir()), "cache": str(paths.cache_dir())}
     return [arg.format(**values) for arg in argv]
 
@@ -114,7 +125,7 @@ class Backend(ABC):
         spec = self.spec(family)
         prefix = self.prefix_for(spec)
         state, detail = state_of(spec, prefix)
-        return EnvStatus(family, spec.name, state, prefix, self.name, detail)
+        return EnvStatus(family, spec.name, state, prefix, self.name, detail, spec.note)
 
     def list(self) -> list[EnvStatus]:
         return [self.status(family) for family in specs.families(self.config)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from tui.catalog import Model
 from tui.config import Config
-from tui.environments import State, environment_gap, family_of, status_for
+from tui.environments import EnvStatus, State, environment_gap, external, family_of, status_for
 from tui.readiness import readiness
 
 
@@ -22,29 +22,40 @@ class Diagnosis:
     environment: str
     """Where the runner's interpreter comes from, in words."""
     gaps: tuple[Gap, ...]
+    note: str = ""
+    """How that environment departs from the paper's (a variant spec's `note`)."""
 
     @property
     def ready(self) -> bool:
         return not self.gaps
 
     def to_json(self) -> dict:
-        return {"name": self.model, "ready": self.ready, "environment": self.environment,
+        return {"name": self.model, "ready": self.ready, "environment": self.environment, "note": self.note,
                 "gaps": [{"what": g.what, "fix": g.fix} for g in self.gaps]}
 
 
-def diagnose(model: Model, settings: Config) -> Diagnosis:
+def diagnose(model: Model, settings: Config, checked_since: float | None = None) -> Diagnosis:
+    """`checked_since` (a time.time()): check an external environment again unless it was checked
+    since then, rather than trust its last check (doctor)."""
+    status = status_for(model, settings, checked_since)
     env_gap = environment_gap(model, settings)
-    gaps = [Gap(env_gap, _environment_fix(model, settings))] if env_gap else []
+    gaps = [Gap(env_gap, _environment_fix(model, status))] if env_gap else []
     for item in readiness(model, settings).missing:
         if item != env_gap:
             gaps.append(Gap(item, _fetch_fix(model) if item.startswith("checkpoint") else f"fashionfail-tui fetch {model.name}"))
-    return Diagnosis(model.name, _interpreter(model, settings), tuple(gaps))
+    used = status and (model.environment or status.state is State.READY)
+    return Diagnosis(model.name, _interpreter(model, status, settings), tuple(gaps), status.note if used else "")
 
 
-def _environment_fix(model: Model, settings: Config) -> str:
-    status = status_for(model, settings)
+def _environment_fix(model: Model, status: EnvStatus | None) -> str:
+    if status and status.backend == external.BACKEND:
+        if status.state is State.MISSING:
+            return (f"fashionfail-tui env use {status.family} PYTHON "
+                    f"(or correct [envs.{status.family}] python in the config)")
+        return (f"install what is missing into that environment, then check it again: "
+                f"fashionfail-tui env use {status.family} {status.python}")
     verb = "create" if status is None or status.state in (State.MISSING, State.READY) else "update"
-    return f"fashionfail-tui env {verb} {model.environment}"
+    return f"fashionfail-tui env {verb} {status.family if status else model.environment}"
 
 
 def _fetch_fix(model: Model) -> str:
@@ -53,10 +64,11 @@ def _fetch_fix(model: Model) -> str:
     return f"fashionfail-tui fetch {model.name}"
 
 
-def _interpreter(model: Model, settings: Config) -> str:
-    status = status_for(model, settings)
+def _interpreter(model: Model, status: EnvStatus | None, settings: Config) -> str:
+    if status and status.backend == external.BACKEND and (model.environment or status.state is State.READY):
+        return f"{status.family} (external: {status.state.value}, {status.python})"
     if model.environment:
-        return f"{model.environment} ({status.backend}: {status.state.value})" if status else model.environment
+        return f"{status.family} ({status.backend}: {status.state.value})" if status else model.environment
     if status and status.state is State.READY:
         return f"{family_of(model, settings)} (optional, {status.backend}: ready)"
     return "the app's own interpreter"

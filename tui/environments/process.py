@@ -65,6 +65,16 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None], *, terminal: boo
     return process.wait()
 
 
+def python_environment(user_site: bool = False) -> dict[str, str]:
+    """The app's environment minus what would leak its Python setup (PYTHONPATH, PYTHONHOME,
+    PYTHONSTARTUP) into another interpreter; that interpreter also ignores the user's
+    site-packages unless `user_site`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
+    if not user_site:
+        env["PYTHONNOUSERSITE"] = "1"
+    return env
+
+
 def stop_all() -> None:
     """Kill every program `stream` is running, with its children, for a caller going away (the app
     closing while a silent step runs would otherwise wait for the step to end); `stream` returns."""

@@ -52,6 +52,10 @@ class EnvSpec:
     post_file: Path | None
     digest: str = field(repr=False)
     """sha256 of both files: recorded in a prefix when it is built, compared to find stale ones."""
+    variant_of: str | None = None
+    """The family whose models this spec can run instead of the family's own (`[envs.FAMILY] spec`)."""
+    note: str = ""
+    """How this environment departs from the paper's: shown by doctor, recorded in each output's meta."""
 
 
 def specs_dir(config: Config) -> Path:
@@ -68,7 +72,8 @@ def load(family: str, config: Config) -> EnvSpec:
     file = specs_dir(config) / f"{family}.yml"
     if not file.is_file():
         known = ", ".join(families(config)) or "none"
-        raise UserError(f"no environment '{family}' (no {file}); known environments: {known}")
+        where = f" (no {file})" if config.specs_dir else ""  # the bundled folder is the package's business
+        raise UserError(f"no environment '{family}'{where}; known environments: {known}")
     text = file.read_text(encoding="utf-8")
     data = _read_env_file(file, text)
     for key in ("channels", "dependencies"):
@@ -83,6 +88,9 @@ def load(family: str, config: Config) -> EnvSpec:
     conda = [d for d in data.get("dependencies", []) if isinstance(d, str)]
     pip = [line for d in data.get("dependencies", []) if isinstance(d, dict) for line in d.get("pip", [])]
     verify = post.get("verify", {})
+    for key in ("variant_of", "note"):
+        if not isinstance(post.get(key, ""), str):
+            raise UserError(f"{post_file}: `{key}` must be a string")
     return EnvSpec(
         family=family,
         name=str(data.get("name") or f"fashionfail-{family}"),
@@ -96,7 +104,27 @@ def load(family: str, config: Config) -> EnvSpec:
         file=file,
         post_file=post_file if post_text else None,
         digest=hashlib.sha256(text.encode() + b"\0" + post_text.encode()).hexdigest(),
+        variant_of=post.get("variant_of") or None,
+        note=post.get("note", ""),
     )
+
+
+def variants(family: str, config: Config) -> list[str]:
+    """The specs a family's models can run in: its own, then those declaring `variant_of` it."""
+    return [family] + [name for name in families(config) if name != family and load(name, config).variant_of == family]
+
+
+def selected(family: str, config: Config) -> str:
+    """The spec a family's models run in: the config's `[envs.FAMILY] spec`, else the family's own.
+    UserError when the config names a spec that does not exist or is not a variant of the family."""
+    wanted = config.env_choice_for(family).spec
+    if not wanted or wanted == family:
+        return family
+    choices = variants(family, config)
+    if wanted not in choices:
+        raise UserError(f"[envs.{family}] spec = '{wanted}' is not an environment of {family} "
+                        f"(choose one of: {', '.join(choices)})")
+    return wanted
 
 
 def _step(post_file: Path, raw: dict) -> Step:

@@ -32,10 +32,18 @@ class WizardState:
     fetched: list[str] = field(default_factory=list)
     """Models whose checkpoints this wizard run fetched."""
 
-    def families(self) -> list[str]:
+    def families(self, config: Config) -> list[str]:
         """The environments the chosen models need, catalog order."""
-        wanted = {catalog.get(name).environment for name in self.models}
-        return [f for f in catalog.FAMILIES if f in wanted]
+        return environments_for([catalog.get(name) for name in self.models], config)
+
+
+def environments_for(models: list[Model], config: Config) -> list[str]:
+    """The environment specs `models` run in, catalog order: the one the config selects for each
+    family (a variant, or the family's own); none for a family the config points at an external
+    interpreter, which the wizard neither builds nor counts."""
+    wanted = {m.environment for m in models if m.environment}
+    return [specs.selected(f, config) for f in catalog.FAMILIES
+            if f in wanted and config.env_choice_for(f).python is None]
 
 
 def state_file() -> Path:
@@ -85,8 +93,8 @@ def disk_needs(models: list[Model], backend_name: str, config: Config) -> list[D
     sized = [m.weights for m in models if m.weights.size]
     needs = [DiskNeed("checkpoints", paths.cache_dir(), sum(a.size for a in sized), free_bytes(paths.cache_dir()),
                       tuple(m.weights.filename for m in models if not m.weights.size))]
-    families = sorted({m.environment for m in models if m.environment})
-    env_bytes = sum(specs.load(f, config).size_mb * 1_000_000 for f in families if f in specs.families(config))
+    env_bytes = sum(specs.load(f, config).size_mb * 1_000_000 for f in environments_for(models, config)
+                    if f in specs.families(config))
     if backend_name == "embedded":
         needs.append(DiskNeed("environments", paths.data_dir(), env_bytes, free_bytes(paths.data_dir())))
     else:

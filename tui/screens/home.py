@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -75,6 +76,8 @@ class HomeScreen(Screen):
         model, diagnosis = catalog.get(name), self.diagnoses[name]
         source = model.weights.url or f"by hand from {model.weights.manual_from}"
         lines = [f"[b]{model.title}[/b]", f"weights: {model.weights.filename}, {source}"]
+        if diagnosis.note:
+            lines.append(f"[magenta]runs in {escape(diagnosis.environment)}: {escape(diagnosis.note)}[/]")
         if diagnosis.ready:
             lines.append("[green]Ready to run:[/] r opens the Run screen.")
         else:

@@ -154,7 +154,7 @@ class SetupScreen(Screen):
         backend = self._backend()
         if backend is None:
             return
-        todo = [f for f in self.state.families() if f not in self.state.environments_done]
+        todo = [f for f in self.state.families(self.settings) if f not in self.state.environments_done]
 
         def build(family: str):
             return lambda report: wizard.build_environment(backend, family, report.line, report.step, report.fraction)
