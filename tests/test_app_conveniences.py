@@ -1,0 +1,144 @@
+"""Small conveniences, through the Pilot: Enter on a home row opens Run with that model, the Run screen's
+model list says what each model still needs, and the last run's folders and the theme outlive the app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.images import write_image
+from tests.helpers.onnx_models import build_maskrcnn_like
+from tests.helpers.pilot import wait_for
+from tui import paths
+from tui.app import FashionFailApp, LaunchOptions
+from tui.screens.run import RunScreen
+
+
+def prompts(select) -> dict[str, str]:
+    """Each option's value and the text the list shows for it."""
+    return {value: str(prompt) for prompt, value in select._options}
+
+
+async def test_enter_on_a_home_row_opens_run_with_that_model_chosen():
+    app = FashionFailApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.models_table
+        await wait_for(pilot, lambda: table.row_count == 6)
+        table.focus()
+        await pilot.press("down", "down", "enter")  # the third model, fformer-swin
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.is_mounted)
+        assert app.screen.form.model_select.value == "fformer-swin"
+
+        await pilot.press("h")  # and again, now that the Run screen exists
+        await pilot.pause()
+        table.focus()
+        await pilot.press("up", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        assert app.screen.form.model_select.value == "amrcnn-r50-fpn"
+
+
+async def test_the_run_screens_model_list_says_which_are_ready_and_what_the_others_miss():
+    paths.checkpoints_dir().mkdir(parents=True)
+    (paths.checkpoints_dir() / "facere_base.onnx").write_bytes(b"stands in for the checkpoint")
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        select = app.screen.form.model_select
+        await wait_for(pilot, lambda: "ready" in prompts(select)["facere"])
+        shown = prompts(select)
+        assert shown["facere"] == "facere  ready"
+        assert shown["facere+"] == "facere+  missing checkpoint"
+        assert shown["amrcnn-spine"] == "amrcnn-spine  missing checkpoint, environment, source tree"
+        assert select.value == "facere"  # refreshing the prompts keeps the choice
+
+        select.value = "facere+"
+        (paths.checkpoints_dir() / "facere_plus.onnx").write_bytes(b"fetched meanwhile")
+        await pilot.press("h", "r")  # back on the Run screen: checked again
+        await wait_for(pilot, lambda: prompts(select)["facere+"] == "facere+  ready")
+        assert select.value == "facere+"
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    build_maskrcnn_like(tmp_path / "m.onnx", detections=2)
+    write_image(tmp_path / "images" / "0.jpg", size=(64, 48), seed=0)
+    return tmp_path
+
+
+async def test_the_last_runs_folders_and_the_theme_are_there_at_the_next_start(workspace):
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = app.screen.form
+        assert form.field("images").path is None  # nothing remembered yet
+        form.field("images").path = workspace / "images"
+        form.field("out").path = workspace / "out"
+        form.field("model-file").path = workspace / "m.onnx"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-done" in app.screen.summary.classes)
+        app.theme = "nord"
+        await app.workers.wait_for_complete()
+    saved = json.loads(paths.state_file().read_text(encoding="utf-8"))
+    assert saved == {"images_dir": str(workspace / "images"), "out_dir": str(workspace / "out"),
+                     "model_file": str(workspace / "m.onnx"), "theme": "nord"}
+
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        form = app.screen.form
+        assert form.field("images").path == workspace / "images"
+        assert form.field("out").path == workspace / "out"
+        assert form.field("model-file").path == workspace / "m.onnx"
+        assert app.theme == "nord"
+
+    # `--images` on the command line wins over the remembered folder
+    app = FashionFailApp(LaunchOptions(mode="run", images_dir=workspace / "other"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.screen.form.field("images").path == workspace / "other"
+
+
+async def test_a_run_that_fails_its_checks_is_not_remembered(workspace):
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.screen.form.field("images").path = workspace / "nowhere"
+        app.screen.form.field("out").path = workspace / "out"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-failed" in app.screen.summary.classes)
+        await app.workers.wait_for_complete()
+    assert not paths.state_file().exists()
+
+
+HOSTILE_STATES = {
+    "garbage": b"\x00\xff not json at all",
+    "wrong types": json.dumps({"images_dir": ["a"], "out_dir": {"b": 1}, "model_file": 7, "theme": 3}).encode(),
+    "escapes and unknown theme": json.dumps({"images_dir": "/tmp/\x1b[2J", "theme": "no-such-theme"}).encode(),
+    "deeply nested": b"{\"theme\": " + b"[" * 30_000 + b"]" * 30_000 + b"}",
+}
+
+
+@pytest.mark.parametrize("content", HOSTILE_STATES.values(), ids=HOSTILE_STATES.keys())
+async def test_a_hostile_state_file_is_ignored_and_replaced_by_the_next_save(content, workspace):
+    paths.state_file().parent.mkdir(parents=True)
+    paths.state_file().write_bytes(content)
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        form = app.screen.form
+        assert (form.field("images").path, form.field("out").path, form.field("model-file").path) == (None,) * 3
+        assert app.theme == "textual-dark"
+        app.theme = "gruvbox"  # the next save writes a whole, good file
+        await app.workers.wait_for_complete()
+    assert json.loads(paths.state_file().read_text(encoding="utf-8"))["theme"] == "gruvbox"
+
+
+async def test_a_state_file_that_cannot_be_written_is_a_warning_not_a_crash():
+    paths.state_file().mkdir(parents=True)  # a folder where the file should be
+    app = FashionFailApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.theme = "nord"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.theme == "nord"
+        assert any(n.severity == "warning" and "Cannot save the last folders and theme" in n.message
+                   for n in app._notifications)
