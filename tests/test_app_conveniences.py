@@ -1,11 +1,13 @@
 """Small conveniences, through the Pilot: Enter on a home row opens Run with that model, the Run screen's
-model list says what each model still needs, and the last run's folders and the theme outlive the app."""
+model list says what each model still needs, the last run's folders and the theme outlive the app,
+Browse points out category names that match nothing and its captions count what its table lists."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import prediction_files as pf
 import pytest
 
 from tests.helpers.images import write_image
@@ -13,7 +15,10 @@ from tests.helpers.onnx_models import build_maskrcnn_like
 from tests.helpers.pilot import wait_for
 from tui import paths
 from tui.app import FashionFailApp, LaunchOptions
+from tui.predictions.view import unknown_categories
+from tui.screens.browse import BrowseScreen
 from tui.screens.run import RunScreen
+from tui.widgets.browser.filter_bar import UNKNOWN_CATEGORY_PAUSE
 
 
 def prompts(select) -> dict[str, str]:
@@ -142,3 +147,98 @@ async def test_a_state_file_that_cannot_be_written_is_a_warning_not_a_crash():
         assert app.theme == "nord"
         assert any(n.severity == "warning" and "Cannot save the last folders and theme" in n.message
                    for n in app._notifications)
+
+
+# ----- Browse: the category filter and what the picture's caption counts -----
+
+@pytest.mark.parametrize("typed, unknown", [
+    ("sleeve, pants, 23", []),
+    ("slevee", [("slevee", ["sleeve"])]),
+    ("pnts, 46, 0", [("pnts", ["pants"]), ("46", [])]),
+    ("xyzzy", [("xyzzy", [])]),
+    ("", []),
+])
+def test_unknown_category_terms_come_with_the_closest_names(typed, unknown):
+    assert unknown_categories(typed) == unknown
+
+
+def browse_loaded(app) -> bool:
+    screen = app.screen
+    return isinstance(screen, BrowseScreen) and bool(screen.loaded_sets) and bool(screen.image_list.shown_names)
+
+
+def caption_and_rows(app) -> tuple[str, int]:
+    return str(app.screen.pictures[0].caption.content), app.screen.detections_table.row_count
+
+
+async def open_shirt(tmp_path, pilot, app) -> None:
+    await wait_for(pilot, lambda: browse_loaded(app))
+    table = app.screen.image_list.table
+    table.move_cursor(row=table.get_row_index("shirt.jpg"))
+    await wait_for(pilot, lambda: caption_and_rows(app) == ("A: facere.npz (facere), 1 of 2 shown", 1))
+
+
+async def test_a_category_name_that_matches_nothing_is_pointed_out_once_with_the_closest(tmp_path):
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_shirt(tmp_path, pilot, app)
+        app.screen.filter_bar.categories_input.focus()
+        await pilot.press(*"slevee")  # typed key by key: one warning once the typing stops, not six
+        await wait_for(pilot, lambda: caption_and_rows(app) == ("A: facere.npz (facere), 0 of 2 shown", 0))
+        warnings = lambda: [n.message for n in app._notifications if n.title == "Categories"]  # noqa: E731
+        await wait_for(pilot, lambda: warnings())
+        await pilot.pause(UNKNOWN_CATEGORY_PAUSE + 0.3)
+        await pilot.press("enter")  # Enter checks at once, and says nothing new
+        await pilot.pause()
+        assert warnings() == ["no category is called 'slevee'; closest: sleeve"]
+
+        app.screen.filter_bar.categories_input.value = "sleeve, 77"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(warnings()) == 2)
+        assert warnings()[1] == "no category has id 77 (ids go from 0 to 45)"
+        assert caption_and_rows(app) == ("A: facere.npz (facere), 1 of 2 shown", 1)  # sleeve still shown
+
+
+async def test_the_caption_counts_what_the_table_lists_even_when_a_drawing_finishes_late(tmp_path, monkeypatch):
+    """A drawing held back until the filter has changed again must not put its count over the newer table."""
+    import threading
+
+    from tui.screens import browse as browse_screen
+
+    hold, release = threading.Event(), threading.Event()
+    real_render = browse_screen.render
+
+    def held_back(image, source, keep=None, max_size=None):
+        if hold.is_set():
+            hold.clear()
+            release.wait(10)
+        return real_render(image, source, keep=keep, max_size=max_size)
+
+    monkeypatch.setattr(browse_screen, "render", held_back)
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_shirt(tmp_path, pilot, app)
+        hold.set()
+        app.screen.filter_bar.threshold_input.value = "0.2"  # both shown: drawn slowly
+        await wait_for(pilot, lambda: not hold.is_set())
+        app.screen.filter_bar.categories_input.value = "pants"  # then one: drawn at once
+        await wait_for(pilot, lambda: caption_and_rows(app) == ("A: facere.npz (facere), 1 of 2 shown", 1))
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert caption_and_rows(app) == ("A: facere.npz (facere), 1 of 2 shown", 1)
+
+
+async def test_a_name_filter_that_matches_no_image_leaves_nothing_of_the_image_before(tmp_path):
+    path = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[path]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_shirt(tmp_path, pilot, app)
+        app.screen.image_list.name_filter.value = "[/x]"  # matches nothing, and is not markup either
+        await wait_for(pilot, lambda: caption_and_rows(app) == ("", 0))
+        picture = app.screen.pictures[0]
+        assert str(picture.placeholder.content) == "No image name contains '[/x]'." and picture.drawn is None
+        app.screen.image_list.name_filter.value = "shirt"
+        await wait_for(pilot, lambda: caption_and_rows(app) == ("A: facere.npz (facere), 1 of 2 shown", 1))

@@ -37,9 +37,9 @@ class Picture(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="picture-caption")
+        yield Static("", classes="picture-caption", markup=False)  # file names and typed text, shown as they are
         yield Image(classes="picture-image")
-        yield Static("Open a prediction file to see its images.", classes="picture-placeholder")
+        yield Static("Open a prediction file to see its images.", classes="picture-placeholder", markup=False)
 
     @property
     def caption(self) -> Static:
