@@ -1,6 +1,7 @@
 """Small conveniences, through the Pilot: Enter on a home row opens Run with that model, the Run screen's
 model list says what each model still needs, the last run's folders and the theme outlive the app,
-Browse points out category names that match nothing and its captions count what its table lists."""
+Browse points out category names that match nothing and its captions count what its table lists,
+Evaluate keeps no result from before a failure and picks its paths from a folder tree."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import prediction_files as pf
 import pytest
+from evaluation_data import perfect, write_annotations, write_facere_file
 
 from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
@@ -19,6 +21,7 @@ from tui.predictions.view import unknown_categories
 from tui.screens.browse import BrowseScreen
 from tui.screens.run import RunScreen
 from tui.widgets.browser.filter_bar import UNKNOWN_CATEGORY_PAUSE
+from tui.widgets.run.picker import PathPicker
 
 
 def prompts(select) -> dict[str, str]:
@@ -242,3 +245,74 @@ async def test_a_name_filter_that_matches_no_image_leaves_nothing_of_the_image_b
         assert str(picture.placeholder.content) == "No image name contains '[/x]'." and picture.drawn is None
         app.screen.image_list.name_filter.value = "shirt"
         await wait_for(pilot, lambda: caption_and_rows(app) == ("A: facere.npz (facere), 1 of 2 shown", 1))
+
+
+# ----- Evaluate: no results from before a failure, and fields picked from a folder tree -----
+
+EVAL_BOX = (10, 10, 50, 50)
+EVAL_OBJECTS = {"a.jpg": [(0, EVAL_BOX)], "b.jpg": [(23, EVAL_BOX)]}  # class 24: read as facere, not facere+
+
+
+@pytest.fixture
+def evaluation_files(tmp_path):
+    (tmp_path / "anns").mkdir()
+    annotations = write_annotations(tmp_path / "anns" / "ff_test.json", EVAL_OBJECTS)
+    folder = tmp_path / "predictions"
+    folder.mkdir()
+    first = write_facere_file(folder / "first.npz", perfect(EVAL_OBJECTS))
+    second = write_facere_file(folder / "second.npz", perfect(EVAL_OBJECTS))
+    return annotations, first, second
+
+
+async def pick(pilot, field_id: str, path: Path) -> None:
+    """Open the field's folder tree with its Browse button and choose `path` there."""
+    screen = pilot.app.screen
+    await pilot.click(f"#{field_id} .browse")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PathPicker))
+    pilot.app.screen.path_input.value = str(path)
+    await pilot.click("#picker-choose")
+    await wait_for(pilot, lambda: pilot.app.screen is screen)
+
+
+async def evaluate(pilot) -> None:
+    await pilot.click("#evaluate-button")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_evaluate_fields_are_picked_from_a_folder_tree_and_a_failure_leaves_no_old_results(evaluation_files):
+    annotations, first, second = evaluation_files
+    app = FashionFailApp(LaunchOptions(mode="evaluate"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = app.screen.form
+        assert form.annotations_input.value == ""  # no ff_test.json in the cache
+        await pick(pilot, "annotations-field", annotations)
+        assert form.annotations_input.value == str(annotations)
+        await pick(pilot, "predictions-field", first.parent)  # a folder adds its prediction files
+        assert form.chosen_files.paths == [first, second] and form.file_input.value == ""
+        await evaluate(pilot)
+        table = app.screen.comparison
+        assert [k.value for k in table.rows] == [str(first), str(second)]
+
+        first.write_bytes(b"no longer a prediction file")  # one file fails: its old row goes
+        await evaluate(pilot)
+        assert [k.value for k in table.rows] == [str(second)]
+        assert any(n.severity == "error" and "first.npz" in n.message for n in app._notifications)
+
+        annotations.write_text("[not, coco", encoding="utf-8")  # the annotations fail: no row stays
+        await evaluate(pilot)
+        assert table.row_count == 0 and app.screen.worst_images.table("missed").row_count == 0
+        assert "Select a model" in str(app.screen.category_bars.render())
+        assert app.screen.progress_row.has_class("hidden")
+
+
+async def test_evaluate_at_80_and_120_columns_keeps_the_paths_typeable_beside_their_browse_buttons():
+    for size in ((80, 24), (120, 40)):
+        app = FashionFailApp(LaunchOptions(mode="evaluate"))
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            form = app.screen.form
+            for field_id in ("predictions-field", "annotations-field"):
+                field = form.query_one(f"#{field_id}")
+                assert field.input.size.width >= 30, (size, field_id)
+                assert field.query_one(".browse").region.right <= size[0], (size, field_id)

@@ -41,6 +41,10 @@ class RunForm(Vertical):
     RunForm Select {
         width: 1fr;
     }
+    RunForm #run-model SelectCurrent Static#label, RunForm #run-model SelectOverlay {
+        text-wrap: nowrap;  /* one line per model, cut where narrow */
+        text-overflow: ellipsis;
+    }
     RunForm #run-start {
         margin: 0 1 0 12;
     }
