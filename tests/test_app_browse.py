@@ -241,7 +241,7 @@ async def test_opened_without_a_file_the_area_keys_still_work():
         await pilot.pause()
         await pilot.press("g", "j")  # would be typed into the file field if it had the focus
         await pilot.pause()
-        assert app.current_mode == "jobs"
+        assert app.current_mode == "cluster"
         await pilot.press("b", "o")
         await pilot.pause()
         assert app.focused is app.screen.file_bar.first  # `o` takes you to the file field

@@ -13,7 +13,7 @@ from tests.helpers.comparison import annotations_from, make_workspace, slow_face
 from tests.helpers.pilot import wait_for
 from tui.app import FashionFailApp, LaunchOptions
 from tui.commands import main
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 from tui.screens.compare import CompareScreen
 from tui.screens.evaluate import EvaluateScreen
 from tui.screens.failure_gallery import FailureGallery

@@ -34,4 +34,4 @@ async def test_escape_leaves_a_text_field_so_the_area_keys_work_again():
         assert app.current_mode == "evaluate" and field.value == "j"
         await pilot.press("escape", "j")
         await pilot.pause()
-        assert app.current_mode == "jobs" and field.value == "j"
+        assert app.current_mode == "cluster" and field.value == "j"

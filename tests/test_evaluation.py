@@ -10,7 +10,7 @@ from pycocotools.cocoeval import COCOeval
 from evaluation_data import perfect, predictions, write_annotations, write_facere_file
 from tui.errors import UserError
 from tui.evaluation import evaluate_predictions, load_ground_truth
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 
 SHIRT, TOP, SWEATER = 0, 1, 2
 BOX = (10, 10, 50, 50)  # 40 x 40

@@ -12,7 +12,7 @@ from PIL import Image
 
 from failure_case import C1, MODELS, write_case
 from tui.evaluation.failures import find_failures, load_models
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import comparison, paper_table, paper_table_text, percent
 from tui.evaluation.report_html import PANEL_PIXELS, write_report
 from tui.evaluation.results import METRICS

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import var
@@ -13,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from tui import config as config_module
+from tui import paths, remembered
 from tui.config import Config
 from tui.screens import discover
 from tui.widgets.gpu import toggle_gpu_pane
@@ -49,9 +52,33 @@ class FashionFailApp(App):
         super().__init__()
         self.launch = launch or LaunchOptions()
         self.settings = config if config is not None else config_module.load()
+        self.remembered = remembered.load()
+        """The last run's folders and the theme, as the previous session left them."""
+        self._saving = threading.Lock()
 
     def on_mount(self) -> None:
+        if self.remembered.theme in self.available_themes:  # a theme since removed is ignored
+            self.theme = self.remembered.theme
         self.switch_mode(self.launch.mode)
+
+    def watch_theme(self, theme: str) -> None:
+        self.remember(theme=theme)
+
+    def remember(self, **changes) -> None:
+        """Keep these `Remembered` fields for the next start; the file is written in a worker."""
+        updated = replace(self.remembered, **changes)
+        if updated != self.remembered:
+            self.remembered = updated
+            self._save_remembered()
+
+    @work(thread=True, group="remembered")
+    def _save_remembered(self) -> None:
+        with self._saving:  # one writer at a time, and each writes the newest state
+            try:
+                remembered.save(self.remembered)
+            except OSError as exc:
+                self.call_from_thread(self.notify, f"Cannot save the last folders and theme to "
+                                      f"{paths.state_file()}: {exc.strerror or exc}", severity="warning")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -70,6 +70,11 @@ def logs_dir() -> Path:
     return data_dir() / "logs"
 
 
+def state_file() -> Path:
+    """What the app remembers between starts (the last folders, the theme); not the config."""
+    return data_dir() / "state.json"
+
+
 def fashionfail_dir() -> Path:
     """FashionFail's annotation files and `images/{train,val,test}/`, as the original code lays them out."""
     return cache_dir()

@@ -2,5 +2,5 @@
 
 `script` writes the sbatch scripts, `slurm` drives and parses SLURM's commands, `record` keeps what
 was submitted beside the output, `status` joins SLURM's view with the shards' own files, and
-`operations` is what the `cluster` command and the Jobs screen call.
+`operations` is what the `cluster` command and the Cluster screen call.
 """

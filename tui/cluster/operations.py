@@ -1,4 +1,4 @@
-"""What the `cluster` command and the Jobs screen do: submit, resubmit the failed, cancel, merge."""
+"""What the `cluster` command and the Cluster screen do: submit, resubmit the failed, cancel, merge."""
 
 from __future__ import annotations
 

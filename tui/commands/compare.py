@@ -20,7 +20,7 @@ from tui.comparison.plan import Plan, chosen_models, make_plan, nothing_to_run
 from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, Reused
 from tui.comparison.results import COMPARISON_FILE, REPORT_FILE, WrittenComparison, write_comparison
 from tui.errors import UserError
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import paper_table_text
 
 COMMAND = "compare"

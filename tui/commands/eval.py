@@ -12,7 +12,7 @@ from rich.table import Table
 
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.evaluation import IOU_TYPES, METRICS, Evaluation
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import Cell, box_mask, box_mask_rows, by_file, coverage_notes, percent
 
 COMMAND = "eval"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.evaluation.export import FORMATS, check_target, export
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 from tui.predictions import load_predictions
 
 COMMAND = "export"

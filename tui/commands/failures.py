@@ -15,7 +15,7 @@ from tui.commands.options import add_annotation_options, add_family_option, anno
 from tui.errors import UserError
 from tui.evaluation import IOU_TYPES
 from tui.evaluation.failures import DEFAULT_MIN_SCORE, AnnotatedObject, FailureCases, find_failures, load_models
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.scoring import MATCHING_IOU
 
 COMMAND = "failures"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.evaluation.files import SPLITS, default_annotations
+from tui.evaluation.evaluator import SPLITS, default_annotations
 from tui.predictions.formats import FAMILY_CHOICES
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,16 +34,37 @@ def parse_categories(text: str) -> frozenset[int] | None:
 
     A term that matches nothing matches nothing (an empty set), so the user sees the filter bite.
     """
-    terms = [t.strip().lower() for t in text.split(",") if t.strip()]
+    terms = _terms(text)
     if not terms:
         return None
-    chosen = set()
-    for term in terms:
+    return frozenset().union(*map(_category_ids, terms))
+
+
+def unknown_categories(text: str) -> list[tuple[str, list[str]]]:
+    """Each term of a category filter that names no category, with up to three known names close to
+    it (none for a number past the last id)."""
+    unknown = []
+    for term in _terms(text):
         if term.isdigit():
-            chosen.add(int(term))
-        else:
-            chosen.update(i for i, name in enumerate(catalog.CATEGORIES) if term in name.lower())
-    return frozenset(chosen)
+            if int(term) >= len(catalog.CATEGORIES):
+                unknown.append((term, []))
+        elif not _category_ids(term):
+            unknown.append((term, difflib.get_close_matches(term, _CATEGORY_WORDS, n=3, cutoff=0.6)))
+    return unknown
+
+
+_CATEGORY_WORDS = sorted({part for name in catalog.CATEGORIES for part in name.split(", ")})
+"""What a user types for a category: 'top, t-shirt, sweatshirt' is 'top', 't-shirt' or 'sweatshirt'."""
+
+
+def _terms(text: str) -> list[str]:
+    return [t.strip().lower() for t in text.split(",") if t.strip()]
+
+
+def _category_ids(term: str) -> set[int]:
+    if term.isdigit():
+        return {int(term)}
+    return {i for i, name in enumerate(catalog.CATEGORIES) if term in name.lower()}
 
 
 @dataclass(frozen=True)

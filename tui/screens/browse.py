@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
 from tui.errors import UserError
 from tui.predictions import PredictionSet, load_predictions
@@ -74,6 +74,8 @@ class BrowseScreen(Screen):
     @dataclass
     class PicturesDrawn(Message):
         name: str
+        detection_filter: DetectionFilter
+        """The filter drawn with: a drawing finished after the filter changed again is not shown."""
         pictures: list[tuple[str, PILImage.Image | None, str]]
         """(caption, drawing or None, note) per open file."""
 
@@ -251,16 +253,32 @@ class BrowseScreen(Screen):
         self.detection_filter = event.detection_filter
         self.show_selection()
 
+    @on(Input.Changed, "#image-filter")
+    def image_filter_changed(self) -> None:
+        if self.selected_name is None:  # the list refilled empty: nothing of the image before stays
+            self.show_selection()
+
     def show_selection(self) -> None:
         """Fill the detections table now and draw the pictures in a worker."""
         name = self.selected_name
         if name is None:
+            self._show_no_image()
             return
         self.detections_table.show_rows([
             (LABELS[slot], detection_rows(image, self.detection_filter.keep(image)))
             for slot, image in self._selected_images(name)
         ])
         self.draw_pictures(name, self.detection_filter)
+
+    def _show_no_image(self) -> None:
+        """The list is empty (a name filter that matches nothing, or files without images)."""
+        if self._loading:
+            return  # the pictures say "Loading..."
+        term = self.image_list.name_filter.value.strip()
+        message = f"No image name contains '{term}'." if term else "The open files have no images."
+        self.detections_table.show_rows([])
+        for picture in self.pictures:
+            picture.show_placeholder("", message)
 
     def _selected_images(self, name: str):
         return [(slot, image_of(s, name)) for slot, s in enumerate(self.sets) if s is not None]
@@ -280,7 +298,7 @@ class BrowseScreen(Screen):
                 pictures.append((caption, render(image, source, keep=kept, max_size=SCREEN_PIXELS), note))
             except UserError as exc:  # a corrupt mask: say so instead of drawing
                 pictures.append((caption, None, str(exc)))
-        self.post_message(self.PicturesDrawn(name, pictures))
+        self.post_message(self.PicturesDrawn(name, detection_filter, pictures))
 
     def _open_image(self, name: str) -> tuple[PILImage.Image | None, str]:
         folders = image_folders(self.images_dir, self.loaded_sets)
@@ -295,8 +313,8 @@ class BrowseScreen(Screen):
 
     @on(PicturesDrawn)
     def pictures_drawn(self, event: PicturesDrawn) -> None:
-        if event.name != self.selected_name:
-            return
+        if event.name != self.selected_name or event.detection_filter != self.detection_filter:
+            return  # drawn for what is no longer selected: its counts would not match the table
         for picture, (caption, drawn, note) in zip(self.pictures, event.pictures):
             if drawn is None:
                 picture.show_placeholder(caption, note)

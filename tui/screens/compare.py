@@ -21,7 +21,7 @@ from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, QueueEven
 from tui.comparison.results import WrittenComparison, write_comparison
 from tui.environments.diagnosis import Diagnosis, diagnose
 from tui.errors import UserError
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 from tui.screens import NavEntry
 from tui.screens.failure_gallery import FailureGallery
 from tui.widgets.compare.form import CompareForm

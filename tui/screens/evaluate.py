@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Stati
 from tui import paths
 from tui.errors import UserError
 from tui.evaluation import Evaluation
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import by_file, coverage_notes
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
@@ -29,7 +29,7 @@ from tui.widgets.evaluate.worst_images import WorstImages
 class EvaluateScreen(Screen):
     NAV = NavEntry("evaluate", "v", "Evaluate", "Score prediction files the paper's way (weighted mAP), side by side",
                    order=50)
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [Binding("ctrl+f", "open_gallery", "Failure cases",
                         tooltip="The evaluated files' failure cases, each model's detections beside the ground truth")]
 
@@ -92,7 +92,8 @@ class EvaluateScreen(Screen):
         try:
             evaluator = Evaluator(annotations)
         except UserError as exc:
-            self.app.call_from_thread(self._finish, str(exc))
+            self.app.call_from_thread(self._failed, files, str(exc))
+            self.app.call_from_thread(self._finish)
             return
         worker = get_current_worker()
         for number, path in enumerate(files, start=1):
@@ -105,24 +106,31 @@ class EvaluateScreen(Screen):
             try:
                 found = evaluator.evaluate(path, iou_types, family=family, on_progress=report)
             except UserError as exc:
-                self.app.call_from_thread(self.notify, str(exc), severity="error", title="evaluation failed")
+                self.app.call_from_thread(self._failed, [path], str(exc))
                 continue
             self.app.call_from_thread(self._add_results, found)
-        self.app.call_from_thread(self._finish, None)
+        self.app.call_from_thread(self._finish)
 
     def _show_progress(self, text: str, fraction: float) -> None:
         self.query_one("#progress-label", Label).update(text)
         self.query_one(ProgressBar).update(progress=fraction)
 
-    def _finish(self, error: str | None) -> None:
+    def _finish(self) -> None:
         self.progress_row.add_class("hidden")
-        if error:
-            self.notify(error, severity="error", title="evaluation failed")
+
+    def _failed(self, files: list[Path], error: str) -> None:
+        """Files that failed to evaluate keep no results from before: they would pass for this evaluation's."""
+        self.notify(error, severity="error", title="evaluation failed", markup=False)
+        failed = {str(f) for f in files}
+        self._show_results([e for e in self.evaluations if e.file not in failed])
 
     def _add_results(self, found: list[Evaluation]) -> None:
         replaced = {(e.file, e.iou_type) for e in found}
-        self.evaluations = [e for e in self.evaluations if (e.file, e.iou_type) not in replaced] + found
-        self.comparison.show(self.evaluations)
+        self._show_results([e for e in self.evaluations if (e.file, e.iou_type) not in replaced] + found)
+
+    def _show_results(self, evaluations: list[Evaluation]) -> None:
+        self.evaluations = evaluations
+        self.comparison.show(evaluations)
         self._show_details(self.comparison.selected_file)
 
     def _show_details(self, file: str | None) -> None:

@@ -22,7 +22,7 @@ from tui.comparison.gallery import GalleryCase
 from tui.errors import UserError
 from tui.evaluation.case_drawings import CaseDrawings
 from tui.evaluation.failures import FailureCases, find_failures, load_models
-from tui.evaluation.files import Evaluator
+from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.scoring import MATCHING_IOU
 from tui.predictions.view import image_folders
 from tui.widgets.compare.gallery import CaseList, PanelGrid

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tui import catalog
 from tui.environments.diagnosis import Diagnosis, diagnose
 from tui.screens import NavEntry
+from tui.screens.run import open_in_run
 
 
 class HomeScreen(Screen):
@@ -28,7 +29,8 @@ class HomeScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("The FashionFail comparison's six models. Keys below switch area; ctrl+p searches every action.",
+        yield Static("The FashionFail comparison's six models; Enter opens one on the Run screen. "
+                     "Keys below switch area; ctrl+p searches every action.",
                      classes="intro")
         yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
         yield Static("", id="model-detail")
@@ -67,6 +69,10 @@ class HomeScreen(Screen):
         table.move_cursor(row=min(selected, table.row_count - 1))
         self.show_detail()
 
+    @on(DataTable.RowSelected, "#models")
+    def run_model(self, event: DataTable.RowSelected) -> None:
+        open_in_run(self.app, str(event.row_key.value))
+
     @on(DataTable.RowHighlighted, "#models")
     def show_detail(self) -> None:
         table = self.models_table
@@ -79,7 +85,7 @@ class HomeScreen(Screen):
         if diagnosis.note:
             lines.append(f"[magenta]runs in {escape(diagnosis.environment)}: {escape(diagnosis.note)}[/]")
         if diagnosis.ready:
-            lines.append("[green]Ready to run:[/] r opens the Run screen.")
+            lines.append("[green]Ready to run:[/] Enter opens the Run screen with it chosen.")
         else:
             lines.append("Missing, and what fixes it (or press s for the setup wizard, m for checkpoints):")
             lines += [f"  [yellow]{gap.what}[/]  ->  {gap.fix}" for gap in diagnosis.gaps]

@@ -18,7 +18,7 @@ from tui.widgets.models.dataset_line import DatasetLine
 from tui.widgets.models.detail import ModelDetail
 from tui.widgets.models.files_table import ModelFilesTable
 from tui.widgets.models.import_dialog import ImportDialog
-from tui.widgets.models.jobs import CacheJobs
+from tui.widgets.models.cache_operations import CacheOperations
 
 
 class ModelsScreen(Screen):
@@ -28,7 +28,7 @@ class ModelsScreen(Screen):
         Binding("i", "import_file", "Import"),
         Binding("c", "verify", "Check (sha256)"),
         Binding("x", "delete", "Delete"),
-        Binding("u", "reload", "Reload"),  # r stays the Run screen's key, u as on the Jobs screen
+        Binding("u", "reload", "Reload"),  # r stays the Run screen's key, u as on the Cluster screen
     ]
 
     def __init__(self, *args, **kwargs):
@@ -44,7 +44,7 @@ class ModelsScreen(Screen):
         yield DatasetLine(id="dataset-line")
         yield ModelFilesTable(id="model-files")
         yield ModelDetail(id="model-detail")
-        yield CacheJobs(self.app.settings)
+        yield CacheOperations(self.app.settings)
         yield Footer()
 
     @property
@@ -60,22 +60,22 @@ class ModelsScreen(Screen):
         return self.query_one(DatasetLine)
 
     @property
-    def jobs(self) -> CacheJobs:
-        return self.query_one(CacheJobs)
+    def operations(self) -> CacheOperations:
+        return self.query_one(CacheOperations)
 
     @property
     def selected(self) -> str:
         return self.files_table.selected_model
 
     def on_mount(self) -> None:
-        self.jobs.read_states()
+        self.operations.read_states()
 
     def on_screen_resume(self) -> None:
-        self.jobs.read_states()
+        self.operations.read_states()
         self.dataset_line.read_state()
 
-    @on(CacheJobs.StatesRead)
-    def show_states(self, message: CacheJobs.StatesRead) -> None:
+    @on(CacheOperations.StatesRead)
+    def show_states(self, message: CacheOperations.StatesRead) -> None:
         self.states = {state.model: state for state in message.states}
         self.files_table.show_states(message.states, self.busy, self.failures)
         self.show_detail()
@@ -85,22 +85,22 @@ class ModelsScreen(Screen):
         if self.selected in self.states:
             self.detail.show(self.states[self.selected])
 
-    @on(CacheJobs.ProgressReported)
-    def show_progress(self, message: CacheJobs.ProgressReported) -> None:
+    @on(CacheOperations.ProgressReported)
+    def show_progress(self, message: CacheOperations.ProgressReported) -> None:
         self.files_table.show_progress(message.model, message.progress)
 
-    @on(CacheJobs.Finished)
-    def job_finished(self, message: CacheJobs.Finished) -> None:
+    @on(CacheOperations.Finished)
+    def operation_finished(self, message: CacheOperations.Finished) -> None:
         self.busy.discard(message.model)
         self.notify(message.summary, title=f"{message.model}: {message.action}")
-        self.jobs.read_states()
+        self.operations.read_states()
 
-    @on(CacheJobs.Failed)
-    def job_failed(self, message: CacheJobs.Failed) -> None:
+    @on(CacheOperations.Failed)
+    def operation_failed(self, message: CacheOperations.Failed) -> None:
         self.busy.discard(message.model)
         self.failures[message.model] = f"{message.action} failed"
         self.notify(message.message, title=f"{message.model}: {message.action} failed", severity="error", timeout=15)
-        self.jobs.read_states()
+        self.operations.read_states()
 
     def _start(self, action: str) -> str | None:
         model = self.selected
@@ -116,7 +116,7 @@ class ModelsScreen(Screen):
         if catalog.get(self.selected).weights.kind == "manual" and not self._present(self.selected):
             self.action_import_file()
         elif model := self._start("download"):
-            self.jobs.download(model)
+            self.operations.download(model)
 
     def action_import_file(self) -> None:
         model = catalog.get(self.selected)
@@ -125,18 +125,18 @@ class ModelsScreen(Screen):
 
     def _import(self, model: str, path: Path | None) -> None:
         if path is not None and self._start("import"):
-            self.jobs.import_file(model, path)
+            self.operations.import_file(model, path)
 
     def action_verify(self) -> None:
         if model := self._start("verify"):
-            self.jobs.verify(model)
+            self.operations.verify(model)
 
     def action_delete(self) -> None:
         if model := self._start("delete"):
-            self.jobs.delete(model)
+            self.operations.delete(model)
 
     def action_reload(self) -> None:
-        self.jobs.read_states()
+        self.operations.read_states()
         self.dataset_line.read_state()
 
     def _present(self, model: str) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
@@ -15,12 +15,20 @@ from textual.widgets import Button, Footer, Header, RichLog, Static
 
 from tui import catalog, jobs
 from tui.errors import UserError
-from tui.readiness import readiness
+from tui.readiness import Readiness, readiness
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
 from tui.widgets.gpu import GpuPane
 from tui.widgets.run.form import RunForm
 from tui.widgets.run.progress import RunProgress
+
+def open_in_run(app: App, model: str) -> None:
+    """Switch to the Run screen with `model` chosen (the home screen's Enter)."""
+    app.switch_mode(RunScreen.NAV.mode)
+    screen = app.screen
+    if isinstance(screen, RunScreen):
+        screen.choose_model(model)
+
 
 class RunScreen(Screen):
     NAV = NavEntry("run", "r", "Run", "Run a model over a folder of images, live", order=10)
@@ -43,10 +51,18 @@ class RunScreen(Screen):
 
         event: jobs.Event
 
+    @dataclass
+    class ModelsChecked(Message):
+        """Whether each model is ready, worked out in a thread (it reads the cache and the environments)."""
+
+        states: list[Readiness]
+
     job: jobs.Job | None = None
     last_output: Path | None = None
     """The prediction file the last finished run wrote, with the images it ran on."""
     last_images: Path | None = None
+    _wanted_model: str | None = None
+    """A model chosen from elsewhere before this screen was mounted: on_mount chooses it."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,8 +97,30 @@ class RunScreen(Screen):
         return self.job is not None
 
     def on_mount(self) -> None:
-        if self.app.launch.images_dir:
-            self.form.field("images").path = self.app.launch.images_dir
+        last = self.app.remembered
+        self.form.field("images").path = self.app.launch.images_dir or last.images_dir
+        self.form.field("out").path = last.out_dir
+        self.form.field("model-file").path = last.model_file
+        if self._wanted_model:
+            self.form.model_select.value = self._wanted_model
+        self.check_models()
+
+    def on_screen_resume(self) -> None:
+        self.check_models()
+
+    def choose_model(self, model: str) -> None:
+        if self.is_mounted:  # (from on_mount's end on)
+            self.form.model_select.value = model
+        else:
+            self._wanted_model = model
+
+    @work(thread=True, exclusive=True, group="models")
+    def check_models(self) -> None:
+        self.post_message(self.ModelsChecked([readiness(model, self.app.settings) for model in catalog.MODELS]))
+
+    @on(ModelsChecked)
+    def show_model_states(self, message: ModelsChecked) -> None:
+        self.form.show_model_states(message.states)
 
     def action_start_run(self) -> None:
         self.form.submit()
@@ -124,6 +162,9 @@ class RunScreen(Screen):
         """Check, start and follow one run; every event goes back to the screen as a message."""
         try:
             jobs.check_request(request, self.app.settings)
+            self.app.call_from_thread(self.app.remember, images_dir=request.images.absolute(),
+                                      out_dir=request.out_dir.absolute(),
+                                      model_file=request.model_file.absolute() if request.model_file else None)
             self.job = jobs.Job.start(request, self.app.settings)
             self.app.call_from_thread(setattr, self.app, "runner_pids", frozenset({self.job.pid}))
         except UserError as exc:

@@ -13,6 +13,15 @@ from textual.widgets import Button, Input
 
 
 class FileBar(Horizontal):
+    DEFAULT_CSS = """
+    FileBar {
+        height: auto;
+    }
+    FileBar Input {
+        width: 1fr;
+    }
+    """
+
     @dataclass
     class FilesChosen(Message):
         files: list[Path]

@@ -1,4 +1,5 @@
-"""The score threshold and the category filter, applied as the user types."""
+"""The score threshold and the category filter, applied as the user types; a category name that
+matches nothing is pointed out once the user stops typing (or presses Enter)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Input, Label
 
-from tui.predictions.view import DetectionFilter, parse_categories
+from tui import catalog
+from tui.predictions.view import DetectionFilter, parse_categories, unknown_categories
 
 THRESHOLD_STEP = 0.05
+UNKNOWN_CATEGORY_PAUSE = 1.2
+"""Seconds of no typing in the category field before a name that matches nothing is pointed out."""
 
 
 class ThresholdInput(Input):
@@ -29,6 +34,24 @@ class ThresholdInput(Input):
 
 
 class FilterBar(Horizontal):
+    DEFAULT_CSS = """
+    FilterBar {
+        height: auto;
+    }
+    FilterBar Label {
+        padding: 1 1 0 1;
+    }
+    FilterBar #threshold {
+        width: 12;
+    }
+    FilterBar #threshold.-invalid {
+        border: tall $error;
+    }
+    FilterBar #categories {
+        width: 1fr;
+    }
+    """
+
     @dataclass
     class FiltersChanged(Message):
         detection_filter: DetectionFilter
@@ -40,6 +63,9 @@ class FilterBar(Horizontal):
     def __init__(self, threshold: float = 0.5, **kwargs):
         super().__init__(**kwargs)
         self._initial = threshold
+        self._pause: Timer | None = None
+        self._pointed_out: list[str] = []
+        """The unknown terms of the last notification: the same ones are not pointed out twice."""
 
     def compose(self) -> ComposeResult:
         yield Label("score ≥")
@@ -83,3 +109,24 @@ class FilterBar(Horizontal):
         self.threshold_input.set_class(current is None, "-invalid")
         if current is not None:
             self.post_message(self.FiltersChanged(current))
+        if event.input is self.categories_input:
+            if self._pause is not None:
+                self._pause.stop()
+            self._pause = self.set_timer(UNKNOWN_CATEGORY_PAUSE, self.point_out_unknown_categories)
+
+    @on(Input.Submitted, "#categories")
+    def point_out_unknown_categories(self) -> None:
+        """One warning naming each term that matches no category, with the closest names."""
+        unknown = unknown_categories(self.categories_input.value)
+        terms = [term for term, _ in unknown]
+        if unknown and terms != self._pointed_out:
+            self.notify("; ".join(map(_no_such_category, unknown)), severity="warning", title="Categories",
+                        markup=False)
+        self._pointed_out = terms
+
+
+def _no_such_category(unknown: tuple[str, list[str]]) -> str:
+    term, closest = unknown
+    if term.isdigit():
+        return f"no category has id {term} (ids go from 0 to {len(catalog.CATEGORIES) - 1})"
+    return f"no category is called '{term}'" + (f"; closest: {', '.join(closest)}" if closest else "")

@@ -19,6 +19,12 @@ BATCH_ROWS = 1000
 
 
 class ImageList(Vertical):
+    DEFAULT_CSS = """
+    ImageList #images {
+        height: 1fr;
+    }
+    """
+
     BINDINGS = [Binding("t", "cycle_sort", "Sort images")]
     SORTS = ("image", "detections, most first", "detections, fewest first")
 

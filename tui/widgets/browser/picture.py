@@ -17,10 +17,29 @@ Image = HalfcellImage if TerminalImage._Renderable is UnicodeRenderable else Ter
 
 
 class Picture(Vertical):
+    DEFAULT_CSS = """
+    Picture {
+        width: 1fr;
+        height: 1fr;
+    }
+    Picture .picture-caption {
+        height: 1;
+        color: $text-muted;
+    }
+    Picture .picture-image {
+        width: auto;
+        height: 1fr;
+    }
+    Picture .picture-placeholder {
+        color: $warning;
+        height: auto;
+    }
+    """
+
     def compose(self) -> ComposeResult:
-        yield Static("", classes="picture-caption")
+        yield Static("", classes="picture-caption", markup=False)  # file names and typed text, shown as they are
         yield Image(classes="picture-image")
-        yield Static("Open a prediction file to see its images.", classes="picture-placeholder")
+        yield Static("Open a prediction file to see its images.", classes="picture-placeholder", markup=False)
 
     @property
     def caption(self) -> Static:

@@ -20,6 +20,18 @@ def bar(value: float | None, cells: int = BAR_CELLS) -> str:
 
 
 class CategoryBars(Static):
+    DEFAULT_CSS = """
+    CategoryBars > .category-bars--box {
+        color: $primary;
+    }
+    CategoryBars > .category-bars--mask {
+        color: $secondary;
+    }
+    CategoryBars > .category-bars--muted {
+        color: $text-muted;
+    }
+    """
+
     COMPONENT_CLASSES = {"category-bars--box", "category-bars--mask", "category-bars--muted"}
 
     def show(self, by_type: dict[str, Evaluation]) -> None:

@@ -10,11 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Label, OptionList, Select
+from textual.widgets import Button, Input, OptionList, Select
 from textual.widgets.option_list import Option
 
 from tui.evaluation import IOU_TYPES
 from tui.predictions.formats import FAMILY_CHOICES
+from tui.widgets.run.path_field import PathField
 
 PREDICTION_SUFFIXES = (".npz", ".npy")
 _IOU_CHOICES = (("box and mask", "both"), ("box only", "bbox"), ("mask only", "segm"))
@@ -50,6 +51,35 @@ class ChosenFiles(OptionList):
 
 
 class EvaluationForm(Vertical):
+    DEFAULT_CSS = """
+    EvaluationForm {
+        height: auto;
+        padding: 0 1;
+    }
+    EvaluationForm .row {
+        height: auto;
+    }
+    EvaluationForm .field-label {
+        width: 13;
+        padding: 1 1 0 0;
+        color: $text-muted;
+    }
+    EvaluationForm Input.-error {
+        border: tall $error;
+    }
+    EvaluationForm #iou-select {
+        width: 20;
+    }
+    EvaluationForm #family-select {
+        width: 28;
+    }
+    EvaluationForm ChosenFiles {
+        height: auto;
+        max-height: 6;
+        margin-left: 13;
+    }
+    """
+
     @dataclass
     class Submitted(Message):
         files: list[Path]
@@ -63,21 +93,22 @@ class EvaluationForm(Vertical):
         self._annotations = annotations
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="row"):
-            yield Label("predictions", classes="caption")
-            yield Input(placeholder="a prediction file or a folder of them; Enter adds it", id="file-input")
+        yield PathField("predictions", "a prediction file or a folder of them; Enter adds it", pick_files=True,
+                        id="predictions-field")
         yield ChosenFiles(id="chosen-files")
         with Horizontal(classes="row", id="annotations-row"):
-            yield Label("annotations", classes="caption")
-            yield Input(value=str(self._annotations or ""), placeholder="COCO annotation file (ff_test.json)",
-                        id="anns-input")
+            yield PathField("annotations", "COCO annotation file (ff_test.json)", pick_files=True,
+                            id="annotations-field")
             yield Select(_FAMILY_OPTIONS, value=_DETECT, allow_blank=False, id="family-select")
             yield Select(_IOU_CHOICES, value="both", allow_blank=False, id="iou-select")
             yield Button("Evaluate", variant="primary", id="evaluate-button")
 
+    def on_mount(self) -> None:
+        self.query_one("#annotations-field", PathField).path = self._annotations
+
     @property
     def file_input(self) -> Input:
-        return self.query_one("#file-input", Input)
+        return self.query_one("#predictions-field", PathField).input
 
     @property
     def chosen_files(self) -> ChosenFiles:
@@ -85,7 +116,7 @@ class EvaluationForm(Vertical):
 
     @property
     def annotations_input(self) -> Input:
-        return self.query_one("#anns-input", Input)
+        return self.query_one("#annotations-field", PathField).input
 
     @property
     def iou_select(self) -> Select:
@@ -108,12 +139,16 @@ class EvaluationForm(Vertical):
             self.chosen_files.add_path(file)
         self.file_input.value = ""
 
-    @on(Input.Submitted, "#file-input")
+    @on(Input.Submitted, "#predictions-field Input")
     def _file_submitted(self, event: Input.Submitted) -> None:
         if event.value.strip():
             self.add_files(Path(event.value.strip()))
 
-    @on(Input.Submitted, "#anns-input")
+    @on(PathField.Picked, "#predictions-field")
+    def _file_picked(self, event: PathField.Picked) -> None:
+        self.add_files(event.path)
+
+    @on(Input.Submitted, "#annotations-field Input")
     @on(Button.Pressed, "#evaluate-button")
     def submit(self) -> None:
         files = self.chosen_files.paths

@@ -19,6 +19,19 @@ TITLES = {"false_positives": "most false positives", "missed": "most missed obje
 class WorstImages(Horizontal):
     """Two lists for one prediction file; choosing a row asks for that image in the browser."""
 
+    DEFAULT_CSS = """
+    WorstImages .worst-column {
+        width: 1fr;
+    }
+    WorstImages .caption {
+        color: $text-muted;
+        padding: 0 1;
+    }
+    WorstImages DataTable {
+        height: 1fr;
+    }
+    """
+
     @dataclass
     class ImageChosen(Message):
         file: str

@@ -16,6 +16,25 @@ LEVEL_CLASSES = tuple(f"-{level}" for _, level in fmt.LOAD_LEVELS)
 class LoadBar(Widget):
     """`label ██████░░░░ detail`, coloured by load level (-low/-medium/-high), "n/a" when absent."""
 
+    DEFAULT_CSS = """
+    LoadBar {
+        height: 1;
+    }
+    LoadBar.-low {
+        color: $success;
+    }
+    LoadBar.-medium {
+        color: $warning;
+    }
+    LoadBar.-high {
+        color: $error;
+    }
+    LoadBar.-absent {
+        color: $text-muted;
+        text-style: dim;
+    }
+    """
+
     percent: reactive[float | None] = reactive(None)
     detail: reactive[str] = reactive("")
 
@@ -42,6 +61,14 @@ class LoadBar(Widget):
 class PercentSparkline(Widget):
     """Recent percentages as bars, newest on the right. Unlike Textual's Sparkline, which scales to the
     data's own min and max (95-98 % would look like 0-100 %), the scale here is always 0-100."""
+
+    DEFAULT_CSS = """
+    PercentSparkline {
+        height: 1;
+        color: $primary;
+        margin: 0 0 0 5;
+    }
+    """
 
     BARS = " ▁▂▃▄▅▆▇█"
     values: reactive[tuple[float, ...]] = reactive(())

@@ -16,6 +16,13 @@ from tui.widgets.gpu.bars import LoadBar, PercentSparkline, percents
 class Figure(Label):
     """One labelled figure; dimmed "n/a" (class -absent) when the board does not report it."""
 
+    DEFAULT_CSS = """
+    Figure.-absent {
+        color: $text-muted;
+        text-style: dim;
+    }
+    """
+
     def show(self, label: str, text: str) -> None:
         self.update(f"{label} {text}")
         self.set_class(text == fmt.ABSENT, "-absent")
@@ -23,6 +30,20 @@ class Figure(Label):
 
 class ProcessList(Widget):
     """Process rows; the app's own (its runner and the runner's children) carry the class -ours."""
+
+    DEFAULT_CSS = """
+    ProcessList {
+        height: auto;
+        margin: 1 0 0 0;
+    }
+    ProcessList .gpu-no-processes, ProcessList .gpu-process-header {
+        color: $text-muted;
+    }
+    ProcessList .gpu-process.-ours {
+        background: $accent 30%;
+        text-style: bold;
+    }
+    """
 
     processes: reactive[tuple[GpuProcess, ...]] = reactive((), recompose=True)
 
@@ -40,6 +61,22 @@ class ProcessList(Widget):
 
 class GpuBlock(Vertical):
     """Everything the pane shows about one GPU. The pane sets `status` and `history`."""
+
+    DEFAULT_CSS = """
+    GpuBlock {
+        height: auto;
+        margin: 1 0 0 0;
+    }
+    GpuBlock .gpu-title {
+        text-style: bold;
+        color: $accent;
+    }
+    GpuBlock .gpu-figures {
+        layout: grid;
+        grid-size: 2;
+        height: auto;
+    }
+    """
 
     status: reactive[GpuStatus | None] = reactive(None)
     history: reactive[tuple[HistoryPoint, ...]] = reactive(())

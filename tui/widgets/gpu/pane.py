@@ -21,6 +21,32 @@ class GpuPane(Vertical):
     """One block per GPU, the app's runner processes highlighted (pids from `app.runner_pids`, children
     included). Samples every `[gpu] interval` seconds while shown on the current screen."""
 
+    DEFAULT_CSS = """
+    GpuPane {
+        width: 46;
+        height: 1fr;
+        padding: 0 1;
+        border-left: vkey $foreground 20%;
+        background: $surface;
+    }
+    GpuPane.-docked {
+        split: right;  /* beside the whole screen: header and footer give way instead of being covered */
+    }
+    GpuPane.-hidden {
+        display: none;
+    }
+    GpuPane .gpu-pane-title {
+        text-style: bold;
+        color: $accent;
+    }
+    GpuPane #gpu-state {
+        color: $text-muted;
+    }
+    GpuPane #gpu-state.-warning {
+        color: $warning;
+    }
+    """
+
     snapshot: reactive[Snapshot | None] = reactive(None)
 
     def __init__(self, **kwargs):

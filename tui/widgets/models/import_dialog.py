@@ -13,6 +13,30 @@ from textual.widgets import Button, DirectoryTree, Input, Label
 
 
 class ImportDialog(ModalScreen[Path | None]):
+    DEFAULT_CSS = """
+    ImportDialog {
+        align: center middle;
+    }
+    ImportDialog #import-box {
+        width: 90%;
+        height: 80%;
+        padding: 1 2;
+        border: thick $primary;
+        background: $surface;
+    }
+    ImportDialog #import-tree {
+        height: 1fr;
+        margin: 1 0;
+    }
+    ImportDialog #import-path.-error {
+        border: tall $error;
+    }
+    ImportDialog #import-buttons {
+        height: auto;
+        align-horizontal: right;
+    }
+    """
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, model: str, filename: str, start: Path | None = None):

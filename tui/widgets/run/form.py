@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -12,10 +13,46 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Select
 
 from tui import catalog
+from tui.readiness import Readiness
 from tui.widgets.run.path_field import PathField
 
 
+def model_prompt(state: Readiness) -> Text:
+    """`facere  ready`, or `amrcnn-spine  missing checkpoint, environment, source tree`: each missing
+    item by its kind; the Run screen's failure message and the home screen give the details."""
+    if state.ready:
+        return Text.assemble(state.model, ("  ready", "green"))
+    kinds = ", ".join(item.split(" (")[0].split(" '")[0] for item in state.missing)
+    return Text.assemble(state.model, (f"  missing {kinds}", "yellow"))
+
+
 class RunForm(Vertical):
+    DEFAULT_CSS = """
+    RunForm {
+        height: auto;
+    }
+    RunForm .form-row {
+        height: auto;
+    }
+    RunForm .field-label {
+        width: 12;
+        padding: 1 1 0 0;
+    }
+    RunForm Select {
+        width: 1fr;
+    }
+    RunForm #run-model SelectCurrent Static#label, RunForm #run-model SelectOverlay {
+        text-wrap: nowrap;  /* one line per model, cut where narrow */
+        text-overflow: ellipsis;
+    }
+    RunForm #run-start {
+        margin: 0 1 0 12;
+    }
+    RunForm #run-cancel {
+        margin: 0;
+    }
+    """
+
     @dataclass
     class Submitted(Message):
         """The user asked to start a run with these choices."""
@@ -40,6 +77,12 @@ class RunForm(Vertical):
     @property
     def model_select(self) -> Select:
         return self.query_one("#run-model", Select)
+
+    def show_model_states(self, states: list[Readiness]) -> None:
+        """Each model's prompt says whether it is ready; the choice stays as it was."""
+        chosen = self.model_select.value
+        self.model_select.set_options([(model_prompt(state), state.model) for state in states])
+        self.model_select.value = chosen
 
     def field(self, name: str) -> PathField:
         return self.query_one(f"#run-{name}", PathField)

@@ -1,18 +1,45 @@
-"""A path you can type, or pick from a directory tree with the button beside it."""
+"""A path you can type, or pick from a directory tree with the button beside it (the Run and
+Evaluate screens' path fields)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Button, Input, Label
 
 from tui.widgets.run.picker import PathPicker
 
 
 class PathField(Horizontal):
+    DEFAULT_CSS = """
+    PathField {
+        height: auto;
+    }
+    PathField Input {
+        width: 1fr;
+    }
+    PathField .browse {
+        width: 10;
+        min-width: 10;
+    }
+    """
+
+    @dataclass
+    class Picked(Message):
+        """A path was chosen in the picker (a typed one is an Input.Submitted)."""
+
+        field: PathField
+        path: Path
+
+        @property
+        def control(self) -> PathField:
+            return self.field
+
     def __init__(self, label: str, placeholder: str, pick_files: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.label = label
@@ -45,3 +72,4 @@ class PathField(Horizontal):
     def _picked(self, chosen: Path | None) -> None:
         if chosen is not None:
             self.path = chosen
+            self.post_message(self.Picked(self, chosen))

@@ -27,6 +27,26 @@ class FolderTree(DirectoryTree):
 class PathPicker(ModalScreen[Path | None]):
     """Dismisses with the chosen path, or None when cancelled."""
 
+    DEFAULT_CSS = """
+    PathPicker {
+        align: center middle;
+    }
+    PathPicker #picker {
+        width: 80%;
+        height: 80%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    PathPicker #picker-tree {
+        height: 1fr;
+    }
+    PathPicker #picker-buttons {
+        height: auto;
+        align-horizontal: right;
+    }
+    """
+
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+u", "parent", "Parent folder"),

@@ -12,6 +12,16 @@ from tui import jobs
 
 
 class RunProgress(Vertical):
+    DEFAULT_CSS = """
+    RunProgress {
+        height: auto;
+        margin: 1 0 0 0;
+    }
+    RunProgress #run-status {
+        color: $text-muted;
+    }
+    """
+
     _first: tuple[float, int] | None = None
     """When this session's first image event came, and how many were done then (for images/s)."""
 

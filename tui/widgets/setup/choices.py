@@ -51,6 +51,13 @@ class BackendChoice(Vertical):
 class ModelChoice(Vertical):
     """The six models, with what each needs, to tick."""
 
+    DEFAULT_CSS = """
+    ModelChoice SelectionList {
+        height: auto;
+        max-height: 1fr;
+    }
+    """
+
     def compose(self) -> ComposeResult:
         yield Static("Which models should be set up? (space ticks; each needs its environment and checkpoint)",
                      classes="intro")

@@ -12,6 +12,13 @@ from tui.units import human_size
 class DiskTable(DataTable):
     """Free space in the cache and data folders against what the chosen models need there."""
 
+    DEFAULT_CSS = """
+    DiskTable {
+        height: auto;
+        max-height: 1fr;
+    }
+    """
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.add_columns("for", "folder", "needed", "free", "")
@@ -28,6 +35,13 @@ class DiskTable(DataTable):
 
 class CheckTable(DataTable):
     """What `fashionfail-tui doctor` says about each chosen model."""
+
+    DEFAULT_CSS = """
+    CheckTable {
+        height: auto;
+        max-height: 1fr;
+    }
+    """
 
     def on_mount(self) -> None:
         self.cursor_type = "row"

@@ -41,6 +41,19 @@ class Task:
 
 
 class TaskRunner(Vertical):
+    DEFAULT_CSS = """
+    TaskRunner .task-title {
+        text-style: bold;
+    }
+    TaskRunner .task-progress {
+        margin-bottom: 1;
+    }
+    TaskRunner .task-log {
+        height: 1fr;
+        border: round $panel;
+    }
+    """
+
     class TaskFinished(Message):
         def __init__(self, runner: TaskRunner, key: str, error: str | None):
             super().__init__()

@@ -9,6 +9,16 @@ from tui.cluster.status import TaskStatus
 
 
 class LogTail(Static):
+    DEFAULT_CSS = """
+    LogTail {
+        height: auto;
+        max-height: 15;
+        padding: 0 1;
+        border-top: hkey $error;
+        color: $text-muted;
+    }
+    """
+
     def show(self, task: TaskStatus | None) -> None:
         if task is None or task.state != "failed":
             self.add_class("hidden")

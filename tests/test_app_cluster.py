@@ -1,4 +1,4 @@
-"""The Jobs screen over a recorded cluster run: a job folder whose shards have all ended, so the
+"""The Cluster screen over a recorded cluster run: a job folder whose shards have all ended, so the
 screen's status comes from the files alone and no SLURM is needed (the live cluster is exercised
 in test_cluster_slurm.py)."""
 
@@ -7,7 +7,7 @@ import numpy as np
 
 from tui.app import FashionFailApp, LaunchOptions
 from tui.screens.browse import BrowseScreen
-from tui.screens.jobs import JobsScreen
+from tui.screens.cluster import ClusterScreen
 from tui.cluster.operations import SubmitRequest, prepare
 from tui.cluster.record import Submission
 from tui.runner_common import runners_common
@@ -29,9 +29,9 @@ def recorded_job(tmp_path):
     return job
 
 
-async def test_screenshot_jobs_screen_shows_each_shard_and_the_failed_ones_log(tmp_path, screenshot_dir):
+async def test_screenshot_cluster_screen_shows_each_shard_and_the_failed_ones_log(tmp_path, screenshot_dir):
     job = recorded_job(tmp_path)
-    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    app = FashionFailApp(LaunchOptions(mode="cluster"))
     async with app.run_test(size=(150, 36)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -49,7 +49,7 @@ async def test_screenshot_jobs_screen_shows_each_shard_and_the_failed_ones_log(t
         await pilot.pause()
         assert not screen.log_tail.has_class("hidden")
         assert "is not a valid ONNX model" in str(screen.log_tail.render())
-        app.save_screenshot(filename="jobs.svg", path=str(screenshot_dir))
+        app.save_screenshot(filename="cluster.svg", path=str(screenshot_dir))
 
         await pilot.press("o")
         await pilot.pause()
@@ -59,7 +59,7 @@ async def test_screenshot_jobs_screen_shows_each_shard_and_the_failed_ones_log(t
 async def test_resubmitting_without_slurm_is_a_notification_not_a_traceback(tmp_path, monkeypatch):
     recorded_job(tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path / "no-slurm-here"))
-    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    app = FashionFailApp(LaunchOptions(mode="cluster"))
     async with app.run_test(size=(150, 36)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.press("f")
@@ -89,12 +89,12 @@ def finished_job(tmp_path):
 
 async def test_merging_from_the_screen_then_opening_the_result_in_the_browser(tmp_path):
     job = finished_job(tmp_path)
-    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    app = FashionFailApp(LaunchOptions(mode="cluster"))
     async with app.run_test(size=(150, 36)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.press("o")
         await pilot.pause()
-        assert isinstance(app.screen, JobsScreen)  # nothing merged yet: nothing to open
+        assert isinstance(app.screen, ClusterScreen)  # nothing merged yet: nothing to open
         await pilot.press("c")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -108,7 +108,7 @@ async def test_merging_from_the_screen_then_opening_the_result_in_the_browser(tm
 
 
 async def test_with_no_run_every_key_says_there_is_none_selected():
-    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    app = FashionFailApp(LaunchOptions(mode="cluster"))
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
         for key in "fxco":
@@ -120,7 +120,7 @@ async def test_with_no_run_every_key_says_there_is_none_selected():
 async def test_every_screen_action_is_in_the_command_palette(tmp_path):
     """ctrl+p lists the screen's own actions (not only the area switches), and running one works."""
     recorded_job(tmp_path)
-    app = FashionFailApp(LaunchOptions(mode="jobs"))
+    app = FashionFailApp(LaunchOptions(mode="cluster"))
     async with app.run_test(size=(150, 36)) as pilot:
         await app.workers.wait_for_complete()
         commands = {c.title: c for c in app.get_system_commands(app.screen)}

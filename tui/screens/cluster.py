@@ -1,4 +1,4 @@
-"""The Jobs screen: cluster runs submitted from here, their shards, and what to do about them."""
+"""The Cluster screen: cluster runs submitted from here, their shards, and what to do about them."""
 
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ from tui.errors import UserError
 from tui.merging import merge_job
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
-from tui.widgets.jobs.job_list import JobList
-from tui.widgets.jobs.log_tail import LogTail
-from tui.widgets.jobs.summary import JobSummary
-from tui.widgets.jobs.task_table import TaskTable
+from tui.widgets.cluster.job_list import JobList
+from tui.widgets.cluster.log_tail import LogTail
+from tui.widgets.cluster.summary import JobSummary
+from tui.widgets.cluster.task_table import TaskTable
 
 POLL_S = 5.0
 
 
-class JobsScreen(Screen):
-    NAV = NavEntry("jobs", "j", "Jobs", "Cluster runs: each shard's state, progress and failures", order=60)
+class ClusterScreen(Screen):
+    NAV = NavEntry("cluster", "j", "Cluster", "Cluster runs: each shard's state, progress and failures", order=60)
     BINDINGS = [
         Binding("f", "resubmit_failed", "Resubmit failed"),
         Binding("x", "cancel_job", "Cancel"),
@@ -43,7 +43,7 @@ class JobsScreen(Screen):
         yield Header()
         yield Static("Sharded runs submitted with `fashionfail-tui cluster submit`, updated every "
                      f"{POLL_S:.0f} s from squeue, scontrol and the shards' own progress files.", classes="intro")
-        with Horizontal(id="jobs-panes"):
+        with Horizontal(id="cluster-panes"):
             yield JobList(id="job-list")
             with Vertical(id="job-detail"):
                 yield JobSummary(id="job-summary")
@@ -86,7 +86,7 @@ class JobsScreen(Screen):
     def action_poll(self) -> None:
         self.poll_jobs()
 
-    @work(thread=True, exclusive=True, group="jobs-poll")
+    @work(thread=True, exclusive=True, group="cluster-poll")
     def poll_jobs(self) -> None:
         """Every known run's status; a SLURM failure is reported once per poll, the rest still shown."""
         statuses, errors = [], []
@@ -129,7 +129,7 @@ class JobsScreen(Screen):
             return
         self.run_operation(status, action, describe)
 
-    @work(thread=True, group="jobs-action")
+    @work(thread=True, group="cluster-action")
     def run_operation(self, status: JobStatus, action: Callable, describe: Callable) -> None:
         """sbatch/scancel/merge off the UI thread; the outcome as a notification, then a fresh poll."""
         try:

@@ -14,6 +14,12 @@ STATE_STYLES = {"pending": "yellow", "running": "cyan", "done": "green", "failed
 class TaskTable(DataTable):
     """Rows keyed by shard number."""
 
+    DEFAULT_CSS = """
+    TaskTable {
+        height: 1fr;
+    }
+    """
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True

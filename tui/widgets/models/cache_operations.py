@@ -16,10 +16,10 @@ from tui.downloads import ModelFiles, Progress, delete_model, fetch_model, model
 from tui.errors import UserError
 
 
-class CacheJobs(Widget):
-    """Invisible: runs one job per model at a time and posts what happened."""
+class CacheOperations(Widget):
+    """Invisible: runs one operation per model at a time and posts what happened."""
 
-    DEFAULT_CSS = "CacheJobs { display: none; }"
+    DEFAULT_CSS = "CacheOperations { display: none; }"
 
     @dataclass
     class StatesRead(Message):
@@ -64,13 +64,13 @@ class CacheJobs(Widget):
     def delete(self, model: str) -> None:
         self._run(model, "delete", lambda _: f"removed {len(delete_model(catalog.get(model)))} path(s)")
 
-    def _run(self, model: str, action: str, job) -> None:
-        self.run_worker(lambda: self._guarded(model, action, job), thread=True, group=f"model-{model}",
+    def _run(self, model: str, action: str, operation) -> None:
+        self.run_worker(lambda: self._guarded(model, action, operation), thread=True, group=f"model-{model}",
                         name=f"{action} {model}", exclusive=True)
 
-    def _guarded(self, model: str, action: str, job) -> None:
+    def _guarded(self, model: str, action: str, operation) -> None:
         try:
-            summary = job(lambda progress: self.post_message(self.ProgressReported(model, progress)))
+            summary = operation(lambda progress: self.post_message(self.ProgressReported(model, progress)))
         except UserError as exc:
             self.post_message(self.Failed(model, action, str(exc)))
         except OSError as exc:

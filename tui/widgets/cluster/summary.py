@@ -11,6 +11,17 @@ EMPTY = "No cluster runs yet: `fashionfail-tui cluster submit MODEL --images DIR
 
 
 class JobSummary(Static):
+    DEFAULT_CSS = """
+    JobSummary {
+        height: auto;
+        padding: 0 1;
+        border-bottom: hkey $primary;
+    }
+    JobSummary.-failed {
+        border-bottom: hkey $error;
+    }
+    """
+
     def show(self, status: JobStatus | None) -> None:
         self.set_class(status is not None and any(t.state == "failed" for t in status.tasks), "-failed")
         if status is None:
