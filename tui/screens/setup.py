@@ -43,6 +43,7 @@ class SetupScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="setup-steps")
+        yield Static("", id="setup-outcome", classes="hidden")
         found = {flavour: find_executable(self.app.settings, flavour) for flavour in FLAVOURS}
         with ContentSwitcher(id="setup-panes", initial="backend"):
             yield BackendChoice(found, id="backend")
@@ -51,7 +52,6 @@ class SetupScreen(Screen):
             yield TaskRunner(id="environments")
             yield TaskRunner(id="checkpoints")
             yield CheckTable(id="check")
-        yield Static("", id="setup-outcome", classes="hidden")
         yield Footer()
 
     @property
