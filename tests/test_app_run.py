@@ -106,8 +106,9 @@ async def test_cancel_then_quit_leaves_no_runner_behind(workspace):
         # start again (it resumes), then quit the app mid-run
         await pilot.press("ctrl+s")
         await wait_for(pilot, seconds=60.0, condition=lambda: screen.job is not None and screen.progress.bar.progress >= 2)
-        # the status line says "resuming" only until the next image is done; the log keeps it
-        assert any("resuming:" in line.text for line in screen.log_view.lines)
+        # the status line says "resuming" only until the next image is done; the log keeps it (the line comes
+        # on the runner's stderr, which may be read after its stdout's first events)
+        await wait_for(pilot, seconds=30.0, condition=lambda: any("resuming:" in line.text for line in screen.log_view.lines))
         pid = screen.job.pid
         assert not pid_gone(pid)
         assert app.runner_pids == {pid}  # what the GPU pane highlights
