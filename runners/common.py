@@ -48,7 +48,7 @@ import protocol
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 JOURNAL_VERSION = 1
-EXIT_CANCELLED = 130
+EXIT_CANCELLED = protocol.EXIT_CANCELLED
 PREFETCH = 2
 """Images prepared ahead of the one being inferred, when the pipeline overlaps."""
 PARENT_POLL = 0.5

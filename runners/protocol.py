@@ -17,6 +17,8 @@ import sys
 import threading
 
 EVENTS = ("start", "progress", "log", "warning", "done", "error")
+EXIT_CANCELLED = 130
+"""The exit status of a run the user stopped (Ctrl+C, SIGTERM): not an error, though it ends with one."""
 _lock = threading.Lock()
 
 
@@ -53,8 +55,9 @@ def warning(message, image=None):
 
 
 def fail(message, code=1):
-    """Report a fatal error as the last event and exit."""
-    say("error: " + message)
+    """Report a fatal error as the last event and exit. A cancellation (EXIT_CANCELLED) ends with an
+    `error` event too, but its human-readable line does not call it one."""
+    say(message if code == EXIT_CANCELLED else "error: " + message)
     emit("error", message=message)
     sys.exit(code)
 

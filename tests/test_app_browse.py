@@ -102,6 +102,7 @@ async def test_filter_sort_and_missing_images(tmp_path):
         await pilot.press("slash", *"emp")
         assert app.screen.image_list.shown_names == ["empty.jpg"]
         await wait_for(pilot, lambda: "not found" in str(app.screen.pictures[0].placeholder.content))
+        assert "--" not in str(app.screen.pictures[0].placeholder.content)  # the app's words, not a command line's
         assert app.screen.pictures[0].placeholder.display is True
         assert drawn(app) is not None  # the detections are still drawn, on a plain canvas
 
@@ -123,6 +124,31 @@ async def test_screenshot_two_files_side_by_side_and_export(tmp_path, images_dir
         exported = [tmp_path / "shirt.facere.png", tmp_path / "shirt.fformer.png"]
         await wait_for(pilot, lambda: all(p.exists() for p in exported))
         assert Image.open(exported[0]).size == (pf.WIDTH, pf.HEIGHT)
+
+
+async def test_two_files_of_one_model_export_to_two_names_and_never_over_a_file(tmp_path, images_dir, monkeypatch):
+    """Both facere.npz (two runs of one model) once wrote to one shirt.facere.png: the second picture
+    replaced the first, silently, and so did a second export over the first one's files."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run1").mkdir()
+    (tmp_path / "run2").mkdir()
+    first = pf.write_npz(tmp_path / "run1" / "facere.npz", pf.facere_records())
+    second = pf.write_npz(tmp_path / "run2" / "facere.npz", pf.facere_records()[:1])
+    (tmp_path / "shirt.facere.A.png").write_bytes(b"the user's own file")
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[first, second], images_dir=images_dir))
+    async with app.run_test(size=(150, 48)) as pilot:
+        await wait_for(pilot, lambda: loaded(app, files=2))
+        await select_image(pilot, app, "shirt.jpg")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: any(n.message.startswith("Exported") for n in app._notifications))
+        await pilot.press("e")
+        await wait_for(pilot, lambda: sum(n.message.startswith("Exported") for n in app._notifications) == 2)
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "shirt.facere.A-2.png", "shirt.facere.A-3.png", "shirt.facere.A.png", "shirt.facere.B-2.png", "shirt.facere.B.png"]
+    assert (tmp_path / "shirt.facere.A.png").read_bytes() == b"the user's own file"
+    assert Image.open(tmp_path / "shirt.facere.A-2.png").size == Image.open(tmp_path / "shirt.facere.B.png").size
+    said = [n.message for n in app._notifications if n.message.startswith("Exported")]
+    assert said[0] == f"Exported {tmp_path / 'shirt.facere.A-2.png'}, {tmp_path / 'shirt.facere.B.png'}"
 
 
 async def test_open_from_the_file_bar_and_refuse_a_hostile_file(tmp_path):

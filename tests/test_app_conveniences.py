@@ -275,9 +275,13 @@ async def pick(pilot, field_id: str, path: Path) -> None:
 
 
 async def evaluate(pilot) -> None:
+    """Click Evaluate and wait for the evaluation to end. The click's message starts the worker only
+    once it is handled: wait for that first, or wait_for_complete can return before the worker exists."""
     await pilot.click("#evaluate-button")
-    await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await wait_for(pilot, lambda: pilot.app.screen.progress_row.has_class("hidden"))
 
 
 async def test_evaluate_fields_are_picked_from_a_folder_tree_and_a_failure_leaves_no_old_results(evaluation_files):

@@ -12,6 +12,7 @@ from tui.app import FashionFailApp
 from tui.dataset import fetch_annotations, fetch_images
 from tui.downloads import Policy, fetch_model
 from tui.errors import UserError
+from tui.widgets.confirm import Confirm
 from tests.helpers.mini_dataset import serve_mini_dataset
 from tests.helpers.pilot import wait_for
 
@@ -107,9 +108,25 @@ async def test_import_through_the_dialog_then_verify_catches_corruption_and_dele
         await settle(pilot, app, lambda: cell(app, "fformer-swin", "state") == "corrupt")
         assert "does not match its recorded sha256" in errors(app)[-1]
 
+        await pilot.press("x")  # asks first; n keeps the file
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        question = str(app.screen.query_one("#confirm-question").render())
+        assert question.startswith("Delete fformer-swin's checkpoint from the cache (fashionformer_swin_b_3x.pth, ")
+        assert question.endswith("Getting it back means importing it again.")
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert stored.exists() and cell(app, "fformer-swin", "state") == "corrupt"
         await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("y")
         await settle(pilot, app, lambda: cell(app, "fformer-swin", "state") == "missing")
         assert not stored.exists()
+
+        await pilot.press("x")  # nothing left: said so, nothing asked
+        await pilot.pause()
+        assert not isinstance(app.screen, Confirm)
+        assert "fformer-swin has nothing in the cache to delete" in [n.message for n in app._notifications]
 
 
 async def test_an_import_that_is_not_a_checkpoint_is_refused(tmp_path):

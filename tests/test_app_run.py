@@ -8,9 +8,10 @@ import pytest
 
 from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
-from tui.app import FashionFailApp, LaunchOptions
+from tui.app import FashionFailApp, LaunchOptions, QuitQuestion
 from tui.screens.browse import BrowseScreen
 from tui.widgets.gpu import GpuPane
+from tui.widgets.confirm import Confirm
 from tui.widgets.run.picker import PathPicker
 from tests.helpers.pilot import wait_for
 
@@ -93,19 +94,48 @@ async def test_cancel_then_quit_leaves_no_runner_behind(workspace):
         await wait_for(pilot, seconds=60.0, condition=lambda: screen.progress.bar.progress >= 1)
         await pilot.press("ctrl+x")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
-        assert "rerun the same command to resume" in str(screen.summary.render())
+        summary = str(screen.summary.render())
+        assert summary.startswith("Cancelled after ") and " of 40 images: the finished images are kept" in summary
+        assert "command" not in summary  # the app's words, not the runner's command-line ones
+        assert not [n for n in app._notifications if n.severity == "error"]
+        assert not [line.text for line in screen.log_view.lines if "error" in line.text.lower()], \
+            "a cancel the user asked for is not logged as an error"
+        assert any(line.text.startswith("cancelled (SIGINT) after ") for line in screen.log_view.lines)
         assert Path(str(workspace / "out" / "facere.npz") + ".journal").exists()
 
         # start again (it resumes), then quit the app mid-run
         await pilot.press("ctrl+s")
         await wait_for(pilot, seconds=60.0, condition=lambda: screen.job is not None and screen.progress.bar.progress >= 2)
-        # the status line says "resuming" only until the next image is done; the log keeps it
-        assert any("resuming:" in line.text for line in screen.log_view.lines)
+        # the status line says "resuming" only until the next image is done; the log keeps it (the line comes
+        # on the runner's stderr, which may be read after its stdout's first events)
+        await wait_for(pilot, seconds=30.0, condition=lambda: any("resuming:" in line.text for line in screen.log_view.lines))
         pid = screen.job.pid
         assert not pid_gone(pid)
         assert app.runner_pids == {pid}  # what the GPU pane highlights
+        await pilot.press("q")  # asks first: n keeps the run going
+        await pilot.pause()
+        assert isinstance(app.screen, QuitQuestion)
+        assert str(app.screen.query_one("#confirm-question").render()) == \
+            "A run is going: quit and stop it? The finished images are kept."
+        await pilot.press("q")  # a second q does not stack a second question
+        assert len([s for s in app.screen_stack if isinstance(s, QuitQuestion)]) == 1
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is screen and app.is_running and not pid_gone(pid)
         await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("y")
     assert pid_gone(pid)
+    assert not app.is_running
+
+
+async def test_q_without_a_run_quits_at_once():
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert not isinstance(app.screen, QuitQuestion)
+    assert not app.is_running
 
 
 async def test_picker_and_command_palette_choose_folders(workspace):
@@ -144,8 +174,14 @@ async def test_a_model_that_is_not_set_up_says_what_is_missing_and_where_to_set_
         await pilot.press("ctrl+s")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-failed" in screen.summary.classes)
         summary = str(screen.summary.render())
-        assert "fformer-swin's checkpoint" in summary and "fashionfail-tui fetch fformer-swin --from FILE" in summary
-        assert "Press s to set it up" in summary
+        assert summary.startswith("Failed: fformer-swin's checkpoint ")
+        assert summary.endswith("is missing: press m to get it (Models)")
+        assert "fashionfail-tui" not in summary and "--" not in summary  # the app's words, not the CLI's
+
+        fill_form(screen, workspace / "nowhere", workspace / "out", None)  # what neither Setup nor Models fixes
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=60.0, condition=lambda: "nowhere" in str(screen.summary.render()))
+        assert str(screen.summary.render()) == f"Failed: image folder {workspace / 'nowhere'} does not exist"
 
 
 async def test_on_an_80_column_terminal_the_paths_stay_typeable_and_g_gives_the_gpu_room_back():
@@ -164,3 +200,56 @@ async def test_on_an_80_column_terminal_the_paths_stay_typeable_and_g_gives_the_
         await pilot.press("g")
         await pilot.pause()
         assert screen.query_one(GpuPane).display and images.size.width == with_pane
+
+
+def not_asked(app, condition):
+    """`condition`, failing the test at once if the app asks a question meanwhile."""
+    def check():
+        assert not isinstance(app.screen, Confirm), str(app.screen.query_one("#confirm-question").render())
+        return condition()
+    return check
+
+
+async def test_a_run_into_another_runs_output_asks_before_replacing_it(workspace, screenshot_dir):
+    """The 8-image result once replaced by a 1-image one, silently: now the app asks (replace / cancel)."""
+    write_image(workspace / "one" / "z.jpg", size=(64, 48), seed=7)
+    output = workspace / "out" / "facere.npz"
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+
+        def runs_done():
+            return sum(n.message.startswith("Wrote ") for n in app._notifications)
+
+        async def run_to_end(images):
+            done_before = runs_done()
+            fill_form(screen, images, workspace / "out", workspace / "m.onnx")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, seconds=60.0, condition=not_asked(app, lambda: runs_done() > done_before))
+
+        await run_to_end(workspace / "images")
+        await run_to_end(workspace / "images")  # the same run again: no question
+        kept = output.read_bytes()
+
+        fill_form(screen, workspace / "one", workspace / "out", workspace / "m.onnx")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=60.0, condition=lambda: isinstance(app.screen, Confirm))
+        dialog = app.screen
+        question = str(dialog.query_one("#confirm-question").render())
+        assert question.startswith(f"{output} holds another run's predictions for 3 images: over other images "
+                                   f"({workspace / 'images'}).")
+        assert "Replace it with this run's predictions?" in question and "--" not in question
+        box = dialog.query_one("#confirm-box").region
+        assert dialog.region.contains_region(box)  # the whole question and both buttons fit at 80x24
+        assert all(box.contains_region(dialog.query_one(f"#confirm-{b}").region) for b in ("yes", "no"))
+        app.save_screenshot(filename="run-replace-80x24.svg", path=str(screenshot_dir))
+        await pilot.press("n")
+        await wait_for(pilot, seconds=10.0, condition=lambda: "Not started" in str(screen.summary.render()))
+        assert output.read_bytes() == kept and screen.job is None
+        assert not screen.query_one("#run-start").disabled and str(screen.progress.status.render()) == "Not started."
+
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=60.0, condition=lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-done" in screen.summary.classes)
+        assert str(screen.summary.render()).startswith("Done: 1 images, ")

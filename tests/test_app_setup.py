@@ -47,8 +47,13 @@ async def open_setup(app, pilot):
 
 
 async def press_next(app, pilot):
-    await pilot.click("#setup-next")
-    await pilot.pause(0.3)  # a button ignores a second press while it still shows the first
+    await pilot.press("n")
+    await pilot.pause()
+
+
+def footer(app) -> dict[str, bool]:
+    """The footer's keys on this step: description -> enabled (a dimmed one is False)."""
+    return {active.binding.description: active.enabled for active in app.screen.active_bindings.values()}
 
 
 async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopening(setup_config, screenshot_dir):
@@ -56,7 +61,7 @@ async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopen
     async with app.run_test(size=(130, 40)) as pilot:
         screen = await open_setup(app, pilot)
         assert screen.panes.current == "backend"
-        assert screen.back_button.disabled
+        assert footer(app)["Next"] and footer(app)["Back"] is False  # dimmed on the first step
         await pilot.click("#backend-embedded")
         await press_next(app, pilot)
 
@@ -64,7 +69,7 @@ async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopen
         await press_next(app, pilot)  # nothing ticked
         assert screen.panes.current == "models"
         screen.model_choice.select(["amrcnn-spine", "facere"])
-        await pilot.click("#setup-back")  # back and forth keeps the ticks, on disk too
+        await pilot.press("p")  # back and forth keeps the ticks, on disk too
         await pilot.pause()
         assert screen.panes.current == "backend" and load_state().models == ["amrcnn-spine", "facere"]
         await press_next(app, pilot)
@@ -103,7 +108,7 @@ async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopen
         await pilot.pause()
         log_text = "\n".join(str(line.text) for line in screen.checkpoints_runner.task_log.lines)
         assert "fetching facere" in log_text and "failed: " in log_text
-        assert load_state().fetched == ["facere"] and screen.retry_button.display
+        assert load_state().fetched == ["facere"] and footer(reopened)["Retry"]
 
         await press_next(reopened, pilot)  # go on without amrcnn-spine's checkpoint
         assert screen.panes.current == "check"
@@ -115,9 +120,14 @@ async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopen
                 (row.value for row in table.rows) if key.startswith("amrcnn-spine/")]
         assert any("checkpoint" in g and "fashionfail-tui fetch amrcnn-spine" in g for g in gaps)
         assert not any("environment" in g for g in gaps)  # built by the wizard above
-        assert str(screen.next_button.label) == "Finish"
+        assert footer(reopened)["Finish"] and "Next" not in footer(reopened)
+        assert str(screen.outcome.render()) == ("Steps that failed: Checkpoints (amrcnn-spine). The table says what "
+                                                "each model still needs.")
         await press_next(reopened, pilot)
-        assert load_state().step == "done" and str(screen.next_button.label) == "Start over"
+        assert load_state().step == "done" and footer(reopened)["Start over"]
+        said = [n.message for n in reopened._notifications]
+        assert "Setup ended with steps that failed: Checkpoints (amrcnn-spine)" in said
+        assert not any("Setup finished" in m for m in said)
 
 
 async def test_a_broken_wizard_file_starts_over(setup_config):
@@ -142,14 +152,14 @@ async def test_a_failed_build_is_reported_and_retried(setup_config, tmp_path):
         await pilot.pause()
         assert "environment amrcnn (embedded): failed" in str(screen.environments_runner.task_title.render())
         assert any("step 'compile' failed" in n.message for n in app._notifications)
-        assert screen.retry_button.display and load_state().environments_done == []
+        assert footer(app)["Retry"] and load_state().environments_done == []
 
         write_spec(setup_config, "amrcnn", tmp_path / "channel", post="size_mb = 3\n")
-        await pilot.click("#setup-retry")
+        await pilot.press("t")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert load_state().environments_done == ["amrcnn"]
-        assert not screen.retry_button.display and screen.panes.current == "environments"
+        assert "Retry" not in footer(app) and screen.panes.current == "environments"
 
 
 async def test_closing_the_app_mid_build_stops_a_silent_step_at_once(setup_config, tmp_path):
@@ -187,3 +197,58 @@ async def test_closing_the_app_mid_build_stops_a_silent_step_at_once(setup_confi
         os.kill(step_pid, 9)
         pytest.fail("the build step's program outlived the app by more than 5 s")
     assert EmbeddedBackend(load()).status("amrcnn").state is not State.READY
+
+
+async def test_backends_that_are_not_installed_are_dimmed_and_cannot_be_chosen(setup_config, tmp_path, monkeypatch):
+    from textual.widgets import RadioButton
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "mamba").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "mamba").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))  # mamba is installed; conda and micromamba are not
+    for variable in ("CONDA_EXE", "MAMBA_EXE"):
+        monkeypatch.delenv(variable, raising=False)
+    app = FashionFailApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_setup(app, pilot)
+        buttons = {str(b.id).removeprefix("backend-"): b for b in screen.query(RadioButton)}
+        assert [name for name, button in buttons.items() if button.disabled] == ["conda", "micromamba"]
+        assert buttons["conda"].styles.color != buttons["mamba"].styles.color, "not installed: dimmed"
+        await pilot.click("#backend-conda")
+        await pilot.pause()
+        assert screen.backend_choice.value == "auto"
+        screen.backend_choice.radio_set.focus()
+        chosen = set()
+        for _ in range(6):  # the cursor walks the list, round and round: past what is not installed
+            await pilot.press("down", "enter")
+            chosen.add(screen.backend_choice.value)
+        assert chosen == {"auto", "embedded", "mamba"}
+
+
+async def test_an_unreachable_channel_is_one_short_line_and_its_cause_goes_to_the_log(setup_config, tmp_path):
+    """No network once showed rattler's six levels of causes over the wizard's buttons."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.toml"
+    config.write_text(config.read_text().replace(
+        "[environments]\n", f'[environments]\nchannels = ["conda-forge"]\nchannel_alias = "http://127.0.0.1:{port}/"\n'))
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    state_file().write_text(json.dumps({"step": "disk", "backend": "embedded", "models": ["amrcnn-r50-fpn"]}))
+    app = FashionFailApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_setup(app, pilot)
+        await press_next(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        said = [n.message for n in app._notifications if n.severity == "error"]
+        assert len(said) == 1 and "\n" not in said[0]
+        assert "step 'solve the conda packages' failed: cannot reach conda-forge (no network?)" in said[0]
+        assert "Caused by" not in said[0] and "error sending request" not in said[0]
+        log_text = "\n".join(str(line.text) for line in screen.environments_runner.task_log.lines)
+        assert "Caused by" in log_text and "Connection refused" in log_text  # the whole cause, in the log
+        written = sorted(paths.logs_dir().glob("amrcnn-create-*.log"))[-1].read_text()
+        assert "Connection refused" in written and "FAILED: cannot reach conda-forge (no network?)" in written

@@ -57,8 +57,8 @@ def test_manual_model_without_from_clones_its_tree_then_says_what_is_still_neede
     assert captured.out == "" and "error" not in captured.err
     assert captured.err.splitlines()[-1] == (
         f"fformer-r50-fpn: source tree FashionFormer is ready at {tree}; still needed: fformer-r50-fpn has no "
-        f"direct download: get fashionformer_r50_3x.pth from {catalog.get('fformer-r50-fpn').weights.manual_from} "
-        f"and import it with: fashionfail-tui fetch fformer-r50-fpn --from PATH/fashionformer_r50_3x.pth")
+        f"direct download: get fashionformer_r50_3x.pth from {catalog.get('fformer-r50-fpn').weights.manual_from}"
+        f"; then import it with: fashionfail-tui fetch fformer-r50-fpn --from PATH/fashionformer_r50_3x.pth")
     assert (tree / "README.md").read_text() == "x"
 
     assert main(["doctor", "fformer-r50-fpn", "--json"]) == 1

@@ -167,8 +167,46 @@ def test_a_missing_config_file_override_points_at_the_config_not_at_fetch(worksp
     paths.config_file().write_text(f'[models.facere]\nfile = "{workspace / "gone.onnx"}"\n')
     result, _, err = run_cli(capsys, "facere", "--images", workspace / "images", "--out", workspace / "out")
     assert result == 2
-    assert_one_line_error(err, f"facere's model file {workspace / 'gone.onnx'} (the config's [models.facere] file) "
-                               f"does not exist; fix {paths.config_file()} or pass --model-file")
+    assert_one_line_error(err, f"facere's model file {workspace / 'gone.onnx'} (the [models.facere] file of "
+                               f"{paths.config_file()}) does not exist; fix it there or pass --model-file")
+
+
+def test_an_output_of_another_run_is_kept_unless_overwrite_says_otherwise(workspace, capsys):
+    """The 8-image result replaced by a 1-image one, silently, in issue 16: now one line and exit 2,
+    the file byte for byte as it was; the same images with the same model file go on as before."""
+    build_maskrcnn_like(workspace / "other.onnx", detections=2)
+    write_image(workspace / "one" / "z.jpg", seed=9)
+    output = workspace / "out" / "facere.npz"
+    first = ["facere", "--images", workspace / "images", "--out", workspace / "out", "--model-file", workspace / "m.onnx"]
+    assert run_cli(capsys, *first)[0] == 0
+    kept = output.read_bytes()
+
+    def refused(*argv, because):
+        code, out, err = run_cli(capsys, *argv)
+        assert code == 2 and out == ""
+        assert_one_line_error(err, str(output), "3 images", because, "; pass --overwrite to replace it")
+        assert output.read_bytes() == kept
+        assert sorted(p.name for p in output.parent.iterdir()) == ["facere.npz"]  # no journal, no lock: never started
+
+    refused("facere", "--images", workspace / "one", "--out", workspace / "out", "--model-file", workspace / "m.onnx",
+            because=f"over other images ({workspace / 'images'})")
+    refused(*first[:-1], workspace / "other.onnx", because=f"with another model file ({workspace / 'm.onnx'})")
+    write_image(workspace / "images" / "3.jpg", seed=3)  # the same folder, other images in it
+    refused(*first, because=f"over the images {workspace / 'images'} held then")
+    (workspace / "images" / "3.jpg").unlink()
+
+    assert run_cli(capsys, *first)[0] == 0  # the same run again: redone in place, no question
+
+    code, _, _ = run_cli(capsys, "facere", "--images", workspace / "one", "--out", workspace / "out",
+                         "--model-file", workspace / "m.onnx", "--overwrite")
+    assert code == 0
+    with np.load(output) as archive:
+        assert json.loads(str(archive["meta"]))["images"] == 1
+
+    output.write_bytes(b"my own notes")  # not a prediction file at all
+    code, _, err = run_cli(capsys, *first)
+    assert code == 2 and output.read_bytes() == b"my own notes"
+    assert_one_line_error(err, "is not a prediction file of this app's runs", "--overwrite")
 
 
 # ---- the command stopped by a signal: its runner must not outlive it -------------------------

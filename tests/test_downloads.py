@@ -169,9 +169,12 @@ def test_404_names_the_url_and_is_not_retried(server):
 def test_500_is_retried_with_backoff_then_reported(server):
     server.serve("/facere_base.onnx", ONNX, faults=["500"] * 3)
     settings = point_facere_at(server)
+    said = []
     with pytest.raises(UserError, match="after 3 attempts: HTTP 500"):
-        fetch_model(FACERE, settings, policy=FAST)
+        fetch_model(FACERE, settings, lambda p: p.message and said.append(p.message), policy=FAST)
     assert len(server.requests_for("/facere_base.onnx")) == 3
+    assert [m.split(": ")[0] for m in said] == ["retry 1 of 2 in 0.01 s", "retry 2 of 2 in 0.02 s"]
+    assert all("HTTP 500" in m and "restart" not in m for m in said)
     server.serve("/facere_base.onnx", ONNX, faults=["500"])
     fetch_model(FACERE, settings, policy=FAST)  # one 500, then it works
     assert target().read_bytes() == ONNX

@@ -163,7 +163,7 @@ def test_masks_against_box_only_annotations_are_refused(case, capsys):
     anns.write_text(json.dumps(dataset))
     assert main(["failures", str(files[0]), "--anns", str(anns), "--iou", "segm"]) == 2
     err = capsys.readouterr().err
-    assert "masks cannot be compared (use --iou bbox)" in err and len(err.splitlines()) == 1
+    assert "masks cannot be compared; use --iou bbox" in err and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("broken", ["annotations", "predictions"])

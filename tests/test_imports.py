@@ -79,7 +79,8 @@ def test_fetch_without_a_file_fetches_the_tree_and_says_where_to_get_the_checkpo
         fetch_model(SWIN, config.load())
     message = str(caught.value)
     assert "\n" not in message and SWIN.weights.manual_from in message and caught.value.exit_code == 1
-    assert "fashionformer_swin_b_3x.pth" in message and "--from" in message
+    assert "fashionformer_swin_b_3x.pth" in message and "--" not in message  # the command line is the hint's
+    assert caught.value.hint == "then import it with: fashionfail-tui fetch fformer-swin --from PATH/fashionformer_swin_b_3x.pth"
     assert (paths.sources_dir() / "FashionFormer" / "README.md").exists()
 
 

@@ -69,8 +69,10 @@ def test_argv_uses_the_apps_interpreter_for_facere_and_the_environment_python_ot
     assert argv[argv.index("--output") + 1] == str(tmp_path / "out" / "facere.npz")
     assert argv[argv.index("--class-ids") + 1] == "fashionpedia-1based" and "--device" in argv
     amrcnn = catalog.get("amrcnn-r50-fpn")  # its ready environment's python: tests/test_runner_environments.py
-    with pytest.raises(UserError, match="run `fashionfail-tui env create amrcnn`"):
+    with pytest.raises(jobs.SetupNeeded, match="^amrcnn-r50-fpn needs the 'amrcnn' environment$") as needed:
         jobs.interpreter_for(amrcnn, Config())
+    assert needed.value.area == "setup" and needed.value.hint == "run `fashionfail-tui env create amrcnn`"
+    assert needed.value.for_command_line.endswith("environment; run `fashionfail-tui env create amrcnn`")
     plus = jobs.runner_argv(request_for(catalog.get("facere-plus"), tmp_path), Config())
     assert plus[plus.index("--output") + 1].endswith("facere+.npz")
 

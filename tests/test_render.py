@@ -80,6 +80,15 @@ def test_export_png_round_trips(tmp_path):
         export_png(drawn, tmp_path / "file" / "x.png")
 
 
+def test_export_png_never_replaces_a_file(tmp_path):
+    drawn = render(one_image(), Image.new("RGB", (pf.WIDTH, pf.HEIGHT), GREY))
+    (tmp_path / "shirt.png").write_bytes(b"mine")
+    assert export_png(drawn, tmp_path / "shirt.png") == tmp_path / "shirt-2.png"
+    assert export_png(drawn, tmp_path / "shirt.png") == tmp_path / "shirt-3.png"
+    assert (tmp_path / "shirt.png").read_bytes() == b"mine"
+    assert Image.open(tmp_path / "shirt-3.png").format == "PNG"
+
+
 def test_a_corrupt_mask_is_a_user_error_not_a_crash():
     image = one_image()
     image.masks[0] = {"size": [4, 4], "counts": pf.rle(0, 0, 60, 80)["counts"]}

@@ -16,8 +16,10 @@ from textual.widgets import Input
 
 from tui import config as config_module
 from tui import paths, remembered
+from tui import jobs
 from tui.config import Config
 from tui.screens import discover
+from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import toggle_gpu_pane
 
 _AREAS = discover()
@@ -91,6 +93,13 @@ class FashionFailApp(App):
                 yield SystemCommand(binding.description, binding.tooltip or f"key {binding.key_display or binding.key}",
                                     lambda action=binding.action: screen.run_action(action))
 
+    async def action_quit(self) -> None:
+        """Quit; while a run is going, only once the user said so (quitting stops it)."""
+        if not jobs.active_jobs():
+            self.exit()
+        elif not isinstance(self.screen, QuitQuestion):
+            self.push_screen(QuitQuestion(), lambda quit_anyway: quit_anyway and self.exit())
+
     def action_toggle_gpu_pane(self) -> None:
         toggle_gpu_pane(self.screen)
 
@@ -98,6 +107,12 @@ class FashionFailApp(App):
         """A text field takes the letter keys; escape gives them back to the area keys."""
         if isinstance(self.focused, Input):
             self.screen.set_focus(None)
+
+
+class QuitQuestion(Confirm):
+    def __init__(self) -> None:
+        super().__init__("A run is going: quit and stop it? The finished images are kept.",
+                         yes="Quit", no="Keep running")
 
 
 def run_app(launch: LaunchOptions | None = None) -> int:

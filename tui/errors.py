@@ -17,13 +17,21 @@ class UserError(Exception):
     """A failure the user can act on: bad input, a missing file, a broken download.
 
     The message is shown as is, on one line, without a traceback, and with the credentials of
-    any URL in it redacted (a mirror url may carry `user:password@`).
+    any URL in it redacted (a mirror url may carry `user:password@`). It speaks neither the
+    command line's language nor the app's: `hint` is the command-line way out (`pass --overwrite
+    to replace it`), which the CLI adds and the app leaves to its own words.
     """
 
     exit_code = 2
 
-    def __init__(self, message: object = "") -> None:
+    def __init__(self, message: object = "", *, hint: str = "") -> None:
         super().__init__(redact(str(message)))
+        self.hint = redact(hint)
+
+    @property
+    def for_command_line(self) -> str:
+        """The message as the CLI prints it: with the hint, when there is one."""
+        return f"{self}; {self.hint}" if self.hint else str(self)
 
 
 def require_file(path: Path, what: str = "") -> None:

@@ -93,7 +93,7 @@ def runner_arguments(model_file: Path, original_masks: bool = False) -> list[str
         return ["--masks-note", f"the graph pastes them: {analysis.reason}"]
     return [
         "--fast-model", str(analysis.fast.cut_model), "--paste-model", str(analysis.fast.paste_model),
-        "--masks-note", "pasted per box on the host, the graph's mask-pasting Loop cut out (--original-masks keeps it)",
+        "--masks-note", "pasted per box on the host, the graph's mask-pasting Loop cut out (same masks, faster)",
     ]
 
 

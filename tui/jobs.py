@@ -22,9 +22,12 @@ import signal
 import subprocess
 import sys
 import threading
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from tui import environments, facere_fast, paths
 from tui.catalog import Model
@@ -34,7 +37,9 @@ from tui.downloads.imports import checkpoint_format
 from tui.downloads.sources import tree_path
 from tui.downloads.state import checkpoint_file
 from tui.environments.process import python_environment
-from tui.shards import Shard
+from tui.predictions.formats import parse_meta
+from tui.runner_common import runners_common
+from tui.shards import Shard, list_images
 
 SIGINT_GRACE = 30.0
 """Seconds a runner gets to finish its image in flight after SIGINT before SIGTERM."""
@@ -158,6 +163,15 @@ class RunRequest:
         return self.out_dir / f"{self.model.name}.npz"
 
 
+class SetupNeeded(UserError):
+    """What a run lacks that the app's Setup (an environment) or Models (a checkpoint, a source
+    tree) screen provides; `area` names which: "setup" or "models"."""
+
+    def __init__(self, message: str, area: str, *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.area = area
+
+
 def runner_script(model: Model) -> Path:
     return paths.runners_dir() / model.runner
 
@@ -173,11 +187,13 @@ def interpreter_for(model: Model, config: Config) -> Path:
         return Path(sys.executable)
     status = environments.status_for(model, config)
     if status and status.backend == environments.external.BACKEND:
-        raise UserError(f"{model.name} runs in {status.python} (the config's [envs.{status.family}] python), which "
-                        f"cannot run it: {status.detail}; after fixing that environment, check it again with "
-                        f"`fashionfail-tui env use {status.family} {status.python}`")
+        raise SetupNeeded(f"{model.name} runs in {status.python} (the config's [envs.{status.family}] python), which "
+                          f"cannot run it: {status.detail}", "setup",
+                          hint=f"after fixing that environment, check it again with "
+                               f"`fashionfail-tui env use {status.family} {status.python}`")
     name = status.family if status else model.environment
-    raise UserError(f"{model.name} needs the '{name}' environment; run `fashionfail-tui env create {name}`")
+    raise SetupNeeded(f"{model.name} needs the '{name}' environment", "setup",
+                      hint=f"run `fashionfail-tui env create {name}`")
 
 
 def runner_environment(interpreter: Path) -> dict[str, str]:
@@ -411,12 +427,51 @@ def check_request(request: RunRequest, config: Config) -> None:
     model_file = runner_model_file(model, request.model_file or checkpoint_file(model, config))
     if request.model_file is None and not model_file.exists():
         if config.override_for(model.name).file is not None:  # fetching would not help: the config names it
-            raise UserError(f"{model.name}'s model file {model_file} (the config's [models.{model.name}] file) "
-                            f"does not exist; fix {config.source} or pass --model-file")
+            raise UserError(f"{model.name}'s model file {model_file} (the [models.{model.name}] file of "
+                            f"{config.source}) does not exist", hint="fix it there or pass --model-file")
         how = f"fashionfail-tui fetch {model.name}" + (" --from FILE" if model.weights.kind == "manual" else "")
-        raise UserError(f"{model.name}'s checkpoint {model_file} is missing; run `{how}` or pass --model-file")
+        raise SetupNeeded(f"{model.name}'s checkpoint {model_file} is missing", "models",
+                          hint=f"run `{how}` or pass --model-file")
     validate_model_file(model, model_file)
     if model.source is not None and not tree_path(model.source).is_dir():
-        raise UserError(f"{model.name} needs the {model.source.name} source tree; run `fashionfail-tui fetch {model.name}`")
+        raise SetupNeeded(f"{model.name} needs the {model.source.name} source tree", "models",
+                          hint=f"run `fashionfail-tui fetch {model.name}`")
     interpreter_for(model, config)  # raises when the model's environment is not ready
     prepare_output_folder(request.out_dir)
+
+
+def replaced_result(request: RunRequest, config: Config) -> str | None:
+    """What this run would replace without the user having asked for it: the output file of another
+    run (over other images, or with another model file), or a file that is no run's output. None
+    when there is nothing there, or it is this run's own earlier result (rerunning redoes it in
+    place, as an interrupted run resumes). The caller asks (the app) or refuses (the CLI)."""
+    output = request.output
+    if not output.exists():
+        return None
+    meta = _output_meta(output)
+    if meta is None:
+        return f"{output} exists and is not a prediction file of this app's runs"
+    model_file = runner_model_file(request.model, request.model_file or checkpoint_file(request.model, config))
+    other = []
+    if not _same_path(meta.get("image_dir"), request.images):
+        other.append(f"over other images ({meta.get('image_dir')})")
+    elif meta.get("image_set") not in (None, runners_common().image_set(list_images(request.images))):
+        other.append(f"over the images {meta.get('image_dir')} held then")
+    if not _same_path(meta.get("model_file"), model_file):
+        other.append(f"with another model file ({meta.get('model_file')})")
+    if not other:
+        return None
+    return f"{output} holds another run's predictions for {meta.get('images', '?')} images: {' and '.join(other)}"
+
+
+def _output_meta(path: Path) -> dict | None:
+    """An output file's `meta`, read without unpickling anything; None when it has none."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return parse_meta(archive["meta"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, AttributeError):
+        return None
+
+
+def _same_path(recorded, path: Path) -> bool:
+    return isinstance(recorded, str) and os.path.realpath(recorded) == os.path.realpath(path)

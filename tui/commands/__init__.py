@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_app()
         return int(args.execute(args) or 0)
     except UserError as exc:
-        report_error(str(exc), as_json)
+        report_error(exc.for_command_line, as_json)
         return exc.exit_code
     except KeyboardInterrupt:
         report_error("interrupted", as_json)

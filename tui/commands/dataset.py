@@ -63,7 +63,7 @@ def execute(args) -> int:
         except UserError as exc:
             if len(splits) == 1:
                 raise
-            report_error(f"{split}: {exc}", args.json)
+            report_error(f"{split}: {exc.for_command_line}", args.json)
             unfetched.append(split)
             continue
         reporter.summary(summary)

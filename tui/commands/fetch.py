@@ -71,13 +71,13 @@ def execute(args) -> int:
             path = fetch_model(model, settings, reporter.progress, source_file=args.source_file)
         except CheckpointNeeded as exc:
             needing.append(model.name)
-            reporter.finished("incomplete", message=str(exc))
+            reporter.finished("incomplete", message=exc.for_command_line)
             continue
         except UserError as exc:
             if len(models) == 1:
                 raise
             failures.append(model.name)
-            reporter.finished("error", message=str(exc))
+            reporter.finished("error", message=exc.for_command_line)
             continue
         reporter.finished("done", path=str(path))
     left = f"{len(needing)} of {len(models)} models still need a checkpoint imported by hand: {', '.join(needing)}"

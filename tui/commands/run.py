@@ -27,7 +27,7 @@ def add_arguments(parser) -> None:
         "Run MODEL over the images (jpg, jpeg, png, webp, bmp) in --images and write "
         "<out>/<model-name>.npz: a `data` key with the per-image dicts as the original scripts wrote "
         "them, and a `meta` JSON string. Interrupting keeps finished images; rerunning the same "
-        "command resumes."
+        "command resumes. An output file of another run is kept unless --overwrite is given."
     )
     parser.add_argument("model", metavar="MODEL", help=f"one of {', '.join(catalog.names())}")
     parser.add_argument("--images", type=Path, required=True, metavar="DIR", help="folder of images")
@@ -45,6 +45,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--original-masks", action="store_true",
                         help="facere: let the graph paste the masks (slow at 2400x2400) instead of cutting "
                              "its mask-pasting loop out and pasting per box; the output is the same")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an output file that holds another run's predictions (other images, another "
+                             "model file); without it such a file is kept and the command stops")
     parser.add_argument("--json", action="store_true",
                         help="print the runner's events, one JSON object per line, ending with done or error")
 
@@ -61,6 +64,9 @@ def execute(args) -> int:
     if request.score_threshold is not None and not 0.0 <= request.score_threshold <= 1.0:
         raise UserError(f"--score-threshold must be between 0 and 1, not {request.score_threshold}")
     jobs.check_request(request, settings)
+    replaced = jobs.replaced_result(request, settings)
+    if replaced and not args.overwrite:
+        raise UserError(replaced, hint="pass --overwrite to replace it")
     job = jobs.Job.start(request, settings)
     ending = _follow_json(job) if args.json else _follow_terminal(job)
     return _exit_code(ending)

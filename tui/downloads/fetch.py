@@ -33,21 +33,26 @@ class CheckpointNeeded(UserError):
 
 
 def manual_instructions(model: Model) -> str:
-    return (f"{model.name} has no direct download: get {model.weights.filename} from {model.weights.manual_from} "
-            f"and import it with: fashionfail-tui fetch {model.name} --from PATH/{model.weights.filename}")
+    """Where to get a checkpoint that has no direct download; `import_hint` says how the CLI imports it."""
+    return f"{model.name} has no direct download: get {model.weights.filename} from {model.weights.manual_from}"
+
+
+def import_hint(model: Model) -> str:
+    return f"then import it with: fashionfail-tui fetch {model.name} --from PATH/{model.weights.filename}"
 
 
 def _checkpoint_needed(model: Model, config: Config, on_progress: ProgressCallback) -> CheckpointNeeded:
     """Clone the source tree of a model whose checkpoint must be imported by hand, then say what is
     left; a UserError naming both when the clone fails."""
     if model.source is None:
-        return CheckpointNeeded(manual_instructions(model))
+        return CheckpointNeeded(manual_instructions(model), hint=import_hint(model))
     try:
         tree = ensure_source(resolve(model.source, config), on_progress)
     except UserError as exc:
-        raise UserError(f"{exc}; the checkpoint is still needed too: {manual_instructions(model)}") from None
+        raise UserError(f"{exc}; the checkpoint is still needed too: {manual_instructions(model)}",
+                        hint=import_hint(model)) from None
     return CheckpointNeeded(f"source tree {model.source.name} is ready at {tree}; still needed: "
-                            f"{manual_instructions(model)}")
+                            f"{manual_instructions(model)}", hint=import_hint(model))
 
 
 def fetch_model(model: Model, config: Config, on_progress: ProgressCallback | None = None,

@@ -315,7 +315,7 @@ def _run_attempts(transfer: Transfer, policy: Policy, shared: httpx.Client | Non
                                 f"{problem}")
             pause = policy.delay(attempt)
             transfer.on_progress(Progress("restart", transfer.target.name,
-                                          message=f"{problem}; retrying in {pause:g} s"))
+                                          message=f"retry {attempt + 1} of {policy.retries} in {pause:g} s: {problem}"))
             time.sleep(pause)
 
 

@@ -40,7 +40,7 @@ def backend_for(config: Config, choice: str | None = None) -> Backend:
     if choice == "auto":
         return EmbeddedBackend(config)
     raise UserError(f"no {choice} executable found (set [environments] executable in the config, "
-                    f"or put {choice} on PATH), or choose --backend embedded")
+                    f"or put {choice} on PATH)", hint="or choose --backend embedded")
 
 
 def family_of(model_or_family: Model | str, config: Config) -> str:

@@ -5,6 +5,7 @@ Needs no conda on the machine."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import rattler
@@ -13,6 +14,23 @@ from rattler import Channel, ChannelConfig, Subdir, VirtualPackage
 from tui import paths
 from tui.environments.base import Action, Backend, StepContext, StepFailed, one_line, remove_tree
 from tui.environments.specs import EnvSpec
+
+
+_UNREACHABLE = re.compile(r"error sending request|tcp connect error|dns error|failed to lookup address|"
+                          r"connection refused|network is unreachable|operation timed out", re.IGNORECASE)
+"""How rattler's HTTP client says, somewhere down its chain of causes, that a channel cannot be reached."""
+
+
+def _step_failed(exc: Exception, channels: list[Channel], context: StepContext) -> StepFailed:
+    """rattler's error as one short line for the user; its whole chain of causes goes to the log. A
+    channel that cannot be reached is said so, not as the HTTP client's six levels of causes."""
+    text = str(exc)
+    for line in text.splitlines():
+        context.line(line)
+    if _UNREACHABLE.search(text):
+        named = [c.name for c in channels if str(c.base_url) in text] or [c.name for c in channels]
+        return StepFailed(f"cannot reach {', '.join(named)} (no network?)")
+    return StepFailed(one_line(exc))
 
 
 class _InstallProgress:
@@ -65,7 +83,7 @@ class EmbeddedBackend(Backend):
                 channels, list(spec.conda), platforms=[Subdir.current(), Subdir("noarch")],
                 virtual_packages=VirtualPackage.detect()))
         except Exception as exc:  # rattler raises its own exception types (SolverError, GatewayError, ...)
-            raise StepFailed(one_line(exc)) from None
+            raise _step_failed(exc, channels, context) from None
         for record in records:
             context.line(f"  {record.name.normalized} {record.version} {record.build} ({record.channel})")
         context.carry["records"] = records
@@ -80,7 +98,7 @@ class EmbeddedBackend(Backend):
                 # an update also repairs: relink every package, so files deleted by hand come back
                 reinstall_packages={r.name.normalized for r in records} if updating else None))
         except Exception as exc:  # rattler's install errors are plain exceptions with a cause chain
-            raise StepFailed(one_line(exc)) from None
+            raise _step_failed(exc, self.channels(spec), context) from None
         (prefix / ".fashionfail").mkdir(exist_ok=True)
 
     def _pip(self, spec: EnvSpec, context: StepContext) -> None:

@@ -37,6 +37,14 @@ class WizardState:
         return environments_for([catalog.get(name) for name in self.models], config)
 
 
+def failed_steps(state: WizardState, config: Config) -> list[str]:
+    """The task steps that did not finish everything chosen, each with what is left, as
+    "Checkpoints (amrcnn-spine)"; empty when every task ran to its end."""
+    left = {"environments": [f for f in state.families(config) if f not in state.environments_done],
+            "checkpoints": [m for m in state.models if m not in state.fetched]}
+    return [f"{STEP_TITLES[step]} ({', '.join(names)})" for step, names in left.items() if names]
+
+
 def environments_for(models: list[Model], config: Config) -> list[str]:
     """The environment specs `models` run in, catalog order: the one the config selects for each
     family (a variant, or the family's own); none for a family the config points at an external
@@ -130,9 +138,11 @@ def fetch_checkpoint(model: Model, config: Config, on_line, on_fraction) -> None
     def on_progress(progress) -> None:
         if progress.fraction is not None:
             on_fraction(progress.fraction)
-        if progress.message or (progress.stage, progress.name) not in seen:
+        if progress.message:  # says what happens in words (a retry, a wait): the stage's name would not add to it
+            on_line(f"{progress.name}: {progress.message}")
+        elif (progress.stage, progress.name) not in seen:
             seen.add((progress.stage, progress.name))
-            on_line(f"{progress.stage} {progress.name}" + (f": {progress.message}" if progress.message else ""))
+            on_line(f"{progress.stage} {progress.name}")
 
     on_line(f"fetching {model.name}")
     fetch_model(model, config, on_progress)

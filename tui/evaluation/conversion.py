@@ -34,8 +34,8 @@ def xyxy_to_xywh(box) -> list[float]:
 def _mask_result(image: ImagePredictions, index: int, expected_size: tuple[int, int]) -> dict:
     rle = image.masks[index] if index < len(image.masks) else None
     if rle is None:
-        raise UserError(f"{image.image_file}: detection {index} has no mask, so masks cannot be evaluated "
-                        "(use --iou bbox)")
+        raise UserError(f"{image.image_file}: detection {index} has no mask, so masks cannot be evaluated",
+                        hint="use --iou bbox")
     size = tuple(int(v) for v in rle["size"])
     if size != expected_size:
         raise UserError(f"{image.image_file}: a mask is {size[1]}x{size[0]} pixels but the annotation file "

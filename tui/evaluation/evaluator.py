@@ -24,8 +24,8 @@ def default_annotations(split: str = "test") -> Path:
     """FashionFail's annotation file in the cache; UserError saying how to get it when absent."""
     path = paths.fashionfail_annotations(split)
     if not path.is_file():
-        raise UserError(f"no annotation file given and FashionFail's {path.name} is not at {path}: "
-                        f"pass --anns JSON or fetch it: fashionfail-tui dataset fetch --split {split}")
+        raise UserError(f"no annotation file given and FashionFail's {path.name} is not at {path}",
+                        hint=f"pass --anns JSON or fetch it: fashionfail-tui dataset fetch --split {split}")
     return path
 
 

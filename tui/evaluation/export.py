@@ -109,4 +109,4 @@ def export(predictions: PredictionSet, fmt: str, out: Path, truth: GroundTruth |
     except OSError as exc:
         raise UserError(f"cannot write {out} ({exc.strerror or exc})") from None
     except UserError as exc:
-        raise UserError(f"{predictions.path}: {exc}") from None
+        raise UserError(f"{predictions.path}: {exc}", hint=exc.hint) from None

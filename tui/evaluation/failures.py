@@ -171,7 +171,7 @@ def _match(model: ModelPredictions, truth: GroundTruth, iou_type: str, min_score
     try:
         results = to_coco_results(model.predictions.images, truth, iou_type)
     except UserError as exc:
-        raise UserError(f"{model.file}: {exc}") from None
+        raise UserError(f"{model.file}: {exc}", hint=exc.hint) from None
     detections = [d for d in results.detections if d["score"] >= min_score]
     found: set[int] = set()
     false_positives: dict[int, Counter] = {}
@@ -199,7 +199,7 @@ def find_failures(models: Sequence[ModelPredictions], truth: GroundTruth, iou_ty
         raise UserError("no prediction files given")
     if iou_type == "segm" and not truth.has_masks:
         raise UserError(f"annotation file {truth.path}: not every annotation has a segmentation, "
-                        "so masks cannot be compared (use --iou bbox)")
+                        "so masks cannot be compared", hint="use --iou bbox")
     found_by_model, false_positives, coverage = {}, {}, []
     for done, model in enumerate(models, start=1):
         found, per_image, covered = _match(model, truth, iou_type, min_score)

@@ -195,11 +195,11 @@ def evaluate_predictions(images: Sequence[ImagePredictions], truth: GroundTruth,
     """One prediction set against one annotation file, for `bbox` or `segm`."""
     if iou_type == "segm" and not truth.has_masks:
         raise UserError(f"annotation file {truth.path}: not every annotation has a segmentation, "
-                        "so masks cannot be evaluated (use --iou bbox)")
+                        "so masks cannot be evaluated", hint="use --iou bbox")
     try:
         results = to_coco_results(images, truth, iou_type)
     except UserError as exc:
-        raise UserError(f"{file}: {exc}" if file else str(exc)) from None
+        raise UserError(f"{file}: {exc}" if file else str(exc), hint=exc.hint) from None
     evaluator = run_cocoeval(truth, results.detections, iou_type, on_progress)
     weighted, categories, image_errors = summarize(evaluator, truth)
     return Evaluation(

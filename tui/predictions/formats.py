@@ -130,8 +130,8 @@ def normalize(raw: RawColumns, conventions: Conventions) -> Columns:
     outside = (index < 0) | (index >= len(table))
     if outside.any():
         bad = int(raw.classes[np.flatnonzero(outside)[0]])
-        raise UserError(f"class {bad} does not fit {conventions.model or conventions.family} ({class_ids.description}); "
-                        f"choose the family with --family ({', '.join(FAMILY_CHOICES)})")
+        raise UserError(f"class {bad} does not fit {conventions.model or conventions.family} ({class_ids.description})",
+                        hint=f"choose the family with --family ({', '.join(FAMILY_CHOICES)})")
     return Columns(
         image_names=raw.image_names, image_offsets=raw.image_offsets,
         boxes=np.ascontiguousarray(boxes, dtype=np.float32), classes=table[index],

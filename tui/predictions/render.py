@@ -7,6 +7,7 @@ only for the detections drawn, and blended only inside their boxes at the output
 from __future__ import annotations
 
 import colorsys
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -122,11 +123,24 @@ def render(predictions: ImagePredictions, image: Image.Image | None = None, *, k
 
 
 def export_png(drawn: Image.Image, path: Path) -> Path:
-    """Write the drawn image as PNG; UserError when the place cannot be written."""
+    """Write the drawn image as PNG at `path`, or at `<stem>-2.png`, `<stem>-3.png`... beside it when
+    that name is taken: an export never replaces a file. Returns where it went; UserError when the
+    place cannot be written."""
     path = Path(path).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        drawn.save(path, format="PNG")
+        for number in itertools.count(1):
+            target = path if number == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+            try:
+                handle = open(target, "xb")  # exclusive: a file made meanwhile is not replaced either
+            except FileExistsError:
+                continue
+            try:
+                with handle:
+                    drawn.save(handle, format="PNG")
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
+            return target
     except OSError as exc:
         raise UserError(f"cannot write {path} ({exc.strerror or exc})") from None
-    return path

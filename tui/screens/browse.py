@@ -304,7 +304,7 @@ class BrowseScreen(Screen):
         folders = image_folders(self.images_dir, self.loaded_sets)
         found = find_image(name, folders)
         if found is None:
-            return None, f"{name} not found (looked in {', '.join(str(f) for f in folders)}); use --images DIR"
+            return None, f"{name} not found (looked in {', '.join(str(f) for f in folders)})"
         try:
             with PILImage.open(found) as opened:
                 return opened.convert("RGB"), ""
@@ -340,12 +340,15 @@ class BrowseScreen(Screen):
     @work(thread=True, exclusive=True, group="export")
     def export_pictures(self, name: str, detection_filter: DetectionFilter, folder: Path) -> None:
         source, _ = self._open_image(name)
+        selected = self._selected_images(name)
+        stems = [self.sets[slot].path.stem for slot, _ in selected]
         written = []
         try:
-            for slot, image in self._selected_images(name):
+            for slot, image in selected:
                 drawn = render(image, source, keep=detection_filter.keep(image))
-                target = folder / f"{Path(name).stem}.{self.sets[slot].path.stem}.png"
-                written.append(str(export_png(drawn, target)))
+                stem = self.sets[slot].path.stem  # two files of one model (both facere.npz): A and B tell them apart
+                tag = f"{stem}.{LABELS[slot]}" if stems.count(stem) > 1 else stem
+                written.append(str(export_png(drawn, folder / f"{Path(name).stem}.{tag}.png")))
         except UserError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", title="Export failed")
             return

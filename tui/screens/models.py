@@ -14,6 +14,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tui import catalog
 from tui.downloads import ModelFiles
 from tui.screens import NavEntry
+from tui.units import human_size
+from tui.widgets.confirm import Confirm
 from tui.widgets.models.dataset_line import DatasetLine
 from tui.widgets.models.detail import ModelDetail
 from tui.widgets.models.files_table import ModelFilesTable
@@ -132,7 +134,20 @@ class ModelsScreen(Screen):
             self.operations.verify(model)
 
     def action_delete(self) -> None:
-        if model := self._start("delete"):
+        """Ask first: a deleted checkpoint comes back only by downloading (or importing) it again."""
+        model = catalog.get(self.selected)
+        state = self.states.get(model.name)
+        if state is not None and state.state == "missing":
+            self.notify(f"{model.name} has nothing in the cache to delete", severity="warning")
+            return
+        size = f", {human_size(state.size)}" if state and state.size else ""
+        again = "importing it again" if model.weights.kind == "manual" else "downloading it again"
+        self.app.push_screen(Confirm(f"Delete {model.name}'s checkpoint from the cache ({model.weights.filename}{size})? "
+                                     f"Getting it back means {again}.", yes="Delete"),
+                             lambda yes: yes and self._delete(model.name))
+
+    def _delete(self, model: str) -> None:
+        if self._start("delete"):
             self.operations.delete(model)
 
     def action_reload(self) -> None:

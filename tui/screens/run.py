@@ -18,9 +18,11 @@ from tui.errors import UserError
 from tui.readiness import Readiness, readiness
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
+from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import GpuPane
 from tui.widgets.run.form import RunForm
 from tui.widgets.run.progress import RunProgress
+
 
 def open_in_run(app: App, model: str) -> None:
     """Switch to the Run screen with `model` chosen (the home screen's Enter)."""
@@ -28,6 +30,13 @@ def open_in_run(app: App, model: str) -> None:
     screen = app.screen
     if isinstance(screen, RunScreen):
         screen.choose_model(model)
+
+
+def _where_to_fix(error: UserError) -> str:
+    """Where in the app the user fixes what a run lacks; nothing for what no screen fixes."""
+    if isinstance(error, jobs.SetupNeeded):
+        return {"setup": ": press s to set it up (Setup)", "models": ": press m to get it (Models)"}[error.area]
+    return ""
 
 
 class RunScreen(Screen):
@@ -158,22 +167,41 @@ class RunScreen(Screen):
         self.follow(request)
 
     @work(thread=True, exclusive=True, group="run")
-    def follow(self, request: jobs.RunRequest) -> None:
-        """Check, start and follow one run; every event goes back to the screen as a message."""
+    def follow(self, request: jobs.RunRequest, replace: bool = False) -> None:
+        """Check, start and follow one run; every event goes back to the screen as a message. An
+        output of another run is replaced only once the user said so (`replace`)."""
         try:
             jobs.check_request(request, self.app.settings)
+            replaced = None if replace else jobs.replaced_result(request, self.app.settings)
+            if replaced:
+                self.app.call_from_thread(self.ask_to_replace, request, replaced)
+                return
             self.app.call_from_thread(self.app.remember, images_dir=request.images.absolute(),
                                       out_dir=request.out_dir.absolute(),
                                       model_file=request.model_file.absolute() if request.model_file else None)
             self.job = jobs.Job.start(request, self.app.settings)
             self.app.call_from_thread(setattr, self.app, "runner_pids", frozenset({self.job.pid}))
         except UserError as exc:
-            offer = "" if readiness(request.model, self.app.settings).ready else \
-                " Press s to set it up (Setup), or m for its checkpoint and source tree (Models)."
-            self.post_message(self.EventReceived(jobs.failed(str(exc) + offer)))
+            self.post_message(self.EventReceived(jobs.failed(str(exc) + _where_to_fix(exc))))
             return
         for event in self.job.events():
             self.post_message(self.EventReceived(event))
+
+    def ask_to_replace(self, request: jobs.RunRequest, replaced: str) -> None:
+        def answered(replace: bool) -> None:
+            if replace:
+                self.follow(request, replace=True)
+            else:
+                self.not_started(f"{request.output} is kept; choose another output folder for this run.")
+
+        self.app.push_screen(Confirm(f"{replaced}.\n\nReplace it with this run's predictions? (It stays as it is "
+                                     "until the new file is complete.)", yes="Replace"), answered)
+
+    def not_started(self, why: str) -> None:
+        self.form.set_running(False)
+        self.progress.stopped()
+        self.summary.update(f"Not started: {why}")
+        self.summary.set_classes("-cancelled")
 
     @on(EventReceived)
     def show(self, message: EventReceived) -> None:
@@ -205,11 +233,17 @@ class RunScreen(Screen):
         self.job = None
         self.app.runner_pids = frozenset()
         self.form.set_running(False)
+        bar = self.progress.bar
+        done = f" after {bar.progress:.0f} of {bar.total:.0f} images" if bar.total else ""
         self.progress.stopped()
-        self.summary.update(("Cancelled: " if event.cancelled else "Failed: ") + event.message)
-        self.summary.set_classes("-cancelled" if event.cancelled else "-failed")
-        if not event.cancelled:
-            self.notify(event.message, severity="error", title="Run failed")
+        if event.cancelled:  # asked for: said in the app's words, not the runner's command-line ones
+            self.summary.update(f"Cancelled{done}: the finished images are kept, and starting the same run "
+                                "again goes on from there.")
+            self.summary.set_classes("-cancelled")
+            return
+        self.summary.update("Failed: " + event.message)
+        self.summary.set_classes("-failed")
+        self.notify(event.message, severity="error", title="Run failed")
 
     def on_unmount(self) -> None:
         """Quitting the app stops its runner: no orphan processes."""

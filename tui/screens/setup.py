@@ -10,9 +10,9 @@ import dataclasses
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Footer, Header, Static
+from textual.widgets import ContentSwitcher, Footer, Header, Static
 
 from tui import catalog
 from tui.config import Config
@@ -20,6 +20,7 @@ from tui.environments import Backend, backend_for, wizard
 from tui.environments.conda import FLAVOURS, find_executable
 from tui.environments.diagnosis import diagnose
 from tui.environments.wizard import STEP_TITLES, STEPS
+from tui.downloads import CheckpointNeeded
 from tui.errors import UserError
 from tui.screens import NavEntry
 from tui.widgets.setup import BackendChoice, CheckTable, DiskTable, ModelChoice, Task, TaskRunner
@@ -27,10 +28,22 @@ from tui.widgets.setup import BackendChoice, CheckTable, DiskTable, ModelChoice,
 
 class SetupScreen(Screen):
     NAV = NavEntry("setup", "s", "Setup", "Guided setup: environments, checkpoints and a final check", order=30)
+    BINDINGS = [  # one key goes forward; the footer names what it does on this step
+        Binding("n", "next", "Next"),
+        Binding("n", "finish", "Finish"),
+        Binding("n", "start_over", "Start over"),
+        Binding("p", "back", "Back"),
+        Binding("t", "retry", "Retry", tooltip="Run the step's failed tasks again"),
+    ]
+
+    busy = False
+    """Tasks are running: the wizard stays on this step until they end."""
+    retry_offered = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="setup-steps")
+        yield Static("", id="setup-outcome", classes="hidden")
         found = {flavour: find_executable(self.app.settings, flavour) for flavour in FLAVOURS}
         with ContentSwitcher(id="setup-panes", initial="backend"):
             yield BackendChoice(found, id="backend")
@@ -39,10 +52,6 @@ class SetupScreen(Screen):
             yield TaskRunner(id="environments")
             yield TaskRunner(id="checkpoints")
             yield CheckTable(id="check")
-        with Horizontal(id="setup-buttons"):
-            yield Button("Back", id="setup-back")
-            yield Button("Retry", id="setup-retry", classes="hidden")
-            yield Button("Next", id="setup-next", variant="primary")
         yield Footer()
 
     @property
@@ -78,16 +87,20 @@ class SetupScreen(Screen):
         return self.query_one("#check", CheckTable)
 
     @property
-    def next_button(self) -> Button:
-        return self.query_one("#setup-next", Button)
+    def outcome(self) -> Static:
+        return self.query_one("#setup-outcome", Static)
 
-    @property
-    def back_button(self) -> Button:
-        return self.query_one("#setup-back", Button)
-
-    @property
-    def retry_button(self) -> Button:
-        return self.query_one("#setup-retry", Button)
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """A wizard key shows in the footer only where it applies (False hides it) and is dimmed
+        (None) while the step's tasks run, and Back on the first step."""
+        step = self.state.step if hasattr(self, "state") else None
+        shown = {"next": step not in (None, "check", "done"), "finish": step == "check", "start_over": step == "done",
+                 "back": step not in (None, "done"), "retry": self.retry_offered}
+        if action not in shown:
+            return True
+        if not shown[action]:
+            return False
+        return None if self.busy or (action == "back" and step == STEPS[0]) else True
 
     @property
     def settings(self) -> Config:
@@ -108,10 +121,9 @@ class SetupScreen(Screen):
         self.steps_bar.update("  ›  ".join(
             f"[b reverse] {number}. {title} [/]" if name == pane else f"{number}. {title}"
             for number, (name, title) in enumerate(STEP_TITLES.items(), start=1)))
-        self.back_button.disabled = step in ("backend", "done")
-        self.next_button.label = {"check": "Finish", "done": "Start over"}.get(step, "Next")
-        self.next_button.disabled = False
-        self.retry_button.add_class("hidden")
+        self.busy = self.retry_offered = False
+        self.refresh_bindings()
+        self.outcome.add_class("hidden")
         if step == "disk":
             self.measure_disk()
         elif step == "environments":
@@ -166,7 +178,12 @@ class SetupScreen(Screen):
         todo = [name for name in self.state.models if name not in self.state.fetched]
 
         def fetch(name: str):
-            return lambda report: wizard.fetch_checkpoint(catalog.get(name), settings, report.line, report.fraction)
+            def run(report) -> None:
+                try:
+                    wizard.fetch_checkpoint(catalog.get(name), settings, report.line, report.fraction)
+                except CheckpointNeeded as exc:  # the app imports it on the Models screen, not with a command
+                    raise UserError(f"{exc}; then import it on the Models screen (m, then i)") from None
+            return run
 
         self._start(self.checkpoints_runner, [Task(name, f"checkpoint {name}", fetch(name)) for name in todo])
 
@@ -174,7 +191,8 @@ class SetupScreen(Screen):
         if not tasks:
             runner.task_title.update("Nothing left to do here.")
             return
-        self.next_button.disabled = True
+        self.busy = True
+        self.refresh_bindings()
         runner.start(tasks)
 
     @on(TaskRunner.TaskFinished)
@@ -188,14 +206,24 @@ class SetupScreen(Screen):
 
     @on(TaskRunner.AllFinished)
     def tasks_finished(self, message: TaskRunner.AllFinished) -> None:
-        self.next_button.disabled = False
-        self.retry_button.set_class(not message.failed, "hidden")
+        self.busy = False
+        self.retry_offered = bool(message.failed)
+        self.refresh_bindings()
 
     @work(thread=True, exclusive=True, group="setup-check")
     def run_check(self) -> None:
         settings = self.settings
         diagnoses = [diagnose(catalog.get(name), settings) for name in self.state.models or catalog.names()]
         self.app.call_from_thread(self.check_table.show_diagnoses, diagnoses)
+        self.app.call_from_thread(self._show_outcome, wizard.failed_steps(self.state, settings))
+
+    def _show_outcome(self, failed: list[str]) -> None:
+        if failed:
+            self.outcome.update(f"[b]Steps that failed:[/] {'; '.join(failed)}. The table says what each model "
+                                "still needs.")
+        else:
+            self.outcome.update("Every step succeeded.")
+        self.outcome.set_class(bool(failed), "-failed").remove_class("hidden")
 
     def keep_choices(self, step: str) -> None:
         """What the user chose on this step, kept whichever way they leave it."""
@@ -204,30 +232,32 @@ class SetupScreen(Screen):
         elif step == "models":
             self.state.models = self.model_choice.value
 
-    @on(Button.Pressed, "#setup-back")
-    def go_back(self) -> None:
+    def action_back(self) -> None:
         self.keep_choices(self.state.step)
         step = STEPS.index(self.state.step)
         if step > 0:
             self.show_step(STEPS[step - 1])
 
-    @on(Button.Pressed, "#setup-retry")
-    def retry(self) -> None:
+    def action_retry(self) -> None:
         """Run the step's tasks again; those that finished are skipped."""
         self.show_step(self.state.step)
 
-    @on(Button.Pressed, "#setup-next")
-    def go_next(self) -> None:
+    def action_next(self) -> None:
         step = self.state.step
         self.keep_choices(step)
         if step == "models" and not self.state.models:
             self.notify("Tick at least one model", severity="error")
             return
-        if step == "done":
-            self.state = wizard.WizardState(backend=self.state.backend, models=self.state.models)
-            self.show_step("backend")
-        elif step == "check":
-            self.show_step("done")
-            self.notify("Setup finished: see the table for anything still missing")
+        self.show_step(STEPS[STEPS.index(step) + 1])
+
+    def action_finish(self) -> None:
+        self.show_step("done")
+        failed = wizard.failed_steps(self.state, self.settings)
+        if failed:
+            self.notify(f"Setup ended with steps that failed: {'; '.join(failed)}", severity="warning", timeout=10)
         else:
-            self.show_step(STEPS[STEPS.index(step) + 1])
+            self.notify("Setup finished: every step succeeded")
+
+    def action_start_over(self) -> None:
+        self.state = wizard.WizardState(backend=self.state.backend, models=self.state.models)
+        self.show_step("backend")

@@ -18,7 +18,18 @@ BACKEND_TEXT = {
 
 
 class BackendChoice(Vertical):
-    """A radio button per backend; the conda-like ones are disabled where no executable was found."""
+    """A radio button per backend; the conda-like ones are disabled (dimmed, skipped by the cursor,
+    deaf to clicks) where no executable was found."""
+
+    DEFAULT_CSS = """
+    BackendChoice RadioButton:disabled {
+        color: $text-disabled;
+        text-style: italic;
+    }
+    BackendChoice RadioButton:disabled > .toggle--button {
+        color: $text-disabled;
+    }
+    """
 
     def __init__(self, found: dict[str, Path | None], **kwargs):
         super().__init__(**kwargs)

@@ -67,7 +67,7 @@ class TaskRunner(Vertical):
     def compose(self) -> ComposeResult:
         yield Label("", classes="task-title")
         yield ProgressBar(total=100, show_eta=False, classes="task-progress")
-        yield RichLog(classes="task-log", max_lines=5000)
+        yield RichLog(classes="task-log", max_lines=5000, wrap=True)  # a failure's cause is read whole
 
     @property
     def task_title(self) -> Label:
