@@ -14,10 +14,12 @@ from tests.helpers.pilot import wait_for
 from tui.app import FashionFailApp, LaunchOptions
 from tui.commands import main
 from tui.evaluation.evaluator import Evaluator
+from tui.predictions import load_predictions
 from tui.screens.compare import CompareScreen
 from tui.screens.evaluate import EvaluateScreen
 from tui.screens.failure_gallery import FailureGallery
 from tui.widgets.compare.paper_table import BEST_STYLE
+from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import GpuPane
 
 
@@ -141,6 +143,29 @@ async def test_without_an_annotation_file_the_models_run_and_it_says_how_to_eval
         assert list(screen.rows.rows) == ["facere"]
         assert "No annotation file" in str(screen.status.render()) and "dataset fetch" in str(screen.status.render())
         assert not (workspace / "out" / "comparison.json").exists()
+
+
+async def test_an_output_of_another_run_is_replaced_only_after_asking(workspace):
+    (workspace / "out").mkdir()
+    (workspace / "out" / "facere.npz").write_bytes(b"someone else's file")
+    app = FashionFailApp(LaunchOptions(mode="compare"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.form.models.option_count == 6)
+        fill_form(screen, workspace, None)
+        screen.form.models.deselect("facere+")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        assert "facere.npz exists and is not a prediction file" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not screen.running)
+        assert "not started" in str(screen.status.render())
+        assert (workspace / "out" / "facere.npz").read_bytes() == b"someone else's file"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await wait_for(pilot, seconds=60.0, condition=lambda: screen.rows is not None and not screen.running)
+        assert len(load_predictions(workspace / "out" / "facere.npz").images) == 4
 
 
 async def test_bad_input_is_a_notification_and_nothing_runs(workspace):

@@ -107,11 +107,16 @@ def test_the_table_equals_eval_per_file_and_a_rerun_reuses_the_outputs(workspace
     assert "skipped amrcnn-spine: needs " in err and "fix: fashionfail-tui env create amrcnn" in err
 
 
-def test_an_output_of_other_images_is_run_again_not_reused(workspace, capsys):
+def test_an_output_of_other_images_is_kept_unless_overwrite_says_otherwise(workspace, capsys):
     out_dir = workspace / "out"
     assert compare(capsys, "--images", workspace / "images", "--out", out_dir, "--models", "facere")[0] == 0
+    before = (out_dir / "facere.npz").read_bytes()
     write_image(workspace / "images" / "4.jpg", size=IMAGE_SIZE, seed=4)
-    code, out, _ = compare(capsys, "--images", workspace / "images", "--out", out_dir, "--models", "facere", "--json")
+    code, _, err = compare(capsys, "--images", workspace / "images", "--out", out_dir, "--models", "facere")
+    assert code == 2 and (out_dir / "facere.npz").read_bytes() == before
+    assert_one_line_error(err, "facere.npz holds another run's predictions for 4 images", "--overwrite")
+    code, out, _ = compare(capsys, "--images", workspace / "images", "--out", out_dir, "--models", "facere",
+                           "--overwrite", "--json")
     assert code == 0
     assert events_of(out)[0]["models"] == [{"model": "facere", "output": str(out_dir / "facere.npz"), "state": "run"}]
     assert len(load_predictions(out_dir / "facere.npz").images) == 5
@@ -207,11 +212,14 @@ def test_a_signal_mid_queue_keeps_finished_outputs_exits_130_and_a_rerun_resumes
     assert events[-1]["event"] == "comparison" and (workspace / "out" / "comparison.json").is_file()
 
 
-def test_a_damaged_output_in_the_folder_is_run_over_not_reused(workspace, capsys):
+def test_a_damaged_output_in_the_folder_is_run_over_only_with_overwrite(workspace, capsys):
     (workspace / "out").mkdir()
     (workspace / "out" / "facere.npz").write_bytes(b"PK\x03\x04 not a whole zip")
-    code, out, _ = compare(capsys, "--images", workspace / "images", "--out", workspace / "out", "--models", "facere",
-                           "--json")
+    argv = ["--images", workspace / "images", "--out", workspace / "out", "--models", "facere", "--json"]
+    code, out, _ = compare(capsys, *argv)
+    assert code == 2 and events_of(out)[-1]["event"] == "error" and "--overwrite" in events_of(out)[-1]["message"]
+    assert (workspace / "out" / "facere.npz").read_bytes() == b"PK\x03\x04 not a whole zip"
+    code, out, _ = compare(capsys, *argv, "--overwrite")
     assert code == 0
     assert events_of(out)[0]["models"][0]["state"] == "run"
     assert len(load_predictions(workspace / "out" / "facere.npz").images) == 4

@@ -42,6 +42,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--models", default="all", metavar="all|ready|NAME,...",
                         help="all: every model, those not ready listed and skipped; ready: only the ready ones; "
                              "or model names separated by commas (default: all)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace outputs in --out that another run made (over other images or with another "
+                             "model file); without it the command refuses and changes nothing")
     add_annotation_options(parser)
     parser.add_argument("--json", action="store_true",
                         help="JSON lines: a `queue` event, each model's run events tagged with `model`, "
@@ -55,6 +58,8 @@ def execute(args) -> int:
     plan = make_plan(models, args.images.expanduser(), args.out.expanduser(), settings, list_unready)
     if not plan.requests:
         raise UserError(nothing_to_run(plan))
+    if plan.replaces and not args.overwrite:
+        raise UserError("; ".join(plan.replaces), hint="pass --overwrite to replace them")
     queue = CompareQueue(plan, settings)
     if args.json:
         emit_event(plan.as_json())

@@ -59,6 +59,9 @@ class Plan:
     """Names of the models whose finished output is already in out_dir."""
     skipped: tuple[Skipped, ...]
     """Chosen models that are not ready (listed to the user); models dropped by `ready` are not here."""
+    replaces: tuple[str, ...] = ()
+    """One line per output of another run (other images, another model file) that running would
+    replace: the CLI refuses without --overwrite, the app asks."""
 
     @property
     def models(self) -> list[str]:
@@ -85,7 +88,7 @@ def make_plan(models: Sequence[Model], images: Path, out_dir: Path, config: Conf
     """Sort the models into run, reuse and skip. A model is ready when `diagnose` finds no gap and
     `check_request` (the model file is a model, the folders are right) passes."""
     check_folders(images, out_dir)
-    requests, reused, skipped = [], set(), []
+    requests, reused, skipped, replaces = [], set(), [], []
     for model in models:
         diagnosis = diagnose(model, config)
         if not diagnosis.ready:
@@ -101,7 +104,9 @@ def make_plan(models: Sequence[Model], images: Path, out_dir: Path, config: Conf
         requests.append(request)
         if finished_output(request, config):
             reused.add(model.name)
-    return Plan(images, out_dir, tuple(requests), frozenset(reused), tuple(skipped))
+        elif replaced := jobs.replaced_result(request, config):
+            replaces.append(replaced)
+    return Plan(images, out_dir, tuple(requests), frozenset(reused), tuple(skipped), tuple(replaces))
 
 
 def nothing_to_run(plan: Plan) -> str:

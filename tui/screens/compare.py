@@ -27,6 +27,7 @@ from tui.screens.failure_gallery import FailureGallery
 from tui.widgets.compare.form import CompareForm
 from tui.widgets.compare.paper_table import PaperTableView
 from tui.widgets.compare.queue_table import QueueTable
+from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import GpuPane
 
 
@@ -157,8 +158,9 @@ class CompareScreen(Screen):
         self.compare(submitted)
 
     @work(thread=True, exclusive=True, group="compare")
-    def compare(self, submitted: CompareForm.Submitted) -> None:
-        """Plan, run the queue and evaluate, in this thread; everything goes back as messages."""
+    def compare(self, submitted: CompareForm.Submitted, replace: bool = False) -> None:
+        """Plan, run the queue and evaluate, in this thread; everything goes back as messages. Outputs
+        of other runs in the output folder are replaced only once the user said so (`replace`)."""
         settings = self.app.settings
         try:
             evaluator = Evaluator(submitted.annotations) if submitted.annotations else None
@@ -170,6 +172,9 @@ class CompareScreen(Screen):
                 raise UserError(nothing_to_run(plan))
         except UserError as exc:
             self.post_message(self.Ended(error=str(exc)))
+            return
+        if plan.replaces and not replace:
+            self.app.call_from_thread(self.ask_to_replace, submitted, plan.replaces)
             return
         queue = self.queue = CompareQueue(plan, settings)  # set here, so a cancel from now on reaches it
         self.post_message(self.Planned(plan))
@@ -185,6 +190,18 @@ class CompareScreen(Screen):
             self.post_message(self.Ended(event, error=str(exc)))
             return
         self.post_message(self.Ended(event, written))
+
+    def ask_to_replace(self, submitted: CompareForm.Submitted, replaces: tuple[str, ...]) -> None:
+        def answered(replace: bool) -> None:
+            if replace:
+                self.compare(submitted, replace=True)
+            else:
+                self.post_message(self.Ended(error="not started: the outputs there are kept; choose another "
+                                                   "output folder"))
+
+        question = "\n".join(f"{line}." for line in replaces)
+        self.app.push_screen(Confirm(f"{question}\n\nReplace them with this comparison's runs?", yes="Replace"),
+                             answered)
 
     @on(Planned)
     def _planned(self, message: Planned) -> None:
