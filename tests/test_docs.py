@@ -247,6 +247,47 @@ def mirrors(home: Path) -> Iterator[dict]:
 
 
 @setup
+def dataset(home: Path) -> Iterator[dict]:
+    """A mini FashionFail on a local HTTP server (tests/helpers/mini_dataset.py), named by the
+    config's [dataset] annotations_url: ff_test.json lists five images, of which a.jpg, b.jpg and
+    c.jpg are served, broken.jpg is not (404) and wrong.jpg is served at another size."""
+    from fileserver import FileServer
+
+    from tests.helpers.mini_dataset import serve_mini_dataset
+
+    paths.config_file().parent.mkdir(parents=True, exist_ok=True)
+    with FileServer() as server:
+        serve_mini_dataset(server)
+        yield {}
+
+
+@setup
+def paper(home: Path) -> Iterator[dict]:
+    """Where "from nothing to the paper's table" starts (tests/helpers/paper_demo.py): Facere and
+    Facere+ stand-ins where `fetch` puts their checkpoints, and a FashionFail test split of six photos
+    on a local HTTP server named by the config's [dataset] annotations_url, its objects what one
+    model or the other really finds, and one neither finds."""
+    from fileserver import FileServer
+
+    from tests.helpers.paper_demo import serve_paper_demo
+
+    with FileServer() as server:
+        serve_paper_demo(server, home / "demo")
+        yield {}
+
+
+@setup
+def compared(home: Path) -> Iterator[dict]:
+    """`paper`, after `dataset fetch` and `compare --images ~/.cache/fashionfail/images/test --out runs/ff_test`:
+    ~/runs/ff_test holds facere.npz, facere+.npz, comparison.json and report.html."""
+    from tests.helpers.paper_demo import fetch_and_compare
+
+    with SETUPS["paper"](home):
+        fetch_and_compare(home)
+        yield {}
+
+
+@setup
 def tiny_environment(home: Path) -> Iterator[dict]:
     """A local conda channel (tests/conda_channel.py) and a `tiny` environment spec installing from it,
     named by the config's [environments] specs."""
