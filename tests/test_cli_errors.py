@@ -123,6 +123,7 @@ def bad_inputs(tmp_path):
         "browse": ["browse", missing],
         "failures": ["failures", junk, "--anns", tmp_path / "missing.json"],
         "export": ["export", junk, "--format", "csv", "--out", tmp_path / "out.csv"],
+        "compare": ["compare", "--images", tmp_path / "no-images", "--out", tmp_path / "out", "--models", "facere"],
     }
 
 

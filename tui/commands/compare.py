@@ -178,7 +178,8 @@ def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args) -
 
 def _print_comparison(written: WrittenComparison) -> None:
     cases = written.cases
-    print(f"\n{Path(written.data['annotations']).name}, {len(written.data['models'])} models:")
+    count = len(written.data["models"])
+    print(f"\n{Path(written.data['annotations']).name}, {count} model{'s' if count != 1 else ''}:")
     print(paper_table_text(written.table))
     print(f"\nfailure cases at IoU 0.5 (score >= {cases.min_score:g}): {len(cases.missed_by_all)} of "
           f"{len(cases.objects)} objects missed by every model, {len(cases.disagreements)} found by some and "
