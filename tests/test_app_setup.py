@@ -11,7 +11,7 @@ from tui import paths
 from tui.app import FashionFailApp
 from tui.environments import State
 from tui.environments.embedded import EmbeddedBackend
-from tui.environments.wizard import load_state, state_file
+from tui.setup.wizard import load_state, state_file
 from tui.config import load
 
 

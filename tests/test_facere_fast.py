@@ -17,7 +17,8 @@ from pycocotools import mask as mask_utils
 
 from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
-from tui import facere_fast, paths
+from tui import paths
+from tui.runs import facere_fast
 from tui.commands import main
 from tui.errors import UserError
 from tui.files import sha256_of

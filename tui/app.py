@@ -14,10 +14,10 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Input
 
-from tui import config as config_module
 from tui import paths, remembered
-from tui import jobs
 from tui.config import Config
+from tui.environments import load_config
+from tui.runs.process import active_jobs
 from tui.screens import discover
 from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import toggle_gpu_pane
@@ -53,7 +53,7 @@ class FashionFailApp(App):
     def __init__(self, launch: LaunchOptions | None = None, config: Config | None = None):
         super().__init__()
         self.launch = launch or LaunchOptions()
-        self.settings = config if config is not None else config_module.load()
+        self.settings = config if config is not None else load_config()
         self.remembered = remembered.load()
         """The last run's folders and the theme, as the previous session left them."""
         self._saving = threading.Lock()
@@ -95,7 +95,7 @@ class FashionFailApp(App):
 
     async def action_quit(self) -> None:
         """Quit; while a run is going, only once the user said so (quitting stops it)."""
-        if not jobs.active_jobs():
+        if not active_jobs():
             self.exit()
         elif not isinstance(self.screen, QuitQuestion):
             self.push_screen(QuitQuestion(), lambda quit_anyway: quit_anyway and self.exit())

@@ -49,8 +49,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from tui import paths
+from tui import catalog, paths
 from tui.errors import UserError
+from tui.files import replaced_atomically
 
 BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
 COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
@@ -133,6 +134,16 @@ def _bad(path: Path, message: str, line: int | None = None) -> UserError:
     return UserError(f"config file {where}: {message}")
 
 
+def error_at(path: Path, key: str, message: str) -> UserError:
+    """A UserError naming the config file and the line that sets `key`, for a check made after loading
+    (`tui.environments.load_config` checks the [envs] spec names against the spec files)."""
+    try:
+        line = _line_of(path.read_text(encoding="utf-8"), key)
+    except (OSError, UnicodeDecodeError):
+        line = None
+    return _bad(path, message, line)
+
+
 def _line_of(text: str, key: str) -> int | None:
     for number, line in enumerate(text.splitlines(), start=1):
         if re.match(rf"\s*\[?\s*{re.escape(key)}\b", line):
@@ -177,8 +188,6 @@ def _workers(path: Path, text: str, table: dict) -> int:
 
 
 def _env_choice(path: Path, text: str, family: str, table) -> EnvChoice:
-    from tui import catalog
-
     where = _line_of(text, f"envs.{family}")
     if not isinstance(table, dict) or family not in catalog.FAMILIES:
         raise _bad(path, f"[envs.{family}] must be a table named after a model family ({', '.join(catalog.FAMILIES)})",
@@ -195,8 +204,6 @@ def _env_choice(path: Path, text: str, family: str, table) -> EnvChoice:
 
 def load(path: Path | None = None) -> Config:
     """Read the config file; defaults when it does not exist."""
-    from tui import catalog  # the catalog resolves aliases in [models.*]
-
     path = path or paths.config_file()
     if not path.exists():
         return Config()
@@ -277,14 +284,6 @@ def load(path: Path | None = None) -> Config:
         dataset_workers=_workers(path, text, dataset),
         source=path,
     )
-    for family, choice in envs.items():
-        if choice.spec:  # checked here, so no screen or command meets a spec name that is not there
-            from tui.environments import specs as environment_specs  # reads the spec files; needs the config
-
-            try:
-                environment_specs.selected(family, config)
-            except UserError as exc:
-                raise _bad(path, str(exc), _line_of(text, f"envs.{family}")) from None
     return config
 
 
@@ -318,20 +317,19 @@ def write_env_choice(family: str, choice: EnvChoice, path: Path | None = None) -
         raise UserError(f"cannot update {path}: its [envs] is written in a form this cannot edit ({exc}); "
                         f"set [envs.{family}] by hand") from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(new_text, encoding="utf-8")
-        if target.exists():
-            os.chmod(temporary, target.stat().st_mode & 0o7777)
-        try:
-            written = load(temporary).env_choice_for(family)
-        except UserError as exc:
-            raise UserError(f"cannot update {path}: the result would not read back ({exc})") from None
-        if written != choice:
-            raise UserError(f"cannot update {path}: [envs.{family}] would read back as {written}; set it by hand")
-        os.replace(temporary, target)
+        with replaced_atomically(target) as handle:
+            handle.write(new_text)
+            handle.flush()
+            temporary = Path(handle.name)
+            if target.exists():
+                os.chmod(temporary, target.stat().st_mode & 0o7777)
+            try:
+                written = load(temporary).env_choice_for(family)
+            except UserError as exc:
+                raise UserError(f"cannot update {path}: the result would not read back ({exc})") from None
+            if written != choice:
+                raise UserError(f"cannot update {path}: [envs.{family}] would read back as {written}; set it by hand")
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        temporary.unlink(missing_ok=True)
     return target

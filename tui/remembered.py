@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from tui import paths
-from tui.files import read_small_json, write_text_atomically
+from tui.files import read_small_json, write_atomically
 
 MAX_FILE_BYTES = 64 * 1024
 MAX_VALUE_CHARS = 4096
@@ -53,4 +53,4 @@ def save(state: Remembered) -> None:
     undecodable bytes is written escaped, and dropped by `load`.)"""
     data = {f.name: None if getattr(state, f.name) is None else str(getattr(state, f.name)) for f in fields(state)}
     paths.state_file().parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(paths.state_file(), json.dumps(data, indent=1) + "\n")
+    write_atomically(paths.state_file(), json.dumps(data, indent=1) + "\n")

@@ -11,7 +11,8 @@ import numpy as np
 
 from tui import catalog
 from tui.errors import UserError, require_file
-from tui.predictions import ImagePredictions, index
+from tui.predictions import index
+from tui.predictions.image import ImagePredictions
 from tui.predictions.columns import Columns, records_to_columns
 from tui.predictions.formats import Conventions, from_content, from_meta, from_name, normalize, parse_meta
 from tui.predictions.safe_pickle import read_arrays

@@ -16,10 +16,11 @@ from textual.widgets import ContentSwitcher, Footer, Header, Static
 
 from tui import catalog
 from tui.config import Config
-from tui.environments import Backend, backend_for, wizard
+from tui.environments import Backend, backend_for
+from tui.setup import wizard
 from tui.environments.conda import FLAVOURS, find_executable
-from tui.environments.diagnosis import diagnose
-from tui.environments.wizard import STEP_TITLES, STEPS
+from tui.setup.diagnosis import diagnose
+from tui.setup.wizard import STEP_TITLES, STEPS
 from tui.downloads import CheckpointNeeded
 from tui.errors import UserError
 from tui.screens import NavEntry

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from tui.environments.diagnosis import Diagnosis
-from tui.environments.wizard import DiskNeed
+from tui.setup.diagnosis import Diagnosis
+from tui.setup.wizard import DiskNeed
 from tui.units import human_size
 
 

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tui.cluster.record import ClusterJob
 from tui.errors import UserError
 from tui.predictions.formats import parse_meta
 from tui.predictions.safe_pickle import read_arrays
-from tui.runner_common import runners_common
-from tui.shards import Shard
+from tui.runs.runner_files import run_files
+from tui.runs.shards import Shard
 
 MATCHING_FIELDS = ("model", "family", "model_file", "score_threshold", "box_format", "class_ids", "image_set",
                    "image_dir", "environment_note")
@@ -107,16 +106,6 @@ def merge_files(files: list[Path], out: Path) -> Path:
     shards = _check_complete([read_shard(Path(f)) for f in files])
     records = [record for s in shards for record in s.records]
     out.parent.mkdir(parents=True, exist_ok=True)
-    runners_common().write_npz_atomically(str(out), records, merged_meta(shards))
+    run_files().write_npz_atomically(str(out), records, merged_meta(shards))
     return out
 
-
-def merge_job(job: ClusterJob) -> Path:
-    """`cluster merge`: every shard file of a cluster run into the file a single run would write."""
-    missing = [s.index for s in job.shard_list() if not job.shard_file(s).exists()]
-    if missing:
-        raise UserError(f"job {job.job_id}: shards {', '.join(map(str, missing))} are not done yet "
-                        "(`fashionfail-tui cluster status` says why)")
-    job.merged = merge_files([job.shard_file(s) for s in job.shard_list()], job.merged_path)
-    job.save()
-    return job.merged
