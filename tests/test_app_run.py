@@ -108,6 +108,25 @@ async def test_cancel_then_quit_leaves_no_runner_behind(workspace):
     assert pid_gone(pid)
 
 
+async def test_the_run_keys_work_with_the_cursor_in_a_path_field(workspace):
+    """ctrl+x is an Input's "cut": the Run screen's keys take precedence, so it cancels the run."""
+    build_maskrcnn_like(workspace / "slow.onnx", detections=3, backbone_layers=8, backbone_channels=64)
+    for index in range(40):
+        write_image(workspace / "many" / f"{index:02}.jpg", size=(480, 360), seed=index)
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        fill_form(screen, workspace / "many", workspace / "out", workspace / "slow.onnx")
+        field = screen.form.field("images").input
+        field.focus()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=60.0, condition=lambda: screen.progress.bar.progress >= 1)
+        field.select_all()  # what a cut would remove
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
+        assert app.focused is field and field.value == str(workspace / "many")
+
+
 async def test_picker_and_command_palette_choose_folders(workspace):
     app = FashionFailApp(LaunchOptions(mode="run", images_dir=workspace / "images"))
     async with app.run_test(size=(150, 42)) as pilot:

@@ -31,6 +31,7 @@ from tui.widgets.browser.image_list import ImageList
 from tui.widgets.browser.picture import Picture
 
 LABELS = ("A", "B")
+SCORE_KEYS = Binding.Group("Score")
 SCREEN_PIXELS = 1024
 """The longest side the on-screen drawing is rendered at; exports use the full image."""
 
@@ -48,10 +49,10 @@ class BrowseScreen(Screen):
     NAV = NavEntry("browse", "b", "Browse", "Prediction files image by image, masks drawn, two models side by side", order=40)
     BINDINGS = [
         Binding("o", "focus_files", "Open file"),
-        Binding("slash", "focus_image_filter", "Filter images"),
-        Binding("plus,equals_sign", "step_threshold(1)", "Score +", key_display="+"),
-        Binding("minus", "step_threshold(-1)", "Score -", key_display="-"),
         Binding("e", "export_png", "Export PNG"),
+        Binding("plus,equals_sign", "step_threshold(1)", "Score +", key_display="+", group=SCORE_KEYS),
+        Binding("minus", "step_threshold(-1)", "Score -", key_display="-", group=SCORE_KEYS),
+        Binding("slash", "focus_image_filter", "Filter images", show=False),  # in ctrl+p: the footer is cut at 80
     ]
 
     @dataclass

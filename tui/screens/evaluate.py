@@ -7,6 +7,7 @@ from pathlib import Path
 from textual import on, work
 from textual.worker import get_current_worker
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
@@ -28,6 +29,8 @@ class EvaluateScreen(Screen):
     NAV = NavEntry("evaluate", "v", "Evaluate", "Score prediction files the paper's way (weighted mAP), side by side",
                    order=50)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    AUTO_FOCUS = "#comparison"  # not a text field: the area keys work as soon as the screen opens
+    BINDINGS = [Binding("a", "add_files", "Add files", tooltip="Type or paste a prediction file or folder")]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +78,9 @@ class EvaluateScreen(Screen):
     @property
     def progress_row(self) -> Horizontal:
         return self.query_one("#evaluation-progress", Horizontal)
+
+    def action_add_files(self) -> None:
+        self.form.file_input.focus()
 
     @on(EvaluationForm.Submitted)
     def _start(self, event: EvaluationForm.Submitted) -> None:

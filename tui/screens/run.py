@@ -25,16 +25,18 @@ from tui.widgets.run.progress import RunProgress
 class RunScreen(Screen):
     NAV = NavEntry("run", "r", "Run", "Run a model over a folder of images, live", order=10)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-    BINDINGS = [
-        Binding("ctrl+s", "start_run", "Start", tooltip="Run the chosen model over the image folder"),
+    BINDINGS = [  # priority: they work with the cursor in a path field too (an Input takes ctrl+x as "cut")
+        Binding("ctrl+s", "start_run", "Start", tooltip="Run the chosen model over the image folder", priority=True),
         Binding("ctrl+x", "cancel_run", "Cancel run",
-                tooltip="Stop the runner after the image in flight (rerun resumes)"),
-        Binding("ctrl+o", "browse('images')", "Images folder", tooltip="Open the folder picker for the images"),
+                tooltip="Stop the runner after the image in flight (rerun resumes)", priority=True),
+        Binding("ctrl+o", "browse('images')", "Images folder", tooltip="Open the folder picker for the images",
+                show=False, priority=True),
         Binding("ctrl+t", "browse('out')", "Output folder", tooltip="Open the folder picker for the output",
-                show=False),
+                show=False, priority=True),
         Binding("ctrl+l", "browse('model-file')", "Model file",
-                tooltip="Pick a local ONNX file instead of the cached checkpoint", show=False),
-        Binding("ctrl+b", "open_result", "Browse result", tooltip="Browse the prediction file the last run wrote"),
+                tooltip="Pick a local ONNX file instead of the cached checkpoint", show=False, priority=True),
+        Binding("ctrl+b", "open_result", "Browse result", tooltip="Browse the prediction file the last run wrote",
+                show=False, priority=True),
     ]
 
     @dataclass

@@ -25,7 +25,7 @@ class ImageList(Vertical):
     }
     """
 
-    BINDINGS = [Binding("t", "cycle_sort", "Sort images")]
+    BINDINGS = [Binding("t", "cycle_sort", "Sort images", show=False)]  # in ctrl+p: the footer is cut at 80
     SORTS = ("image", "detections, most first", "detections, fewest first")
 
     @dataclass
