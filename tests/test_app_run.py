@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import pynvml
 import pytest
+
+from gpu_standins import bin_dir, replay_pynvml  # noqa: F401 (bin_dir is a fixture)
 
 from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
@@ -41,9 +45,11 @@ def workspace(tmp_path):
 
 async def test_screenshot_a_run_goes_live_to_its_summary(workspace, monkeypatch, screenshot_dir):
     monkeypatch.chdir(workspace)  # relative paths, as a user types them (and a tidy screenshot)
+    monkeypatch.setitem(sys.modules, "pynvml", replay_pynvml("load"))  # an H200's recorded figures
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(150, 42)) as pilot:
         screen = app.screen
+        await wait_for(pilot, lambda: screen.query(GpuPane))  # a GPU and 150 columns: the pane opens by itself
         fill_form(screen, Path("images"), Path("out"), Path("m.onnx"))
         await pilot.press("ctrl+s")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-done" in screen.summary.classes or "-failed" in screen.summary.classes)
@@ -167,19 +173,33 @@ async def test_a_model_that_is_not_set_up_says_what_is_missing_and_where_to_set_
         assert "Press s to set it up" in summary
 
 
-async def test_on_an_80_column_terminal_the_paths_stay_typeable_and_g_gives_the_gpu_room_back():
+async def test_on_an_80_column_terminal_the_gpu_pane_waits_for_g_and_the_paths_stay_typeable(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", replay_pynvml("load"))
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
         await pilot.pause()
         screen = app.screen
+        assert not screen.query(GpuPane), "a GPU, but too narrow a terminal to open the pane by itself"
         images = screen.form.field("images").input
+        without_pane = images.size.width
+        await pilot.press("g")
+        await pilot.pause()
+        assert screen.query_one(GpuPane).display
         assert images.size.width >= 20, "a path must be readable beside the GPU pane"
         assert screen.query_one("#run-main").region.right <= screen.query_one("#gpu-slot").region.x
-        with_pane = images.size.width
         await pilot.press("g")
         await pilot.pause()
         assert not screen.query_one(GpuPane).display
-        assert images.size.width >= with_pane + 25, "a hidden pane leaves no empty column behind"
-        await pilot.press("g")
+        assert images.size.width == without_pane, "a hidden pane leaves no empty column behind"
+
+
+@pytest.mark.usefixtures("bin_dir")  # no nvidia-smi on PATH
+async def test_without_a_gpu_the_run_screen_opens_without_the_pane(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", replay_pynvml(init_error=pynvml.NVMLError_LibraryNotFound))
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(150, 42)) as pilot:
+        await app.workers.wait_for_complete()
         await pilot.pause()
-        assert screen.query_one(GpuPane).display and images.size.width == with_pane
+        assert not app.screen.query(GpuPane) and not app.screen.query_one("#gpu-slot").display
+        assert app.screen.form.query_one("#run-cancel").size.width >= 10

@@ -18,9 +18,13 @@ from tui.errors import UserError
 from tui.readiness import readiness
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
-from tui.widgets.gpu import GpuPane
+from tui.widgets.gpu import GpuPane, gpus_found, toggle_gpu_pane
 from tui.widgets.run.form import RunForm
 from tui.widgets.run.progress import RunProgress
+
+GPU_PANE_MIN_WIDTH = 120
+"""Narrower terminals open the Run screen without the GPU pane: the paths need the room."""
+
 
 class RunScreen(Screen):
     NAV = NavEntry("run", "r", "Run", "Run a model over a folder of images, live", order=10)
@@ -58,8 +62,7 @@ class RunScreen(Screen):
                 yield RunProgress(id="run-progress")
                 yield Static("", id="run-summary", classes="hidden")
                 yield RichLog(id="run-log", wrap=True, max_lines=5000)
-            with Container(id="gpu-slot"):
-                yield GpuPane()
+            yield Container(id="gpu-slot")  # the GPU pane goes here: by itself only beside a GPU (g toggles it)
         yield Footer()
 
     @property
@@ -85,6 +88,17 @@ class RunScreen(Screen):
     def on_mount(self) -> None:
         if self.app.launch.images_dir:
             self.form.field("images").path = self.app.launch.images_dir
+        if self.app.size.width >= GPU_PANE_MIN_WIDTH:
+            self.open_gpu_pane_if_found()
+
+    @work(thread=True, group="gpu-probe")
+    def open_gpu_pane_if_found(self) -> None:
+        if gpus_found():
+            self.app.call_from_thread(self._open_gpu_pane)
+
+    def _open_gpu_pane(self) -> None:
+        if not self.query(GpuPane):  # not if the user opened it with g meanwhile
+            toggle_gpu_pane(self)
 
     def action_start_run(self) -> None:
         self.form.submit()
