@@ -87,16 +87,29 @@ async def test_bad_input_is_a_notification_not_a_traceback(workspace):
         await wait_for(pilot, seconds=60.0, condition=lambda: "not a valid ONNX model" in str(screen.summary.render()))
 
 
-async def test_cancel_then_quit_leaves_no_runner_behind(workspace):
+@pytest.fixture
+def slow_run(workspace):
+    """A model and enough images for a run that is still going when the test acts on it."""
     build_maskrcnn_like(workspace / "slow.onnx", detections=3, backbone_layers=8, backbone_channels=64)
     for index in range(40):
         write_image(workspace / "many" / f"{index:02}.jpg", size=(480, 360), seed=index)
+    return workspace
+
+
+async def start_slow_run(pilot, workspace: Path):
+    """Fill in the slow run and press ctrl+s wherever the cursor is; back once an image is done."""
+    screen = pilot.app.screen
+    fill_form(screen, workspace / "many", workspace / "out", workspace / "slow.onnx")
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, seconds=60.0, condition=lambda: screen.progress.bar.progress >= 1)
+    return screen
+
+
+async def test_cancel_then_quit_leaves_no_runner_behind(slow_run):
+    workspace = slow_run
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(150, 42)) as pilot:
-        screen = app.screen
-        fill_form(screen, workspace / "many", workspace / "out", workspace / "slow.onnx")
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, seconds=60.0, condition=lambda: screen.progress.bar.progress >= 1)
+        screen = await start_slow_run(pilot, workspace)
         await pilot.press("ctrl+x")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
         assert "rerun the same command to resume" in str(screen.summary.render())
@@ -114,19 +127,14 @@ async def test_cancel_then_quit_leaves_no_runner_behind(workspace):
     assert pid_gone(pid)
 
 
-async def test_the_run_keys_work_with_the_cursor_in_a_path_field(workspace):
+async def test_the_run_keys_work_with_the_cursor_in_a_path_field(slow_run):
     """ctrl+x is an Input's "cut": the Run screen's keys take precedence, so it cancels the run."""
-    build_maskrcnn_like(workspace / "slow.onnx", detections=3, backbone_layers=8, backbone_channels=64)
-    for index in range(40):
-        write_image(workspace / "many" / f"{index:02}.jpg", size=(480, 360), seed=index)
+    workspace = slow_run
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.screen
-        fill_form(screen, workspace / "many", workspace / "out", workspace / "slow.onnx")
-        field = screen.form.field("images").input
+        field = app.screen.form.field("images").input
         field.focus()
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, seconds=60.0, condition=lambda: screen.progress.bar.progress >= 1)
+        screen = await start_slow_run(pilot, workspace)
         field.select_all()  # what a cut would remove
         await pilot.press("ctrl+x")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
