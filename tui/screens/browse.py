@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
 from tui.errors import UserError
+from tui.evaluation.report import short_paths
 from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.render import export_png, render
 from tui.predictions.view import DetectionFilter, detection_rows, find_image, image_folders, image_of
@@ -267,8 +268,10 @@ class BrowseScreen(Screen):
         return [(slot, image_of(s, name)) for slot, s in enumerate(self.sets) if s is not None]
 
     def _caption(self, slot: int) -> str:
+        """`A: facere.npz (facere)`; two files of one name are told apart by their folders (`run2/facere.npz`)."""
         predictions = self.sets[slot]
-        return f"{LABELS[slot]}: {predictions.path.name} ({predictions.model or predictions.family})"
+        shown = short_paths([str(path) for path in self.files])[slot]
+        return f"{LABELS[slot]}: {shown} ({predictions.model or predictions.family})"
 
     @work(thread=True, exclusive=True, group="draw")
     def draw_pictures(self, name: str, detection_filter: DetectionFilter) -> None:

@@ -29,6 +29,7 @@ class EvaluateScreen(Screen):
     NAV = NavEntry("evaluate", "v", "Evaluate", "Score prediction files the paper's way (weighted mAP), side by side",
                    order=50)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     AUTO_FOCUS = "#comparison"  # not a text field: the area keys work as soon as the screen opens
     BINDINGS = [Binding("a", "add_files", "Add files", tooltip="Type or paste a prediction file or folder")]
 
