@@ -16,7 +16,9 @@ import numpy as np
 from tui.cluster.record import ClusterJob
 from tui.errors import UserError
 from tui.predictions.formats import parse_meta
-from tui.predictions.safe_pickle import read_arrays
+from tui.predictions.columns import records_to_columns
+from tui.predictions.loading import records_of
+from tui.predictions.safe_pickle import expansion_limit, read_arrays
 from tui.runner_common import runners_common
 from tui.shards import Shard
 
@@ -41,9 +43,14 @@ def read_shard(path: Path) -> ShardFile:
         raise UserError(f"{path} is a folder: pass its shard files, e.g. {path}/*.shard-*.npz")
     if not path.is_file():
         raise UserError(f"shard file {path} does not exist")
-    arrays = read_arrays(path)  # the browser's restricted loader: never free unpickling
+    stored = read_arrays(path)  # the browser's restricted loader: never free unpickling
+    arrays = stored.arrays
     if "data" not in arrays or "meta" not in arrays:
         raise UserError(f"{path.name} is not a prediction file of this app (no `data` and `meta`)")
+    try:  # the records pass the browser's checks (masks included) before they are written again
+        records_to_columns(records_of(arrays, path), limit=expansion_limit(stored.payload_bytes))
+    except UserError as exc:
+        raise UserError(f"{path.name}: {exc}") from None
     meta = parse_meta(arrays["meta"])
     try:
         shard = Shard(int(meta["shard"]["index"]), int(meta["shard"]["count"]))

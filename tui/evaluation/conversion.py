@@ -15,6 +15,7 @@ from tui.catalog import FASHIONFAIL_CATEGORY_IDS
 from tui.errors import UserError
 from tui.evaluation.ground_truth import GroundTruth
 from tui.predictions import ImagePredictions
+from tui.predictions.rle import checked
 
 _EVALUATED = frozenset(FASHIONFAIL_CATEGORY_IDS)
 
@@ -68,5 +69,7 @@ def to_coco_results(images: Iterable[ImagePredictions], truth: GroundTruth, iou_
             if iou_type == "segm":
                 detection["segmentation"] = _mask_result(image, index, size)
             detections.append(detection)
+    if iou_type == "segm":
+        checked([d["segmentation"] for d in detections])  # what pycocotools will read, all masks at once
     not_in_predictions = sorted(name for name in truth.image_ids if name not in predicted)
     return CocoResults(detections, tuple(sorted(set(not_in_annotations))), tuple(not_in_predictions))

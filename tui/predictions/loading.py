@@ -14,7 +14,7 @@ from tui.errors import UserError, require_file
 from tui.predictions import ImagePredictions, index
 from tui.predictions.columns import Columns, records_to_columns
 from tui.predictions.formats import Conventions, from_content, from_meta, from_name, normalize, parse_meta
-from tui.predictions.safe_pickle import read_arrays
+from tui.predictions.safe_pickle import expansion_limit, read_arrays
 
 ProgressCallback = Callable[[float, str], None]
 """on_progress(fraction 0..1, stage) where stage is 'reading', 'indexing' or 'done'."""
@@ -117,7 +117,8 @@ class PredictionSet:
         }
 
 
-def _records(arrays: dict[str, np.ndarray], path: Path) -> np.ndarray:
+def records_of(arrays: dict[str, np.ndarray], path: Path) -> np.ndarray:
+    """The per-image records of a file's arrays: `data` (or a lone array), as a 1-d object array."""
     data = arrays.get("data", arrays.get("arr_0") if len(arrays) == 1 else None)
     if data is None:
         raise UserError(f"{path} has no 'data' array (it has {', '.join(sorted(arrays))}): not a prediction file")
@@ -168,11 +169,11 @@ def load_predictions(path, family: str | None = None, on_progress: ProgressCallb
             return PredictionSet(path, conventions, info.get("meta"), columns, from_index=True)
 
     with _cycle_collection_paused():
-        arrays = read_arrays(path, on_progress=lambda f: report(f * _READ_SHARE, "reading"))
-        meta = parse_meta(arrays.get("meta"))
-        raw = records_to_columns(_records(arrays, path), release=True,
+        stored = read_arrays(path, on_progress=lambda f: report(f * _READ_SHARE, "reading"))
+        meta = parse_meta(stored.arrays.get("meta"))
+        raw = records_to_columns(records_of(stored.arrays, path), limit=expansion_limit(stored.payload_bytes), release=True,
                                  on_progress=lambda f: report(_READ_SHARE + f * (1 - _READ_SHARE), "indexing"))
-        del arrays
+        del stored
     conventions = override or (meta and from_meta(meta)) or from_content(raw)
     columns = normalize(raw, conventions)
     if index.save(path, family, columns, {"conventions": conventions.describe(), "meta": meta}):

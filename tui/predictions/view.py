@@ -11,6 +11,7 @@ from pycocotools import mask as mask_utils
 
 from tui import catalog, paths
 from tui.predictions import ImagePredictions, PredictionSet
+from tui.predictions.rle import checked
 
 SPLITS = ("test", "val", "train")
 
@@ -60,7 +61,7 @@ def detection_rows(image: ImagePredictions, kept: np.ndarray) -> list[DetectionR
     rows = rows[np.argsort(-image.scores[rows], kind="stable")]
     masks = [image.masks[r] if r < len(image.masks) else None for r in rows]
     present = [m for m in masks if m is not None]
-    areas = iter(mask_utils.area(present).tolist() if present else [])
+    areas = iter(mask_utils.area(checked(present)).tolist() if present else [])
     return [
         DetectionRow(
             detection=int(row),
