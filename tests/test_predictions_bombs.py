@@ -6,6 +6,8 @@ segfault, an abort or a MemoryError traceback fails the test instead of the test
 
 import time
 
+import numpy as np
+
 import pytest
 
 import hostile_predictions as hp
@@ -90,3 +92,20 @@ def test_a_pickle_that_inflates_to_gigabytes_of_empty_sets_is_refused(tmp_path):
     path = hp.empty_set_bomb(tmp_path / "sets.npz")
     assert path.stat().st_size < 1 << 20
     refused("inspect", path, pattern="")
+
+
+def test_the_cache_never_holds_an_index_much_larger_than_its_file(tmp_path):
+    """A legitimately huge but very compressible file loads, from a temporary index outside the cache."""
+    from tui.predictions import index, load_predictions
+
+    records = pf.facere_records()
+    masks = 200
+    records[0].update(boxes=np.zeros((masks, 4), np.float32), classes=np.ones(masks, np.int64),
+                      scores=np.full(masks, 0.5, np.float32),
+                      masks=[{"size": [250, 400], "counts": hp.counts_of_one_pixel_runs(100_000)} for _ in range(masks)])
+    path = pf.write_npz(tmp_path / "p.npz", records)
+    predictions = load_predictions(path)
+    assert len(predictions.columns.mask_counts) == masks * 100_000
+    assert predictions.columns.mask_counts.nbytes > index.MAX_SIZE_RATIO * path.stat().st_size + index.INDEX_SLACK
+    assert_no_index_written()
+    assert predictions.images[0].mask(3).sum() == 50_000

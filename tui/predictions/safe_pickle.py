@@ -44,6 +44,17 @@ def expansion_limit(payload_bytes: int) -> int:
     return MAX_EXPANSION * payload_bytes + EXPANSION_SLACK
 
 
+READING_MEMORY_FLOOR = 1 << 30
+READING_MEMORY_PER_BYTE = 64
+
+
+def reading_allowance(file_bytes: int) -> int:
+    """The address space reading a file of `file_bytes` on disk may add (the reading child's
+    RLIMIT_AS, see tui.isolation): a floor for numpy, zlib and the unpickler's tables, plus room for
+    the records a compressed pickle unfolds into."""
+    return READING_MEMORY_FLOOR + READING_MEMORY_PER_BYTE * file_bytes
+
+
 class RefusedPickle(UserError):
     """The pickle asks for something a prediction file never needs."""
 
@@ -332,9 +343,10 @@ def _read_array(stream: IO[bytes], label: str, size: int, on_progress: Progress 
     except (EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{label} is truncated or corrupt ({exc or 'ends early'})") from None
     except RecursionError:
-        raise UserError(f"{label} holds structures nested too deeply to read") from None
+        raise UserError(f"{label} holds structures nested too deeply to read (the file may be hostile)") from None
     except MemoryError:
-        raise UserError(f"{label} needs more memory than this process may use") from None
+        raise UserError(f"{label}: reading it needs more memory than a file of its size may take "
+                        "(the file may be hostile)") from None
     except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             OverflowError, UnicodeDecodeError) as exc:
         raise UserError(f"{label} holds a malformed pickle ({type(exc).__name__}: {exc})") from None
