@@ -100,6 +100,7 @@ def counts_of_one_pixel_runs(pixels: int) -> bytes:
 
 
 def with_mask(records: list[dict], detection: int, rle: dict) -> list[dict]:
+    """`records` with the mask of the first image's `detection` replaced by `rle`."""
     records[0]["masks"][detection] = rle
     return records
 
@@ -114,6 +115,7 @@ def hostile_masks() -> dict[str, dict]:
         "width-zero": {"size": [pf.HEIGHT, 0], "counts": counts},
         "negative-size": {"size": [-pf.HEIGHT, -pf.WIDTH], "counts": counts},
         "runs-past-the-mask": {"size": [4, 4], "counts": counts},
+        "runs-beyond-its-size": {"size": good["size"], "counts": pf.rle(0, 0, 100, 100, height=100, width=100)["counts"]},
         "nul-inside": {"size": good["size"], "counts": counts[:2] + b"\0" + counts[2:]},
         "outside-the-alphabet": {"size": good["size"], "counts": counts[:-1] + b"\xff"},
         "huge-size": {"size": [1 << 20, 1 << 20], "counts": counts},

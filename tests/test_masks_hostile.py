@@ -80,14 +80,19 @@ def test_inspect_refuses_them_in_every_family(tmp_path, file, name):
     assert_one_line_error(result, "image record 0: mask 0 is not a valid RLE")
 
 
-@pytest.mark.parametrize("name", CRASHERS)
-def test_eval_refuses_them(tmp_path, name):
+@pytest.mark.parametrize("name, message", [
+    *((name, "image record 0: mask 1 is not a valid RLE") for name in CRASHERS),  # refused when read
+    ("runs-beyond-its-size", "shirt.jpg: detection 1's mask is not a valid RLE: a run is negative or longer"),
+])
+def test_eval_refuses_them(tmp_path, name, message):
+    """Detection 1 (pants) is in the evaluated categories; its runs are checked just before COCOeval."""
     anns = write_annotations(tmp_path / "anns.json", {"shirt.jpg": [(0, (10, 10, 50, 50))]}, size=(pf.HEIGHT, pf.WIDTH))
-    result = confined_cli("eval", _facere_with(name, tmp_path / "p.npz"), "--anns", anns, "--family", "facere")
-    assert_one_line_error(result, "image record 0: mask 0 is not a valid RLE")
+    predictions = pf.write_npz(tmp_path / "p.npz", hp.with_mask(pf.facere_records(), 1, hp.hostile_masks()[name]))
+    result = confined_cli("eval", predictions, "--anns", anns, "--family", "facere")
+    assert_one_line_error(result, message)
 
 
-@pytest.mark.parametrize("name", CRASHERS)
+@pytest.mark.parametrize("name", [*CRASHERS, "runs-past-the-mask"])
 def test_merge_refuses_a_shard_holding_them(tmp_path, name):
     from tui.runner_common import runners_common
 

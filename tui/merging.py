@@ -50,7 +50,7 @@ def read_shard(path: Path) -> ShardFile:
         raise UserError(f"{path.name} is not a prediction file of this app (no `data` and `meta`)")
     records = records_of(arrays, path)
     try:  # the records pass the browser's checks (masks included) before they are written again
-        records_to_columns(records, limit=expansion_limit(stored.payload_bytes))
+        records_to_columns(records, limit=expansion_limit(stored.payload_bytes), mask_runs=True)
         meta = parse_meta(arrays["meta"])
     except UserError as exc:
         raise UserError(f"{path.name}: {exc}") from None

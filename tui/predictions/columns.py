@@ -91,6 +91,12 @@ def _record_error(index: int, message: str) -> UserError:
     return UserError(f"image record {index}: {message}")
 
 
+def mask_error(image_offsets: np.ndarray, row: int, reason: str) -> UserError:
+    """The error for detection `row`'s mask, naming its image record and its place there."""
+    image = int(np.searchsorted(image_offsets, row, "right")) - 1
+    return _record_error(image, f"mask {row - int(image_offsets[image])} is not a valid RLE: {reason}")
+
+
 _DETECTION_BYTES = 16 + 8 + 4 + 8 + 8
 """What one detection takes in the columns: box, class, score, mask size and offset."""
 
@@ -110,13 +116,14 @@ class _Allowance:
 
 
 def records_to_columns(records, *, limit: int, on_progress: Callable[[float], None] | None = None,
-                       release: bool = False) -> RawColumns:
-    """One pass over the file's per-image dicts, keeping values as stored, every mask checked.
+                       release: bool = False, mask_runs: bool = False) -> RawColumns:
+    """One pass over the file's per-image dicts, keeping values as stored.
 
-    UserError for malformed records, for an invalid mask, and once the columns would take more than
-    `limit` bytes. With `release`, each entry of `records` (a list or object array the caller gives
-    up) is set to None once read, so the dicts are freed while the columns grow instead of both
-    being held (the mask bytes are copied image by image for the same reason).
+    UserError for malformed records, for a mask of the wrong size or form (rle.check_masks; with
+    `mask_runs` its runs too, else they are checked where a mask is used), and once the columns
+    would take more than `limit` bytes. With `release`, each entry of `records` (a list or object
+    array the caller gives up) is set to None once read, so the dicts are freed while the columns
+    grow instead of both being held (the mask bytes are copied image by image for the same reason).
     """
     count = len(records)
     allowance = _Allowance(limit)
@@ -153,10 +160,13 @@ def records_to_columns(records, *, limit: int, on_progress: Callable[[float], No
         masks = _masks_of(record, len(score), index)
         if masks:
             sizes, image_counts = _mask_columns(masks, index)
-            allowance.spend(sum(map(len, image_counts)))
+            lengths = list(map(len, image_counts))
+            if 0 in lengths:
+                raise _record_error(index, "masks are not pycocotools RLEs (a mask's counts are empty)")
+            allowance.spend(sum(lengths))
             size_rows.append(sizes)
             mask_bytes += b"".join(image_counts)
-            mask_lengths.extend(map(len, image_counts))
+            mask_lengths.extend(lengths)
         else:
             size_rows.append(np.zeros((len(score), 2), dtype=np.int32))
             mask_lengths.extend([0] * len(score))
@@ -177,10 +187,9 @@ def records_to_columns(records, *, limit: int, on_progress: Callable[[float], No
     mask_sizes = np.concatenate(size_rows) if size_rows else np.zeros((0, 2), np.int32)
     mask_counts = np.frombuffer(mask_bytes, dtype=np.uint8)
     try:
-        check_masks(mask_sizes, mask_offsets, mask_counts)
+        check_masks(mask_sizes, mask_offsets, mask_counts, runs=mask_runs)
     except InvalidMask as exc:
-        image = int(np.searchsorted(image_offsets, exc.row, "right")) - 1
-        raise _record_error(image, f"mask {exc.row - int(image_offsets[image])} is not a valid RLE: {exc.reason}") from None
+        raise mask_error(image_offsets, exc.row, exc.reason) from None
     return RawColumns(
         image_names=np.array(names, dtype=str) if names else np.zeros(0, dtype="<U1"),
         image_offsets=image_offsets,
@@ -218,13 +227,11 @@ def _mask_columns(masks: list, index: int) -> tuple[np.ndarray, list[bytes]]:
         raise _record_error(index, f"masks are not pycocotools RLEs ({type(exc).__name__}: {exc})") from None
     if sizes.shape != (len(masks), 2) or sizes.dtype.kind not in "iu" or (sizes < 0).any() or (sizes > MAX_PIXELS).any():
         raise _record_error(index, "masks are not pycocotools RLEs (a size is not two non-negative integers)")
-    if not all(type(c) is bytes for c in counts):
+    if not all(map(bytes.__instancecheck__, counts)):
         try:
             counts = [compressed_counts(c, size_of(s)) for c, s in zip(counts, sizes.tolist())]
         except InvalidMask as exc:
             raise _record_error(index, f"masks are not pycocotools RLEs ({exc.reason})") from None
-    if not all(counts):
-        raise _record_error(index, "masks are not pycocotools RLEs (a mask's counts are empty)")
     return sizes.astype(np.int32), counts
 
 

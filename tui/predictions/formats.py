@@ -16,8 +16,8 @@ from pycocotools import mask as mask_utils
 from tui import catalog
 from tui.catalog import CLASS_IDS, ClassIds
 from tui.errors import UserError
-from tui.predictions.columns import Columns, RawColumns
-from tui.predictions.rle import checked
+from tui.predictions.columns import Columns, RawColumns, mask_error
+from tui.predictions.rle import InvalidMask, checked
 
 BOX_FORMATS = ("xyxy", "yxyx")
 FAMILY_CHOICES = tuple(dict.fromkeys((*catalog.FAMILIES, *catalog.names())))
@@ -102,7 +102,10 @@ def _mask_box_layout(raw: RawColumns) -> str | None:
     rows = np.flatnonzero(np.diff(raw.mask_offsets) > 0)[:_LAYOUT_SAMPLE]
     if not len(rows):
         return None
-    bboxes = mask_utils.toBbox(checked([raw.rle(int(r)) for r in rows]))  # x, y, w, h
+    try:
+        bboxes = mask_utils.toBbox(checked([raw.rle(int(r)) for r in rows]))  # x, y, w, h
+    except InvalidMask as exc:
+        raise mask_error(raw.image_offsets, int(rows[exc.row]), exc.reason) from None
     from_masks = np.column_stack([bboxes[:, 0], bboxes[:, 1], bboxes[:, 0] + bboxes[:, 2], bboxes[:, 1] + bboxes[:, 3]])
     stored = raw.boxes[rows].astype(np.float64)
     as_xyxy = np.abs(stored - from_masks).mean()

@@ -22,7 +22,7 @@ from tui import paths
 from tui.predictions.columns import Columns
 
 VERSION = 2
-"""2: masks checked (tui.predictions.rle) before the index is written; older indexes are rebuilt."""
+"""2: masks' sizes and form checked (tui.predictions.rle) before the index is written; older ones are rebuilt."""
 MAX_SIZE_RATIO = 16
 """An index larger than this many times its file (plus INDEX_SLACK) is not kept in the cache."""
 INDEX_SLACK = 16 << 20

@@ -17,7 +17,7 @@ from tui import catalog
 from tui.errors import UserError
 from tui.predictions import ImagePredictions
 from tui.predictions.columns import decode_mask
-from tui.predictions.rle import checked, size_of
+from tui.predictions.rle import checked_one, size_of
 
 
 def _palette(count: int) -> tuple[tuple[int, int, int], ...]:
@@ -60,7 +60,7 @@ def _blend_mask(pixels: np.ndarray, rle: dict, colour: np.ndarray, alpha: float)
 
     Masks are pasted at the original image size, so they are scaled to the output from their own size.
     """
-    (rle,) = checked([rle])
+    rle = checked_one(rle)
     scale = pixels.shape[1] / rle["size"][1]
     x, y, width, height = mask_utils.toBbox([rle])[0]
     if width <= 0 or height <= 0:

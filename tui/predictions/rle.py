@@ -39,10 +39,13 @@ class InvalidMask(UserError):
         super().__init__(f"{'a mask' if row is None else f'mask {row}'} is not a valid RLE: {reason}")
 
 
-def check_masks(sizes: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> None:
+def check_masks(sizes: np.ndarray, offsets: np.ndarray, counts: np.ndarray, *, runs: bool = True) -> None:
     """Check the masks of flat columns: row r's counts are counts[offsets[r]:offsets[r+1]] (an empty
     span means no mask) and its size sizes[r] = (h, w).
 
+    Always checks the sizes and the strings' form (pycocotools' alphabet, each string ending on a
+    finished number): what holding and measuring masks needs, a few passes over bytes. With `runs`,
+    also decodes every run and checks it (what decoding needs), several passes over 64-bit integers.
     Raises InvalidMask naming the first bad row and why.
     """
     sizes = np.asarray(sizes, dtype=np.int64).reshape(-1, 2)
@@ -53,18 +56,27 @@ def check_masks(sizes: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> N
         return
     lengths = offsets[rows + 1] - offsets[rows]
     heights, widths = sizes[rows, 0], sizes[rows, 1]
-    problems = [
+    _raise_first(rows, [
         ((heights < 1) | (widths < 1), "its size is not two positive numbers"),
         (heights * widths > MAX_PIXELS, f"it is larger than {MAX_PIXELS:,} pixels"),
         (lengths > MAX_COUNTS_BYTES, f"its counts are longer than {MAX_COUNTS_BYTES:,} bytes"),
-    ]
-    _raise_first(rows, problems)
+    ])
     row_ends = offsets[rows + 1]
     start = 0
     while start < rows.size:
         end = int(np.searchsorted(row_ends, offsets[rows[start]] + _CHUNK_BYTES, "right"))
         end = min(max(end, start + 1), rows.size)
-        _check_runs(rows[start:end], offsets, counts, heights[start:end] * widths[start:end])
+        chunk = rows[start:end]
+        first = int(offsets[chunk[0]])
+        values = counts[first:int(offsets[chunk[-1] + 1])] - _FIRST_CHARACTER  # wraps below '0': outside too
+        row_starts = offsets[chunk] - first
+        outside = values > _LAST_CHARACTER - _FIRST_CHARACTER
+        unfinished = (values[offsets[chunk + 1] - first - 1] & 0x20) != 0
+        if outside.any() or unfinished.any():
+            _raise_first(chunk, [(np.add.reduceat(outside, row_starts), "its counts hold characters outside "
+                                  "pycocotools' alphabet"), (unfinished, "its counts end inside a number")])
+        if runs:
+            _check_runs(chunk, values, row_starts, heights[start:end] * widths[start:end])
         start = end
 
 
@@ -77,32 +89,17 @@ def _raise_first(rows: np.ndarray, problems: list[tuple[np.ndarray, str]]) -> No
         raise InvalidMask(reason, row)
 
 
-def _check_runs(rows: np.ndarray, offsets: np.ndarray, counts: np.ndarray, pixels: np.ndarray) -> None:
-    """Decode the counts of consecutive masks `rows` (all non-empty) and check their runs.
-
-    The common case (all well-formed) costs a dozen numpy passes; which mask is bad is worked out
-    only once something is.
-    """
-    first, last = int(offsets[rows[0]]), int(offsets[rows[-1] + 1])
-    chars = counts[first:last]
-    row_starts = offsets[rows] - first
-    row_ends = offsets[rows + 1] - first  # exclusive
-    outside = (chars < _FIRST_CHARACTER) | (chars > _LAST_CHARACTER)
-    values = (chars - _FIRST_CHARACTER) & 0x3F
+def _check_runs(rows: np.ndarray, values: np.ndarray, row_starts: np.ndarray, pixels: np.ndarray) -> None:
+    """Decode the well-formed counts `values` (characters - '0') of consecutive masks `rows` and
+    check every run; which mask is bad is worked out only once something is."""
     ends = (values & 0x20) == 0
-    if outside.any() or not ends[row_ends - 1].all():
-        _raise_first(rows, [
-            (np.add.reduceat(outside, row_starts), "its counts hold characters outside pycocotools' alphabet"),
-            (~ends[row_ends - 1], "its counts end inside a number"),
-        ])
     runs_per_row = np.add.reduceat(ends, row_starts, dtype=np.int64)
     deltas, digits = _deltas(values, ends)
     if digits.max() > _MAX_CHARACTERS_PER_RUN:
         _raise_first(rows, [(np.add.reduceat(digits > _MAX_CHARACTERS_PER_RUN, _first_runs(runs_per_row)),
                              "a run is longer than any mask")])
     runs = _undelta(deltas, runs_per_row)
-    limits = np.repeat(pixels, runs_per_row)
-    bad_runs = (runs < 0) | (runs > limits)
+    bad_runs = (runs < 0) | (runs > np.repeat(pixels, runs_per_row))
     if bad_runs.any():
         _raise_first(rows, [(np.add.reduceat(bad_runs, _first_runs(runs_per_row)),
                              "a run is negative or longer than the mask")])
@@ -208,9 +205,18 @@ def _compressed(counts, height: int, width: int) -> bytes:
     return mask_utils.frPyObjects({"size": [height, width], "counts": runs.tolist()}, height, width)["counts"]
 
 
+def checked_one(rle: dict) -> dict:
+    """One RLE, checked and normalized as `checked` does; its InvalidMask names no position."""
+    try:
+        (normalized,) = checked([rle])
+    except InvalidMask as exc:
+        raise InvalidMask(exc.reason) from None
+    return normalized
+
+
 def runs_of(rle: dict) -> np.ndarray:
     """The run lengths of one RLE, checked: what decoding it in numpy needs."""
-    (normalized,) = checked([rle])
+    normalized = checked_one(rle)
     values = np.frombuffer(normalized["counts"], dtype=np.uint8) - _FIRST_CHARACTER
     deltas, _ = _deltas(values, (values & 0x20) == 0)
     return _undelta(deltas, np.array([deltas.size]))

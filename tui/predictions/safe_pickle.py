@@ -19,7 +19,6 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -113,42 +112,46 @@ class _DtypeRequest:
         self.dtype = candidate
 
 
+def _count_of(shape) -> int:
+    """How many items `shape` announces (numpy refuses negative and non-integer sizes itself)."""
+    count = math.prod(shape) if type(shape) is tuple and len(shape) <= 32 else None
+    if type(count) is not int or count < 0:
+        raise _refuse("gives an array a shape that is not a tuple of sizes")
+    return count
+
+
 def _dtype_of(request) -> np.dtype:
     if type(request) is not _DtypeRequest or request.dtype is None:
         raise _refuse("describes an array without a dtype numpy wrote")
     return request.dtype
 
 
-def _count_of(shape) -> int:
-    if type(shape) is not tuple or len(shape) > 32 or not all(type(d) is int and d >= 0 for d in shape):
-        raise _refuse("gives an array a shape that is not a tuple of sizes")
-    return math.prod(shape)
-
-
 class _UnpickledArray(np.ndarray):
     """An array the restricted unpickler makes: numpy's own state-setting, after a check that an
-    object array's items are a list of objects the unpickler made (never raw bytes it would follow
+    object array's items are a list (objects the unpickler made, never raw bytes it would follow
     as pointers) and a number array's bytes are exactly as many as its shape and dtype need.
 
-    Pickled again (a merge writes records back), it is a plain ndarray.
+    Each load uses a subclass of its own whose `budget` the arrays are charged to. Pickled again
+    (a merge writes records back), it is a plain ndarray.
     """
 
+    __slots__ = ()
+    budget: _Budget
+
     def __setstate__(self, state) -> None:
-        budget = self.__dict__.pop("_budget", None)
-        if budget is None:
-            raise _refuse("sets an array's state twice")
-        if type(state) is not tuple or len(state) != 5 or state[0] != 1 or type(state[3]) is not bool:
-            raise _refuse("gives an array a state numpy never writes")
-        _, shape, request, fortran_order, data = state
+        try:
+            version, shape, request, fortran_order, data = state
+        except (TypeError, ValueError):
+            raise _refuse("gives an array a state numpy never writes") from None
         dtype, count = _dtype_of(request), _count_of(shape)
+        if version != 1 or type(fortran_order) is not bool:
+            raise _refuse("gives an array a state numpy never writes")
         if dtype.hasobject:
             if type(data) is not list or len(data) != count:
                 raise _refuse("builds an object array from something other than a list of its items")
-            budget.charge(count * dtype.itemsize)
-        else:
-            if type(data) is not bytes or len(data) != count * dtype.itemsize:
-                raise _refuse(f"gives a {dtype} array of shape {shape} other than its {count * dtype.itemsize} bytes")
-            budget.charge(len(data))
+        elif type(data) is not bytes or len(data) != count * dtype.itemsize:
+            raise _refuse(f"gives a {dtype} array of shape {shape} other than its {count * dtype.itemsize} bytes")
+        self.budget.charge(count * dtype.itemsize)
         np.ndarray.__setstate__(self, (1, shape, dtype, fortran_order, data))
 
     def __reduce_ex__(self, protocol):
@@ -169,33 +172,36 @@ class _Ndarray:
 _NDARRAY = _Ndarray()
 
 
-def _reconstruct(budget: _Budget, cls, shape, typecode) -> _UnpickledArray:
-    """numpy's `_reconstruct(ndarray, (0,), b'b')`: an empty array whose state BUILD then sets."""
-    if cls is not _NDARRAY or shape != (0,) or typecode != b"b":
-        raise _refuse("reconstructs an array other than numpy does")
-    array = np.ndarray.__new__(_UnpickledArray, (0,), np.int8)
-    array._budget = budget
-    return array
+class _Constructors:
+    """numpy's constructors as one load's pickle may call them: checked, charged to one budget."""
 
+    def __init__(self, payload_bytes: int):
+        self.budget = _Budget(payload_bytes)
+        self.array_class = type("UnpickledArray", (_UnpickledArray,), {"__slots__": (), "budget": self.budget})
 
-def _frombuffer(budget: _Budget, buffer, request, shape, order) -> np.ndarray:
-    """numpy 2's `_frombuffer(bytes, dtype, shape, order)` for arrays of numbers (protocol 5)."""
-    dtype, count = _dtype_of(request), _count_of(shape)
-    if dtype.hasobject or type(buffer) not in (bytes, bytearray) or order not in ("C", "F"):
-        raise _refuse("builds an array from a buffer other than numbers")
-    if len(buffer) != count * dtype.itemsize:
-        raise _refuse(f"gives a {dtype} array of shape {shape} other than its {count * dtype.itemsize} bytes")
-    budget.charge(len(buffer))
-    return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order).view(_UnpickledArray)
+    def reconstruct(self, cls, shape, typecode) -> _UnpickledArray:
+        """numpy's `_reconstruct(ndarray, (0,), b'b')`: an empty array whose state BUILD then sets."""
+        if cls is not _NDARRAY or shape != (0,) or typecode != b"b":
+            raise _refuse("reconstructs an array other than numpy does")
+        return np.ndarray.__new__(self.array_class, (0,), np.int8)
 
+    def frombuffer(self, buffer, request, shape, order) -> _UnpickledArray:
+        """numpy 2's `_frombuffer(bytes, dtype, shape, order)` for arrays of numbers (protocol 5)."""
+        dtype, count = _dtype_of(request), _count_of(shape)
+        if dtype.hasobject or type(buffer) not in (bytes, bytearray) or order not in ("C", "F"):
+            raise _refuse("builds an array from a buffer other than numbers")
+        if len(buffer) != count * dtype.itemsize:
+            raise _refuse(f"gives a {dtype} array of shape {shape} other than its {count * dtype.itemsize} bytes")
+        self.budget.charge(len(buffer))
+        return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order).view(self.array_class)
 
-def _scalar(budget: _Budget, request, data):
-    """numpy's `scalar(dtype, bytes)` for a number, str or bytes scalar."""
-    dtype = _dtype_of(request)
-    if dtype.hasobject or type(data) is not bytes or len(data) != dtype.itemsize:
-        raise _refuse(f"builds a {dtype} scalar from something other than its {dtype.itemsize} bytes")
-    budget.charge(len(data))
-    return np.frombuffer(data, dtype=dtype)[0]
+    def scalar(self, request, data):
+        """numpy's `scalar(dtype, bytes)` for a number, str or bytes scalar."""
+        dtype = _dtype_of(request)
+        if dtype.hasobject or type(data) is not bytes or len(data) != dtype.itemsize:
+            raise _refuse(f"builds a {dtype} scalar from something other than its {dtype.itemsize} bytes")
+        self.budget.charge(len(data))
+        return np.frombuffer(data, dtype=dtype)[0]
 
 
 _CONSTRUCTORS = {
@@ -215,10 +221,10 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def __init__(self, stream: IO[bytes], payload_bytes: int):
         super().__init__(stream)
-        budget = _Budget(payload_bytes)
-        builders = {"_reconstruct": partial(_reconstruct, budget), "scalar": partial(_scalar, budget),
-                    "_frombuffer": partial(_frombuffer, budget)}
-        self._names = {(module, name): builders[name] for name, modules in _CONSTRUCTORS.items() for module in modules}
+        constructors = _Constructors(payload_bytes)
+        built = {"_reconstruct": constructors.reconstruct, "scalar": constructors.scalar,
+                 "_frombuffer": constructors.frombuffer}
+        self._names = {(module, name): built[name] for name, modules in _CONSTRUCTORS.items() for module in modules}
         self._names[("numpy", "ndarray")] = _NDARRAY
         self._names[("numpy", "dtype")] = _DtypeRequest
 
