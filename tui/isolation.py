@@ -18,7 +18,7 @@ import sys
 import warnings
 from collections.abc import Callable
 
-from tui.errors import UserError
+from tui.errors import UserError, described
 
 Report = Callable[[float, str], None]
 """report(fraction 0..1, stage)."""
@@ -97,7 +97,7 @@ def _serve(work: Callable[[Report], str], write_end: int, what: str, allowance: 
             except RecursionError:
                 message = {"error": f"{what} holds structures nested too deeply to read (the file may be hostile)"}
             except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen file: one line, not a traceback
-                message = {"error": f"{what}: reading it failed ({type(exc).__name__}: {exc})"[:2000]}
+                message = {"error": f"{what}: reading it failed ({described(exc)})"}
             out.write(json.dumps(message) + "\n")
             out.flush()
             status = 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from operator import itemgetter
 
 import numpy as np
-from tui.errors import UserError
+from tui.errors import UserError, described
 from tui.predictions.rle import MAX_PIXELS, InvalidMask, check_masks, compressed_counts, runs_of, size_of
 from tui.units import human_size
 
@@ -147,7 +147,7 @@ def records_to_columns(records, *, limit: int, on_progress: Callable[[float], No
             cls = np.asarray(record["classes"]).reshape(-1)
             score = np.asarray(record["scores"], dtype=np.float32).reshape(-1)
         except (ValueError, TypeError, OverflowError) as exc:
-            raise _record_error(index, f"boxes, classes or scores are not numeric arrays ({exc})") from None
+            raise _record_error(index, f"boxes, classes or scores are not numeric arrays ({described(exc)})") from None
         if not (len(box) == len(cls) == len(score)):
             raise _record_error(index, f"{len(box)} boxes, {len(cls)} classes and {len(score)} scores")
         allowance.spend(len(score) * _DETECTION_BYTES)
@@ -221,18 +221,25 @@ def _mask_columns(masks: list, index: int) -> tuple[np.ndarray, list[bytes]]:
     """Sizes int32 [N, 2] and counts strings of one record's RLEs; their content is checked later,
     all masks at once (check_masks)."""
     try:
-        sizes = np.asarray(list(map(_size_of, masks)))
+        sizes = list(map(_size_of, masks))
         counts = list(map(_counts_of, masks))
+        try:  # a model's masks share their image's size: one to convert
+            shared = sizes.count(sizes[0]) == len(sizes)
+        except ValueError:  # sizes as numpy arrays compare element-wise
+            shared = False
+        size_array = np.asarray(sizes[:1] if shared else sizes)
     except (KeyError, TypeError, ValueError) as exc:
-        raise _record_error(index, f"masks are not pycocotools RLEs ({type(exc).__name__}: {exc})") from None
-    if sizes.shape != (len(masks), 2) or sizes.dtype.kind not in "iu" or (sizes < 0).any() or (sizes > MAX_PIXELS).any():
+        raise _record_error(index, f"masks are not pycocotools RLEs ({described(exc)})") from None
+    if size_array.ndim != 2 or size_array.shape[1] != 2 or size_array.dtype.kind not in "iu" or \
+            (size_array < 0).any() or (size_array > MAX_PIXELS).any():
         raise _record_error(index, "masks are not pycocotools RLEs (a size is not two non-negative integers)")
+    size_array = np.broadcast_to(size_array.astype(np.int32), (len(masks), 2))
     if not all(map(bytes.__instancecheck__, counts)):
         try:
-            counts = [compressed_counts(c, size_of(s)) for c, s in zip(counts, sizes.tolist())]
+            counts = [compressed_counts(c, size_of(s)) for c, s in zip(counts, size_array.tolist())]
         except InvalidMask as exc:
             raise _record_error(index, f"masks are not pycocotools RLEs ({exc.reason})") from None
-    return sizes.astype(np.int32), counts
+    return size_array, counts
 
 
 def _image_name(image_file, index: int) -> str:

@@ -190,7 +190,7 @@ def _index_in_child(path: Path, family: str | None, override: Conventions | None
         spare = Path(spare_folder) / "index.npz"
 
         def write_index(child_report: ProgressCallback) -> str:
-            columns, conventions, meta = _read_normalized(path, override, child_report)
+            columns, conventions, meta = read_columns(path, override, child_report)
             info = {"conventions": conventions.describe(), "meta": meta}
             if index.save(path, family, columns, info):
                 return "cache"
@@ -206,9 +206,11 @@ def _index_in_child(path: Path, family: str | None, override: Conventions | None
     return indexed
 
 
-def _read_normalized(path: Path, override: Conventions | None,
-                     report: ProgressCallback) -> tuple[Columns, Conventions, dict | None]:
-    """The file read through the restricted loader, its conventions decided, its columns normalized."""
+def read_columns(path: Path, override: Conventions | None = None,
+                 report: ProgressCallback = lambda fraction, stage: None) -> tuple[Columns, Conventions, dict | None]:
+    """The file read in this process through the restricted loader (what load_predictions runs in
+    its child), its conventions decided (or `override`), its columns normalized. UserError for
+    anything unreadable."""
     with _cycle_collection_paused():
         stored = read_arrays(path, on_progress=lambda f: report(f * _READ_SHARE, "reading"))
         records = records_of(stored.arrays, path)

@@ -15,6 +15,7 @@ import pickle
 import queue
 import re
 import threading
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from typing import IO
 import numpy as np
 from numpy.lib import format as npy_format
 
-from tui.errors import UserError
+from tui.errors import UserError, described
 from tui.units import human_size
 
 Progress = Callable[[float], None]
@@ -232,7 +233,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         try:
             return self._names[(module, name)]
         except KeyError:
-            raise RefusedPickle(f"refused to load: its pickle asks for {module}.{name}, "
+            asked = " ".join(f"{module}.{name}".split())[:100]  # STACK_GLOBAL names can hold anything
+            raise RefusedPickle(f"refused to load: its pickle asks for {asked}, "
                                 "which a prediction file never needs (the file may be hostile)") from None
 
     def persistent_load(self, pid):
@@ -254,6 +256,9 @@ class _PrefetchingReader(io.RawIOBase):
         self._total, self._on_progress = max(total, 1), on_progress
         self._done = self._next_report = 0
         self._pending = memoryview(b"")
+        self._ended = False
+        self._failure: Exception | None = None
+        """Once the producer is done: every later read gets EOF, or the error it ended with."""
         self._chunks: queue.Queue = queue.Queue(self._DEPTH)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._produce, args=(stream,), daemon=True, name="prediction-reader")
@@ -282,12 +287,18 @@ class _PrefetchingReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         if not self._pending:
+            if self._ended:  # the producer put its last item: another get() would wait forever
+                if self._failure is not None:
+                    raise self._failure
+                return 0
             item = self._chunks.get()
             if isinstance(item, Exception):
+                self._ended, self._failure = True, item
                 raise item
-            self._pending = memoryview(item)
             if not item:
+                self._ended = True
                 return 0
+            self._pending = memoryview(item)
         count = min(len(buffer), len(self._pending))
         buffer[:count] = self._pending[:count]
         self._pending = self._pending[count:]
@@ -326,8 +337,8 @@ def _read_array(stream: IO[bytes], label: str, size: int, on_progress: Progress 
             shape, fortran_order, dtype = npy_format.read_array_header_1_0(stream)
         else:
             shape, fortran_order, dtype = npy_format.read_array_header_2_0(stream)
-    except (ValueError, EOFError) as exc:
-        raise UserError(f"{label} is not a readable .npy array ({exc})") from None
+    except (ValueError, EOFError, SyntaxError, TypeError, tokenize.TokenError) as exc:  # numpy parses the header as Python
+        raise UserError(f"{label} is not a readable .npy array ({described(exc)})") from None
     available = size - stream.tell()
     if not dtype.hasobject:
         nbytes = math.prod(shape) * dtype.itemsize
@@ -347,7 +358,7 @@ def _read_array(stream: IO[bytes], label: str, size: int, on_progress: Progress 
     except RefusedPickle as exc:
         raise RefusedPickle(f"{label}: {exc}") from None
     except (EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"{label} is truncated or corrupt ({exc or 'ends early'})") from None
+        raise UserError(f"{label} is truncated or corrupt ({described(exc) if str(exc) else 'it ends early'})") from None
     except RecursionError:
         raise UserError(f"{label} holds structures nested too deeply to read (the file may be hostile)") from None
     except MemoryError:
@@ -355,7 +366,7 @@ def _read_array(stream: IO[bytes], label: str, size: int, on_progress: Progress 
                         "(the file may be hostile)") from None
     except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             OverflowError, UnicodeDecodeError) as exc:
-        raise UserError(f"{label} holds a malformed pickle ({type(exc).__name__}: {exc})") from None
+        raise UserError(f"{label} holds a malformed pickle ({described(exc)})") from None
     if not isinstance(array, np.ndarray) or array.shape != tuple(shape) or array.dtype != dtype:
         raise UserError(f"{label} does not hold the object array its header announces")
     return array.view(np.ndarray)
@@ -410,5 +421,6 @@ def _read_npz(handle: IO[bytes], path: Path, on_progress: Progress | None) -> St
                 arrays[key] = _read_array(stream, f"{path} ('{key}')", _member_bound(member, path), on_progress)
                 payload += stream.tell()
         return StoredArrays(arrays, payload)
-    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise UserError(f"{path} is truncated or corrupt ({exc})") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+        # zipfile raises the last two for encrypted or unsupported members, which a damaged header can claim
+        raise UserError(f"{path} is truncated or corrupt ({described(exc)})") from None
