@@ -81,17 +81,17 @@ def test_a_meta_nested_200000_levels_deep_is_refused(tmp_path, write):
 
 
 def test_a_dict_key_of_tuples_nested_200000_deep_does_not_crash(tmp_path):
-    refused("inspect", hp.deep_tuple_key(tmp_path / "deep.npz"), pattern="")
+    refused("inspect", hp.deep_tuple_key(tmp_path / "deep.npz"), pattern=r"reading it crashed the reader \(SIGSEGV\)")
 
 
 def test_a_memo_slot_far_beyond_the_pickle_is_refused(tmp_path):
-    refused("inspect", hp.memo_index_bomb(tmp_path / "memo.npy"), pattern="")
+    refused("inspect", hp.memo_index_bomb(tmp_path / "memo.npy"), pattern="needs more memory than a file of its size")
 
 
 def test_a_pickle_that_inflates_to_gigabytes_of_empty_sets_is_refused(tmp_path):
     path = hp.empty_set_bomb(tmp_path / "sets.npz")
     assert path.stat().st_size < 1 << 20
-    refused("inspect", path, pattern="")
+    refused("inspect", path, pattern="needs more memory than a file of its size")
 
 
 def test_the_cache_never_holds_an_index_much_larger_than_its_file(tmp_path):

@@ -2,9 +2,13 @@
 
 Prediction files store a list of dicts, which numpy can only write as a pickled object array.
 Loading them with numpy's `allow_pickle` switched on would run whatever that pickle says; here
-the zip and `.npy` structure is read directly and the pickle goes through `RestrictedUnpickler`, which resolves
-only the few names an object array of dicts needs (as numpy 1.x and 2.x write them) and refuses
-every other name before anything is called.
+the zip and `.npy` structure is read directly and the pickle goes through `RestrictedUnpickler`.
+It resolves only the names numpy 1.x and 2.x write for such an array, and not to numpy's own
+constructors but to checked stand-ins: an object array is built only from a list of objects the
+unpickler made (never over raw bytes, which numpy would follow as pointers), a number array only
+from exactly the bytes its shape and dtype need, a dtype only from the state numpy writes for it.
+Everything built is charged to a budget of MAX_EXPANSION times what the file holds, and a `.npy`
+header announcing more than its file holds is refused before anything is read.
 """
 
 from __future__ import annotations
