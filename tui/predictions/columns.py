@@ -111,8 +111,8 @@ class _Allowance:
     def spend(self, nbytes: int) -> None:
         self.used += nbytes
         if self.used > self.limit:
-            raise UserError(f"refused to load: its records lay out to more than {human_size(self.limit)}, more than "
-                            "the file holds (it shares data between records; the file may be hostile)")
+            raise UserError(f"refused to load: its records would take more than {human_size(self.limit)}, far more "
+                            "than the file holds (they share data through the pickle's memo; the file may be hostile)")
 
 
 def records_to_columns(records, *, limit: int, on_progress: Callable[[float], None] | None = None,
