@@ -7,7 +7,6 @@ is what an attacker would write instead, built from pickle opcodes or crafted re
 from __future__ import annotations
 
 import io
-import json
 import pickle
 import struct
 from pathlib import Path
@@ -194,7 +193,3 @@ def empty_set_bomb(path: Path, sets: int = 40_000_000) -> Path:
     """Protocol-4 EMPTY_SET `sets` times: one byte of pickle each, about 200 bytes of memory each, deflated to KB."""
     payload = b"\x80\x04" + b"\x8f" * sets + b"."
     return pf.write_zip(path, {"data.npy": pf.npy_bytes_with_pickle(payload, (1,))})
-
-
-def shard_meta(index: int, count: int) -> str:
-    return json.dumps({"model": "facere", "shard": {"index": index, "count": count}})

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import mutations
 import prediction_files as pf
-from tests.helpers.runs import ROOT, confined_cli
+from tests.helpers.runs import ROOT, confine_address_space, confined_cli
 from tui.errors import UserError
 from tui.predictions import rle
 from tui.predictions.columns import decode_mask
@@ -124,7 +124,7 @@ def test_damaged_masks(detection, family, detect, counts_action, size_action, po
 def test_a_seeded_batch_never_crashes_the_reader_or_pycocotools():
     result = subprocess.run([sys.executable, str(ROOT / "tests" / "fuzz_batch.py"), "--cases", str(BATCH_CASES)],
                             capture_output=True, text=True, cwd=ROOT, timeout=600,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=_confine)
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=confine_address_space)
     assert result.returncode == 0, f"exit {result.returncode} after {result.stderr.splitlines()[-1:]}"
     summary = json.loads(result.stdout)
     assert summary["unexpected"] == []
@@ -132,12 +132,6 @@ def test_a_seeded_batch_never_crashes_the_reader_or_pycocotools():
     assert outcomes["files loaded"] and outcomes["files refused"] and outcomes["masks agreed with pycocotools"]
     assert outcomes["masks refused"]
     BATCH.update(outcomes, cases=summary["cases"])
-
-
-def _confine():
-    from tests.helpers.runs import _confine as confine
-
-    confine()
 
 
 def test_the_real_cli_survives_a_few_damaged_pickles(tmp_path):

@@ -22,13 +22,14 @@ def cli(*args, check: bool = True, confined: bool = False, timeout: float = 120)
     `confined`, under a 3 GiB address-space limit (RLIMIT_AS)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}  # rich tables on one line per row
     result = subprocess.run([sys.executable, "-m", "tui", *map(str, args)], capture_output=True, text=True,
-                            env=env, cwd=ROOT, timeout=timeout, preexec_fn=_confine if confined else None)
+                            env=env, cwd=ROOT, timeout=timeout, preexec_fn=confine_address_space if confined else None)
     if check:
         assert result.returncode == 0, result.stderr
     return result
 
 
-def _confine() -> None:
+def confine_address_space() -> None:
+    """For preexec_fn: the 3 GiB address-space limit."""
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
 
 
