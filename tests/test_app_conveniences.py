@@ -10,6 +10,7 @@ from pathlib import Path
 
 import prediction_files as pf
 import pytest
+from textual.widgets import Button
 from evaluation_data import perfect, write_annotations, write_facere_file
 
 from tests.helpers.images import write_image
@@ -275,13 +276,18 @@ async def pick(pilot, field_id: str, path: Path) -> None:
 
 
 async def evaluate(pilot) -> None:
-    """Click Evaluate and wait for the evaluation to end. The click's message starts the worker only
-    once it is handled: wait for that first, or wait_for_complete can return before the worker exists."""
-    await pilot.click("#evaluate-button")
+    """Click Evaluate and wait until that evaluation has ended (the screen's `_finish` ran for it).
+    Waiting on the workers alone races: the click reaches the worker through two messages."""
+    screen = pilot.app.screen
+    ended = []
+    finish = screen._finish
+    screen._finish = lambda: (ended.append(True), finish())
+    try:
+        screen.query_one("#evaluate-button", Button).press()  # a toast from the last evaluation can lie over it
+        await wait_for(pilot, lambda: ended, seconds=60.0)
+    finally:
+        screen._finish = finish
     await pilot.pause()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await wait_for(pilot, lambda: pilot.app.screen.progress_row.has_class("hidden"))
 
 
 async def test_evaluate_fields_are_picked_from_a_folder_tree_and_a_failure_leaves_no_old_results(evaluation_files):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import pynvml
 import pytest
+
+from gpu_standins import bin_dir, replay_pynvml  # noqa: F401 (bin_dir is a fixture)
 
 from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
@@ -42,9 +46,11 @@ def workspace(tmp_path):
 
 async def test_screenshot_a_run_goes_live_to_its_summary(workspace, monkeypatch, screenshot_dir):
     monkeypatch.chdir(workspace)  # relative paths, as a user types them (and a tidy screenshot)
+    monkeypatch.setitem(sys.modules, "pynvml", replay_pynvml("load"))  # an H200's recorded figures
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(150, 42)) as pilot:
         screen = app.screen
+        await wait_for(pilot, lambda: screen.query(GpuPane))  # a GPU and 150 columns: the pane opens by itself
         fill_form(screen, Path("images"), Path("out"), Path("m.onnx"))
         await pilot.press("ctrl+s")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-done" in screen.summary.classes or "-failed" in screen.summary.classes)
@@ -82,16 +88,29 @@ async def test_bad_input_is_a_notification_not_a_traceback(workspace):
         await wait_for(pilot, seconds=60.0, condition=lambda: "not a valid ONNX model" in str(screen.summary.render()))
 
 
-async def test_cancel_then_quit_leaves_no_runner_behind(workspace):
+@pytest.fixture
+def slow_run(workspace):
+    """A model and enough images for a run that is still going when the test acts on it."""
     build_maskrcnn_like(workspace / "slow.onnx", detections=3, backbone_layers=8, backbone_channels=64)
     for index in range(40):
         write_image(workspace / "many" / f"{index:02}.jpg", size=(480, 360), seed=index)
+    return workspace
+
+
+async def start_slow_run(pilot, workspace: Path):
+    """Fill in the slow run and press ctrl+s wherever the cursor is; back once an image is done."""
+    screen = pilot.app.screen
+    fill_form(screen, workspace / "many", workspace / "out", workspace / "slow.onnx")
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, seconds=60.0, condition=lambda: screen.progress.bar.progress >= 1)
+    return screen
+
+
+async def test_cancel_then_quit_leaves_no_runner_behind(slow_run):
+    workspace = slow_run
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(150, 42)) as pilot:
-        screen = app.screen
-        fill_form(screen, workspace / "many", workspace / "out", workspace / "slow.onnx")
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, seconds=60.0, condition=lambda: screen.progress.bar.progress >= 1)
+        screen = await start_slow_run(pilot, workspace)
         await pilot.press("ctrl+x")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
         summary = str(screen.summary.render())
@@ -136,6 +155,20 @@ async def test_q_without_a_run_quits_at_once():
         await pilot.pause()
         assert not isinstance(app.screen, QuitQuestion)
     assert not app.is_running
+
+
+async def test_the_run_keys_work_with_the_cursor_in_a_path_field(slow_run):
+    """ctrl+x is an Input's "cut": the Run screen's keys take precedence, so it cancels the run."""
+    workspace = slow_run
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        field = app.screen.form.field("images").input
+        field.focus()
+        screen = await start_slow_run(pilot, workspace)
+        field.select_all()  # what a cut would remove
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
+        assert app.focused is field and field.value == str(workspace / "many")
 
 
 async def test_picker_and_command_palette_choose_folders(workspace):
@@ -184,22 +217,36 @@ async def test_a_model_that_is_not_set_up_says_what_is_missing_and_where_to_set_
         assert str(screen.summary.render()) == f"Failed: image folder {workspace / 'nowhere'} does not exist"
 
 
-async def test_on_an_80_column_terminal_the_paths_stay_typeable_and_g_gives_the_gpu_room_back():
+async def test_on_an_80_column_terminal_the_gpu_pane_waits_for_g_and_the_paths_stay_typeable(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", replay_pynvml("load"))
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
         await pilot.pause()
         screen = app.screen
+        assert not screen.query(GpuPane), "a GPU, but too narrow a terminal to open the pane by itself"
         images = screen.form.field("images").input
+        without_pane = images.size.width
+        await pilot.press("g")
+        await pilot.pause()
+        assert screen.query_one(GpuPane).display
         assert images.size.width >= 20, "a path must be readable beside the GPU pane"
         assert screen.query_one("#run-main").region.right <= screen.query_one("#gpu-slot").region.x
-        with_pane = images.size.width
         await pilot.press("g")
         await pilot.pause()
         assert not screen.query_one(GpuPane).display
-        assert images.size.width >= with_pane + 25, "a hidden pane leaves no empty column behind"
-        await pilot.press("g")
+        assert images.size.width == without_pane, "a hidden pane leaves no empty column behind"
+
+
+@pytest.mark.usefixtures("bin_dir")  # no nvidia-smi on PATH
+async def test_without_a_gpu_the_run_screen_opens_without_the_pane(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", replay_pynvml(init_error=pynvml.NVMLError_LibraryNotFound))
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(150, 42)) as pilot:
+        await app.workers.wait_for_complete()
         await pilot.pause()
-        assert screen.query_one(GpuPane).display and images.size.width == with_pane
+        assert not app.screen.query(GpuPane) and not app.screen.query_one("#gpu-slot").display
+        assert app.screen.form.query_one("#run-cancel").size.width >= 10
 
 
 def not_asked(app, condition):

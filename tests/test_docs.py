@@ -319,6 +319,23 @@ def prediction_files(home: Path) -> Iterator[dict]:
 
 
 @setup
+def hostile_files(home: Path) -> Iterator[dict]:
+    """The hostile prediction files of tests/hostile_predictions.py, in ~: a pickle that would build an
+    array over raw bytes, a mask whose counts end inside a number, a memo bomb, a .npy announcing
+    100 GiB, and a record whose dict key nests tuples 200,000 deep."""
+    import hostile_predictions as hp
+    import prediction_files as pf
+
+    pf.write_zip(home / "over-bytes.npz", {"data.npy": hp.object_npy(
+        pf.object_array(hp.memory_pickle_record("ndarray-over-bytes")), (2,))})
+    pf.write_npz(home / "bad-mask.npz", hp.with_mask(pf.facere_records(), 0, hp.hostile_masks()["ends-inside-a-number"]))
+    hp.memo_bomb(home / "memo-bomb.npz")
+    hp.huge_npy_header(home / "huge.npy")
+    hp.deep_tuple_key(home / "deep-key.npz")
+    yield {}
+
+
+@setup
 def evaluation(home: Path) -> Iterator[dict]:
     """~/ff_test.json: 12 annotated 100x100 images with one or two rectangles each, in FashionFail's
     layout (tests/evaluation_data.py), and three prediction files of them in the original scripts'

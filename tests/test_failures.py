@@ -8,7 +8,7 @@ from evaluation_data import perfect, write_annotations, write_runner_file
 from failure_case import A1, A2, B1, C1, D1, OBJECTS, write_case
 from tui.catalog import category_name
 from tui.commands import main
-from tui.evaluation.report import model_labels
+from tui.evaluation.report import model_labels, short_paths
 
 FACERE, FFORMER, AMRCNN = "facere", "fformer-swin", "amrcnn-spine"
 
@@ -121,6 +121,14 @@ def test_model_labels():
     assert model_labels([("facere", "/x/r1/o.npz"), ("facere", "/y/r1/o.npz")]) == \
         ["facere (x/r1/o.npz)", "facere (y/r1/o.npz)"]
     assert model_labels([("facere", "o.npz"), ("facere", "r1/o.npz")]) == ["facere (o.npz)", "facere (r1/o.npz)"]
+
+
+def test_short_paths():
+    assert short_paths(["/p/a.npz", "/p/b.npz"]) == ["a.npz", "b.npz"]
+    assert short_paths(["/t/run1/facere.npz", "/t/run2/facere.npz", "/t/x.npz"]) == \
+        ["run1/facere.npz", "run2/facere.npz", "x.npz"]
+    assert short_paths(["/x/r1/o.npz", "/y/r1/o.npz"]) == ["x/r1/o.npz", "y/r1/o.npz"]
+    assert short_paths(["/p/a.npz", "/p/a.npz"]) == ["a.npz", "a.npz"]  # the same file twice is the same file
 
 
 def test_the_text_output_lists_the_cases_and_the_table(case, capsys, monkeypatch):

@@ -144,15 +144,36 @@ def _lying_rle():
     return {"size": [4, 4], "counts": full["counts"]}
 
 
-@pytest.mark.parametrize("rle", [
-    _lying_rle(),
-    {"size": [4, 4], "counts": b"\x01\x02garbage"},
-    {"size": [4, 4], "counts": b"0?"},  # ends inside a number
-], ids=["runs-past-the-mask", "not-an-rle", "cut-short"])
-def test_masks_that_lie_are_refused_when_decoded_not_written_past(tmp_path, rle):
+@pytest.mark.parametrize("rle, reason", [
+    ({"size": [4, 4], "counts": b"\x01\x02garbage"}, "characters outside pycocotools' alphabet"),
+    ({"size": [4, 4], "counts": b"0P"}, "end inside a number"),  # P: '0' + 0x20, "more follows"
+    ({"size": [0, 4], "counts": b"0"}, "size is not two positive numbers"),
+], ids=["not-an-rle", "cut-short", "no-height"])
+def test_masks_of_the_wrong_form_are_refused_when_the_file_is_read(tmp_path, rle, reason):
     records = pf.facere_records()
-    records[0]["masks"][0] = rle
-    predictions = load_predictions(pf.write_npz(tmp_path / "p.npz", records))  # masks stay encoded until shown
-    with pytest.raises(UserError, match="mask"):
-        predictions.images[0].mask(0)
-    assert predictions.images[0].mask(1).sum() > 0  # the others still decode
+    records[0]["masks"][1] = rle
+    with pytest.raises(UserError, match=f"image record 0: mask 1 is not a valid RLE: .*{reason}"):
+        load_predictions(pf.write_npz(tmp_path / "p.npz", records), family="facere")  # no sampling of masks
+
+
+def test_runs_that_lie_are_refused_where_the_masks_are_used(tmp_path):
+    """Runs are decoded where a mask is used (too slow for every mask of a large file at once)."""
+    records = pf.facere_records()
+    records[0]["masks"][1] = _lying_rle()
+    path = pf.write_npz(tmp_path / "p.npz", records)
+    with pytest.raises(UserError, match="image record 0: mask 1 is not a valid RLE: a run is negative or longer"):
+        load_predictions(path)  # detecting the family measures the masks
+    predictions = load_predictions(path, family="facere")
+    assert predictions.images[0].mask(0).sum() > 0
+    with pytest.raises(UserError, match="a mask is not a valid RLE: a run is negative or longer"):
+        predictions.images[0].mask(1)
+
+
+def test_arrays_read_back_pickle_as_plain_numpy_for_a_merge(tmp_path):
+    """What the restricted unpickler builds is written again by `merge`: it must name only numpy."""
+    from tui.predictions.safe_pickle import read_arrays
+
+    stored = read_arrays(pf.write_npz(tmp_path / "p.npz", pf.facere_records()))
+    again = pickle.dumps(list(stored.arrays["data"]), protocol=3)
+    assert b"tui" not in again
+    assert stored.payload_bytes > 0

@@ -92,5 +92,5 @@ def test_export_png_never_replaces_a_file(tmp_path):
 def test_a_corrupt_mask_is_a_user_error_not_a_crash():
     image = one_image()
     image.masks[0] = {"size": [4, 4], "counts": pf.rle(0, 0, 60, 80)["counts"]}
-    with pytest.raises(UserError, match="runs do not cover"):
+    with pytest.raises(UserError, match="not a valid RLE"):
         render(image, None)

@@ -10,9 +10,11 @@ from pathlib import Path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widget import Widget
+from textual.widgets import HelpPanel, Input
 
 from tui import paths, remembered
 from tui.config import Config
@@ -23,6 +25,7 @@ from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import toggle_gpu_pane
 
 _AREAS = discover()
+AREA_KEYS = Binding.Group("Areas")
 
 
 @dataclass
@@ -42,10 +45,15 @@ class FashionFailApp(App):
     CSS_PATH = "app.tcss"
     MODES = {entry.mode: screen for entry, screen in _AREAS}
     BINDINGS = [
-        *(Binding(entry.key, f"app.switch_mode('{entry.mode}')", entry.title) for entry, _ in _AREAS),
-        Binding("g", "toggle_gpu_pane", "GPU pane"),
-        Binding("q", "quit", "Quit"),
-        Binding("escape", "leave_field", "Leave the field", show=False),
+        # The footer lists the focused widget's keys, then the screen's, then these, and is cut at the
+        # terminal's edge: quit first, then the areas as one group; the rest lives in the palette.
+        Binding("ctrl+q", "quit", "Quit", tooltip="Quit (q too, outside a text field)", priority=True),
+        Binding("q", "quit", "Quit", show=False),
+        Binding("escape", "leave_field", "Back to area keys",
+                tooltip="Leave the text field (or close the keys panel): letters switch areas again"),
+        *(Binding(entry.key, f"app.switch_mode('{entry.mode}')", entry.title, group=AREA_KEYS)
+          for entry, _ in _AREAS),
+        Binding("g", "toggle_gpu_pane", "GPU pane", show=False),
     ]
     runner_pids: var[frozenset[int]] = var(frozenset())
     """Pids of the runners this app started; the GPU pane highlights their processes and their children's."""
@@ -83,15 +91,28 @@ class FashionFailApp(App):
                                       f"{paths.state_file()}: {exc.strerror or exc}", severity="warning")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":  # Textual's writes to a Downloads folder that may not exist
+                yield command
+        yield SystemCommand("Screenshot", "Save an SVG picture of this screen in the current folder",
+                            lambda: self.set_timer(0.1, self.save_screen_picture))  # once the palette is gone
         for entry, _ in _AREAS:
             yield SystemCommand(f"Go to {entry.title}", entry.description, lambda mode=entry.mode: self.switch_mode(mode))
         yield SystemCommand("Toggle the GPU pane", "GPU load, memory and processes beside this screen",
                             lambda: toggle_gpu_pane(screen))
-        for binding in Binding.make_bindings(screen.BINDINGS):  # every action of the screen shown now
-            if binding.description:
-                yield SystemCommand(binding.description, binding.tooltip or f"key {binding.key_display or binding.key}",
-                                    lambda action=binding.action: screen.run_action(action))
+        for node, binding in _own_bindings(screen):  # every action of the screen, shown in the footer or not
+            yield SystemCommand(binding.description, binding.tooltip or f"key {binding.key_display or binding.key}",
+                                lambda node=node, action=binding.action: node.run_action(action))
+
+    def save_screen_picture(self) -> None:
+        """The palette's Screenshot: an SVG of the screen in the current folder, and where it went."""
+        try:
+            saved = self.save_screenshot(path=str(Path.cwd()))
+        except OSError as exc:  # a read-only or deleted current folder
+            self.notify(f"cannot save it in the current folder: {exc.strerror or exc}", title="Screenshot",
+                        severity="error")
+            return
+        self.notify(f"Saved {saved}", title="Screenshot")
 
     async def action_quit(self) -> None:
         """Quit; while a run is going, only once the user said so (quitting stops it)."""
@@ -103,9 +124,17 @@ class FashionFailApp(App):
     def action_toggle_gpu_pane(self) -> None:
         toggle_gpu_pane(self.screen)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":  # in the footer only where there is something to leave
+            return isinstance(self.focused, Input) or bool(self.screen.query(HelpPanel))
+        return True
+
     def action_leave_field(self) -> None:
-        """A text field takes the letter keys; escape gives them back to the area keys."""
-        if isinstance(self.focused, Input):
+        """A text field takes the letter keys; escape gives them back to the area keys. It also
+        closes the palette's keys panel."""
+        if self.screen.query(HelpPanel):
+            self.action_hide_help_panel()
+        elif isinstance(self.focused, Input):
             self.screen.set_focus(None)
 
 
@@ -113,6 +142,18 @@ class QuitQuestion(Confirm):
     def __init__(self) -> None:
         super().__init__("A run is going: quit and stop it? The finished images are kept.",
                          yes="Quit", no="Keep running")
+
+
+def _own_bindings(screen: Screen) -> Iterable[tuple[DOMNode, Binding]]:
+    """The bindings this app declares on the screen and on the widgets around the focus, one per action."""
+    around_focus = screen.focused.ancestors_with_self if screen.focused is not None else []
+    for node in (screen, *(node for node in around_focus if isinstance(node, Widget) and node is not screen)):
+        declared = [cls.__dict__.get("BINDINGS", []) for cls in type(node).__mro__ if cls.__module__.startswith("tui.")]
+        actions = set()
+        for binding in Binding.make_bindings(binding for bindings in declared for binding in bindings):
+            if binding.description and binding.action not in actions:
+                actions.add(binding.action)
+                yield node, binding
 
 
 def run_app(launch: LaunchOptions | None = None) -> int:

@@ -34,6 +34,13 @@ class UserError(Exception):
         return f"{self}; {self.hint}" if self.hint else str(self)
 
 
+def described(exc: BaseException, limit: int = 300) -> str:
+    """`Type: message` of an exception raised by a parser of untrusted input, on one line and
+    shortened: its message may quote the input, newlines and all."""
+    text = f"{type(exc).__name__}: {' '.join(str(exc).split())}" if str(exc) else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def require_file(path: Path, what: str = "") -> None:
     """UserError unless `path` is a file: "<what> <path> does not exist" or "... is not a file"."""
     if not path.is_file():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +13,39 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+ADDRESS_SPACE_LIMIT = 3 << 30
+"""What `confined_cli` lets the CLI map: a hostile file that would need more fails instead of swapping."""
 
 
-def cli(*args, check: bool = True) -> subprocess.CompletedProcess:
-    """`fashionfail-tui ARGS...`; with `check`, a non-zero exit fails the test with its stderr."""
+def cli(*args, check: bool = True, confined: bool = False, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`fashionfail-tui ARGS...`; with `check`, a non-zero exit fails the test with its stderr; with
+    `confined`, under a 3 GiB address-space limit (RLIMIT_AS)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}  # rich tables on one line per row
     result = subprocess.run([sys.executable, "-m", "tui", *map(str, args)], capture_output=True, text=True,
-                            env=env, cwd=ROOT, timeout=120)
+                            env=env, cwd=ROOT, timeout=timeout, preexec_fn=confine_address_space if confined else None)
     if check:
         assert result.returncode == 0, result.stderr
     return result
+
+
+def confine_address_space() -> None:
+    """For preexec_fn: the 3 GiB address-space limit."""
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
+
+
+def confined_cli(*args, timeout: float = 60) -> subprocess.CompletedProcess:
+    """The CLI under the 3 GiB limit, its result whatever it is (a crash shows as a negative return code)."""
+    return cli(*args, check=False, confined=True, timeout=timeout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, pattern: str = "") -> str:
+    """Exit 2 and exactly one `fashionfail-tui: error: ...` line on stderr matching `pattern`: no
+    traceback, no crash. Returns the line."""
+    assert result.returncode == 2, f"exit {result.returncode}: {result.stderr[-3000:]}"
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fashionfail-tui: error: "), result.stderr[-3000:]
+    assert re.search(pattern, lines[0]), lines[0]
+    return lines[0]
 
 
 def load_predictions(path: Path) -> tuple[list[dict], dict]:

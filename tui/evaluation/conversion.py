@@ -15,6 +15,7 @@ from tui.catalog import FASHIONFAIL_CATEGORY_IDS
 from tui.errors import UserError
 from tui.evaluation.ground_truth import GroundTruth
 from tui.predictions import ImagePredictions
+from tui.predictions.rle import InvalidMask, checked
 
 _EVALUATED = frozenset(FASHIONFAIL_CATEGORY_IDS)
 
@@ -46,6 +47,7 @@ def _mask_result(image: ImagePredictions, index: int, expected_size: tuple[int, 
 
 def to_coco_results(images: Iterable[ImagePredictions], truth: GroundTruth, iou_type: str) -> CocoResults:
     detections: list[dict] = []
+    masks_of: list[tuple[str, int]] = []  # (image, detection) of each segmentation, for errors
     predicted: set[str] = set()
     not_in_annotations: list[str] = []
     for image in images:
@@ -67,6 +69,13 @@ def to_coco_results(images: Iterable[ImagePredictions], truth: GroundTruth, iou_
             }
             if iou_type == "segm":
                 detection["segmentation"] = _mask_result(image, index, size)
+                masks_of.append((name, index))
             detections.append(detection)
+    if iou_type == "segm":
+        try:  # what pycocotools will read, all masks at once
+            checked([d["segmentation"] for d in detections])
+        except InvalidMask as exc:
+            name, index = masks_of[exc.row]
+            raise UserError(f"{name}: detection {index}'s mask is not a valid RLE: {exc.reason}") from None
     not_in_predictions = sorted(name for name in truth.image_ids if name not in predicted)
     return CocoResults(detections, tuple(sorted(set(not_in_annotations))), tuple(not_in_predictions))

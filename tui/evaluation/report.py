@@ -28,20 +28,20 @@ def by_file(evaluations: Iterable[Evaluation]) -> dict[str, dict[str, Evaluation
     return grouped
 
 
-def file_label(file: str, all_files: Iterable[str]) -> str:
-    """The file's name, or its whole path when another file has the same name."""
-    name = Path(file).name
-    return file if sum(Path(f).name == name for f in all_files) > 1 else name
+def short_paths(files: Sequence[str]) -> list[str]:
+    """Each file's shortest end of path that no other file ends with: its name, or `run2/facere.npz`
+    when another file is also called facere.npz."""
+    return [_distinguishing_tail(file, [other for other in files if other != file]) for file in files]
 
 
 def box_mask_rows(evaluations: Iterable[Evaluation]) -> list[tuple[str, str, list[Cell]]]:
     """(model, file label, [(box, mask) for each of the paper's metrics]); None where that IoU type was not run."""
     grouped = by_file(evaluations)
     rows = []
-    for file, by_type in grouped.items():
+    for (file, by_type), label in zip(grouped.items(), short_paths(list(grouped))):
         box, mask = by_type.get("bbox"), by_type.get("segm")
         cells = [(box.metric(key) if box else None, mask.metric(key) if mask else None) for key, _ in METRICS]
-        rows.append(((box or mask).model, file_label(file, grouped), cells))
+        rows.append(((box or mask).model, label, cells))
     return rows
 
 

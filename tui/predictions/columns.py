@@ -13,9 +13,9 @@ from dataclasses import dataclass, fields
 from operator import itemgetter
 
 import numpy as np
-from pycocotools import mask as mask_utils
-
-from tui.errors import UserError
+from tui.errors import UserError, described
+from tui.predictions.rle import MAX_PIXELS, InvalidMask, check_masks, compressed_counts, runs_of, size_of
+from tui.units import human_size
 
 REQUIRED_KEYS = ("image_file", "boxes", "classes", "scores")
 _counts_of = itemgetter("counts")
@@ -71,62 +71,18 @@ class RawColumns(Columns):
     """The dtype the file stored classes in (fformer writes int32)."""
 
 
-def rle_runs(counts: bytes) -> np.ndarray:
-    """The run lengths a pycocotools compressed RLE string encodes (its rleFrString, vectorized).
-
-    Each run is a little-endian base-32 number in characters '0'+0..63, 0x20 marking "more
-    follows" and 0x10 the sign of the last chunk; from the third run on, a run is stored as the
-    difference to the run two before it.
-    """
-    chunks = np.frombuffer(bytes(counts), dtype=np.uint8).astype(np.int64) - 48
-    if not chunks.size:
-        return chunks
-    if chunks.min() < 0 or chunks.max() > 63:
-        raise ValueError("it holds characters outside an RLE string's alphabet")
-    ends = (chunks & 0x20) == 0
-    if not ends[-1]:
-        raise ValueError("it ends inside a number")
-    starts = np.flatnonzero(np.concatenate(([True], ends[:-1])))
-    position = np.arange(chunks.size) - np.repeat(starts, np.diff(np.append(starts, chunks.size)))
-    if position.max() > 6:
-        raise ValueError("a run is longer than any image")
-    values = np.add.reduceat((chunks & 0x1F) << (5 * position), starts)
-    negative = (chunks[ends] & 0x10) != 0
-    values[negative] |= np.left_shift(-1, 5 * (position[ends][negative] + 1))
-    runs = values.copy()
-    runs[1::2] = np.cumsum(values[1::2])
-    runs[2::2] = np.cumsum(values[2::2])
-    return runs
-
-
 def decode_mask(rle: dict) -> np.ndarray:
-    """A pycocotools RLE as a bool [h, w] array, checked first.
-
-    pycocotools' own decode writes as many pixels as the runs say, past the end of the mask when a
-    file lies about them; these come from files, so the runs are checked against the size here and
-    the mask is built with numpy. UserError for a malformed RLE.
-    """
+    """A pycocotools RLE as a bool [h, w] array, checked first and built with numpy (pycocotools' own
+    decode writes as many pixels as the runs say). UserError for a malformed RLE."""
+    runs = runs_of(rle)
     height, width = (int(v) for v in rle["size"])
-    runs = checked_runs(rle)
     values = np.arange(runs.size) % 2 == 1
     return np.repeat(values, runs).reshape(width, height).T
 
 
-def checked_runs(rle: dict) -> np.ndarray:
-    """The RLE's run lengths (background first, column-major), checked to cover its size exactly; UserError if not."""
-    height, width = (int(v) for v in rle["size"])
-    try:
-        runs = rle_runs(rle["counts"])
-    except (ValueError, TypeError, IndexError) as exc:
-        raise UserError(f"a mask is not a valid RLE ({exc})") from None
-    if height < 0 or width < 0 or (runs < 0).any() or int(runs.sum()) != height * width:
-        raise UserError(f"a mask's runs do not cover its {height}x{width} pixels: the file is corrupt")
-    return runs
-
-
 def mask_area(rle: dict) -> int:
     """Pixels in the mask, from its runs (checked, as decode_mask does), without decoding it."""
-    return int(checked_runs(rle)[1::2].sum())
+    return int(runs_of(rle)[1::2].sum())
 
 
 def basename(image_file) -> str:
@@ -136,30 +92,47 @@ def basename(image_file) -> str:
     return str(image_file).replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _counts_bytes(counts, size) -> bytes:
-    """Compressed RLE bytes whatever the file stored: bytes, str, or an uncompressed list of runs."""
-    if isinstance(counts, bytes):
-        return counts
-    if isinstance(counts, str):
-        return counts.encode("ascii")
-    if isinstance(counts, (list, tuple, np.ndarray)):
-        height, width = (int(v) for v in size)
-        return mask_utils.frPyObjects({"size": [height, width], "counts": list(counts)}, height, width)["counts"]
-    raise TypeError(f"mask counts of type {type(counts).__name__}")
-
-
 def _record_error(index: int, message: str) -> UserError:
     return UserError(f"image record {index}: {message}")
 
 
-def records_to_columns(records, on_progress: Callable[[float], None] | None = None, release: bool = False) -> RawColumns:
-    """One pass over the file's per-image dicts, keeping values as stored. UserError for malformed records.
+def mask_error(image_offsets: np.ndarray, row: int, reason: str) -> UserError:
+    """The error for detection `row`'s mask, naming its image record and its place there."""
+    image = int(np.searchsorted(image_offsets, row, "right")) - 1
+    return _record_error(image, f"mask {row - int(image_offsets[image])} is not a valid RLE: {reason}")
 
-    With `release`, each entry of `records` (a list or object array the caller gives up) is set to
-    None once read, so the dicts are freed while the columns grow instead of both being held (the
-    mask bytes are copied image by image for the same reason).
+
+_DETECTION_BYTES = 16 + 8 + 4 + 8 + 8
+"""What one detection takes in the columns: box, class, score, mask size and offset."""
+
+
+class _Allowance:
+    """The bytes the columns may take (see safe_pickle.expansion_limit), counted as records are read:
+    records that share arrays or mask strings through the pickle's memo cost what copying them would."""
+
+    def __init__(self, limit: int):
+        self.limit, self.used = limit, 0
+
+    def spend(self, nbytes: int) -> None:
+        self.used += nbytes
+        if self.used > self.limit:
+            raise UserError(f"refused to load: its records would take more than {human_size(self.limit)}, far more "
+                            "than the file holds (they share data through the pickle's memo; the file may be hostile)")
+
+
+def records_to_columns(records, *, limit: int, on_progress: Callable[[float], None] | None = None,
+                       release: bool = False, mask_runs: bool = False) -> RawColumns:
+    """One pass over the file's per-image dicts, keeping values as stored.
+
+    UserError for malformed records, for a mask of the wrong size or form (rle.check_masks; with
+    `mask_runs` its runs too, else they are checked where a mask is used), and once the columns
+    would take more than `limit` bytes. With `release`, each entry of `records` (a list or object
+    array the caller gives up) is set to None once read, so the dicts are freed while the columns
+    grow instead of both being held (the mask bytes are copied image by image for the same reason).
     """
     count = len(records)
+    allowance = _Allowance(limit)
+    allowance.spend(8 * (count + 1))
     names, boxes, classes, scores = [], [], [], []
     mask_bytes = bytearray()
     mask_lengths = array("q")
@@ -172,47 +145,38 @@ def records_to_columns(records, on_progress: Callable[[float], None] | None = No
             raise _record_error(index, f"is a {type(record).__name__}, not a dict of predictions")
         missing = [key for key in REQUIRED_KEYS if key not in record]
         if missing:
-            raise _record_error(index, f"lacks {', '.join(missing)} (has {', '.join(map(str, record)) or 'no keys'})")
+            keys = ", ".join(repr(key)[:40] for key in list(record)[:10])
+            raise _record_error(index, f"lacks {', '.join(missing)} (has {keys or 'no keys'})")
         try:
             box = np.asarray(record["boxes"], dtype=np.float32).reshape(-1, 4)
             cls = np.asarray(record["classes"]).reshape(-1)
             score = np.asarray(record["scores"], dtype=np.float32).reshape(-1)
-        except (ValueError, TypeError) as exc:
-            raise _record_error(index, f"boxes, classes or scores are not numeric arrays ({exc})") from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise _record_error(index, f"boxes, classes or scores are not numeric arrays ({described(exc)})") from None
         if not (len(box) == len(cls) == len(score)):
             raise _record_error(index, f"{len(box)} boxes, {len(cls)} classes and {len(score)} scores")
+        allowance.spend(len(score) * _DETECTION_BYTES)
         if cls.dtype.kind == "f" and np.all(np.mod(cls, 1) == 0):
             cls = cls.astype(np.int64)
         elif cls.dtype.kind not in "iu":
             raise _record_error(index, f"classes are not integers ({cls.dtype})")
         elif classes_dtype is None and cls.size:
             classes_dtype = cls.dtype.name
-        masks = record.get("masks")
-        masks = [] if masks is None else list(masks)
-        if masks and len(masks) != len(score):
-            raise _record_error(index, f"{len(masks)} masks for {len(score)} detections")
-        try:
-            sizes = list(map(_size_of, masks))
-            image_counts = list(map(_counts_of, masks))
-            try:
-                joined = b"".join(image_counts)
-            except TypeError:
-                image_counts = [_counts_bytes(c, s) for c, s in zip(image_counts, sizes)]
-                joined = b"".join(image_counts)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _record_error(index, f"masks are not pycocotools RLEs ({type(exc).__name__}: {exc})") from None
+        masks = _masks_of(record, len(score), index)
         if masks:
-            if sizes.count(sizes[0]) == len(sizes):
-                size_rows.append(np.broadcast_to(np.asarray(sizes[0], dtype=np.int32).reshape(1, 2), (len(sizes), 2)))
-            else:
-                size_rows.append(np.asarray(sizes, dtype=np.int32).reshape(-1, 2))
-            mask_bytes += joined
-            mask_lengths.extend(map(len, image_counts))
+            sizes, image_counts = _mask_columns(masks, index)
+            lengths = list(map(len, image_counts))
+            if 0 in lengths:
+                raise _record_error(index, "masks are not pycocotools RLEs (a mask's counts are empty)")
+            allowance.spend(sum(lengths))
+            size_rows.append(sizes)
+            mask_bytes += b"".join(image_counts)
+            mask_lengths.extend(lengths)
         else:
             size_rows.append(np.zeros((len(score), 2), dtype=np.int32))
             mask_lengths.extend([0] * len(score))
         has_attributes = has_attributes or "attributes" in record
-        names.append(basename(record["image_file"]))
+        names.append(_image_name(record["image_file"], index))
         boxes.append(box)
         classes.append(cls.astype(np.int64, copy=False))
         scores.append(score)
@@ -220,19 +184,70 @@ def records_to_columns(records, on_progress: Callable[[float], None] | None = No
             records[index] = None
         if on_progress is not None and index % step == 0:
             on_progress(index / max(count, 1))
+    allowance.spend(4 * max(map(len, names), default=0) * len(names))
     mask_offsets = np.zeros(len(mask_lengths) + 1, dtype=np.int64)
     np.cumsum(np.frombuffer(mask_lengths, dtype=np.int64), out=mask_offsets[1:])
     image_offsets = np.zeros(count + 1, dtype=np.int64)
     np.cumsum([len(s) for s in scores], out=image_offsets[1:])
+    mask_sizes = np.concatenate(size_rows) if size_rows else np.zeros((0, 2), np.int32)
+    mask_counts = np.frombuffer(mask_bytes, dtype=np.uint8)
+    try:
+        check_masks(mask_sizes, mask_offsets, mask_counts, runs=mask_runs)
+    except InvalidMask as exc:
+        raise mask_error(image_offsets, exc.row, exc.reason) from None
     return RawColumns(
         image_names=np.array(names, dtype=str) if names else np.zeros(0, dtype="<U1"),
         image_offsets=image_offsets,
         boxes=np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32),
         classes=np.concatenate(classes) if classes else np.zeros(0, np.int64),
         scores=np.concatenate(scores) if scores else np.zeros(0, np.float32),
-        mask_sizes=np.ascontiguousarray(np.concatenate(size_rows)) if size_rows else np.zeros((0, 2), np.int32),
+        mask_sizes=mask_sizes,
         mask_offsets=mask_offsets,
-        mask_counts=np.frombuffer(mask_bytes, dtype=np.uint8),
+        mask_counts=mask_counts,
         has_attributes=has_attributes,
         classes_dtype=classes_dtype or "int64",
     )
+
+
+def _masks_of(record: dict, detections: int, index: int) -> list:
+    """The record's masks as a list: empty when it has none, else one per detection."""
+    masks = record.get("masks")
+    if masks is None:
+        return []
+    try:
+        if len(masks) not in (0, detections):
+            raise _record_error(index, f"{len(masks)} masks for {detections} detections")
+        return list(masks)
+    except TypeError:
+        raise _record_error(index, f"masks are a {type(masks).__name__}, not a list of RLEs") from None
+
+
+def _mask_columns(masks: list, index: int) -> tuple[np.ndarray, list[bytes]]:
+    """Sizes int32 [N, 2] and counts strings of one record's RLEs; their content is checked later,
+    all masks at once (check_masks)."""
+    try:
+        sizes = list(map(_size_of, masks))
+        counts = list(map(_counts_of, masks))
+        try:  # a model's masks share their image's size: one to convert
+            shared = sizes.count(sizes[0]) == len(sizes)
+        except ValueError:  # sizes as numpy arrays compare element-wise
+            shared = False
+        size_array = np.asarray(sizes[:1] if shared else sizes)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _record_error(index, f"masks are not pycocotools RLEs ({described(exc)})") from None
+    if size_array.ndim != 2 or size_array.shape[1] != 2 or size_array.dtype.kind not in "iu" or \
+            (size_array < 0).any() or (size_array > MAX_PIXELS).any():
+        raise _record_error(index, "masks are not pycocotools RLEs (a size is not two non-negative integers)")
+    size_array = np.broadcast_to(size_array.astype(np.int32), (len(masks), 2))
+    if not all(map(bytes.__instancecheck__, counts)):
+        try:
+            counts = [compressed_counts(c, size_of(s)) for c, s in zip(counts, size_array.tolist())]
+        except InvalidMask as exc:
+            raise _record_error(index, f"masks are not pycocotools RLEs ({exc.reason})") from None
+    return size_array, counts
+
+
+def _image_name(image_file, index: int) -> str:
+    if not isinstance(image_file, (str, bytes)):
+        raise _record_error(index, f"image_file is a {type(image_file).__name__}, not a file name")
+    return basename(image_file)

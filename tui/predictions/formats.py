@@ -16,7 +16,8 @@ from pycocotools import mask as mask_utils
 from tui import catalog
 from tui.catalog import CLASS_IDS, ClassIds
 from tui.errors import UserError
-from tui.predictions.columns import Columns, RawColumns
+from tui.predictions.columns import Columns, RawColumns, mask_error
+from tui.predictions.rle import InvalidMask, checked
 
 BOX_FORMATS = ("xyxy", "yxyx")
 FAMILY_CHOICES = tuple(dict.fromkeys((*catalog.FAMILIES, *catalog.names())))
@@ -62,7 +63,8 @@ def from_name(name: str) -> Conventions:
 
 
 def parse_meta(raw: np.ndarray | None) -> dict | None:
-    """Our runners' `meta`: a JSON string stored as a 0-d array. None when absent or unreadable."""
+    """Our runners' `meta`: a JSON string stored as a 0-d array. None when absent or unreadable;
+    UserError when nested too deeply to read (a JSON parser would run out of stack)."""
     if raw is None:
         return None
     try:
@@ -73,6 +75,8 @@ def parse_meta(raw: np.ndarray | None) -> dict | None:
         meta = json.loads(value if isinstance(value, str) else json.dumps(value, default=str))
     except (ValueError, TypeError, UnicodeDecodeError):
         return None
+    except RecursionError:
+        raise UserError("its meta is nested too deeply to read (the file may be hostile)") from None
     return meta if isinstance(meta, dict) else None
 
 
@@ -98,7 +102,10 @@ def _mask_box_layout(raw: RawColumns) -> str | None:
     rows = np.flatnonzero(np.diff(raw.mask_offsets) > 0)[:_LAYOUT_SAMPLE]
     if not len(rows):
         return None
-    bboxes = mask_utils.toBbox([raw.rle(int(r)) for r in rows])  # x, y, w, h
+    try:
+        bboxes = mask_utils.toBbox(checked([raw.rle(int(r)) for r in rows]))  # x, y, w, h
+    except InvalidMask as exc:
+        raise mask_error(raw.image_offsets, int(rows[exc.row]), exc.reason) from None
     from_masks = np.column_stack([bboxes[:, 0], bboxes[:, 1], bboxes[:, 0] + bboxes[:, 2], bboxes[:, 1] + bboxes[:, 3]])
     stored = raw.boxes[rows].astype(np.float64)
     as_xyxy = np.abs(stored - from_masks).mean()

@@ -21,7 +21,11 @@ from numpy.lib import format as npy_format
 from tui import paths
 from tui.predictions.columns import Columns
 
-VERSION = 1
+VERSION = 2
+"""2: masks' sizes and form checked (tui.predictions.rle) before the index is written; older ones are rebuilt."""
+MAX_SIZE_RATIO = 16
+"""An index larger than this many times its file (plus INDEX_SLACK) is not kept in the cache."""
+INDEX_SLACK = 16 << 20
 _INFO_KEY = "info"
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 """A zip member's local file header: its last two fields are the name and extra-field lengths."""
@@ -64,9 +68,10 @@ def _memory_mapped(target: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def load(source: Path, family: str | None) -> tuple[Columns, dict] | None:
-    """(columns, info) from a current index, None when there is none or the file changed since."""
-    target = index_file(source, family)
+def load(source: Path, family: str | None, target: Path | None = None) -> tuple[Columns, dict] | None:
+    """(columns, info) from a current index (the cache's, or `target`), None when there is none or
+    the file changed since."""
+    target = target or index_file(source, family)
     try:
         arrays = _memory_mapped(target)
         info = json.loads(bytes(arrays.pop(_INFO_KEY)).decode("utf-8"))
@@ -77,11 +82,24 @@ def load(source: Path, family: str | None) -> tuple[Columns, dict] | None:
         return None
 
 
-def save(source: Path, family: str | None, columns: Columns, info: dict) -> Path | None:
-    """Write the index atomically; None (and no index) when the cache cannot be written."""
-    target = index_file(source, family)
+def save(source: Path, family: str | None, columns: Columns, info: dict, target: Path | None = None) -> Path | None:
+    """Write the index into the cache, atomically; None (and no index) when the cache cannot be
+    written, or when the index would be larger than MAX_SIZE_RATIO x the file.
+
+    With `target` (a fresh temporary file), write it there instead, whatever its size.
+    """
     record = dict(info, version=VERSION, fingerprint=_fingerprint(source))
-    payload = np.frombuffer(json.dumps(record).encode("utf-8"), dtype=np.uint8)
+    arrays = {**columns.arrays(), _INFO_KEY: np.frombuffer(json.dumps(record).encode("utf-8"), dtype=np.uint8)}
+    if target is not None:
+        try:
+            with open(target, "xb") as stream:
+                np.savez(stream, **arrays)
+        except OSError:
+            return None
+        return target
+    if sum(a.nbytes for a in arrays.values()) > MAX_SIZE_RATIO * record["fingerprint"]["size"] + INDEX_SLACK:
+        return None
+    target = index_file(source, family)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".npz.part")
@@ -89,7 +107,7 @@ def save(source: Path, family: str | None, columns: Columns, info: dict) -> Path
         return None
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **columns.arrays(), **{_INFO_KEY: payload})
+            np.savez(stream, **arrays)
         os.replace(temporary, target)
     except OSError:
         Path(temporary).unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,11 +12,11 @@ import numpy as np
 
 from tui import catalog
 from tui.errors import UserError, require_file
-from tui.predictions import index
+from tui.predictions import index, isolation
 from tui.predictions.image import ImagePredictions
 from tui.predictions.columns import Columns, records_to_columns
 from tui.predictions.formats import Conventions, from_content, from_meta, from_name, normalize, parse_meta
-from tui.predictions.safe_pickle import read_arrays
+from tui.predictions.safe_pickle import expansion_limit, read_arrays, reading_allowance
 
 ProgressCallback = Callable[[float, str], None]
 """on_progress(fraction 0..1, stage) where stage is 'reading', 'indexing' or 'done'."""
@@ -118,7 +119,8 @@ class PredictionSet:
         }
 
 
-def _records(arrays: dict[str, np.ndarray], path: Path) -> np.ndarray:
+def records_of(arrays: dict[str, np.ndarray], path: Path) -> np.ndarray:
+    """The per-image records of a file's arrays: `data` (or a lone array), as a 1-d object array."""
     data = arrays.get("data", arrays.get("arr_0") if len(arrays) == 1 else None)
     if data is None:
         raise UserError(f"{path} has no 'data' array (it has {', '.join(sorted(arrays))}): not a prediction file")
@@ -150,36 +152,75 @@ def load_predictions(path, family: str | None = None, on_progress: ProgressCallb
     """Read a prediction file of any family (never running its pickle), normalized.
 
     `family` overrides detection: a family (amrcnn, fformer, facere) or a model name (facere+).
-    Uses the cache's index when the file is unchanged since it was last opened, and writes one
-    otherwise. Raises UserError with a one-line reason for anything unreadable.
+    Uses the cache's index when the file is unchanged since it was last opened. Otherwise the file
+    is read in a child process (tui.predictions.isolation) that writes the index, which this process
+    then maps: a file that crashes or exhausts the reader costs one line, never the app. Raises
+    UserError with a one-line reason for anything unreadable.
     """
     path = Path(path).expanduser()
     override = from_name(family) if family else None
     report = on_progress or (lambda fraction, stage: None)
     require_file(path)
-    cached = index.load(path, family)
-    if cached is not None:
-        columns, info = cached
-        try:
-            conventions = Conventions.from_description(info["conventions"])
-        except (KeyError, TypeError):
-            conventions = None
-        if conventions is not None:
-            report(1.0, "done")
-            return PredictionSet(path, conventions, info.get("meta"), columns, from_index=True)
-
-    with _cycle_collection_paused():
-        arrays = read_arrays(path, on_progress=lambda f: report(f * _READ_SHARE, "reading"))
-        meta = parse_meta(arrays.get("meta"))
-        raw = records_to_columns(_records(arrays, path), release=True,
-                                 on_progress=lambda f: report(_READ_SHARE + f * (1 - _READ_SHARE), "indexing"))
-        del arrays
-    conventions = override or (meta and from_meta(meta)) or from_content(raw)
-    columns = normalize(raw, conventions)
-    if index.save(path, family, columns, {"conventions": conventions.describe(), "meta": meta}):
-        mapped = index.load(path, family)
-        if mapped is not None:
-            columns = mapped[0]  # the same values, mapped from the index: the file's copies can go
+    indexed = _indexed(path, family)
+    from_index = indexed is not None
+    if indexed is None:
+        indexed = _index_in_child(path, family, override, report)
+    columns, conventions, meta = indexed
     report(1.0, "done")
-    return PredictionSet(path, conventions, meta, columns, from_index=False)
+    return PredictionSet(path, conventions, meta, columns, from_index=from_index)
 
+
+def _indexed(path: Path, family: str | None, target: Path | None = None) -> tuple[Columns, Conventions, dict | None] | None:
+    """(columns, conventions, meta) from a current index (the cache's, or `target`), None without one."""
+    cached = index.load(path, family, target)
+    if cached is None:
+        return None
+    columns, info = cached
+    try:
+        conventions = Conventions.from_description(info["conventions"])
+    except (KeyError, TypeError):
+        return None
+    return columns, conventions, info.get("meta")
+
+
+def _index_in_child(path: Path, family: str | None, override: Conventions | None,
+                    report: ProgressCallback) -> tuple[Columns, Conventions, dict | None]:
+    """Read the file in a child process that writes its index: into the cache, or (the cache is not
+    writable, or the index larger than the cache takes) into a temporary file mapped here, then removed."""
+    with tempfile.TemporaryDirectory(prefix="fashionfail-tui-index-", ignore_cleanup_errors=True) as spare_folder:
+        spare = Path(spare_folder) / "index.npz"
+
+        def write_index(child_report: ProgressCallback) -> str:
+            columns, conventions, meta = read_columns(path, override, child_report)
+            info = {"conventions": conventions.describe(), "meta": meta}
+            if index.save(path, family, columns, info):
+                return "cache"
+            if index.save(path, family, columns, info, target=spare):
+                return "spare"
+            raise UserError(f"cannot index {path}: neither the cache nor the temporary folder can be written")
+
+        where = isolation.run(write_index, what=str(path), allowance=reading_allowance(path.stat().st_size),
+                              on_progress=report)
+        indexed = _indexed(path, family, spare if where == "spare" else None)
+    if indexed is None:
+        raise UserError(f"{path} changed while it was read; open it again")
+    return indexed
+
+
+def read_columns(path: Path, override: Conventions | None = None,
+                 report: ProgressCallback = lambda fraction, stage: None) -> tuple[Columns, Conventions, dict | None]:
+    """The file read in this process through the restricted loader (what load_predictions runs in
+    its child), its conventions decided (or `override`), its columns normalized. UserError for
+    anything unreadable."""
+    with _cycle_collection_paused():
+        stored = read_arrays(path, on_progress=lambda f: report(f * _READ_SHARE, "reading"))
+        records = records_of(stored.arrays, path)
+        try:
+            meta = parse_meta(stored.arrays.get("meta"))
+            raw = records_to_columns(records, limit=expansion_limit(stored.payload_bytes), release=True,
+                                     on_progress=lambda f: report(_READ_SHARE + f * (1 - _READ_SHARE), "indexing"))
+        except UserError as exc:
+            raise UserError(f"{path}: {exc}") from None
+        del stored, records
+    conventions = override or (meta and from_meta(meta)) or from_content(raw)
+    return normalize(raw, conventions), conventions, meta

@@ -18,6 +18,7 @@ from tui import catalog
 from tui.errors import UserError
 from tui.predictions.image import ImagePredictions
 from tui.predictions.columns import decode_mask
+from tui.predictions.rle import checked_one, size_of
 
 
 def _palette(count: int) -> tuple[tuple[int, int, int], ...]:
@@ -48,15 +49,20 @@ def _source_size(predictions: ImagePredictions, image: Image.Image | None) -> tu
         return image.size
     for rle in predictions.masks:
         if rle is not None:
-            height, width = rle["size"]
-            return int(width), int(height)
+            height, width = size_of(rle["size"])
+            return width, height
     if len(predictions.boxes):
         return int(np.ceil(predictions.boxes[:, 2].max())) + 1, int(np.ceil(predictions.boxes[:, 3].max())) + 1
     return 640, 480
 
 
-def _blend_mask(pixels: np.ndarray, rle: dict, colour: np.ndarray, scale: float, alpha: float) -> None:
-    """Blend one RLE mask into `pixels` (output resolution), touching only its bounding box."""
+def _blend_mask(pixels: np.ndarray, rle: dict, colour: np.ndarray, alpha: float) -> None:
+    """Blend one RLE mask into `pixels` (output resolution), touching only its bounding box.
+
+    Masks are pasted at the original image size, so they are scaled to the output from their own size.
+    """
+    rle = checked_one(rle)
+    scale = pixels.shape[1] / rle["size"][1]
     x, y, width, height = mask_utils.toBbox([rle])[0]
     if width <= 0 or height <= 0:
         return
@@ -97,10 +103,7 @@ def render(predictions: ImagePredictions, image: Image.Image | None = None, *, k
     for row in rows:
         rle = predictions.masks[row] if row < len(predictions.masks) else None
         if rle is not None:
-            # masks are pasted at the original image size; scale them to the output from their own size
-            mask_scale = size[0] / rle["size"][1]
-            _blend_mask(pixels, rle, np.asarray(category_colour(predictions.category_ids[row]), np.float32),
-                        mask_scale, alpha)
+            _blend_mask(pixels, rle, np.asarray(category_colour(predictions.category_ids[row]), np.float32), alpha)
     drawn = Image.fromarray(np.round(pixels).astype(np.uint8), "RGB")
     draw = ImageDraw.Draw(drawn)
     font = _font(size[1])

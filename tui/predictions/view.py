@@ -13,6 +13,7 @@ from pycocotools import mask as mask_utils
 from tui import catalog, paths
 from tui.predictions.image import ImagePredictions
 from tui.predictions.loading import PredictionSet
+from tui.predictions.rle import InvalidMask, checked
 
 SPLITS = ("test", "val", "train")
 
@@ -82,8 +83,11 @@ def detection_rows(image: ImagePredictions, kept: np.ndarray) -> list[DetectionR
     rows = np.flatnonzero(kept)
     rows = rows[np.argsort(-image.scores[rows], kind="stable")]
     masks = [image.masks[r] if r < len(image.masks) else None for r in rows]
-    present = [m for m in masks if m is not None]
-    areas = iter(mask_utils.area(present).tolist() if present else [])
+    present = [(row, mask) for row, mask in zip(rows, masks) if mask is not None]
+    try:
+        areas = iter(mask_utils.area(checked([mask for _, mask in present])).tolist() if present else [])
+    except InvalidMask as exc:
+        raise InvalidMask(exc.reason, int(present[exc.row][0])) from None
     return [
         DetectionRow(
             detection=int(row),

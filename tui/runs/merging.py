@@ -14,8 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from tui.errors import UserError
+from tui.predictions import isolation
+from tui.predictions.columns import records_to_columns
 from tui.predictions.formats import parse_meta
-from tui.predictions.safe_pickle import read_arrays
+from tui.predictions.loading import records_of
+from tui.predictions.safe_pickle import expansion_limit, read_arrays, reading_allowance
 from tui.runs.runner_files import run_files
 from tui.runs.shards import Shard
 
@@ -40,10 +43,16 @@ def read_shard(path: Path) -> ShardFile:
         raise UserError(f"{path} is a folder: pass its shard files, e.g. {path}/*.shard-*.npz")
     if not path.is_file():
         raise UserError(f"shard file {path} does not exist")
-    arrays = read_arrays(path)  # the browser's restricted loader: never free unpickling
+    stored = read_arrays(path)  # the browser's restricted loader: never free unpickling
+    arrays = stored.arrays
     if "data" not in arrays or "meta" not in arrays:
         raise UserError(f"{path.name} is not a prediction file of this app (no `data` and `meta`)")
-    meta = parse_meta(arrays["meta"])
+    records = records_of(arrays, path)
+    try:  # the records pass the browser's checks (masks included) before they are written again
+        records_to_columns(records, limit=expansion_limit(stored.payload_bytes), mask_runs=True)
+        meta = parse_meta(arrays["meta"])
+    except UserError as exc:
+        raise UserError(f"{path.name}: {exc}") from None
     try:
         shard = Shard(int(meta["shard"]["index"]), int(meta["shard"]["count"]))
     except (ValueError, KeyError, TypeError):
@@ -51,7 +60,7 @@ def read_shard(path: Path) -> ShardFile:
     lacking = [key for key in REQUIRED_FIELDS if key not in meta]
     if lacking:
         raise UserError(f"{path.name} is not a complete shard file: its meta lacks {', '.join(lacking)}")
-    return ShardFile(path, shard, meta, arrays["data"])
+    return ShardFile(path, shard, meta, records)
 
 
 def _shown(value) -> str:
@@ -100,12 +109,21 @@ def merged_meta(shards: list[ShardFile]) -> dict:
 
 
 def merge_files(files: list[Path], out: Path) -> Path:
-    """Check the shards, join them, write `out`; returns it."""
+    """Check the shards, join them, write `out`; returns it. The shards are read, and `out`
+    written, in a child process (tui.predictions.isolation): a hostile shard costs one line, never the caller."""
     if not files:
         raise UserError("no shard files given")
-    shards = _check_complete([read_shard(Path(f)) for f in files])
-    records = [record for s in shards for record in s.records]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    run_files().write_npz_atomically(str(out), records, merged_meta(shards))
+    files = [Path(f) for f in files]
+
+    def merge(report) -> str:
+        shards = _check_complete([read_shard(f) for f in files])
+        records = [record for s in shards for record in s.records]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        run_files().write_npz_atomically(str(out), records, merged_meta(shards))
+        return str(out)
+
+    size = sum(f.stat().st_size for f in files if f.is_file())
+    isolation.run(merge, what=", ".join(f.name for f in files), allowance=reading_allowance(size),
+                  on_progress=lambda fraction, stage: None)
     return out
 

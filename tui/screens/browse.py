@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
 from tui.errors import UserError
+from tui.evaluation.report import short_paths
 from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.render import export_png, render
 from tui.predictions.view import DetectionFilter, detection_rows, find_image, image_folders, image_of
@@ -31,6 +32,7 @@ from tui.widgets.browser.image_list import ImageList
 from tui.widgets.browser.picture import Picture
 
 LABELS = ("A", "B")
+SCORE_KEYS = Binding.Group("Score")
 SCREEN_PIXELS = 1024
 """The longest side the on-screen drawing is rendered at; exports use the full image."""
 
@@ -48,10 +50,10 @@ class BrowseScreen(Screen):
     NAV = NavEntry("browse", "b", "Browse", "Prediction files image by image, masks drawn, two models side by side", order=40)
     BINDINGS = [
         Binding("o", "focus_files", "Open file"),
-        Binding("slash", "focus_image_filter", "Filter images"),
-        Binding("plus,equals_sign", "step_threshold(1)", "Score +", key_display="+"),
-        Binding("minus", "step_threshold(-1)", "Score -", key_display="-"),
-        Binding("e", "export_png", "Export PNG"),
+        Binding("e", "export_png", "Export", tooltip="Save what is drawn as a PNG at full resolution"),
+        Binding("plus,equals_sign", "step_threshold(1)", "Score +", key_display="+", group=SCORE_KEYS),
+        Binding("minus", "step_threshold(-1)", "Score -", key_display="-", group=SCORE_KEYS),
+        Binding("slash", "focus_image_filter", "Filter images", show=False),  # in ctrl+p: the footer is cut at 80
     ]
 
     @dataclass
@@ -284,8 +286,10 @@ class BrowseScreen(Screen):
         return [(slot, image_of(s, name)) for slot, s in enumerate(self.sets) if s is not None]
 
     def _caption(self, slot: int) -> str:
+        """`A: facere.npz (facere)`; two files of one name are told apart by their folders (`run2/facere.npz`)."""
         predictions = self.sets[slot]
-        return f"{LABELS[slot]}: {predictions.path.name} ({predictions.model or predictions.family})"
+        shown = short_paths([str(path) for path in self.files])[slot]
+        return f"{LABELS[slot]}: {shown} ({predictions.model or predictions.family})"
 
     @work(thread=True, exclusive=True, group="draw")
     def draw_pictures(self, name: str, detection_filter: DetectionFilter) -> None:

@@ -28,10 +28,10 @@ class ClusterScreen(Screen):
     NAV = NavEntry("cluster", "j", "Cluster", "Cluster runs: each shard's state, progress and failures", order=60)
     BINDINGS = [
         Binding("f", "resubmit_failed", "Resubmit failed"),
-        Binding("x", "cancel_job", "Cancel"),
         Binding("c", "merge_job", "Combine shards"),
-        Binding("o", "open_merged", "Open in browser"),
-        Binding("u", "poll", "Update now"),
+        Binding("o", "open_merged", "Open in browser", show=False),  # the footer is cut at 80 columns:
+        Binding("x", "cancel_job", "Cancel", show=False),  # these live in ctrl+p
+        Binding("u", "poll", "Update now", show=False),
     ]
 
     def __init__(self, *args, **kwargs):

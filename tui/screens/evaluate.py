@@ -30,7 +30,10 @@ class EvaluateScreen(Screen):
     NAV = NavEntry("evaluate", "v", "Evaluate", "Score prediction files the paper's way (weighted mAP), side by side",
                    order=50)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
-    BINDINGS = [Binding("ctrl+f", "open_gallery", "Failure cases",
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    AUTO_FOCUS = "#comparison"  # not a text field: the area keys work as soon as the screen opens
+    BINDINGS = [Binding("a", "add_files", "Add files", tooltip="Type or paste a prediction file or folder"),
+                Binding("ctrl+f", "open_gallery", "Failure cases",
                         tooltip="The evaluated files' failure cases, each model's detections beside the ground truth")]
 
     def __init__(self, *args, **kwargs):
@@ -79,6 +82,9 @@ class EvaluateScreen(Screen):
     @property
     def progress_row(self) -> Horizontal:
         return self.query_one("#evaluation-progress", Horizontal)
+
+    def action_add_files(self) -> None:
+        self.form.file_input.focus()
 
     @on(EvaluationForm.Submitted)
     def _start(self, event: EvaluationForm.Submitted) -> None:

@@ -28,9 +28,9 @@ class ModelsScreen(Screen):
     BINDINGS = [
         Binding("d", "download", "Download"),
         Binding("i", "import_file", "Import"),
-        Binding("c", "verify", "Check (sha256)"),
-        Binding("x", "delete", "Delete"),
-        Binding("u", "reload", "Reload"),  # r stays the Run screen's key, u as on the Cluster screen
+        Binding("c", "verify", "Check", tooltip="Check the files against their sha256"),
+        Binding("x", "delete", "Delete", show=False),  # the footer is cut at 80 columns: these live in ctrl+p
+        Binding("u", "reload", "Reload", show=False),  # r stays the Run screen's key, u as on the Cluster screen
     ]
 
     def __init__(self, *args, **kwargs):

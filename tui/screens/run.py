@@ -23,9 +23,12 @@ from tui.runs.request import RunRequest, SetupNeeded
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
 from tui.widgets.confirm import Confirm
-from tui.widgets.gpu import GpuPane
+from tui.widgets.gpu import GpuPane, gpus_found, toggle_gpu_pane
 from tui.widgets.run.form import RunForm
 from tui.widgets.run.progress import RunProgress
+
+GPU_PANE_MIN_WIDTH = 120
+"""Narrower terminals open the Run screen without the GPU pane: the paths need the room."""
 
 
 def open_in_run(app: App, model: str) -> None:
@@ -46,16 +49,18 @@ def _where_to_fix(error: UserError) -> str:
 class RunScreen(Screen):
     NAV = NavEntry("run", "r", "Run", "Run a model over a folder of images, live", order=10)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-    BINDINGS = [
-        Binding("ctrl+s", "start_run", "Start", tooltip="Run the chosen model over the image folder"),
+    BINDINGS = [  # priority: they work with the cursor in a path field too (an Input takes ctrl+x as "cut")
+        Binding("ctrl+s", "start_run", "Start", tooltip="Run the chosen model over the image folder", priority=True),
         Binding("ctrl+x", "cancel_run", "Cancel run",
-                tooltip="Stop the runner after the image in flight (rerun resumes)"),
-        Binding("ctrl+o", "browse('images')", "Images folder", tooltip="Open the folder picker for the images"),
+                tooltip="Stop the runner after the image in flight (rerun resumes)", priority=True),
+        Binding("ctrl+o", "browse('images')", "Images folder", tooltip="Open the folder picker for the images",
+                show=False, priority=True),
         Binding("ctrl+t", "browse('out')", "Output folder", tooltip="Open the folder picker for the output",
-                show=False),
+                show=False, priority=True),
         Binding("ctrl+l", "browse('model-file')", "Model file",
-                tooltip="Pick a local ONNX file instead of the cached checkpoint", show=False),
-        Binding("ctrl+b", "open_result", "Browse result", tooltip="Browse the prediction file the last run wrote"),
+                tooltip="Pick a local ONNX file instead of the cached checkpoint", show=False, priority=True),
+        Binding("ctrl+b", "open_result", "Browse result", tooltip="Browse the prediction file the last run wrote",
+                show=False, priority=True),
     ]
 
     @dataclass
@@ -85,8 +90,7 @@ class RunScreen(Screen):
                 yield RunProgress(id="run-progress")
                 yield Static("", id="run-summary", classes="hidden")
                 yield RichLog(id="run-log", wrap=True, max_lines=5000)
-            with Container(id="gpu-slot"):
-                yield GpuPane()
+            yield Container(id="gpu-slot")  # the GPU pane goes here: by itself only beside a GPU (g toggles it)
         yield Footer()
 
     @property
@@ -117,6 +121,8 @@ class RunScreen(Screen):
         if self._wanted_model:
             self.form.model_select.value = self._wanted_model
         self.check_models()
+        if self.app.size.width >= GPU_PANE_MIN_WIDTH:
+            self.open_gpu_pane_if_found()
 
     def on_screen_resume(self) -> None:
         self.check_models()
@@ -134,6 +140,15 @@ class RunScreen(Screen):
     @on(ModelsChecked)
     def show_model_states(self, message: ModelsChecked) -> None:
         self.form.show_model_states(message.states)
+
+    @work(thread=True, group="gpu-probe")
+    def open_gpu_pane_if_found(self) -> None:
+        if gpus_found():
+            self.app.call_from_thread(self._open_gpu_pane)
+
+    def _open_gpu_pane(self) -> None:
+        if not self.query(GpuPane):  # not if the user opened it with g meanwhile
+            toggle_gpu_pane(self)
 
     def action_start_run(self) -> None:
         self.form.submit()

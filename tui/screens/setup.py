@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,7 +25,7 @@ from tui.setup.wizard import STEP_TITLES, STEPS
 from tui.downloads import CheckpointNeeded
 from tui.errors import UserError
 from tui.screens import NavEntry
-from tui.widgets.setup import BackendChoice, CheckTable, DiskTable, ModelChoice, Task, TaskRunner
+from tui.widgets.setup import BackendChoice, CheckReport, DiskTable, ModelChoice, Task, TaskRunner
 
 
 class SetupScreen(Screen):
@@ -52,7 +53,7 @@ class SetupScreen(Screen):
             yield DiskTable(id="disk")
             yield TaskRunner(id="environments")
             yield TaskRunner(id="checkpoints")
-            yield CheckTable(id="check")
+            yield CheckReport(id="check")
         yield Footer()
 
     @property
@@ -84,8 +85,8 @@ class SetupScreen(Screen):
         return self.query_one("#checkpoints", TaskRunner)
 
     @property
-    def check_table(self) -> CheckTable:
-        return self.query_one("#check", CheckTable)
+    def check_report(self) -> CheckReport:
+        return self.query_one("#check", CheckReport)
 
     @property
     def outcome(self) -> Static:
@@ -119,9 +120,7 @@ class SetupScreen(Screen):
         wizard.save_state(self.state)
         pane = "check" if step == "done" else step
         self.panes.current = pane
-        self.steps_bar.update("  ›  ".join(
-            f"[b reverse] {number}. {title} [/]" if name == pane else f"{number}. {title}"
-            for number, (name, title) in enumerate(STEP_TITLES.items(), start=1)))
+        self.show_steps_bar()
         self.busy = self.retry_offered = False
         self.refresh_bindings()
         self.outcome.add_class("hidden")
@@ -133,6 +132,23 @@ class SetupScreen(Screen):
             self.start_checkpoints()
         elif pane == "check":
             self.run_check()
+
+    def show_steps_bar(self) -> None:
+        """Every step by name where the bar has room, else the current one only (`1 › 2 › 3. Disk space › 4`)."""
+        current = self.panes.current
+
+        def bar(named: bool) -> Text:
+            return Text("  ›  ").join(
+                Text(f" {number}. {title} ", style="bold reverse") if name == current else
+                Text(f"{number}. {title}" if named else str(number))
+                for number, (name, title) in enumerate(STEP_TITLES.items(), start=1))
+
+        full = bar(named=True)
+        self.steps_bar.update(full if full.cell_len <= self.steps_bar.content_size.width else bar(named=False))
+
+    def on_resize(self) -> None:
+        if self.panes.current is not None:
+            self.show_steps_bar()
 
     @work(thread=True, exclusive=True, group="setup-disk")
     def measure_disk(self) -> None:
@@ -215,7 +231,7 @@ class SetupScreen(Screen):
     def run_check(self) -> None:
         settings = self.settings
         diagnoses = [diagnose(catalog.get(name), settings) for name in self.state.models or catalog.names()]
-        self.app.call_from_thread(self.check_table.show_diagnoses, diagnoses)
+        self.app.call_from_thread(self.check_report.show_diagnoses, diagnoses)
         self.app.call_from_thread(self._show_outcome, wizard.failed_steps(self.state, settings))
 
     def _show_outcome(self, failed: list[str]) -> None:

@@ -12,9 +12,10 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
+from rich.cells import cell_len
 
-NAME_WIDTH = 22
-COUNT_WIDTH = 4
+from tui.widgets.fitted_table import FittedTable
+
 BATCH_ROWS = 1000
 
 
@@ -25,7 +26,7 @@ class ImageList(Vertical):
     }
     """
 
-    BINDINGS = [Binding("t", "cycle_sort", "Sort images")]
+    BINDINGS = [Binding("t", "cycle_sort", "Sort images", show=False)]  # in ctrl+p: the footer is cut at 80
     SORTS = ("image", "detections, most first", "detections, fewest first")
 
     @dataclass
@@ -42,15 +43,15 @@ class ImageList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter images by name", id="image-filter")
-        yield DataTable(id="images", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(id="images", cursor_type="row", zebra_stripes=True)
 
     @property
     def name_filter(self) -> Input:
         return self.query_one("#image-filter", Input)
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#images", DataTable)
+    def table(self) -> FittedTable:
+        return self.query_one("#images", FittedTable)
 
     @property
     def shown_names(self) -> list[str]:
@@ -69,13 +70,13 @@ class ImageList(Vertical):
         table = self.table
         selected = select or self.selected_name
         self._generation += 1
-        table.clear(columns=True)
-        table.add_column("image", key="image", width=NAME_WIDTH)
-        for label in self._labels:
-            table.add_column(label, key=label, width=COUNT_WIDTH)
         term = self.name_filter.value.strip().lower()
         order = self._order()
         rows = [i for i in order if term in self._names[i].lower()] if term else order
+        widest = [max((self._names[i] for i in rows), key=cell_len, default=""),
+                  *(str(int(counts.max(initial=0))) for counts in self._counts)]  # counts sized to the largest
+        table.set_columns([("image", "image"), *((label, label) for label in self._labels)], [widest],
+                          text_column="image")
         self._add_batch(self._generation, rows, 0, selected)
 
     def _add_batch(self, generation: int, rows: list[int], start: int, selected: str | None) -> None:
@@ -115,6 +116,7 @@ class ImageList(Vertical):
         self._fill()
 
     @on(Input.Changed, "#image-filter")
+    @on(FittedTable.WidthChanged, "#images")
     def filter_names(self) -> None:
         self._fill()
 

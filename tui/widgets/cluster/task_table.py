@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from tui.cluster.status import JobStatus, TaskStatus
 from tui.units import human_duration, human_rate
+from tui.widgets.fitted_table import FittedTable
 
 STATE_STYLES = {"pending": "yellow", "running": "cyan", "done": "green", "failed": "bold red"}
 
 
-class TaskTable(DataTable):
+class TaskTable(FittedTable):
     """Rows keyed by shard number."""
 
     DEFAULT_CSS = """
@@ -20,19 +20,25 @@ class TaskTable(DataTable):
     }
     """
 
+    COLUMNS = [(key, key) for key in ("shard", "job", "state", "images", "rate", "ETA", "detail")]
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for key in ("shard", "job", "state", "images", "rate", "ETA", "detail"):
-            self.add_column(key, key=key)
+        self.show(None)
 
     def show(self, status: JobStatus | None) -> None:
+        self._status = status
         selected = self.selected_shard
-        self.clear()
-        for task in status.tasks if status else ():
-            self.add_row(*self._cells(task), key=str(task.shard.index))
+        rows = {str(task.shard.index): self._cells(task) for task in (status.tasks if status else ())}
+        self.set_columns(self.COLUMNS, list(rows.values()), text_column="detail")
+        for key, cells in rows.items():
+            self.add_row(*cells, key=key)
         if status and selected is not None and selected < len(status.tasks):
             self.move_cursor(row=selected)
+
+    def on_fitted_table_width_changed(self) -> None:
+        self.show(self._status)
 
     @staticmethod
     def _cells(task: TaskStatus) -> tuple:

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, SelectionList
 from textual.widgets.selection_list import Selection
 
-from tui.setup.diagnosis import Diagnosis
+from tui.environments.diagnosis import Diagnosis
 from tui.widgets.run.path_field import PathField
 
 

@@ -11,8 +11,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Label
 
 from tui.evaluation import Evaluation
+from tui.widgets.fitted_table import FittedTable
 
 SHOWN = 15
+COLUMNS = [("image", "image"), ("FP", "false_positives"), ("missed", "missed")]
 TITLES = {"false_positives": "most false positives", "missed": "most missed objects"}
 
 
@@ -27,7 +29,7 @@ class WorstImages(Horizontal):
         color: $text-muted;
         padding: 0 1;
     }
-    WorstImages DataTable {
+    WorstImages FittedTable {
         height: 1fr;
     }
     """
@@ -40,34 +42,41 @@ class WorstImages(Horizontal):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._file: str | None = None
+        self._by_type: dict[str, Evaluation] = {}
 
     def compose(self) -> ComposeResult:
         for kind, title in TITLES.items():
             with Vertical(classes="worst-column"):
                 yield Label(title, id=f"{kind}-title", classes="caption")
-                yield DataTable(id=f"worst-{kind}", cursor_type="row", zebra_stripes=True)
+                yield FittedTable(id=f"worst-{kind}", cursor_type="row", zebra_stripes=True)
 
-    def table(self, kind: str) -> DataTable:
-        return self.query_one(f"#worst-{kind}", DataTable)
+    def table(self, kind: str) -> FittedTable:
+        return self.query_one(f"#worst-{kind}", FittedTable)
 
     def on_mount(self) -> None:
-        for kind in TITLES:
-            self.table(kind).add_columns("image", "FP", "missed")
+        self.show({})
 
     def show(self, by_type: dict[str, Evaluation]) -> None:
         """Rank by the masks' errors when masks were evaluated, else by the boxes'."""
+        self._by_type = by_type
         evaluation = by_type.get("segm") or by_type.get("bbox")
         self._file = evaluation.file if evaluation else None
         for kind, title in TITLES.items():
+            worst = evaluation.worst_images(kind, SHOWN) if evaluation else []
+            rows = {errors.image_file: (errors.image_file, str(errors.false_positives), str(errors.missed))
+                    for errors in worst}
             table = self.table(kind)
-            table.clear()
-            if evaluation is None:
-                continue
-            which = "mask" if evaluation.iou_type == "segm" else "box"
-            self.query_one(f"#{kind}-title", Label).update(f"{title} ({which})")
-            for errors in evaluation.worst_images(kind, SHOWN):
-                table.add_row(errors.image_file, str(errors.false_positives), str(errors.missed),
-                              key=errors.image_file)
+            table.set_columns(COLUMNS, list(rows.values()), text_column="image")
+            for key, cells in rows.items():
+                table.add_row(*cells, key=key)
+            if evaluation is not None:
+                which = "mask" if evaluation.iou_type == "segm" else "box"
+                self.query_one(f"#{kind}-title", Label).update(f"{title} ({which})")
+
+    @on(FittedTable.WidthChanged)
+    def _refit(self, event: FittedTable.WidthChanged) -> None:
+        event.stop()
+        self.show(self._by_type)
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:

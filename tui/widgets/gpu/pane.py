@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
-from tui.gpu import GpuSampler, HistoryPoint, Snapshot, gpu_key
+from tui.gpu import GpuSampler, HistoryPoint, Snapshot, gpu_key, open_source
 from tui.widgets.gpu.block import GpuBlock
 
 SLOT_ID = "gpu-slot"
@@ -114,21 +114,29 @@ class GpuPane(Vertical):
             block.history = self.history.get(gpu_key(gpu), ())
 
 
+def gpus_found() -> bool:
+    """Whether NVML or nvidia-smi reports a GPU. It loads a library or runs a program: call it in a worker."""
+    source = open_source()
+    try:
+        return bool(source.sample().gpus)
+    finally:
+        source.close()
+
+
 def toggle_gpu_pane(screen: Screen) -> GpuPane:
     """Show or hide the screen's GPU pane; the first time, mount it into `#gpu-slot` when the screen
     has one, else docked on the right."""
+    slots = screen.query(f"#{SLOT_ID}")
     existing = screen.query(GpuPane)
     if existing:
         pane = existing.first()
         pane.toggle_class("-hidden")
-        if pane.parent is not None and pane.parent.id == SLOT_ID:  # the slot's room goes with the pane
-            pane.parent.display = not pane.has_class("-hidden")
-        return pane
-    pane = GpuPane()
-    slots = screen.query(f"#{SLOT_ID}")
-    if slots:
+    elif slots:
+        pane = GpuPane()
         slots.first().mount(pane)
     else:
-        pane.add_class("-docked")
+        pane = GpuPane(classes="-docked")
         screen.mount(pane)
+    if slots:  # the slot's room comes and goes with the pane
+        slots.first().display = not pane.has_class("-hidden")
     return pane
