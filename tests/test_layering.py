@@ -50,7 +50,7 @@ LAYERS = (
     ("tui.comparison",),
     ("tui.widgets",),
     ("tui.screens",),
-    ("tui.app", "tui.remembered"),
+    ("tui.app",),
     ("tui.commands",),  # the entry point: no command opens the app, and `browse` opens it
     ("tui.__main__",),
 )

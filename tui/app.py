@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import HelpPanel, Input
 
-from tui import paths, remembered
-from tui.config import Config
+from tui import paths
+from tui.config import Config, load_remembered, save_remembered
 from tui.environments import load_config
 from tui.runs.process import active_jobs
 from tui.screens import discover
@@ -62,7 +62,7 @@ class FashionFailApp(App):
         super().__init__()
         self.launch = launch or LaunchOptions()
         self.settings = config if config is not None else load_config()
-        self.remembered = remembered.load()
+        self.remembered = load_remembered()
         """The last run's folders and the theme, as the previous session left them."""
         self._saving = threading.Lock()
 
@@ -85,7 +85,7 @@ class FashionFailApp(App):
     def _save_remembered(self) -> None:
         with self._saving:  # one writer at a time, and each writes the newest state
             try:
-                remembered.save(self.remembered)
+                save_remembered(self.remembered)
             except OSError as exc:
                 self.call_from_thread(self.notify, f"Cannot save the last folders and theme to "
                                       f"{paths.state_file()}: {exc.strerror or exc}", severity="warning")

@@ -1,4 +1,5 @@
-"""User settings: one TOML file, every key optional.
+"""User settings: one TOML file, every key optional; and, apart from it, what the app remembers
+between starts (the last run's folders and the theme, in the state file; see the end).
 
 The file is `config.toml` in the config dir, or whatever `FASHIONFAIL_TUI_CONFIG` names.
 A missing file means defaults; a broken one is a UserError naming the file and line.
@@ -38,10 +39,11 @@ A missing file means defaults; a broken one is a UserError naming the file and l
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -51,7 +53,7 @@ else:  # pragma: no cover
 
 from tui import catalog, paths
 from tui.errors import UserError
-from tui.files import replaced_atomically
+from tui.files import read_small_json, replaced_atomically, write_atomically
 
 BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
 COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
@@ -333,3 +335,54 @@ def write_env_choice(family: str, choice: EnvChoice, path: Path | None = None) -
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     return target
+
+
+# ---- what the app remembers ----------------------------------------------------------------
+# The image folder, output folder and model file of the last run the app started, and the theme.
+# Kept in `paths.state_file()`, apart from the config file: the app writes it, the user never has
+# to. Whatever is wrong with the file, the app starts with nothing remembered (or without the values
+# that are wrong), never with an error.
+
+REMEMBERED_MAX_BYTES = 64 * 1024
+REMEMBERED_MAX_CHARS = 4096
+
+
+@dataclass(frozen=True)
+class Remembered:
+    images_dir: Path | None = None
+    """The image folder of the last run started."""
+    out_dir: Path | None = None
+    """Its output folder."""
+    model_file: Path | None = None
+    """Its local model file; None when it used the cached checkpoint."""
+    theme: str | None = None
+    """The theme last chosen (a Textual theme name; the app checks it still exists)."""
+
+
+_REMEMBERED_PATHS = ("images_dir", "out_dir", "model_file")
+
+
+def load_remembered() -> Remembered:
+    """What the last start left in the state file; nothing (or less) where the file is missing or wrong."""
+    data = read_small_json(paths.state_file(), REMEMBERED_MAX_BYTES)
+    if not isinstance(data, dict):
+        return Remembered()
+    found = {name: _remembered_text(data.get(name)) for name in (f.name for f in fields(Remembered))}
+    for name in _REMEMBERED_PATHS:
+        found[name] = Path(found[name]) if found[name] and Path(found[name]).is_absolute() else None
+    return Remembered(**found)
+
+
+def _remembered_text(value: object) -> str | None:
+    """A value fit to show and to use as a path: printable (no NUL, newline or terminal escape), not too long."""
+    if isinstance(value, str) and 0 < len(value) <= REMEMBERED_MAX_CHARS and value.isprintable():
+        return value
+    return None
+
+
+def save_remembered(state: Remembered) -> None:
+    """Replace the state file with `state`; OSError when the data dir cannot be written. (A path with
+    undecodable bytes is written escaped, and dropped by `load_remembered`.)"""
+    data = {f.name: None if getattr(state, f.name) is None else str(getattr(state, f.name)) for f in fields(state)}
+    paths.state_file().parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(paths.state_file(), json.dumps(data, indent=1) + "\n")
