@@ -6,12 +6,12 @@ in test_cluster_slurm.py)."""
 import numpy as np
 
 from tui.app import FashionFailApp, LaunchOptions
-from tui.screens.browse import BrowseScreen
-from tui.screens.cluster import ClusterScreen
 from tui.cluster.operations import SubmitRequest, prepare
 from tui.cluster.record import Submission
 from tui.runs.runner_files import run_files
 from tui.runs.shards import Shard
+from tui.screens.browse import BrowseScreen
+from tui.screens.cluster import ClusterScreen
 
 
 def recorded_job(tmp_path):

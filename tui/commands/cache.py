@@ -11,8 +11,8 @@ from rich.table import Table
 from tui import catalog, paths
 from tui.downloads import delete_model, model_files_state
 from tui.environments import load_config
-from tui.units import human_size
 from tui.errors import UserError
+from tui.units import human_size
 
 COMMAND = "cache"
 HELP = "list the checkpoints and source trees in the cache (sizes, verification state); clean MODEL removes one"

@@ -11,11 +11,11 @@ from tui import catalog
 from tui.catalog import Model
 from tui.comparison.outputs import finished_output
 from tui.config import Config
-from tui.setup.diagnosis import Gap, diagnose
 from tui.errors import UserError, require_folder
 from tui.runs.checks import check_request, prepare_output_folder, replaced_result
 from tui.runs.request import RunRequest
 from tui.runs.shards import list_images
+from tui.setup.diagnosis import Gap, diagnose
 
 SELECTIONS = ("all", "ready")
 """`--models all` lists the models that are not ready; `ready` quietly leaves them out."""

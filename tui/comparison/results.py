@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tui.errors import UserError
 from tui.evaluation import IOU_TYPES
-from tui.evaluation.failures import FailureCases, find_failures, load_models
 from tui.evaluation.evaluator import Evaluator
+from tui.evaluation.failures import FailureCases, find_failures, load_models
 from tui.evaluation.report import PaperTable, comparison, paper_table
 from tui.evaluation.report_html import write_report
 from tui.files import write_atomically

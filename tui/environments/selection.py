@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui import catalog
-from tui.catalog import Model
 from tui import config as config_file
+from tui.catalog import Model
 from tui.config import Config
+from tui.environments import external, specs
 from tui.environments.base import Backend, EnvStatus, State
 from tui.environments.conda import CondaBackend, find_executable
-from tui.environments import external, specs
 from tui.environments.embedded import EmbeddedBackend
 from tui.errors import UserError
 

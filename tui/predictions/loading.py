@@ -13,9 +13,9 @@ import numpy as np
 from tui import catalog
 from tui.errors import UserError, require_file
 from tui.predictions import index, isolation
-from tui.predictions.image import ImagePredictions
 from tui.predictions.columns import Columns, records_to_columns
 from tui.predictions.formats import Conventions, from_content, from_meta, from_name, normalize, parse_meta
+from tui.predictions.image import ImagePredictions
 from tui.predictions.safe_pickle import expansion_limit, read_arrays, reading_allowance
 
 ProgressCallback = Callable[[float, str], None]

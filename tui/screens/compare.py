@@ -19,12 +19,12 @@ from tui.comparison.plan import Plan, make_plan, nothing_to_run
 from tui.comparison.progress import QueueRows
 from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, QueueEvent
 from tui.comparison.results import WrittenComparison, write_comparison
-from tui.setup.diagnosis import Diagnosis, diagnose
 from tui.errors import UserError
 from tui.evaluation.evaluator import Evaluator
 from tui.runs.events import Failed, Finished, Started
 from tui.screens import NavEntry
 from tui.screens.failure_gallery import FailureGallery
+from tui.setup.diagnosis import Diagnosis, diagnose
 from tui.widgets.compare.form import CompareForm
 from tui.widgets.compare.paper_table import PaperTableView
 from tui.widgets.compare.queue_table import QueueTable

@@ -15,13 +15,13 @@ from textual.widgets import Button, Footer, Header, RichLog, Static
 
 from tui import catalog
 from tui.errors import UserError
-from tui.setup.readiness import Readiness, readiness
 from tui.runs.checks import check_request, replaced_result
 from tui.runs.events import Event, Failed, Finished, LogLine, Progress, Started, failed
 from tui.runs.process import Job
 from tui.runs.request import RunRequest, SetupNeeded
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
+from tui.setup.readiness import Readiness, readiness
 from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import GpuPane, gpus_found, toggle_gpu_pane
 from tui.widgets.run.form import RunForm
