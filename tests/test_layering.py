@@ -144,3 +144,14 @@ def test_the_import_graph_sees_deferred_and_package_imports():
     graph = import_graph()
     assert "tui.app" in graph["tui.commands"]
     assert {"tui.runs", "tui.runs.shards"} <= graph["tui.cluster.record"]
+
+
+def test_the_app_loads_the_runners_files_without_their_folder_on_its_path():
+    """`common`, `protocol` and `run_files` are the runners' module names, never the app's."""
+    modules = sorted(core_modules())
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + (
+        "from tui import paths\nfrom tui.runs.runner_files import run_files\n"
+        "print(run_files().select_images.__module__, sorted({'common', 'protocol', 'run_files'} & set(sys.modules)),"
+        " str(paths.runners_dir()) in sys.path)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["tui.runs._runners_run_files", "[]", "False"]
