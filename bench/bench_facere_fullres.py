@@ -66,7 +66,7 @@ def worker(path_name: str, model: Path, count: int, size: int) -> dict:
 
     prepare_seconds, cached = 0.0, False
     if path_name == "fast":
-        from tui import facere_fast
+        from tui.runs import facere_fast
 
         cached = (facere_fast.cache_dir_for(facere_fast.file_sha256(model)) / "plan.json").is_file()
         started = time.perf_counter()

@@ -1,10 +1,11 @@
-"""What every runner shares: image selection, the resumable journal, signals, the pipeline, the output.
+"""What every runner shares: the resumable journal, signals, the pipeline, the run itself.
 
 A runner supplies only a `Predictor` (load the model; prepare, infer and finish one image) and
 calls `run(args, load_predictor)` with arguments from `argument_parser`. Everything else lives here:
 
-- images: `select_images` lists jpg/jpeg/png/webp/bmp files of one folder, sorted by name, and
-  `--shard I/N` keeps the I-th (0-based) of N contiguous parts of that list;
+- images and output: which images a run reads (`--shard I/N` keeps the I-th, 0-based, of N
+  contiguous parts of the sorted list) and how its `.npz` is written are in run_files.py, which
+  the app loads too;
 - progress: `<output>.progress.json` says how far the run is (for watchers on a shared file
   system, such as `cluster status`); removed with the journal;
 - journal: every finished image is appended to `<output>.journal` (JSON lines, no pickle) and
@@ -18,9 +19,7 @@ calls `run(args, load_predictor)` with arguments from `argument_parser`. Everyth
   parent process dies stops the same way (nobody reads its events or could cancel it, and it
   holds the output's lock), and exits at once if that takes longer than PARENT_GONE_GRACE;
 - pipeline: `prepare` (decode, preprocess) runs ahead in a thread pool, `finish` (postprocess)
-  runs behind in another, while `infer` runs on the main thread;
-- output: one compressed `.npz` with `data` (object array of the per-image dicts, exactly as the
-  original scripts wrote them) and `meta` (a JSON string), written to a temp file and renamed.
+  runs behind in another, while `infer` runs on the main thread.
 
 Python 3.8 syntax; numpy and the standard library at import (pycocotools only when
 `encode_binary_masks` is called).
@@ -32,21 +31,19 @@ import collections
 import concurrent.futures
 import contextlib
 import datetime
-import hashlib
 import json
 import os
 import platform
 import signal
 import sys
-import tempfile
 import threading
 import time
 
 import numpy as np
 
 import protocol
+from run_files import IMAGE_SUFFIXES, image_set, select_images, shard_of, write_npz_atomically
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 JOURNAL_VERSION = 1
 EXIT_CANCELLED = protocol.EXIT_CANCELLED
 PREFETCH = 2
@@ -141,37 +138,6 @@ def parse_shard(text):
     if not 0 <= index < count:
         raise argparse.ArgumentTypeError("shard {} does not exist: shards are numbered 0..N-1".format(text))
     return index, count
-
-
-def select_images(image_dir, shard=None):
-    """The images a run covers, in the order it runs them (sorted by file name, deterministic).
-    The one place that decides which images a run sees. `shard` (index, count) keeps the slice
-    [index*T//count, (index+1)*T//count) of the T images: the shards in order are the whole list."""
-    names = [entry.name for entry in os.scandir(image_dir)
-             if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES and _is_file(entry)]
-    return shard_of([os.path.join(image_dir, name) for name in sorted(names)], shard)
-
-
-def _is_file(entry):
-    """A symlink loop raises (ELOOP) instead of answering False: it is no image either."""
-    try:
-        return entry.is_file()
-    except OSError:
-        return False
-
-
-def shard_of(images, shard):
-    """The shard's contiguous part of the sorted list; the whole list for shard None."""
-    if shard is None:
-        return images
-    index, count = shard
-    return images[index * len(images) // count:(index + 1) * len(images) // count]
-
-
-def image_set(images):
-    """What identifies the full image list in `meta`, so shards of different image sets never merge."""
-    names = b"\n".join(os.fsencode(os.path.basename(path)) for path in images)
-    return {"count": len(images), "sha256": hashlib.sha256(names).hexdigest()}
 
 
 def image_name(path):
@@ -381,34 +347,6 @@ def watch_parent(stop, poll=PARENT_POLL, grace=PARENT_GONE_GRACE):
     watcher = threading.Thread(target=watch, name="parent-watch")
     watcher.daemon = True
     watcher.start()
-
-
-# ---- output --------------------------------------------------------------------------------
-
-def write_npz_atomically(output, records, meta):
-    """`data` as the original scripts wrote it (an object array of dicts), `meta` as a JSON string."""
-    data = np.empty(len(records), dtype=object)
-    for index, record in enumerate(records):
-        data[index] = record
-    directory = os.path.dirname(os.path.abspath(output))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(output) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, data=data, meta=np.array(json.dumps(meta)))
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, output)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _now():

@@ -8,7 +8,7 @@ preprocess, infer and postprocess so another inference path can replace one step
 Two paths, recorded as `path` in the `start` event and `meta`:
 - `onnx-full-masks`: the published graph, which pastes every mask into a full-image canvas;
 - `onnx-host-paste` (`--fast-model CUT --paste-model PASTE`, prepared by the app's
-  `tui/facere_fast.py`): the graph without its mask-pasting Loop, each mask pasted over its own
+  `tui/runs/facere_fast.py`): the graph without its mask-pasting Loop, each mask pasted over its own
   box on the host by `facere_paste`; byte-identical output, far less time and memory at 2400x2400.
 
 Python 3.8 syntax; needs numpy, Pillow, onnxruntime and pycocotools.
@@ -230,7 +230,7 @@ def load_predictor(args):
 def main(argv=None):
     parser = common.argument_parser("Run Facere or Facere+ (ONNX) on a folder of images.")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--fast-model", help="the model without its mask-pasting Loop (tui/facere_fast.py)")
+    parser.add_argument("--fast-model", help="the model without its mask-pasting Loop (tui/runs/facere_fast.py)")
     parser.add_argument("--paste-model", help="the one-mask paste graph that goes with --fast-model")
     parser.add_argument("--masks-note", help="why the masks take the path they take, logged at the start")
     args = parser.parse_args(argv)

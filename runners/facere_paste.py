@@ -1,7 +1,7 @@
 """Facere's masks, pasted on the host over their own boxes instead of inside the ONNX graph.
 
 The exported Mask R-CNN pastes every low-resolution mask into a full-image canvas inside an
-ONNX `Loop` (100 canvases of 2400x2400 per FashionFail image). `tui.facere_fast` cuts that loop
+ONNX `Loop` (100 canvases of 2400x2400 per FashionFail image). `tui.runs.facere_fast` cuts that loop
 out and writes two models:
 
 - the *cut* model: the original outputs before the masks (boxes, labels, scores), followed by

@@ -6,12 +6,12 @@ in test_cluster_slurm.py)."""
 import numpy as np
 
 from tui.app import FashionFailApp, LaunchOptions
-from tui.screens.browse import BrowseScreen
-from tui.screens.cluster import ClusterScreen
 from tui.cluster.operations import SubmitRequest, prepare
 from tui.cluster.record import Submission
-from tui.runner_common import runners_common
-from tui.shards import Shard
+from tui.runs.runner_files import run_files
+from tui.runs.shards import Shard
+from tui.screens.browse import BrowseScreen
+from tui.screens.cluster import ClusterScreen
 
 
 def recorded_job(tmp_path):
@@ -76,7 +76,7 @@ def finished_job(tmp_path):
     job = prepare(SubmitRequest("facere", images, tmp_path / "out", shards=3), 3)
     job.submissions.append(Submission("207", [0, 1, 2], 1795750000.0))
     job.save()
-    common = runners_common()
+    common = run_files()
     for index in range(3):
         record = {"image_file": f"img{index}.jpg", "boxes": np.zeros((0, 4), np.float32),
                   "classes": np.zeros(0, np.int64), "scores": np.zeros(0, np.float32), "masks": []}

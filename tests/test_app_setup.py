@@ -9,10 +9,10 @@ from conda_channel import build_channel, write_spec
 from fileserver import FileServer
 from tui import paths
 from tui.app import FashionFailApp
+from tui.config import load
 from tui.environments import State
 from tui.environments.embedded import EmbeddedBackend
-from tui.environments.wizard import load_state, state_file
-from tui.config import load
+from tui.setup.wizard import load_state, state_file
 
 
 

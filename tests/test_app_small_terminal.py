@@ -19,7 +19,7 @@ from tests.helpers.images import write_image
 from tests.helpers.pilot import wait_for
 from tui import catalog, paths
 from tui.app import FashionFailApp, LaunchOptions
-from tui.environments import wizard
+from tui.setup import wizard
 from tui.widgets.fitted_table import FittedTable
 
 SIZES = [(80, 24), (120, 40)]

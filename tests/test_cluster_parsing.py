@@ -13,7 +13,7 @@ from tui.cluster import operations, slurm
 from tui.cluster.record import ClusterJob, find, known_jobs
 from tui.cluster.status import job_status
 from tui.errors import UserError
-from tui.shards import Shard
+from tui.runs.shards import Shard
 from tui.units import human_duration
 
 

@@ -14,7 +14,7 @@ from tui.downloads import Policy, fetch_model, model_files_state
 from tui.downloads.http import download
 from tui.downloads.locks import locked
 from tui.errors import UserError
-from tui.readiness import readiness
+from tui.setup.readiness import readiness
 
 FAST = Policy(connect_timeout=2, read_timeout=5, retries=2, backoff=0.01)
 ONNX = bytes(range(256)) * 40  # 10 KiB stand-in for facere_base.onnx

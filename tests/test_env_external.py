@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tui import jobs, paths
+from tui import paths
 from tui.catalog import get
 from tui.commands import main
 from tui.config import EnvChoice, load, write_env_choice
 from tui.environments import external, python_for
 from tui.errors import UserError
+from tui.runs.request import interpreter_for
 
 CHECKED = "fashionfail_check_module"
 ORIGINAL_CONFIG = '# my settings\n[environments]\nbackend = "embedded"  # no conda here\nspecs = "{specs}"\n'
@@ -105,7 +106,7 @@ def test_env_use_checks_the_interpreter_and_writes_the_config_only_when_it_passe
                          f"fashionfail-tui env use amrcnn {python}"
     with pytest.raises(UserError, match=rf"amrcnn-spine runs in {python} \(the config's \[envs.amrcnn\] python\), "
                                         rf"which cannot run it: ModuleNotFoundError"):
-        jobs.interpreter_for(get("amrcnn-spine"), load())
+        interpreter_for(get("amrcnn-spine"), load())
 
 
 def test_a_shell_wrapper_around_a_python_is_an_interpreter_too(config_file, tmp_path, capsys):
@@ -281,7 +282,7 @@ async def test_the_home_screen_shows_an_external_environment_and_a_variants_note
 
 
 def test_the_setup_wizard_builds_the_chosen_variant_and_never_an_external_environment(config_file, tmp_path):
-    from tui.environments.wizard import environments_for
+    from tui.setup.wizard import environments_for
 
     models = [get("amrcnn-spine"), get("amrcnn-r50-fpn"), get("facere")]  # facere needs no environment
     original = config_file.read_text()

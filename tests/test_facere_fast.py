@@ -17,10 +17,11 @@ from pycocotools import mask as mask_utils
 
 from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
-from tui import facere_fast, paths
+from tui import paths
 from tui.commands import main
 from tui.errors import UserError
 from tui.files import sha256_of
+from tui.runs import facere_fast
 
 sys.path.insert(0, str(paths.runners_dir()))  # the runner's modules import each other by name
 import facere  # noqa: E402

@@ -5,8 +5,8 @@ import signal
 
 import pytest
 
-from tui import isolation
 from tui.errors import UserError
+from tui.predictions import isolation
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="isolation needs fork")
 

@@ -94,13 +94,13 @@ def test_eval_refuses_them(tmp_path, name, message):
 
 @pytest.mark.parametrize("name", [*CRASHERS, "runs-past-the-mask"])
 def test_merge_refuses_a_shard_holding_them(tmp_path, name):
-    from tui.runner_common import runners_common
+    from tui.runs.runner_files import run_files
 
     meta = {"model": "facere", "family": "facere", "started": 0, "finished": 1, "images": 2, "detections": 2}
     shards = []
     for index, records in enumerate([pf.facere_records(), hp.with_mask(pf.facere_records(), 0, hp.hostile_masks()[name])]):
         shards.append(tmp_path / f"facere.shard-{index:03}-of-002.npz")
-        runners_common().write_npz_atomically(str(shards[-1]), records, {**meta, "shard": {"index": index, "count": 2}})
+        run_files().write_npz_atomically(str(shards[-1]), records, {**meta, "shard": {"index": index, "count": 2}})
     result = confined_cli("merge", *shards, "--out", tmp_path / "merged.npz")
     assert_one_line_error(result, f"{shards[1].name}: image record 0: mask 0 is not a valid RLE")
     assert not (tmp_path / "merged.npz").exists()

@@ -22,7 +22,7 @@ def wheel(tmp_path_factory):
 
 def test_wheel_carries_the_runners_the_env_specs_and_the_stylesheet(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for runner in ("protocol.py", "common.py", "facere.py", "amrcnn.py", "fformer.py"):
+    for runner in ("protocol.py", "common.py", "run_files.py", "facere.py", "amrcnn.py", "fformer.py"):
         assert f"tui/_bundled/runners/{runner}" in names
     assert any(n.startswith("tui/_bundled/envs/") and n.endswith(".yml") for n in names)
     assert "tui/app.tcss" in names

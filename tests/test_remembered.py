@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tui import paths, remembered
-from tui.remembered import Remembered
+from tui import paths
+from tui.config import Remembered, load_remembered, save_remembered
 
 
 def write_state(content: bytes | str) -> Path:
@@ -21,19 +21,19 @@ def write_state(content: bytes | str) -> Path:
 
 
 def test_what_is_saved_is_what_the_next_start_reads(tmp_path):
-    assert remembered.load() == Remembered()  # nothing saved yet
+    assert load_remembered() == Remembered()  # nothing saved yet
     saved = Remembered(images_dir=tmp_path / "images", out_dir=tmp_path / "out ü", model_file=None,
                        theme="nord")
-    remembered.save(saved)
-    assert remembered.load() == saved
+    save_remembered(saved)
+    assert load_remembered() == saved
     assert json.loads(paths.state_file().read_text(encoding="utf-8"))["out_dir"] == str(tmp_path / "out ü")
     assert [p.name for p in paths.state_file().parent.iterdir()] == ["state.json"]  # no temporary left
 
 
 def test_a_folder_name_that_is_not_utf_8_is_saved_without_error_and_not_read_back(tmp_path):
     odd = Path(os.fsdecode(bytes(tmp_path / "images") + b"\xff"))  # a surrogate escape in the str
-    remembered.save(Remembered(images_dir=odd, out_dir=tmp_path))
-    assert remembered.load() == Remembered(out_dir=tmp_path)
+    save_remembered(Remembered(images_dir=odd, out_dir=tmp_path))
+    assert load_remembered() == Remembered(out_dir=tmp_path)
 
 
 HOSTILE_CONTENTS = {
@@ -51,7 +51,7 @@ HOSTILE_CONTENTS = {
 @pytest.mark.parametrize("content", HOSTILE_CONTENTS.values(), ids=HOSTILE_CONTENTS.keys())
 def test_a_broken_state_file_means_nothing_remembered(content):
     write_state(content)
-    assert remembered.load() == Remembered()
+    assert load_remembered() == Remembered()
 
 
 def test_bad_values_are_dropped_and_the_good_ones_kept(tmp_path):
@@ -62,9 +62,9 @@ def test_bad_values_are_dropped_and_the_good_ones_kept(tmp_path):
         "theme": "nord\x1b[31m",                   # a terminal escape in what the app shows
         "unknown": {"ignored": True},
     }))
-    assert remembered.load() == Remembered(images_dir=tmp_path / "images")
+    assert load_remembered() == Remembered(images_dir=tmp_path / "images")
     write_state(json.dumps({"images_dir": "/tmp/a\x00b", "out_dir": "/" + "x" * 10_000, "theme": ["nord"]}))
-    assert remembered.load() == Remembered()
+    assert load_remembered() == Remembered()
 
 
 @pytest.mark.parametrize("kind", ["folder", "fifo", "link to /dev/zero", "dangling link"])
@@ -80,7 +80,7 @@ def test_a_state_file_that_is_not_a_file_is_ignored_without_blocking(kind):
     else:
         target.symlink_to(target.parent / "nowhere")
     result: list[Remembered] = []
-    reader = threading.Thread(target=lambda: result.append(remembered.load()), daemon=True)
+    reader = threading.Thread(target=lambda: result.append(load_remembered()), daemon=True)
     reader.start()
     reader.join(5)
     assert result == [Remembered()]
@@ -89,5 +89,5 @@ def test_a_state_file_that_is_not_a_file_is_ignored_without_blocking(kind):
 def test_saving_where_the_state_file_cannot_be_written_raises_oserror_and_leaves_no_temporary():
     paths.state_file().mkdir(parents=True)  # a folder where the file should be
     with pytest.raises(OSError):
-        remembered.save(Remembered(theme="nord"))
+        save_remembered(Remembered(theme="nord"))
     assert [p.name for p in paths.state_file().parent.iterdir()] == ["state.json"]

@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tui import catalog, jobs, paths
+from tui import catalog, paths
 from tui.config import Config, load as load_config
 from tui.environments import specs
 from tui.environments.operation import MARKERS
+from tui.runs.request import interpreter_for, runner_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDINS = ROOT / "tests" / "standins"
@@ -113,9 +114,9 @@ def test_run_command_launches_the_environments_interpreter(installed, tmp_path, 
 
 
 def test_the_runner_sees_nothing_of_the_apps_site_packages(installed):
-    interpreter = jobs.interpreter_for(catalog.get("amrcnn-spine"), load_config())
+    interpreter = interpreter_for(catalog.get("amrcnn-spine"), load_config())
     probe = "import sys, importlib.util; print(importlib.util.find_spec('textual') is None, sys.path)"
-    result = subprocess.run([str(interpreter), "-c", probe], env=jobs.runner_environment(interpreter),
+    result = subprocess.run([str(interpreter), "-c", probe], env=runner_environment(interpreter),
                             capture_output=True, text=True, check=True)
     hidden, path = result.stdout.split(" ", 1)
     assert hidden == "True", "the app's textual is importable from the model environment"

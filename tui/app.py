@@ -16,10 +16,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import HelpPanel, Input
 
-from tui import config as config_module
-from tui import paths, remembered
-from tui import jobs
-from tui.config import Config
+from tui import paths
+from tui.config import Config, load_remembered, save_remembered
+from tui.environments import load_config
+from tui.runs.process import active_jobs
 from tui.screens import discover
 from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import toggle_gpu_pane
@@ -61,8 +61,8 @@ class FashionFailApp(App):
     def __init__(self, launch: LaunchOptions | None = None, config: Config | None = None):
         super().__init__()
         self.launch = launch or LaunchOptions()
-        self.settings = config if config is not None else config_module.load()
-        self.remembered = remembered.load()
+        self.settings = config if config is not None else load_config()
+        self.remembered = load_remembered()
         """The last run's folders and the theme, as the previous session left them."""
         self._saving = threading.Lock()
 
@@ -85,7 +85,7 @@ class FashionFailApp(App):
     def _save_remembered(self) -> None:
         with self._saving:  # one writer at a time, and each writes the newest state
             try:
-                remembered.save(self.remembered)
+                save_remembered(self.remembered)
             except OSError as exc:
                 self.call_from_thread(self.notify, f"Cannot save the last folders and theme to "
                                       f"{paths.state_file()}: {exc.strerror or exc}", severity="warning")
@@ -116,7 +116,7 @@ class FashionFailApp(App):
 
     async def action_quit(self) -> None:
         """Quit; while a run is going, only once the user said so (quitting stops it)."""
-        if not jobs.active_jobs():
+        if not active_jobs():
             self.exit()
         elif not isinstance(self.screen, QuitQuestion):
             self.push_screen(QuitQuestion(), lambda quit_anyway: quit_anyway and self.exit())

@@ -1,4 +1,5 @@
-"""User settings: one TOML file, every key optional.
+"""User settings: one TOML file, every key optional; and, apart from it, what the app remembers
+between starts (the last run's folders and the theme, in the state file; see the end).
 
 The file is `config.toml` in the config dir, or whatever `FASHIONFAIL_TUI_CONFIG` names.
 A missing file means defaults; a broken one is a UserError naming the file and line.
@@ -38,10 +39,11 @@ A missing file means defaults; a broken one is a UserError naming the file and l
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -49,8 +51,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from tui import paths
+from tui import catalog, paths
 from tui.errors import UserError
+from tui.files import read_small_json, replaced_atomically, write_atomically
 
 BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
 COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
@@ -133,6 +136,16 @@ def _bad(path: Path, message: str, line: int | None = None) -> UserError:
     return UserError(f"config file {where}: {message}")
 
 
+def error_at(path: Path, key: str, message: str) -> UserError:
+    """A UserError naming the config file and the line that sets `key`, for a check made after loading
+    (`tui.environments.load_config` checks the [envs] spec names against the spec files)."""
+    try:
+        line = _line_of(path.read_text(encoding="utf-8"), key)
+    except (OSError, UnicodeDecodeError):
+        line = None
+    return _bad(path, message, line)
+
+
 def _line_of(text: str, key: str) -> int | None:
     for number, line in enumerate(text.splitlines(), start=1):
         if re.match(rf"\s*\[?\s*{re.escape(key)}\b", line):
@@ -177,8 +190,6 @@ def _workers(path: Path, text: str, table: dict) -> int:
 
 
 def _env_choice(path: Path, text: str, family: str, table) -> EnvChoice:
-    from tui import catalog
-
     where = _line_of(text, f"envs.{family}")
     if not isinstance(table, dict) or family not in catalog.FAMILIES:
         raise _bad(path, f"[envs.{family}] must be a table named after a model family ({', '.join(catalog.FAMILIES)})",
@@ -195,8 +206,6 @@ def _env_choice(path: Path, text: str, family: str, table) -> EnvChoice:
 
 def load(path: Path | None = None) -> Config:
     """Read the config file; defaults when it does not exist."""
-    from tui import catalog  # the catalog resolves aliases in [models.*]
-
     path = path or paths.config_file()
     if not path.exists():
         return Config()
@@ -277,14 +286,6 @@ def load(path: Path | None = None) -> Config:
         dataset_workers=_workers(path, text, dataset),
         source=path,
     )
-    for family, choice in envs.items():
-        if choice.spec:  # checked here, so no screen or command meets a spec name that is not there
-            from tui.environments import specs as environment_specs  # reads the spec files; needs the config
-
-            try:
-                environment_specs.selected(family, config)
-            except UserError as exc:
-                raise _bad(path, str(exc), _line_of(text, f"envs.{family}")) from None
     return config
 
 
@@ -318,20 +319,70 @@ def write_env_choice(family: str, choice: EnvChoice, path: Path | None = None) -
         raise UserError(f"cannot update {path}: its [envs] is written in a form this cannot edit ({exc}); "
                         f"set [envs.{family}] by hand") from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(new_text, encoding="utf-8")
-        if target.exists():
-            os.chmod(temporary, target.stat().st_mode & 0o7777)
-        try:
-            written = load(temporary).env_choice_for(family)
-        except UserError as exc:
-            raise UserError(f"cannot update {path}: the result would not read back ({exc})") from None
-        if written != choice:
-            raise UserError(f"cannot update {path}: [envs.{family}] would read back as {written}; set it by hand")
-        os.replace(temporary, target)
+        with replaced_atomically(target) as handle:
+            handle.write(new_text)
+            handle.flush()
+            temporary = Path(handle.name)
+            if target.exists():
+                os.chmod(temporary, target.stat().st_mode & 0o7777)
+            try:
+                written = load(temporary).env_choice_for(family)
+            except UserError as exc:
+                raise UserError(f"cannot update {path}: the result would not read back ({exc})") from None
+            if written != choice:
+                raise UserError(f"cannot update {path}: [envs.{family}] would read back as {written}; set it by hand")
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        temporary.unlink(missing_ok=True)
     return target
+
+
+# ---- what the app remembers ----------------------------------------------------------------
+# The image folder, output folder and model file of the last run the app started, and the theme.
+# Kept in `paths.state_file()`, apart from the config file: the app writes it, the user never has
+# to. Whatever is wrong with the file, the app starts with nothing remembered (or without the values
+# that are wrong), never with an error.
+
+REMEMBERED_MAX_BYTES = 64 * 1024
+REMEMBERED_MAX_CHARS = 4096
+
+
+@dataclass(frozen=True)
+class Remembered:
+    images_dir: Path | None = None
+    """The image folder of the last run started."""
+    out_dir: Path | None = None
+    """Its output folder."""
+    model_file: Path | None = None
+    """Its local model file; None when it used the cached checkpoint."""
+    theme: str | None = None
+    """The theme last chosen (a Textual theme name; the app checks it still exists)."""
+
+
+_REMEMBERED_PATHS = ("images_dir", "out_dir", "model_file")
+
+
+def load_remembered() -> Remembered:
+    """What the last start left in the state file; nothing (or less) where the file is missing or wrong."""
+    data = read_small_json(paths.state_file(), REMEMBERED_MAX_BYTES)
+    if not isinstance(data, dict):
+        return Remembered()
+    found = {name: _remembered_text(data.get(name)) for name in (f.name for f in fields(Remembered))}
+    for name in _REMEMBERED_PATHS:
+        found[name] = Path(found[name]) if found[name] and Path(found[name]).is_absolute() else None
+    return Remembered(**found)
+
+
+def _remembered_text(value: object) -> str | None:
+    """A value fit to show and to use as a path: printable (no NUL, newline or terminal escape), not too long."""
+    if isinstance(value, str) and 0 < len(value) <= REMEMBERED_MAX_CHARS and value.isprintable():
+        return value
+    return None
+
+
+def save_remembered(state: Remembered) -> None:
+    """Replace the state file with `state`; OSError when the data dir cannot be written. (A path with
+    undecodable bytes is written escaped, and dropped by `load_remembered`.)"""
+    data = {f.name: None if getattr(state, f.name) is None else str(getattr(state, f.name)) for f in fields(state)}
+    paths.state_file().parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(paths.state_file(), json.dumps(data, indent=1) + "\n")

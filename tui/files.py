@@ -1,5 +1,5 @@
-"""File helpers no feature owns: a file's SHA-256, replacing a text file atomically, reading a small
-JSON file that may have been tampered with."""
+"""File helpers no feature owns: a file's SHA-256, the one way a file is replaced atomically (text or
+bytes, durable or not), reading a small JSON file that may have been tampered with."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import hashlib
 import json
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import IO
 
 CHUNK = 1 << 20
 
@@ -27,25 +28,41 @@ def sha256_of(path: Path, on_chunk=None) -> str:
 
 
 @contextmanager
-def replaced_atomically(path: Path, newline: str | None = None) -> Iterator[TextIO]:
-    """A text file to write beside `path`, renamed over it when the block ends without an error, so a
-    reader sees the old file or the whole new one. On any error the temporary file is removed and
-    the error raised."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def replaced_atomically(path: Path, *, binary: bool = False, durable: bool = False,
+                        newline: str | None = None) -> Iterator[IO]:
+    """A file to write beside `path` (UTF-8 text, or bytes when `binary`), renamed over it when the
+    block ends without an error, so a reader sees the old file or the whole new one. `durable` also
+    flushes the data to disk before the rename and the folder after it, for records that must survive
+    a power cut. The temporary file's name is this thread's own (`handle.name`); on any error it is
+    removed and the error raised."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with open(temporary, "w", encoding="utf-8", newline=newline) as handle:
+        with open(temporary, "wb") if binary else open(temporary, "w", encoding="utf-8", newline=newline) as handle:
             yield handle
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temporary, path)
+        if durable:
+            fsync_dir(path.parent)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write beside `path` and rename over it, so a reader sees the old file or the whole new one.
-    On an error the temporary file is removed and the error raised."""
-    with replaced_atomically(path) as handle:
-        handle.write(text)
+def write_atomically(path: Path, data: str | bytes, *, durable: bool = False) -> None:
+    """`data` (text or bytes) as the whole new content of `path`, through `replaced_atomically`."""
+    with replaced_atomically(path, binary=isinstance(data, bytes), durable=durable) as handle:
+        handle.write(data)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def read_small_json(path: Path, limit: int) -> object | None:

@@ -11,6 +11,7 @@ from tui.cluster import script, slurm
 from tui.cluster.record import ClusterJob, Submission
 from tui.cluster.status import job_status
 from tui.errors import UserError
+from tui.runs.merging import merge_files
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,14 @@ def cancel(job: ClusterJob) -> list[str]:
     for job_id in sorted(unfinished):
         slurm.cancel(job_id)
     return sorted(unfinished)
+
+
+def merge(job: ClusterJob) -> Path:
+    """`cluster merge`: every shard file of a cluster run into the file a single run would write."""
+    missing = [s.index for s in job.shard_list() if not job.shard_file(s).exists()]
+    if missing:
+        raise UserError(f"job {job.job_id}: shards {', '.join(map(str, missing))} are not done yet "
+                        "(`fashionfail-tui cluster status` says why)")
+    job.merged = merge_files([job.shard_file(s) for s in job.shard_list()], job.merged_path)
+    job.save()
+    return job.merged

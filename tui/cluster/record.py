@@ -14,8 +14,8 @@ from pathlib import Path
 
 from tui import paths
 from tui.errors import UserError
-from tui.files import write_text_atomically
-from tui.shards import Shard, all_shards
+from tui.files import write_atomically
+from tui.runs.shards import Shard, all_shards
 
 RECORD_SUFFIX = ".cluster.json"
 PATH_FIELDS = ("images", "out", "model_file", "merged")
@@ -111,11 +111,11 @@ class ClusterJob:
         data = asdict(self)
         for key in PATH_FIELDS:
             data[key] = str(data[key]) if data[key] is not None else None
-        write_text_atomically(self.record_path, json.dumps(data, indent=2) + "\n")
+        write_atomically(self.record_path, json.dumps(data, indent=2) + "\n")
         index = jobs_index_dir()
         index.mkdir(parents=True, exist_ok=True)
         for job_id in self.job_ids():
-            write_text_atomically(index / f"{job_id}.json", json.dumps({"record": str(self.record_path)}) + "\n")
+            write_atomically(index / f"{job_id}.json", json.dumps({"record": str(self.record_path)}) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> ClusterJob:

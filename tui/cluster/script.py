@@ -18,7 +18,7 @@ import tui
 from tui import catalog, paths
 from tui.cluster.record import ClusterJob
 from tui.errors import UserError
-from tui.shards import Shard
+from tui.runs.shards import Shard
 
 _SETTINGS_ENV = (paths.CACHE_ENV, paths.CONFIG_ENV, paths.DATA_ENV)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tui.cluster import slurm
 from tui.cluster.record import ClusterJob
-from tui.shards import Shard
+from tui.runs.shards import Shard
 from tui.units import human_duration, human_rate
 
 STATES = ("pending", "running", "done", "failed")

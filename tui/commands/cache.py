@@ -8,10 +8,11 @@ from dataclasses import asdict
 from rich.console import Console
 from rich.table import Table
 
-from tui import catalog, config, paths
+from tui import catalog, paths
 from tui.downloads import delete_model, model_files_state
-from tui.units import human_size
+from tui.environments import load_config
 from tui.errors import UserError
+from tui.units import human_size
 
 COMMAND = "cache"
 HELP = "list the checkpoints and source trees in the cache (sizes, verification state); clean MODEL removes one"
@@ -32,7 +33,7 @@ def execute(args) -> int:
         return _clean(args)
     if args.model:
         raise UserError(f"unexpected '{args.model}': did you mean 'cache clean {args.model}'?")
-    settings = config.load()
+    settings = load_config()
     states = [model_files_state(model, settings) for model in catalog.MODELS]
     sources = {s.source.name: s.source for s in states if s.source}
     if args.json:

@@ -9,11 +9,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from tui import catalog, config, jobs
+from tui import catalog
 from tui.cluster import operations, record
 from tui.cluster.status import JobStatus, job_status
-from tui.merging import merge_job
-from tui.shards import list_images
+from tui.environments import load_config
+from tui.runs.checks import check_request
+from tui.runs.request import RunRequest
+from tui.runs.shards import list_images
 from tui.units import human_duration, human_rate
 
 COMMAND = "cluster"
@@ -62,8 +64,8 @@ def _submit(args) -> int:
         device=args.device, partition=args.partition, gpus_per_task=args.gpus_per_task,
         time_limit=args.time_limit, merge=args.merge,
     )
-    settings = config.load()
-    jobs.check_request(jobs.RunRequest(catalog.get(args.model), args.images, args.out, args.model_file), settings)
+    settings = load_config()
+    check_request(RunRequest(catalog.get(args.model), args.images, args.out, args.model_file), settings)
     job = operations.prepare(request, len(list_images(args.images)))
     if args.dry_run:
         _print(args, {"script": str(job.script_path), "submitted": False},
@@ -135,7 +137,7 @@ def _resubmit(args) -> int:
 
 def _merge(args) -> int:
     job = record.find(args.job)
-    merged = merge_job(job)
+    merged = operations.merge(job)
     _print(args, {"job_id": job.job_id, "merged": str(merged)}, f"merged {job.shards} shards into {merged}")
     return 0
 

@@ -12,16 +12,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
-from tui import config, jobs, paths
+from tui import paths
 from tui.commands import discard_stdout, emit_event, report_error
 from tui.commands.options import add_annotation_options
 from tui.commands.run import EXIT_CANCELLED, EXIT_FAILED, finished_line, progress_columns, show_event
 from tui.comparison.plan import Plan, chosen_models, make_plan, nothing_to_run
 from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, Reused
 from tui.comparison.results import COMPARISON_FILE, REPORT_FILE, WrittenComparison, write_comparison
+from tui.environments import load_config
 from tui.errors import UserError
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import paper_table_text
+from tui.runs.events import Failed, Finished, LogLine
 
 COMMAND = "compare"
 HELP = "run several models over one folder in turn, then print the paper's table and write a report"
@@ -52,7 +54,7 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    settings = config.load()
+    settings = load_config()
     models, list_unready = chosen_models(args.models)
     evaluator = _evaluator(args)
     plan = make_plan(models, args.images.expanduser(), args.out.expanduser(), settings, list_unready)
@@ -117,7 +119,7 @@ def _signals_cancel(queue: CompareQueue) -> Iterator[None]:
 
 def _follow_json(queue: CompareQueue) -> QueueEnded:
     for event in queue.events():
-        if isinstance(event, ModelEvent) and isinstance(event.event, jobs.LogLine) and event.event.source == "stderr":
+        if isinstance(event, ModelEvent) and isinstance(event.event, LogLine) and event.event.source == "stderr":
             continue
         try:
             emit_event(event.as_json())
@@ -145,9 +147,9 @@ def _show(progress: Progress, task, event: ModelEvent, number: int, count: int):
     if task is None:
         task = progress.add_task(f"{event.model} ({number}/{count})", total=None, rate="", image="")
     show_event(progress, task, event.event)
-    if isinstance(event.event, (jobs.Finished, jobs.Failed)):
+    if isinstance(event.event, (Finished, Failed)):
         progress.remove_task(task)
-        if isinstance(event.event, jobs.Finished):
+        if isinstance(event.event, Finished):
             print(finished_line(event.model, event.event))
         elif not event.event.cancelled:
             progress.console.print(f"[red]{event.model} failed:[/] {escape(event.event.message)}")

@@ -17,6 +17,7 @@ from tui.commands import emit_event, report_error
 from tui.dataset import (SPLITS, Annotations, ImageOutcome, SplitSummary, fetch_annotations, fetch_hint, fetch_images,
                          split_state)
 from tui.downloads.progress import Progress, describe
+from tui.environments import load_config
 from tui.errors import UserError
 from tui.units import human_rate
 
@@ -43,7 +44,7 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    settings = config.load()
+    settings = load_config()
     if args.action == "status":
         return _status(SPLITS if args.split in (None, "all") else (args.split,), args.json)
     workers = settings.dataset_workers if args.workers is None else args.workers

@@ -9,8 +9,9 @@ import time
 
 from rich.console import Console
 
-from tui import catalog, config
-from tui.environments.diagnosis import diagnose
+from tui import catalog
+from tui.environments import load_config
+from tui.setup.diagnosis import diagnose
 
 COMMAND = "doctor"
 HELP = "check what each model still needs, and say the command that fixes each gap"
@@ -23,7 +24,7 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    settings = config.load()
+    settings = load_config()
     models = [catalog.get(name) for name in args.models] if args.models else list(catalog.MODELS)
     started = time.time()  # external environments are checked again, each once
     diagnoses = [diagnose(model, settings, checked_since=started) for model in models]

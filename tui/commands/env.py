@@ -16,7 +16,7 @@ from rich.table import Table
 from tui import catalog, config
 from tui.commands import emit_event
 from tui.config import EnvChoice
-from tui.environments import EnvStatus, Event, State, backend_for, external, specs, status_for
+from tui.environments import EnvStatus, Event, State, backend_for, external, load_config, specs, status_for
 from tui.errors import UserError
 
 COMMAND = "env"
@@ -38,7 +38,7 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    settings = config.load()
+    settings = load_config()
     if args.target is not None and args.action != "use":
         raise UserError(f"env {args.action} takes one FAMILY, not also {args.target!r}")
     if args.action == "use":
@@ -108,7 +108,7 @@ def _use(args, settings) -> int:
     if target in specs.variants(family, settings):
         choice = EnvChoice(spec=None if target == family else target)
         written = config.write_env_choice(family, choice)
-        status = status_for(family, config.load())
+        status = status_for(family, load_config())
         _report_use(args, family, status, written)
         return 0
     python = _interpreter_path(family, target, settings)

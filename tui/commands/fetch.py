@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tui import catalog, config
+from tui import catalog
 from tui.commands import emit_event
 from tui.downloads import CheckpointNeeded, fetch_model
 from tui.downloads.progress import Progress, describe
+from tui.environments import load_config
 from tui.errors import UserError
 
 COMMAND = "fetch"
@@ -62,7 +63,7 @@ def execute(args) -> int:
     models = catalog.MODELS if args.model.strip().lower() == "all" else (catalog.get(args.model),)
     if args.source_file and len(models) > 1:
         raise UserError("--from imports one file: name the model it belongs to, not all")
-    settings = config.load()
+    settings = load_config()
     reporter = _Reporter(args.json)
     failures, needing = [], []
     for model in models:

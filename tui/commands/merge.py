@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tui.merging import merge_files
+from tui.runs.merging import merge_files
 
 COMMAND = "merge"
 HELP = "join the shard files of one run (run --shard I/N) into the file a single run would write"

@@ -7,8 +7,9 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from tui import catalog, config
-from tui.readiness import readiness
+from tui import catalog
+from tui.environments import load_config
+from tui.setup.readiness import readiness
 
 COMMAND = "models"
 HELP = "list the six models and whether each is ready to run"
@@ -20,7 +21,7 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    settings = config.load()
+    settings = load_config()
     rows = []
     for model in catalog.MODELS:
         state = readiness(model, settings)

@@ -9,10 +9,15 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TaskProgressColumn, TextColumn,
                            TimeRemainingColumn)
 
-from tui import catalog, config, jobs
+from tui import catalog, config
 from tui.commands import discard_stdout, emit_event, report_error
+from tui.environments import load_config
 from tui.errors import UserError
-from tui.shards import Shard
+from tui.runs import events
+from tui.runs.checks import check_request, replaced_result
+from tui.runs.process import Job
+from tui.runs.request import RunRequest
+from tui.runs.shards import Shard
 from tui.units import human_rate
 
 COMMAND = "run"
@@ -53,8 +58,8 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    settings = config.load()
-    request = jobs.RunRequest(
+    settings = load_config()
+    request = RunRequest(
         model=catalog.get(args.model), images=args.images.expanduser(), out_dir=args.out.expanduser(),
         model_file=args.model_file.expanduser() if args.model_file else None,
         device=args.device or settings.device, score_threshold=args.score_threshold,
@@ -63,11 +68,11 @@ def execute(args) -> int:
     )
     if request.score_threshold is not None and not 0.0 <= request.score_threshold <= 1.0:
         raise UserError(f"--score-threshold must be between 0 and 1, not {request.score_threshold}")
-    jobs.check_request(request, settings)
-    replaced = jobs.replaced_result(request, settings)
+    check_request(request, settings)
+    replaced = replaced_result(request, settings)
     if replaced and not args.overwrite:
         raise UserError(replaced, hint="pass --overwrite to replace it")
-    job = jobs.Job.start(request, settings)
+    job = Job.start(request, settings)
     ending = _follow_json(job) if args.json else _follow_terminal(job)
     return _exit_code(ending)
 
@@ -76,7 +81,7 @@ CANCELLING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """Ctrl+C, `kill`, a closed terminal: each cancels the runner and waits for it, then exits 130."""
 
 
-def _events_until_end(job: jobs.Job):
+def _events_until_end(job: Job):
     """The job's events to its end. Ctrl+C (SIGINT), SIGTERM and SIGHUP cancel the runner, which
     keeps what is done; they are handled as signals rather than exceptions so the event stream is
     never cut short and the command never exits before its runner (which holds the output's lock).
@@ -89,10 +94,10 @@ def _events_until_end(job: jobs.Job):
             signal.signal(number, handler)
 
 
-def _follow_json(job: jobs.Job) -> jobs.Event:
+def _follow_json(job: Job) -> events.Event:
     event = None
     for event in _events_until_end(job):
-        if isinstance(event, jobs.LogLine) and event.source == "stderr":
+        if isinstance(event, events.LogLine) and event.source == "stderr":
             continue
         try:
             emit_event(event.raw)
@@ -102,31 +107,31 @@ def _follow_json(job: jobs.Job) -> jobs.Event:
     return event
 
 
-def _follow_terminal(job: jobs.Job) -> jobs.Event:
+def _follow_terminal(job: Job) -> events.Event:
     console = Console(stderr=True)
     event = None
     with Progress(*progress_columns(), console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(job.request.model.name, total=None, rate="", image="")
         for event in _events_until_end(job):
             show_event(progress, task, event)
-    if isinstance(event, jobs.Finished):
+    if isinstance(event, events.Finished):
         print(finished_line(job.request.model.name, event))
     return event
 
 
-def show_event(progress: Progress, task: TaskID, event: jobs.Event) -> None:
+def show_event(progress: Progress, task: TaskID, event: events.Event) -> None:
     """One runner event on its progress line (task fields `rate` and `image`); warnings and the
     runner's log above the bars."""
     console = progress.console
-    if isinstance(event, jobs.Started):
+    if isinstance(event, events.Started):
         progress.reset(task, total=event.total, completed=event.resumed)
-    elif isinstance(event, jobs.Progress):
+    elif isinstance(event, events.Progress):
         progress.update(task, completed=event.done, image=event.image)
         speed = next(t.speed for t in progress.tasks if t.id == task)
         progress.update(task, rate=human_rate(speed) if speed else "")
-    elif isinstance(event, jobs.Warned):
+    elif isinstance(event, events.Warned):
         console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
-    elif isinstance(event, jobs.LogLine) and event.source != "stderr":
+    elif isinstance(event, events.LogLine) and event.source != "stderr":
         console.print(event.message, style="dim", highlight=False, markup=False)
 
 
@@ -137,7 +142,7 @@ def progress_columns() -> tuple:
             TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.fields[image]}"))
 
 
-def finished_line(model: str, event: jobs.Finished) -> str:
+def finished_line(model: str, event: events.Finished) -> str:
     """`facere: 3 images, 9 detections in 1.2 s (2.50 images/s) -> out/facere.npz`."""
     skipped = f", {event.skipped} skipped" if event.skipped else ""
     rate = f" ({event.images / event.seconds:.2f} images/s)" if event.seconds else ""
@@ -145,9 +150,9 @@ def finished_line(model: str, event: jobs.Finished) -> str:
             f"{skipped} in {event.seconds:.1f} s{rate} -> {event.output}")
 
 
-def _exit_code(ending: jobs.Event) -> int:
+def _exit_code(ending: events.Event) -> int:
     """0 when the runner finished; otherwise its error as one line (--json already printed the event)."""
-    if isinstance(ending, jobs.Finished):
+    if isinstance(ending, events.Finished):
         return 0
     report_error(ending.message, as_json=False)
     return EXIT_CANCELLED if ending.cancelled else EXIT_FAILED

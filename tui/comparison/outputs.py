@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tui import jobs
 from tui.config import Config
 from tui.downloads.state import checkpoint_file
 from tui.predictions.formats import parse_meta
-from tui.runner_common import runners_common
-from tui.shards import list_images
+from tui.runs.request import RunRequest, runner_model_file
+from tui.runs.runner_files import run_files
+from tui.runs.shards import list_images
 
 
 def read_meta(path: Path) -> dict | None:
@@ -27,21 +27,21 @@ def read_meta(path: Path) -> dict | None:
         return None
 
 
-def expected_meta(request: jobs.RunRequest, config: Config) -> dict:
+def expected_meta(request: RunRequest, config: Config) -> dict:
     """What a finished run of `request` records in its meta, for the fields that make two runs the same."""
     model = request.model
     threshold = model.score_threshold if request.score_threshold is None else request.score_threshold
-    model_file = jobs.runner_model_file(model, request.model_file or checkpoint_file(model, config))
+    model_file = runner_model_file(model, request.model_file or checkpoint_file(model, config))
     return {
         "model": model.name,
         "model_file": os.path.abspath(model_file),
         "image_dir": os.path.abspath(request.images),
-        "image_set": runners_common().image_set(list_images(request.images)),
+        "image_set": run_files().image_set(list_images(request.images)),
         "score_threshold": float(threshold),
     }
 
 
-def finished_output(request: jobs.RunRequest, config: Config) -> bool:
+def finished_output(request: RunRequest, config: Config) -> bool:
     """Whether request.output is a whole (not sharded) finished run that matches `expected_meta`."""
     meta = read_meta(request.output)
     if meta is None or meta.get("shard") or "finished" not in meta:

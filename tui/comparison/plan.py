@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui import catalog, jobs
+from tui import catalog
 from tui.catalog import Model
 from tui.comparison.outputs import finished_output
 from tui.config import Config
-from tui.environments.diagnosis import Gap, diagnose
 from tui.errors import UserError, require_folder
-from tui.shards import list_images
+from tui.runs.checks import check_request, prepare_output_folder, replaced_result
+from tui.runs.request import RunRequest
+from tui.runs.shards import list_images
+from tui.setup.diagnosis import Gap, diagnose
 
 SELECTIONS = ("all", "ready")
 """`--models all` lists the models that are not ready; `ready` quietly leaves them out."""
@@ -53,7 +55,7 @@ class Skipped:
 class Plan:
     images: Path
     out_dir: Path
-    requests: tuple[jobs.RunRequest, ...]
+    requests: tuple[RunRequest, ...]
     """The models that take part, in order: each runs, or its finished output is reused."""
     reused: frozenset[str]
     """Names of the models whose finished output is already in out_dir."""
@@ -80,7 +82,7 @@ def check_folders(images: Path, out_dir: Path) -> None:
     require_folder(images, "image folder")
     if not list_images(images):
         raise UserError(f"no images (.jpg, .jpeg, .png, .webp, .bmp) in {images}")
-    jobs.prepare_output_folder(out_dir)
+    prepare_output_folder(out_dir)
 
 
 def make_plan(models: Sequence[Model], images: Path, out_dir: Path, config: Config,
@@ -95,16 +97,16 @@ def make_plan(models: Sequence[Model], images: Path, out_dir: Path, config: Conf
             if list_unready:
                 skipped.append(Skipped(model.name, diagnosis.gaps))
             continue
-        request = jobs.RunRequest(model, images, out_dir, device=config.device)
+        request = RunRequest(model, images, out_dir, device=config.device)
         try:
-            jobs.check_request(request, config)
+            check_request(request, config)
         except UserError as exc:
             skipped.append(Skipped(model.name, (Gap(str(exc), ""),)))
             continue
         requests.append(request)
         if finished_output(request, config):
             reused.add(model.name)
-        elif replaced := jobs.replaced_result(request, config):
+        elif replaced := replaced_result(request, config):
             replaces.append(replaced)
     return Plan(images, out_dir, tuple(requests), frozenset(reused), tuple(skipped), tuple(replaces))
 

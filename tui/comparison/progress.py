@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tui import jobs
 from tui.comparison.plan import Plan
 from tui.comparison.queue import ModelEvent, QueueEnded, QueueEvent, Reused
+from tui.runs.events import Failed, Finished, Progress, Started
 
 STATES = ("queued", "running", "done", "reused", "failed", "cancelled", "not run", "skipped")
 
@@ -62,20 +62,20 @@ class QueueRows:
 
     def _apply_run_event(self, row: ModelRow, model_event: ModelEvent) -> ModelRow:
         event = model_event.event
-        if isinstance(event, jobs.Started):
+        if isinstance(event, Started):
             row.state, row.total, row.done = "running", event.total, event.resumed
             row._first = (self.clock(), event.resumed)
-        elif isinstance(event, jobs.Progress):
+        elif isinstance(event, Progress):
             row.state, row.total, row.done = "running", event.total, event.done
             if row._first is not None:
                 since, done_then = row._first
                 elapsed = self.clock() - since
                 if elapsed > 0 and event.done > done_then:
                     row.rate = (event.done - done_then) / elapsed
-        elif isinstance(event, jobs.Finished):
+        elif isinstance(event, Finished):
             row.state, row.note = "done", str(event.output)
             row.done = row.total = row.total if row.total is not None else event.images
-        elif isinstance(event, jobs.Failed):
+        elif isinstance(event, Failed):
             row.state = "cancelled" if event.cancelled else "failed"
             row.note = event.message
         return row

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui import jobs
 from tui.comparison.plan import Plan
 from tui.config import Config
 from tui.errors import UserError
+from tui.runs.events import Event, Finished, failed
+from tui.runs.process import Job
+from tui.runs.request import RunRequest
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class ModelEvent:
     """One runner event of one model's run."""
 
     model: str
-    event: jobs.Event
+    event: Event
 
     def as_json(self) -> dict:
         return {**self.event.raw, "model": self.model}
@@ -64,7 +66,7 @@ class CompareQueue:
     plan: Plan
     config: Config
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _job: jobs.Job | None = None
+    _job: Job | None = None
     _cancelled: bool = False
 
     @property
@@ -92,7 +94,7 @@ class CompareQueue:
             ending = None
             for ending in self._run(request):
                 yield ModelEvent(name, ending)
-            if isinstance(ending, jobs.Finished):
+            if isinstance(ending, Finished):
                 finished.append((name, request.output))  # as the user named it, like a reused one
             elif ending.cancelled or self._cancelled:
                 self._cancelled = True
@@ -107,7 +109,7 @@ class CompareQueue:
         if job is not None:
             job.stop()
 
-    def _cancelled_job(self) -> jobs.Job | None:
+    def _cancelled_job(self) -> Job | None:
         """Mark the queue cancelled (no run starts after this) and return the run in flight, if any."""
         with self._lock:
             self._cancelled = True
@@ -119,16 +121,16 @@ class CompareQueue:
         job = self._job
         return job.pid if job is not None else None
 
-    def _run(self, request: jobs.RunRequest) -> Iterator[jobs.Event]:
+    def _run(self, request: RunRequest) -> Iterator[Event]:
         ending = None
         with self._lock:
             if self._cancelled:
-                ending = jobs.failed("cancelled before it started", cancelled=True)
+                ending = failed("cancelled before it started", cancelled=True)
             else:
                 try:
-                    self._job = jobs.Job.start(request, self.config)
+                    self._job = Job.start(request, self.config)
                 except UserError as exc:
-                    ending = jobs.failed(str(exc))
+                    ending = failed(str(exc))
         if ending is not None:
             yield ending
             return

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from tui.errors import UserError
 from tui.evaluation import IOU_TYPES
-from tui.evaluation.failures import FailureCases, find_failures, load_models
 from tui.evaluation.evaluator import Evaluator
+from tui.evaluation.failures import FailureCases, find_failures, load_models
 from tui.evaluation.report import PaperTable, comparison, paper_table
 from tui.evaluation.report_html import write_report
-from tui.files import write_text_atomically
+from tui.files import write_atomically
 
 COMPARISON_FILE = "comparison.json"
 REPORT_FILE = "report.html"
@@ -53,7 +53,7 @@ def write_comparison(outputs: Sequence[Path], evaluator: Evaluator, images: Path
     data = comparison(evaluator.annotations, evaluations)
     json_file, report_file = Path(out_dir) / COMPARISON_FILE, Path(out_dir) / REPORT_FILE
     with _writing(json_file):
-        write_text_atomically(json_file, json.dumps(data, indent=1) + "\n")
+        write_atomically(json_file, json.dumps(data, indent=1) + "\n")
     say("finding failure cases")
     cases = find_failures(load_models(list(outputs)), truth)
     say("drawing the report")

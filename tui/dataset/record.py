@@ -10,12 +10,12 @@ image, not a decode. A missing or unreadable record only costs a re-check of the
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from tui import paths
 from tui.dataset.annotations import ImageEntry
-from tui.downloads.files import disk_error, remove_quietly, replace_durably
+from tui.downloads.files import disk_error
+from tui.files import write_atomically
 
 
 def record_file(split: str) -> Path:
@@ -54,11 +54,8 @@ class VerifiedRecord:
                                    "width": entry.width, "height": entry.height}
 
     def save(self) -> None:
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps({"images": self.images}, sort_keys=True), encoding="utf-8")
-            replace_durably(temporary, self.path)
+            write_atomically(self.path, json.dumps({"images": self.images}, sort_keys=True), durable=True)
         except OSError as exc:
-            remove_quietly(temporary)
             raise disk_error(exc, self.path) from None

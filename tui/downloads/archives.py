@@ -22,9 +22,10 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from tui.downloads.files import disk_error, fsync_dir
+from tui.downloads.files import disk_error
 from tui.downloads.progress import Meter, ProgressCallback, ignore
 from tui.errors import UserError
+from tui.files import fsync_dir
 
 _SPECIAL_KINDS = ((tarfile.TarInfo.issym, "a symlink"), (tarfile.TarInfo.islnk, "a hard link"),
                   (tarfile.TarInfo.ischr, "a device file"), (tarfile.TarInfo.isblk, "a device file"),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tui.catalog import Model
 from tui.config import Config
-from tui.downloads import archives, imports, manifest
+from tui.downloads import archives, manifest, manual_import
 from tui.downloads.files import remove_quietly
 from tui.downloads.http import Policy, download
 from tui.downloads.locks import is_locked, locked
@@ -21,6 +21,7 @@ from tui.downloads.progress import Meter, ProgressCallback, ignore
 from tui.downloads.sources import ensure_source, resolve
 from tui.downloads.state import (ModelFiles, checkpoint_file, download_target, model_files_state, unpacked_files,
                                  unpacked_folder)
+from tui.downloads.validation import validate_model_file
 from tui.errors import UserError
 from tui.files import sha256_of
 
@@ -129,12 +130,10 @@ def import_model(model: Model, source_file: Path, on_progress: ProgressCallback 
         with locked(unpacked_folder(model)):
             return _unpack(model, source_file, url=None, on_progress=on_progress)
     target = download_target(model)
-    check = imports.checkpoint_format
+    check = manual_import.checkpoint_format
     if model.weights.kind == "file":  # Facere's ONNX files: checked the way `run --model-file` checks them
-        from tui.jobs import validate_model_file  # tui.jobs imports this package
-
         check = partial(validate_model_file, model)
-    digest = imports.import_file(source_file, target, on_progress, check)
+    digest = manual_import.import_file(source_file, target, on_progress, check)
     manifest.record(target, digest, "import")
     return target
 

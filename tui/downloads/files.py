@@ -1,4 +1,5 @@
-"""Small file helpers every writer in the cache uses: fsync, durable atomic replace, disk errors."""
+"""Small file helpers every writer in the cache uses: moving a finished file into place durably, disk
+errors. A file written whole in one go goes through `tui.files.replaced_atomically` instead."""
 
 from __future__ import annotations
 
@@ -7,14 +8,7 @@ import os
 from pathlib import Path
 
 from tui.errors import UserError
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from tui.files import fsync_dir
 
 
 def replace_durably(source: Path, target: Path) -> None:

@@ -10,14 +10,13 @@ it may have changed since. Writes take the manifest's lock and replace the file 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tui import paths
-from tui.downloads.files import replace_durably
 from tui.downloads.locks import locked
 from tui.errors import redact
+from tui.files import write_atomically
 
 
 @dataclass(frozen=True)
@@ -67,9 +66,7 @@ def get(path: Path) -> Entry | None:
 def _write(files: dict[str, dict]) -> None:
     target = manifest_file()
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps({"files": files}, indent=1, sort_keys=True), encoding="utf-8")
-    replace_durably(temporary, target)
+    write_atomically(target, json.dumps({"files": files}, indent=1, sort_keys=True), durable=True)
 
 
 def record(path: Path, sha256: str, hash_source: str, url: str | None = None, verified: bool = True) -> Entry:

@@ -6,111 +6,16 @@ a runner gets. No Textual here: the CLI (`env`, `doctor`) and the setup wizard d
     python_for(model_or_family, config)  the interpreter a runner should use, or None
     note_for(model_or_family, config)    how that environment departs from the paper's ("" when it does not)
 
-A family runs in its own spec (envs/FAMILY.yml), or in the one the config's `[envs.FAMILY] spec`
-names (a variant such as amrcnn-tf215), or in the interpreter `[envs.FAMILY] python` names (an
-external environment, see external.py).
+    load_config(path=None)               the config, its [envs] spec names checked against the spec files
+
+The logic lives in the modules: selection.py (the functions above), base.py (states, events, the
+backend interface), conda.py and embedded.py (the backends), external.py (an interpreter the config
+names), specs.py (the spec files), operation.py and process.py (running the steps).
 """
 
-from __future__ import annotations
-
-from pathlib import Path
-
-from tui import catalog
-from tui.catalog import Model
-from tui.config import Config
 from tui.environments.base import Backend, EnvStatus, Event, Reporter, State
-from tui.environments.conda import CondaBackend, find_executable
-from tui.environments import external, specs
-from tui.environments.embedded import EmbeddedBackend
-from tui.errors import UserError
+from tui.environments.selection import (backend_for, environment_gap, family_of, load_config, note_for, python_for,
+                                        status_for)
 
 __all__ = ["Backend", "EnvStatus", "Event", "Reporter", "State", "backend_for", "environment_gap", "family_of",
-           "note_for", "python_for", "status_for"]
-
-
-def backend_for(config: Config, choice: str | None = None) -> Backend:
-    """The backend `choice` names (else the config's `backend`); `auto` is the user's conda, mamba or
-    micromamba when one is found, else the embedded one."""
-    choice = choice or config.backend
-    if choice == "embedded":
-        return EmbeddedBackend(config)
-    executable = find_executable(config, None if choice == "auto" else choice)
-    if executable is not None:
-        return CondaBackend(config, executable, None if choice == "auto" else choice)
-    if choice == "auto":
-        return EmbeddedBackend(config)
-    raise UserError(f"no {choice} executable found (set [environments] executable in the config, "
-                    f"or put {choice} on PATH)", hint="or choose --backend embedded")
-
-
-def family_of(model_or_family: Model | str, config: Config) -> str:
-    """The environment family a model (or model name, or family name) runs in."""
-    if isinstance(model_or_family, Model):
-        return model_or_family.environment or model_or_family.family
-    if model_or_family in catalog.FAMILIES or model_or_family in specs.families(config):
-        return model_or_family
-    return family_of(catalog.get(model_or_family), config)
-
-
-def status_for(model_or_family: Model | str, config: Config, checked_since: float | None = None) -> EnvStatus | None:
-    """The state of the environment a model (or family, or spec) runs in: an external interpreter's
-    when the config names one (checked again when its last check is older than `checked_since`,
-    a time.time()), else the selected spec's
-    from the configured backend, or from the embedded one when it is ready there and not in the
-    configured one; None when there is no such spec."""
-    family = family_of(model_or_family, config)
-    python = config.env_choice_for(family).python
-    if python is not None:
-        return external.status(family, python, config, checked_since)
-    name = specs.selected(family, config)
-    if name not in specs.families(config):
-        return None
-    status = backend_for(config).status(name)
-    if status.state is not State.READY and status.backend != "embedded":
-        embedded = EmbeddedBackend(config).status(name)
-        if embedded.state is State.READY:
-            return embedded
-    return status
-
-
-def python_for(model_or_family: Model | str, config: Config) -> Path | None:
-    """The interpreter to run a model's runner with: the external one the config names, or
-    `PREFIX/bin/python` of its environment, when that environment is ready; None when it is not
-    (or when the family has no environment spec).
-
-    None for `amrcnn`/`fformer` models means "not set up: `fashionfail-tui env create FAMILY`"; for
-    facere models (whose environment is optional) it means "use the app's own interpreter".
-    """
-    return _ready_python(status_for(model_or_family, config))
-
-
-def note_for(model_or_family: Model | str, config: Config) -> str:
-    """The selected spec's `note` (e.g. "not the paper's TensorFlow"); "" for an external interpreter,
-    whose make-up the app does not know, and for a family without a spec."""
-    family = family_of(model_or_family, config)
-    if config.env_choice_for(family).python is not None:
-        return ""
-    name = specs.selected(family, config)
-    return specs.load(name, config).note if name in specs.families(config) else ""
-
-
-def _ready_python(status: EnvStatus | None) -> Path | None:
-    python = status.interpreter if status else None
-    return python if status and status.state is State.READY and python.exists() else None
-
-
-def environment_gap(model: Model, config: Config) -> str | None:
-    """What readiness reports when the environment a model needs is not ready; None when it is
-    (or when the model needs none)."""
-    if not model.environment:
-        return None
-    status = status_for(model, config)
-    if _ready_python(status):
-        return None
-    if status is None:
-        return f"environment '{model.environment}' (no spec)"
-    if status.backend == external.BACKEND:
-        return f"environment '{status.family}' (external: {status.detail or status.state.value})"
-    if status.state is State.READY:
-        return f"environment '{status.family}' (ready, but it has no bin/python)"
-    return f"environment '{status.family}' ({status.state.value})"
+           "load_config", "note_for", "python_for", "status_for"]

@@ -23,7 +23,7 @@ from tui.config import Config
 from tui.environments import specs
 from tui.environments.base import EnvStatus, State, expand
 from tui.environments.process import python_environment
-from tui.files import write_text_atomically
+from tui.files import write_atomically
 
 BACKEND = "external"
 PROBE_SECONDS = 60
@@ -102,7 +102,7 @@ def _read_record(family: str) -> dict | None:
 def _check(family: str, python: Path, spec: specs.EnvSpec, key: str) -> dict:
     record = {"key": key, "python": str(python), "checked_at": time.time(), **_run_check(python, spec)}
     record_file(family).parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(record_file(family), json.dumps(record))
+    write_atomically(record_file(family), json.dumps(record))
     return record
 
 

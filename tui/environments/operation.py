@@ -15,7 +15,7 @@ from tui import paths
 from tui.environments import process
 from tui.environments.specs import EnvSpec
 from tui.errors import UserError
-from tui.files import write_text_atomically
+from tui.files import write_atomically
 
 MARKERS = ".fashionfail"
 
@@ -135,7 +135,7 @@ class Operation:
 
 def _write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(path, json.dumps(data))
+    write_atomically(path, json.dumps(data))
 
 
 def one_line(exc: BaseException) -> str:

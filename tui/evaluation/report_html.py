@@ -19,7 +19,7 @@ from tui.evaluation.failures import AnnotatedObject, FailureCases
 from tui.evaluation.report import PaperTable, model_labels, paper_table, percent
 from tui.evaluation.results import METRICS
 from tui.evaluation.scoring import MATCHING_IOU
-from tui.files import write_text_atomically
+from tui.files import write_atomically
 
 PANEL_PIXELS = 320
 """Longest side of each drawn picture."""
@@ -198,5 +198,5 @@ def write_report(path: Path, compared: dict, cases: FailureCases | None = None, 
     """render_report written atomically to `path`, its folder made if need be."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(path, render_report(compared, cases, images=images, shown=shown))
+    write_atomically(path, render_report(compared, cases, images=images, shown=shown))
     return path

@@ -4,39 +4,8 @@ Loading (the safe unpickler, format detection, the cached index) lives in this p
 browser, `inspect` and evaluation all read predictions through it.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-
-import numpy as np
-
-
-@dataclass
-class ImagePredictions:
-    """One image's detections, in the app's conventions whatever the source file's were."""
-
-    image_file: str
-    """The image's basename (tar member paths and directories stripped)."""
-    boxes: np.ndarray
-    """float32 [N, 4], xyxy, original-image pixels."""
-    category_ids: np.ndarray
-    """int64 [N], Fashionpedia category ids 0..45."""
-    scores: np.ndarray
-    """float32 [N]."""
-    masks: list[dict] = field(default_factory=list)
-    """N pycocotools RLEs {size: [h, w], counts: bytes}; decoded only where needed."""
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-    def mask(self, detection: int) -> np.ndarray | None:
-        """Detection's mask as a bool [h, w] array, decoded now; None when it has none."""
-        rle = self.masks[detection] if detection < len(self.masks) else None
-        return None if rle is None else decode_mask(rle)
-
-
-# Imported last: the loader builds ImagePredictions.
-from tui.predictions.columns import decode_mask  # noqa: E402
-from tui.predictions.loading import ImageSequence, PredictionSet, load_predictions  # noqa: E402
+from tui.predictions.columns import decode_mask
+from tui.predictions.image import ImagePredictions
+from tui.predictions.loading import ImageSequence, PredictionSet, load_predictions
 
 __all__ = ["ImagePredictions", "decode_mask", "ImageSequence", "PredictionSet", "load_predictions"]

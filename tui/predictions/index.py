@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from tui import paths
+from tui.files import replaced_atomically
 from tui.predictions.columns import Columns
 
 VERSION = 2
@@ -102,14 +101,8 @@ def save(source: Path, family: str | None, columns: Columns, info: dict, target:
     target = index_file(source, family)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".npz.part")
-    except OSError:
-        return None
-    try:
-        with os.fdopen(handle, "wb") as stream:
+        with replaced_atomically(target, binary=True) as stream:
             np.savez(stream, **arrays)
-        os.replace(temporary, target)
     except OSError:
-        Path(temporary).unlink(missing_ok=True)
         return None
     return target

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tui import catalog, isolation
+from tui import catalog
 from tui.errors import UserError, require_file
-from tui.predictions import ImagePredictions, index
+from tui.predictions import index, isolation
 from tui.predictions.columns import Columns, records_to_columns
 from tui.predictions.formats import Conventions, from_content, from_meta, from_name, normalize, parse_meta
+from tui.predictions.image import ImagePredictions
 from tui.predictions.safe_pickle import expansion_limit, read_arrays, reading_allowance
 
 ProgressCallback = Callable[[float, str], None]
@@ -152,9 +153,9 @@ def load_predictions(path, family: str | None = None, on_progress: ProgressCallb
 
     `family` overrides detection: a family (amrcnn, fformer, facere) or a model name (facere+).
     Uses the cache's index when the file is unchanged since it was last opened. Otherwise the file
-    is read in a child process (tui.isolation) that writes the index, which this process then maps:
-    a file that crashes or exhausts the reader costs one line, never the app. Raises UserError with
-    a one-line reason for anything unreadable.
+    is read in a child process (tui.predictions.isolation) that writes the index, which this process
+    then maps: a file that crashes or exhausts the reader costs one line, never the app. Raises
+    UserError with a one-line reason for anything unreadable.
     """
     path = Path(path).expanduser()
     override = from_name(family) if family else None

@@ -16,8 +16,8 @@ from pycocotools import mask as mask_utils
 
 from tui import catalog
 from tui.errors import UserError
-from tui.predictions import ImagePredictions
 from tui.predictions.columns import decode_mask
+from tui.predictions.image import ImagePredictions
 from tui.predictions.rle import checked_one, size_of
 
 

@@ -54,8 +54,8 @@ READING_MEMORY_PER_BYTE = 64
 
 def reading_allowance(file_bytes: int) -> int:
     """The address space reading a file of `file_bytes` on disk may add (the reading child's
-    RLIMIT_AS, see tui.isolation): a floor for numpy, zlib and the unpickler's tables, plus room for
-    the records a compressed pickle unfolds into."""
+    RLIMIT_AS, see tui.predictions.isolation): a floor for numpy, zlib and the unpickler's tables,
+    plus room for the records a compressed pickle unfolds into."""
     return READING_MEMORY_FLOOR + READING_MEMORY_PER_BYTE * file_bytes
 
 

@@ -11,7 +11,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from tui import catalog, paths
-from tui.predictions import ImagePredictions, PredictionSet
+from tui.predictions.image import ImagePredictions
+from tui.predictions.loading import PredictionSet
 from tui.predictions.rle import InvalidMask, checked
 
 SPLITS = ("test", "val", "train")

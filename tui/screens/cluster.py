@@ -14,7 +14,6 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tui.cluster import operations, record
 from tui.cluster.status import JobStatus, job_status
 from tui.errors import UserError
-from tui.merging import merge_job
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
 from tui.widgets.cluster.job_list import JobList
@@ -149,7 +148,7 @@ class ClusterScreen(Screen):
                               lambda ids: f"cancelled {', '.join(ids)}" if ids else "nothing left to cancel")
 
     def action_merge_job(self) -> None:
-        self._act_on_selected(merge_job, lambda path: f"merged into {path}")
+        self._act_on_selected(operations.merge, lambda path: f"merged into {path}")
 
     def action_open_merged(self) -> None:
         status = self.selected

@@ -14,16 +14,17 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from tui import catalog, jobs, paths
+from tui import catalog, paths
 from tui.comparison.plan import Plan, make_plan, nothing_to_run
 from tui.comparison.progress import QueueRows
 from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, QueueEvent
 from tui.comparison.results import WrittenComparison, write_comparison
-from tui.environments.diagnosis import Diagnosis, diagnose
 from tui.errors import UserError
 from tui.evaluation.evaluator import Evaluator
+from tui.runs.events import Failed, Finished, Started
 from tui.screens import NavEntry
 from tui.screens.failure_gallery import FailureGallery
+from tui.setup.diagnosis import Diagnosis, diagnose
 from tui.widgets.compare.form import CompareForm
 from tui.widgets.compare.paper_table import PaperTableView
 from tui.widgets.compare.queue_table import QueueTable
@@ -215,10 +216,10 @@ class CompareScreen(Screen):
     def _queue_changed(self, message: QueueChanged) -> None:
         event = message.event
         self.queue_table.update_rows(self.rows.apply(event))
-        if isinstance(event, ModelEvent) and isinstance(event.event, jobs.Started) and self.queue is not None:
+        if isinstance(event, ModelEvent) and isinstance(event.event, Started) and self.queue is not None:
             pid = self.queue.running_pid
             self.app.runner_pids = frozenset({pid}) if pid else frozenset()
-        elif isinstance(event, ModelEvent) and isinstance(event.event, (jobs.Finished, jobs.Failed)):
+        elif isinstance(event, ModelEvent) and isinstance(event.event, (Finished, Failed)):
             self.app.runner_pids = frozenset()
 
     @on(StageChanged)

@@ -13,9 +13,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui import catalog
-from tui.environments.diagnosis import Diagnosis, diagnose
 from tui.screens import NavEntry
 from tui.screens.run import open_in_run
+from tui.setup.diagnosis import Diagnosis, diagnose
 
 
 class HomeScreen(Screen):

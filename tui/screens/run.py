@@ -13,11 +13,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, RichLog, Static
 
-from tui import catalog, jobs
+from tui import catalog
 from tui.errors import UserError
-from tui.readiness import Readiness, readiness
+from tui.runs.checks import check_request, replaced_result
+from tui.runs.events import Event, Failed, Finished, LogLine, Progress, Started, failed
+from tui.runs.process import Job
+from tui.runs.request import RunRequest, SetupNeeded
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
+from tui.setup.readiness import Readiness, readiness
 from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import GpuPane, gpus_found, toggle_gpu_pane
 from tui.widgets.run.form import RunForm
@@ -37,7 +41,7 @@ def open_in_run(app: App, model: str) -> None:
 
 def _where_to_fix(error: UserError) -> str:
     """Where in the app the user fixes what a run lacks; nothing for what no screen fixes."""
-    if isinstance(error, jobs.SetupNeeded):
+    if isinstance(error, SetupNeeded):
         return {"setup": ": press s to set it up (Setup)", "models": ": press m to get it (Models)"}[error.area]
     return ""
 
@@ -63,7 +67,7 @@ class RunScreen(Screen):
     class EventReceived(Message):
         """A runner event, posted from the worker thread that follows the job."""
 
-        event: jobs.Event
+        event: Event
 
     @dataclass
     class ModelsChecked(Message):
@@ -71,7 +75,7 @@ class RunScreen(Screen):
 
         states: list[Readiness]
 
-    job: jobs.Job | None = None
+    job: Job | None = None
     last_output: Path | None = None
     """The prediction file the last finished run wrote, with the images it ran on."""
     last_images: Path | None = None
@@ -172,8 +176,8 @@ class RunScreen(Screen):
         if submitted.images is None or submitted.out_dir is None:
             self.notify("Choose an image folder and an output folder first.", severity="error")
             return
-        request = jobs.RunRequest(catalog.get(submitted.model), submitted.images, submitted.out_dir,
-                                  model_file=submitted.model_file, device=self.app.settings.device)
+        request = RunRequest(catalog.get(submitted.model), submitted.images, submitted.out_dir,
+                             model_file=submitted.model_file, device=self.app.settings.device)
         self.form.set_running(True)
         self.summary.add_class("hidden")
         self.progress.begin(request.model.name)
@@ -182,27 +186,27 @@ class RunScreen(Screen):
         self.follow(request)
 
     @work(thread=True, exclusive=True, group="run")
-    def follow(self, request: jobs.RunRequest, replace: bool = False) -> None:
+    def follow(self, request: RunRequest, replace: bool = False) -> None:
         """Check, start and follow one run; every event goes back to the screen as a message. An
         output of another run is replaced only once the user said so (`replace`)."""
         try:
-            jobs.check_request(request, self.app.settings)
-            replaced = None if replace else jobs.replaced_result(request, self.app.settings)
+            check_request(request, self.app.settings)
+            replaced = None if replace else replaced_result(request, self.app.settings)
             if replaced:
                 self.app.call_from_thread(self.ask_to_replace, request, replaced)
                 return
             self.app.call_from_thread(self.app.remember, images_dir=request.images.absolute(),
                                       out_dir=request.out_dir.absolute(),
                                       model_file=request.model_file.absolute() if request.model_file else None)
-            self.job = jobs.Job.start(request, self.app.settings)
+            self.job = Job.start(request, self.app.settings)
             self.app.call_from_thread(setattr, self.app, "runner_pids", frozenset({self.job.pid}))
         except UserError as exc:
-            self.post_message(self.EventReceived(jobs.failed(str(exc) + _where_to_fix(exc))))
+            self.post_message(self.EventReceived(failed(str(exc) + _where_to_fix(exc))))
             return
         for event in self.job.events():
             self.post_message(self.EventReceived(event))
 
-    def ask_to_replace(self, request: jobs.RunRequest, replaced: str) -> None:
+    def ask_to_replace(self, request: RunRequest, replaced: str) -> None:
         def answered(replace: bool) -> None:
             if replace:
                 self.follow(request, replace=True)
@@ -221,19 +225,19 @@ class RunScreen(Screen):
     @on(EventReceived)
     def show(self, message: EventReceived) -> None:
         event = message.event
-        if isinstance(event, jobs.Started):
+        if isinstance(event, Started):
             self.progress.started(event)
-        elif isinstance(event, jobs.Progress):
+        elif isinstance(event, Progress):
             self.progress.advanced(event)
-        elif isinstance(event, jobs.LogLine) and event.source != "runner":
+        elif isinstance(event, LogLine) and event.source != "runner":
             # the runner writes its log and warning messages to stderr too: show stderr only
             self.log_view.write(event.message)
-        elif isinstance(event, jobs.Finished):
+        elif isinstance(event, Finished):
             self.finished(event)
-        elif isinstance(event, jobs.Failed):
+        elif isinstance(event, Failed):
             self.failed(event)
 
-    def finished(self, event: jobs.Finished) -> None:
+    def finished(self, event: Finished) -> None:
         self.job = None
         self.app.runner_pids = frozenset()
         self.form.set_running(False)
@@ -244,7 +248,7 @@ class RunScreen(Screen):
         self.last_output = event.output
         self.notify(f"Wrote {event.output}; ctrl+b opens it in the browser")
 
-    def failed(self, event: jobs.Failed) -> None:
+    def failed(self, event: Failed) -> None:
         self.job = None
         self.app.runner_pids = frozenset()
         self.form.set_running(False)

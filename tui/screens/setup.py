@@ -17,13 +17,14 @@ from textual.widgets import ContentSwitcher, Footer, Header, Static
 
 from tui import catalog
 from tui.config import Config
-from tui.environments import Backend, backend_for, wizard
-from tui.environments.conda import FLAVOURS, find_executable
-from tui.environments.diagnosis import diagnose
-from tui.environments.wizard import STEP_TITLES, STEPS
 from tui.downloads import CheckpointNeeded
+from tui.environments import Backend, backend_for
+from tui.environments.conda import FLAVOURS, find_executable
 from tui.errors import UserError
 from tui.screens import NavEntry
+from tui.setup import wizard
+from tui.setup.diagnosis import diagnose
+from tui.setup.wizard import STEP_TITLES, STEPS
 from tui.widgets.setup import BackendChoice, CheckReport, DiskTable, ModelChoice, Task, TaskRunner
 
 

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, SelectionList
 from textual.widgets.selection_list import Selection
 
-from tui.environments.diagnosis import Diagnosis
+from tui.setup.diagnosis import Diagnosis
 from tui.widgets.run.path_field import PathField
 
 
@@ -40,6 +40,34 @@ class ModelChoices(SelectionList[str]):
 
 
 class CompareForm(Vertical):
+    DEFAULT_CSS = """
+    CompareForm {
+        height: auto;
+    }
+    CompareForm .field-label {
+        width: 13;
+        padding: 1 1 0 0;
+    }
+    CompareForm .form-row {
+        height: auto;
+    }
+    CompareForm Button {
+        margin: 0 1 0 0;
+        min-width: 10;
+    }
+    CompareForm #compare-start {
+        margin-left: 13;
+    }
+    CompareForm ModelChoices {
+        height: auto;
+        max-height: 10;
+        margin-left: 13;
+        border: round $panel;
+        border-title-color: $text-muted;
+        border-subtitle-color: $text-muted;
+    }
+    """
+
     @dataclass
     class Submitted(Message):
         """The user asked to start a comparison with these choices."""

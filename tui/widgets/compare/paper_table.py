@@ -12,6 +12,14 @@ BEST_STYLE = "bold reverse"
 
 
 class PaperTableView(DataTable):
+    DEFAULT_CSS = """
+    PaperTableView {
+        height: auto;
+        max-height: 10;
+        margin: 1 0 0 0;
+    }
+    """
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.add_column("model", key="model")

@@ -30,6 +30,13 @@ def _cells(row: ModelRow) -> dict[str, object]:
 class QueueTable(DataTable):
     """Rows keyed by model name."""
 
+    DEFAULT_CSS = """
+    QueueTable {
+        height: auto;
+        max-height: 10;
+    }
+    """
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         for heading, key in COLUMNS:

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Select
 
 from tui import catalog
-from tui.readiness import Readiness
+from tui.setup.readiness import Readiness
 from tui.widgets.run.path_field import PathField
 
 

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
-from tui import jobs
+from tui.runs.events import Progress, Started
 
 
 class RunProgress(Vertical):
@@ -48,13 +48,13 @@ class RunProgress(Vertical):
             self.bar.update(total=1, progress=0)
             self.status.update("Not started.")
 
-    def started(self, event: jobs.Started) -> None:
+    def started(self, event: Started) -> None:
         self.bar.update(total=event.total, progress=event.resumed)
         self._first = (time.monotonic(), event.resumed)
         resumed = f", resuming after {event.resumed} done" if event.resumed else ""
         self.status.update(f"{event.model} on {', '.join(event.providers) or 'default device'}{resumed}")
 
-    def advanced(self, event: jobs.Progress) -> None:
+    def advanced(self, event: Progress) -> None:
         self.bar.update(total=event.total, progress=event.done)
         rate = ""
         if self._first is not None:

@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.environments.diagnosis import Diagnosis
-from tui.environments.wizard import DiskNeed
+from tui.setup.diagnosis import Diagnosis
+from tui.setup.wizard import DiskNeed
 from tui.units import human_size
 from tui.widgets.fitted_table import FittedTable
 

@@ -3,7 +3,7 @@
 Shard numbers are 0-based (0 <= I < N) so they equal SLURM's array task ids (`--array=0-(N-1)`).
 Shard I takes the contiguous slice `images[I*T//N:(I+1)*T//N]` of the T sorted images, so joining
 the shards in order gives exactly the single run's image order. The runners' `select_images` and
-`shard_of` (runners/common.py) decide both; the app calls them rather than repeating them.
+`shard_of` (runners/run_files.py) decide both; the app calls them rather than repeating them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.errors import UserError
-from tui.runner_common import runners_common
+from tui.runs.runner_files import run_files
 
 _SPEC = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
@@ -53,7 +53,7 @@ class Shard:
 
     def select(self, items: list) -> list:
         """This shard's part of the (already sorted) list, as the runner takes it."""
-        return runners_common().shard_of(items, (self.index, self.count))
+        return run_files().shard_of(items, (self.index, self.count))
 
 
 def all_shards(count: int) -> list[Shard]:
@@ -62,4 +62,4 @@ def all_shards(count: int) -> list[Shard]:
 
 def list_images(folder: Path) -> list[str]:
     """The images a run over `folder` covers, in order: the runners' own listing."""
-    return runners_common().select_images(str(folder))
+    return run_files().select_images(str(folder))

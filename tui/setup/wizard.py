@@ -12,9 +12,10 @@ from pathlib import Path
 from tui import catalog, paths
 from tui.catalog import Model
 from tui.config import Config
+from tui.downloads import fetch_model
 from tui.environments import specs
 from tui.environments.base import Backend, Event, State
-from tui.files import write_text_atomically
+from tui.files import write_atomically
 from tui.units import human_size
 
 STEPS = ("backend", "models", "disk", "environments", "checkpoints", "check")
@@ -70,7 +71,7 @@ def load_state() -> WizardState:
 
 def save_state(state: WizardState) -> None:
     state_file().parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(state_file(), json.dumps(asdict(state), indent=1))
+    write_atomically(state_file(), json.dumps(asdict(state), indent=1))
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,6 @@ def build_environment(backend: Backend, family: str, on_line, on_step, on_fracti
 def fetch_checkpoint(model: Model, config: Config, on_line, on_fraction) -> None:
     """The wizard's one call into the download manager: the model's checkpoint and source tree.
     UserError (one line) when it cannot, e.g. a model whose weights must be downloaded by hand."""
-    from tui.downloads import fetch_model
-
     seen = set()
 
     def on_progress(progress) -> None:

@@ -22,7 +22,6 @@ pastes with `runners/facere_paste.py`. Models without the structure keep the ori
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from onnx import helper, numpy_helper
 
 from tui import paths
 from tui.errors import UserError
-from tui.files import sha256_of
+from tui.files import replaced_atomically, sha256_of, write_atomically
 
 FORMAT = 2  # 2: plan.json records the SHA-256 of cut.onnx and paste.onnx
 INDEX_INPUT = "index"  # runners/facere_paste.py: INDEX_INPUT, PASTE_OUTPUTS
@@ -127,9 +126,7 @@ def prepare(model_path: Path) -> Analysis:
     record = {"format": FORMAT, "model_sha256": sha256, "fast": analysis.fast is not None, "reason": analysis.reason}
     if analysis.fast is not None:
         record["files"] = {path.name: sha256_of(path) for path in _cached_files(analysis.fast)}
-    temporary = _temporary_beside(plan_file)
-    temporary.write_text(json.dumps(record, indent=1))
-    temporary.replace(plan_file)
+    write_atomically(plan_file, json.dumps(record, indent=1))
     return analysis
 
 
@@ -157,15 +154,10 @@ def _cached_files(fast: FastModel) -> tuple[Path, Path]:
     return fast.cut_model, fast.paste_model
 
 
-def _temporary_beside(path: Path) -> Path:
-    """A name of this process's own, so two runs preparing the same model never share a file."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def _save_atomically(model: onnx.ModelProto, path: Path) -> None:
-    temporary = _temporary_beside(path)
-    onnx.save(model, str(temporary))
-    temporary.replace(path)
+    """Two runs preparing the same model never share a file: the temporary one is this thread's own."""
+    with replaced_atomically(path, binary=True) as handle:
+        onnx.save(model, handle)
 
 
 # --- finding the loop ---------------------------------------------------------------------------

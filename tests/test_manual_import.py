@@ -12,7 +12,7 @@ from tests.helpers.onnx_models import build_maskrcnn_like
 
 from tui import catalog, config, paths
 from tui.downloads import CheckpointNeeded, fetch_model, model_files_state
-from tui.downloads.imports import checkpoint_format
+from tui.downloads.manual_import import checkpoint_format
 from tui.errors import UserError
 
 SWIN = catalog.get("fformer-swin")

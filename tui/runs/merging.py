@@ -13,15 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tui import isolation
-from tui.cluster.record import ClusterJob
 from tui.errors import UserError
-from tui.predictions.formats import parse_meta
+from tui.predictions import isolation
 from tui.predictions.columns import records_to_columns
+from tui.predictions.formats import parse_meta
 from tui.predictions.loading import records_of
 from tui.predictions.safe_pickle import expansion_limit, read_arrays, reading_allowance
-from tui.runner_common import runners_common
-from tui.shards import Shard
+from tui.runs.runner_files import run_files
+from tui.runs.shards import Shard
 
 MATCHING_FIELDS = ("model", "family", "model_file", "score_threshold", "box_format", "class_ids", "image_set",
                    "image_dir", "environment_note")
@@ -111,7 +110,7 @@ def merged_meta(shards: list[ShardFile]) -> dict:
 
 def merge_files(files: list[Path], out: Path) -> Path:
     """Check the shards, join them, write `out`; returns it. The shards are read, and `out`
-    written, in a child process (tui.isolation): a hostile shard costs one line, never the caller."""
+    written, in a child process (tui.predictions.isolation): a hostile shard costs one line, never the caller."""
     if not files:
         raise UserError("no shard files given")
     files = [Path(f) for f in files]
@@ -120,7 +119,7 @@ def merge_files(files: list[Path], out: Path) -> Path:
         shards = _check_complete([read_shard(f) for f in files])
         records = [record for s in shards for record in s.records]
         out.parent.mkdir(parents=True, exist_ok=True)
-        runners_common().write_npz_atomically(str(out), records, merged_meta(shards))
+        run_files().write_npz_atomically(str(out), records, merged_meta(shards))
         return str(out)
 
     size = sum(f.stat().st_size for f in files if f.is_file())
@@ -128,13 +127,3 @@ def merge_files(files: list[Path], out: Path) -> Path:
                   on_progress=lambda fraction, stage: None)
     return out
 
-
-def merge_job(job: ClusterJob) -> Path:
-    """`cluster merge`: every shard file of a cluster run into the file a single run would write."""
-    missing = [s.index for s in job.shard_list() if not job.shard_file(s).exists()]
-    if missing:
-        raise UserError(f"job {job.job_id}: shards {', '.join(map(str, missing))} are not done yet "
-                        "(`fashionfail-tui cluster status` says why)")
-    job.merged = merge_files([job.shard_file(s) for s in job.shard_list()], job.merged_path)
-    job.save()
-    return job.merged

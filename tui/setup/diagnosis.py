@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from tui.catalog import Model
 from tui.config import Config
 from tui.environments import EnvStatus, State, environment_gap, external, family_of, status_for
-from tui.readiness import readiness
+from tui.setup.readiness import readiness
 
 
 @dataclass(frozen=True)
