@@ -405,7 +405,10 @@ def test_a_runner_whose_parent_is_killed_stops_after_the_image_in_flight(tmp_pat
     """SIGKILL to the process that started the runner. Its events go to a file, so no broken pipe
     stops it: only its watch on its parent does. It must not go on to write the output (holding the
     output's lock meanwhile); the journal keeps what was done, and the rerun resumes from it."""
-    model_file, images, output = slow_workload(tmp_path, images=30)
+    # enough images that the runner, at ~30 ms an image on a quiet machine, cannot finish them all in the
+    # half second its parent watch may take
+    IMAGES = 240
+    model_file, images, output = slow_workload(tmp_path, images=IMAGES)
     events = tmp_path / "events.jsonl"
     parent = subprocess.Popen([sys.executable, "-c", _PARENT, json.dumps(runner_argv(model_file, images, output)),
                                str(events)], stdout=subprocess.PIPE, text=True)
@@ -418,4 +421,4 @@ def test_a_runner_whose_parent_is_killed_stops_after_the_image_in_flight(tmp_pat
     assert gone(runner, within=45)
     assert not output.exists() and Path(str(output) + ".journal").exists()
     code, rerun, _ = run_runner(model_file, images, output)
-    assert code == 0 and rerun[0]["resumed"] >= 1 and rerun[-1]["images"] == 30
+    assert code == 0 and rerun[0]["resumed"] >= 1 and rerun[-1]["images"] == IMAGES
