@@ -78,11 +78,18 @@ def test_bad_watch_interval_is_one_line(argv, capsys):
     assert captured.err.strip().startswith("fashionfail-tui: error: --watch needs a positive")
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT as a terminal leaves it to a program. Tests started in the background (`cmd &`, nohup)
+    inherit SIGINT ignored, and Python then keeps ignoring it, as it should: Ctrl-C cannot reach such
+    a program anyway."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_watch_prints_json_lines_until_ctrl_c(tmp_path):
     """The real command in a subprocess (whatever GPU this machine has): SIGINT ends it with exit 0."""
     process = subprocess.Popen([sys.executable, "-m", "tui", "gpu", "--json", "--watch", "0.1"], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+                               env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=_as_from_a_terminal)
     lines = [process.stdout.readline() for _ in range(2)]
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=10)
