@@ -11,6 +11,7 @@ import pytest
 from failure_case import MODELS, write_case
 from tests.helpers.comparison import annotations_from, make_workspace, slow_facere_plus
 from tests.helpers.pilot import wait_for
+from tests.test_app_small_terminal import check
 from tui.app import FashionFailApp, LaunchOptions
 from tui.commands import main
 from tui.evaluation.evaluator import Evaluator
@@ -81,6 +82,7 @@ async def test_screenshot_compare_runs_the_queue_then_shows_the_papers_table(wor
         app.save_screenshot(filename="compare.svg", path=str(screenshot_dir))
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
+        await check(pilot, (80, 24))  # quit and the area keys in sight, no number cut
         app.save_screenshot(filename="compare-80x24.svg", path=str(screenshot_dir))
         await pilot.resize_terminal(120, 40)
 

@@ -39,8 +39,8 @@ class CompareScreen(Screen):
         Binding("ctrl+s", "start_comparison", "Start", tooltip="Run the chosen models over the image folder in turn"),
         Binding("ctrl+x", "cancel_comparison", "Cancel",
                 tooltip="Stop the model running now after its image in flight, and the queue (Start again resumes)"),
-        Binding("ctrl+f", "open_gallery", "Failure cases",
-                tooltip="Each model's detections beside the ground truth, case by case"),
+        Binding("ctrl+f", "open_gallery", "Failure cases",  # the form's button says it; the footer keeps quit and the areas
+                tooltip="Each model's detections beside the ground truth, case by case", show=False),
         Binding("ctrl+o", "browse('images')", "Images folder", tooltip="Open the folder picker for the images",
                 show=False),
     ]
