@@ -133,14 +133,20 @@ async def test_screenshot_cancelling_keeps_the_finished_model_and_the_started_im
         assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
 
 
+async def start_facere_alone(pilot, workspace: Path) -> CompareScreen:
+    """Facere alone over the workspace's images, no annotation file: ctrl+s once the models are listed."""
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.form.models.option_count == 6)
+    fill_form(screen, workspace, None)
+    screen.form.models.deselect("facere+")
+    await pilot.press("ctrl+s")
+    return screen
+
+
 async def test_without_an_annotation_file_the_models_run_and_it_says_how_to_evaluate(workspace):
     app = FashionFailApp(LaunchOptions(mode="compare"))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.form.models.option_count == 6)
-        fill_form(screen, workspace, None)
-        screen.form.models.deselect("facere+")
-        await pilot.press("ctrl+s")
+        screen = await start_facere_alone(pilot, workspace)
         await wait_for(pilot, seconds=60.0, condition=lambda: screen.rows is not None and not screen.running)
         assert list(screen.rows.rows) == ["facere"]
         assert "No annotation file" in str(screen.status.render()) and "dataset fetch" in str(screen.status.render())
@@ -152,11 +158,7 @@ async def test_an_output_of_another_run_is_replaced_only_after_asking(workspace)
     (workspace / "out" / "facere.npz").write_bytes(b"someone else's file")
     app = FashionFailApp(LaunchOptions(mode="compare"))
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.form.models.option_count == 6)
-        fill_form(screen, workspace, None)
-        screen.form.models.deselect("facere+")
-        await pilot.press("ctrl+s")
+        screen = await start_facere_alone(pilot, workspace)
         await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
         assert "facere.npz exists and is not a prediction file" in str(app.screen.query_one("#confirm-question").render())
         await pilot.press("n")
