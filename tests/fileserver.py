@@ -6,6 +6,7 @@ every request's headers so tests can check what the client really asked for.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 import time
@@ -26,6 +27,8 @@ class Served:
     """Send different bytes than the ETag/X-Linked-Etag describe."""
     linked_sha256: str | None = None
     """Hugging Face style: answer with a 302 carrying X-Linked-Etag, then the bytes."""
+    goog_md5: bool = False
+    """Google Cloud Storage style: an `x-goog-hash: crc32c=..., md5=BASE64` header with the md5 of `body`."""
     delay: float = 0.0
     """Seconds to sleep between 1 KiB chunks."""
     no_length: bool = False
@@ -122,6 +125,10 @@ class FileServer:
         request.send_header("ETag", served.etag)
         request.send_header("Last-Modified", served.last_modified)
         request.send_header("Accept-Ranges", "none" if served.ignore_range else "bytes")
+        if served.goog_md5:
+            md5 = base64.b64encode(hashlib.md5(served.body).digest()).decode()
+            request.send_header("x-goog-hash", "crc32c=n03x6A==")
+            request.send_header("x-goog-hash", f"md5={md5}")
         request.end_headers()
         remaining = body[start:]
         if fault and fault.startswith("drop:"):

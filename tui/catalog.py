@@ -72,7 +72,8 @@ class Artifact:
     """file: stored as is; tar: a .tar.gz unpacked into `unpacks_to`; manual: imported by the user."""
     sha256: str | None = None
     size: int | None = None
-    """Approximate size in bytes, for disk-space checks; None when unknown."""
+    """Approximate size in bytes of the paper's file (disk-space checks, and `paper_checkpoint`: a file
+    more than 1% off it is not the paper's); None when unknown."""
     unpacks_to: str | None = None
     expected_files: tuple[str, ...] = ()
     manual_from: str | None = None
@@ -172,6 +173,19 @@ MODELS: tuple[Model, ...] = (
 )
 _BY_NAME = {alias: m for m in MODELS for alias in (m.name, *m.aliases)}
 FAMILIES = ("amrcnn", "fformer", "facere")
+
+
+PUBLISHED: dict[str, dict[str, tuple[float, ...]]] = {
+    # The paper's FashionFail-test table (references/05_evaluation.md), percent, one decimal, in the
+    # order of tui.evaluation.results.METRICS: mAP_w, mAP_w@.50, mAP_w@.75, mAR_w top-1, mAR_w top-100.
+    "amrcnn-spine": {"bbox": (21.0, 22.1, 21.5, 32.1, 32.7), "segm": (21.2, 22.0, 21.5, 32.1, 32.7)},
+    "fformer-swin": {"bbox": (22.2, 25.1, 21.5, 32.9, 44.6), "segm": (20.9, 23.2, 20.2, 30.2, 40.0)},
+    "amrcnn-r50-fpn": {"bbox": (18.3, 19.7, 19.3, 25.7, 25.8), "segm": (18.6, 19.2, 19.0, 25.6, 25.6)},
+    "fformer-r50-fpn": {"bbox": (14.4, 14.6, 14.6, 25.9, 26.9), "segm": (14.5, 14.6, 14.6, 25.9, 26.3)},
+    "facere": {"bbox": (24.0, 27.5, 25.1, 44.6, 47.5), "segm": (24.3, 26.8, 24.9, 45.5, 47.9)},
+    "facere+": {"bbox": (93.4, 95.7, 95.3, 96.6, 96.6), "segm": (94.1, 95.7, 95.6, 97.3, 97.3)},
+}
+"""The paper's published numbers per model and IoU type (FashionFail-test, the published checkpoints)."""
 
 
 def names() -> list[str]:

@@ -8,6 +8,7 @@ import json
 import time
 
 from rich.console import Console
+from rich.markup import escape
 
 from tui import catalog
 from tui.environments import load_config
@@ -37,6 +38,8 @@ def execute(args) -> int:
             console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {diagnosis.environment}", soft_wrap=True)
             if diagnosis.note:
                 console.print(f"  [magenta]note: {diagnosis.note}[/]", soft_wrap=True)
+            if diagnosis.checkpoint_warning:
+                console.print(f"  [yellow]warning: {escape(diagnosis.checkpoint_warning)}[/]", soft_wrap=True)
             for gap in diagnosis.gaps:
                 console.print(f"  missing {gap.what}\n    fix: [cyan]{gap.fix}[/]", soft_wrap=True)
     return 0 if all(d.ready for d in diagnoses) else 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from tui import catalog
 from tui.commands import emit_event
 from tui.downloads import CheckpointNeeded, fetch_model
+from tui.downloads.paper import paper_checkpoint
 from tui.downloads.progress import Progress, describe
 from tui.environments import load_config
 from tui.errors import UserError
@@ -81,6 +82,8 @@ def execute(args) -> int:
             reporter.finished("error", message=exc.for_command_line)
             continue
         reporter.finished("done", path=str(path))
+        if args.source_file and (warning := paper_checkpoint(model, settings).warning):
+            reporter.finished("warning", message=f"warning: {warning}")
     left = f"{len(needing)} of {len(models)} models still need a checkpoint imported by hand: {', '.join(needing)}"
     if failures:
         raise UserError(f"{len(failures)} of {len(models)} models not fetched: {', '.join(failures)}"

@@ -15,7 +15,7 @@ from tui.catalog import Model
 from tui.config import Config
 from tui.downloads import archives, manifest, manual_import
 from tui.downloads.files import remove_quietly
-from tui.downloads.http import Policy, download
+from tui.downloads.http import Policy, download, md5_of
 from tui.downloads.locks import is_locked, locked
 from tui.downloads.progress import Meter, ProgressCallback, ignore
 from tui.downloads.sources import ensure_source, resolve
@@ -87,8 +87,9 @@ def _download(model: Model, config: Config, state: ModelFiles, on_progress: Prog
         with locked(unpacked_folder(model)):
             if not model_files_state(model, config).usable:
                 _download_file(model, config, on_progress, policy)
+                tarball = manifest.get(download_target(model))
                 _unpack(model, download_target(model), config.override_for(model.name).url or model.weights.url,
-                        on_progress)
+                        on_progress, stated=tarball.stated if tarball else None)
                 remove_quietly(download_target(model))  # the manifest keeps its hash for a later re-download
         return
     if state.state == "corrupt":
@@ -112,29 +113,44 @@ def _download_file(model: Model, config: Config, on_progress: ProgressCallback, 
         source = "server"
     else:  # checked against the earlier download's record, or the first download itself
         source = earlier.hash_source if earlier else "first-download"
-    manifest.record(target, result.sha256, source, url=url)
+    stated = {**result.stated, "matches": True} if result.stated else earlier.stated if earlier else None
+    manifest.record(target, result.sha256, source, url=url, stated=stated)
 
 
-def _unpack(model: Model, archive: Path, url: str | None, on_progress: ProgressCallback) -> Path:
+def _unpack(model: Model, archive: Path, url: str | None, on_progress: ProgressCallback,
+            stated: dict | None = None) -> Path:
+    """Unpack the tarball; each file's record carries what its server stated about the tarball."""
     folder = unpacked_folder(model)
     archives.unpack(archive, folder, model.weights.expected_files, on_progress)
     for path in unpacked_files(model):
-        manifest.record(path, sha256_of(path), "archive", url=url)
+        manifest.record(path, sha256_of(path), "archive", url=url, stated=stated)
     return folder
+
+
+def _restated(earlier: manifest.Entry | None, path: Path, sha256: str | None = None) -> dict | None:
+    """What a server once stated about the file stored here, and whether `path` (a file imported in
+    its place) matches it; None when nothing was stated."""
+    stated = earlier.stated if earlier else None
+    if not stated or not stated.get("value"):
+        return None
+    got = md5_of(path) if stated.get("algorithm") == "md5" else sha256 or sha256_of(path)
+    return {**stated, "matches": got == stated["value"]}
 
 
 def import_model(model: Model, source_file: Path, on_progress: ProgressCallback = ignore) -> Path:
     """Copy a hand-downloaded checkpoint into the cache after checking it is one; record its hash."""
     source_file = source_file.expanduser()
-    if model.weights.kind == "tar":  # an air-gapped copy of the tarball: the same checks as a download
-        with locked(unpacked_folder(model)):
-            return _unpack(model, source_file, url=None, on_progress=on_progress)
     target = download_target(model)
+    earlier = manifest.get(target)
+    if model.weights.kind == "tar":  # an air-gapped copy of the tarball: the same checks as a download
+        stated = _restated(earlier, source_file)
+        with locked(unpacked_folder(model)):
+            return _unpack(model, source_file, url=None, on_progress=on_progress, stated=stated)
     check = manual_import.checkpoint_format
     if model.weights.kind == "file":  # Facere's ONNX files: checked the way `run --model-file` checks them
         check = partial(validate_model_file, model)
     digest = manual_import.import_file(source_file, target, on_progress, check)
-    manifest.record(target, digest, "import")
+    manifest.record(target, digest, "import", stated=_restated(earlier, target, digest))
     return target
 
 
@@ -153,7 +169,9 @@ def verify_model(model: Model, config: Config, on_progress: ProgressCallback | N
         digest = sha256_of(file.path, meter.advance)
         expected = pinned or file.sha256
         source = ("config" if override.sha256 else "catalog") if pinned else file.hash_source or "first-download"
-        manifest.record(file.path, expected or digest, source, verified=not expected or digest == expected)
+        entry = manifest.get(file.path)
+        manifest.record(file.path, expected or digest, source, verified=not expected or digest == expected,
+                        stated=entry.stated if entry else None)
     return model_files_state(model, config)
 
 

@@ -17,6 +17,8 @@ in messages, progress events or files.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -61,6 +63,9 @@ class Downloaded:
     size: int
     hash_source: str
     """expected (the caller's hash matched), server (X-Linked-Etag matched), or unchecked."""
+    stated: dict | None = None
+    """The checksum the server stated for the file, which it matched: `{"algorithm": "sha256"
+    (Hugging Face's X-Linked-Etag) or "md5" (Google Cloud Storage's x-goog-hash), "value", "url"}`."""
 
 
 class _Retry(Exception):
@@ -97,6 +102,30 @@ def linked_sha256(response: httpx.Response) -> str | None:
     return None
 
 
+def stated_md5(response: httpx.Response) -> str | None:
+    """Google Cloud Storage's md5 (`x-goog-hash: crc32c=..., md5=BASE64`) as hex, on the answer or a redirect."""
+    for answer in (*response.history, response):
+        for value in answer.headers.get_list("x-goog-hash", split_commas=True):
+            name, _, encoded = value.strip().partition("=")
+            if name.strip().lower() != "md5":
+                continue
+            try:
+                raw = base64.b64decode(encoded.strip(), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            if len(raw) == 16:
+                return raw.hex()
+    return None
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _host(url: str) -> str:
     """host[:port], without credentials."""
     return urlsplit(url).netloc.rpartition("@")[2] or redact(url)
@@ -120,6 +149,7 @@ class Transfer:
         self.part = target.with_name(target.name + ".part")
         self.sidecar = _sidecar(self.part)
         self.server_sha256: str | None = None
+        self.server_md5: str | None = None
         self.digest = hashlib.sha256()
         """sha256 of the partial file's bytes, updated while streaming."""
 
@@ -133,6 +163,20 @@ class Transfer:
         if self.fallback_sha256:
             return self.fallback_sha256.lower(), "expected"
         return None, "unchecked"
+
+    def stated(self) -> dict | None:
+        """What the server stated about the file (see Downloaded.stated); raises UserError, deleting
+        the partial file, when its md5 is not the one Google Cloud Storage stated."""
+        if self.server_sha256:
+            return {"algorithm": "sha256", "value": self.server_sha256, "url": self.shown_url}
+        if self.server_md5:
+            got = md5_of(self.part)
+            if got != self.server_md5:
+                self.discard_partial()
+                raise UserError(f"hash mismatch for {self.target.name} from {self.shown_url}: the server states md5 "
+                                f"{self.server_md5}, got {got}; the download was deleted")
+            return {"algorithm": "md5", "value": self.server_md5, "url": self.shown_url}
+        return None
 
     def discard_partial(self) -> None:
         remove_quietly(self.part, self.sidecar)
@@ -163,6 +207,7 @@ class Transfer:
                 headers["If-Range"] = validator
         with client.stream("GET", self.url, headers=headers) as response:
             self.server_sha256 = linked_sha256(response) or self.server_sha256
+            self.server_md5 = stated_md5(response) or self.server_md5
             status = response.status_code
             if status == 416:
                 raise _Retry(f"the server refused to resume at byte {offset}", fresh=True)
@@ -271,12 +316,13 @@ def download(url: str, target: Path, expected_sha256: str | None = None, fallbac
             transfer.discard_partial()
             raise UserError(f"hash mismatch for {target.name} from {transfer.shown_url}: expected sha256 {wanted}, "
                             f"got {digest}; the download was deleted")
+        stated = transfer.stated()
         try:
             replace_durably(transfer.part, target)
         except OSError as exc:
             raise disk_error(exc, target) from None
         remove_quietly(transfer.sidecar)
-        return Downloaded(target, digest, target.stat().st_size, source)
+        return Downloaded(target, digest, target.stat().st_size, source, stated)
 
 
 def _existing(target: Path, wanted: str | None, on_progress: ProgressCallback) -> Downloaded:

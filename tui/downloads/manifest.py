@@ -2,7 +2,7 @@
 
 One entry per file path relative to the checkpoints dir:
     {"sha256": ..., "size": ..., "hash_source": catalog|config|server|first-download|import|archive,
-     "url": ..., "mtime_ns": ..., "verified": true|false}
+     "url": ..., "mtime_ns": ..., "verified": true|false, "stated": null or {...}}
 `mtime_ns` and `size` are those of the file when it was last hashed, so a cheap stat tells whether
 it may have changed since. Writes take the manifest's lock and replace the file atomically.
 """
@@ -28,6 +28,10 @@ class Entry:
     verified: bool = True
     """False once a verification found the file does not match sha256."""
     url: str | None = None
+    stated: dict | None = None
+    """The checksum a server stated for the file's source, and whether the file matched it:
+    `{"algorithm": "sha256"|"md5", "value", "url", "matches": bool}`; for unpacked files, the tarball's.
+    tui.downloads.paper tells from it whether a checkpoint is the paper's."""
 
     def matches_stat(self, path: Path) -> bool:
         """The file looks untouched since it was hashed (same size and mtime)."""
@@ -69,10 +73,11 @@ def _write(files: dict[str, dict]) -> None:
     write_atomically(target, json.dumps({"files": files}, indent=1, sort_keys=True), durable=True)
 
 
-def record(path: Path, sha256: str, hash_source: str, url: str | None = None, verified: bool = True) -> Entry:
+def record(path: Path, sha256: str, hash_source: str, url: str | None = None, verified: bool = True,
+           stated: dict | None = None) -> Entry:
     stat = path.stat()
     entry = Entry(sha256=sha256, size=stat.st_size, hash_source=hash_source, mtime_ns=stat.st_mtime_ns,
-                  verified=verified, url=redact(url) if url else None)
+                  verified=verified, url=redact(url) if url else None, stated=stated)
     with locked(manifest_file()):
         files = _read()
         files[key_for(path)] = asdict(entry)

@@ -95,6 +95,8 @@ class ModelsScreen(Screen):
     def operation_finished(self, message: CacheOperations.Finished) -> None:
         self.busy.discard(message.model)
         self.notify(message.summary, title=f"{message.model}: {message.action}")
+        if message.warning:  # people fine-tune: a warning, not a refusal
+            self.notify(message.warning, title=f"{message.model}: {message.action}", severity="warning", timeout=15)
         self.operations.read_states()
 
     @on(CacheOperations.Failed)

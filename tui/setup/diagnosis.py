@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tui.catalog import Model
 from tui.config import Config
+from tui.downloads.paper import paper_checkpoint
 from tui.environments import EnvStatus, State, environment_gap, external, family_of, status_for
 from tui.setup.readiness import readiness
 
@@ -24,6 +25,8 @@ class Diagnosis:
     gaps: tuple[Gap, ...]
     note: str = ""
     """How that environment departs from the paper's (a variant spec's `note`)."""
+    checkpoint_warning: str = ""
+    """`not the paper's checkpoint (...)` when the checkpoint is there and is not the paper's."""
 
     @property
     def ready(self) -> bool:
@@ -31,7 +34,7 @@ class Diagnosis:
 
     def to_json(self) -> dict:
         return {"name": self.model, "ready": self.ready, "environment": self.environment, "note": self.note,
-                "gaps": [{"what": g.what, "fix": g.fix} for g in self.gaps]}
+                "checkpoint_warning": self.checkpoint_warning, "gaps": [{"what": g.what, "fix": g.fix} for g in self.gaps]}
 
 
 def diagnose(model: Model, settings: Config, checked_since: float | None = None) -> Diagnosis:
@@ -45,7 +48,8 @@ def diagnose(model: Model, settings: Config, checked_since: float | None = None)
             gaps.append(Gap(item, _checkpoint_fix(model, settings) if item.startswith("checkpoint")
                             else f"fashionfail-tui fetch {model.name}"))
     used = status and (model.environment or status.state is State.READY)
-    return Diagnosis(model.name, _interpreter(model, status, settings), tuple(gaps), status.note if used else "")
+    return Diagnosis(model.name, _interpreter(model, status, settings), tuple(gaps), status.note if used else "",
+                     paper_checkpoint(model, settings).warning or "")
 
 
 def _environment_fix(model: Model, status: EnvStatus | None) -> str:

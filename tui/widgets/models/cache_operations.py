@@ -13,6 +13,7 @@ from textual.widget import Widget
 from tui import catalog
 from tui.config import Config
 from tui.downloads import ModelFiles, Progress, delete_model, fetch_model, model_files_state, verify_model
+from tui.downloads.paper import paper_checkpoint
 from tui.errors import UserError
 
 
@@ -36,6 +37,8 @@ class CacheOperations(Widget):
         action: str
         """download | import | verify | delete"""
         summary: str
+        warning: str | None = None
+        """`not the paper's checkpoint (...)` after an import of a file that is not the paper's."""
 
     @dataclass
     class Failed(Message):
@@ -56,7 +59,8 @@ class CacheOperations(Widget):
 
     def import_file(self, model: str, source: Path) -> None:
         self._run(model, "import",
-                  lambda report: f"imported {fetch_model(catalog.get(model), self.config, report, source_file=source)}")
+                  lambda report: f"imported {fetch_model(catalog.get(model), self.config, report, source_file=source)}",
+                  warn=True)
 
     def verify(self, model: str) -> None:
         self._run(model, "verify", lambda report: _verified(verify_model(catalog.get(model), self.config, report)))
@@ -64,11 +68,11 @@ class CacheOperations(Widget):
     def delete(self, model: str) -> None:
         self._run(model, "delete", lambda _: f"removed {len(delete_model(catalog.get(model)))} path(s)")
 
-    def _run(self, model: str, action: str, operation) -> None:
-        self.run_worker(lambda: self._guarded(model, action, operation), thread=True, group=f"model-{model}",
+    def _run(self, model: str, action: str, operation, warn: bool = False) -> None:
+        self.run_worker(lambda: self._guarded(model, action, operation, warn), thread=True, group=f"model-{model}",
                         name=f"{action} {model}", exclusive=True)
 
-    def _guarded(self, model: str, action: str, operation) -> None:
+    def _guarded(self, model: str, action: str, operation, warn: bool = False) -> None:
         try:
             summary = operation(lambda progress: self.post_message(self.ProgressReported(model, progress)))
         except UserError as exc:
@@ -76,7 +80,8 @@ class CacheOperations(Widget):
         except OSError as exc:
             self.post_message(self.Failed(model, action, f"{action} failed: {exc.strerror or exc}"))
         else:
-            self.post_message(self.Finished(model, action, summary))
+            warning = paper_checkpoint(catalog.get(model), self.config).warning if warn else None
+            self.post_message(self.Finished(model, action, summary, warning))
 
 
 def _verified(state: ModelFiles) -> str:
