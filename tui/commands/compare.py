@@ -12,17 +12,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
-from tui import paths
+from tui import catalog, paths
 from tui.commands import discard_stdout, emit_event, report_error
 from tui.commands.options import add_annotation_options
 from tui.commands.run import EXIT_CANCELLED, EXIT_FAILED, finished_line, progress_columns, show_event
 from tui.comparison.plan import Plan, chosen_models, make_plan, nothing_to_run
 from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, Reused
-from tui.comparison.results import COMPARISON_FILE, REPORT_FILE, WrittenComparison, write_comparison
+from tui.comparison.results import COMPARISON_FILE, REPORT_FILE, WrittenComparison, run_failure, write_comparison
 from tui.environments import load_config
 from tui.errors import UserError
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import paper_table_text
+from tui.predictions.formats import FAMILY_CHOICES
 from tui.runs.events import Failed, Finished, LogLine
 
 COMMAND = "compare"
@@ -48,13 +49,28 @@ def add_arguments(parser) -> None:
                         help="replace outputs in --out that another run made (over other images or with another "
                              "model file); without it the command refuses and changes nothing")
     add_annotation_options(parser)
+    parser.add_argument("--family", action="append", default=[], metavar="MODEL=FAMILY",
+                        help="read MODEL's output as FAMILY (a family or model name: "
+                             f"{', '.join(FAMILY_CHOICES)}) instead of the model's own conventions; repeatable")
     parser.add_argument("--json", action="store_true",
                         help="JSON lines: a `queue` event, each model's run events tagged with `model`, "
                              "`queue_end`, and a final `comparison` event (or `error`)")
 
 
+def parse_families(specs: list[str]) -> dict[str, str]:
+    """`--family MODEL=FAMILY` options as {model name: family}; UserError for a malformed one."""
+    families = {}
+    for spec in specs:
+        model, sep, family = spec.partition("=")
+        if not sep or not model.strip() or family.strip() not in FAMILY_CHOICES:
+            raise UserError(f"--family takes MODEL=FAMILY, FAMILY one of {', '.join(FAMILY_CHOICES)}, not {spec!r}")
+        families[catalog.get(model).name] = family.strip()
+    return families
+
+
 def execute(args) -> int:
     settings = load_config()
+    families = parse_families(args.family)
     models, list_unready = chosen_models(args.models)
     evaluator = _evaluator(args)
     plan = make_plan(models, args.images.expanduser(), args.out.expanduser(), settings, list_unready)
@@ -73,10 +89,11 @@ def execute(args) -> int:
         report_error(f"cancelled; the finished outputs and images are kept: rerun the same command to resume "
                      f"({', '.join(ended.not_run)} not done)", as_json=args.json)
         return EXIT_CANCELLED
+    failed = [run_failure(model, message) for model, message in ended.failed]
     if ended.finished:
-        _compare(ended, evaluator, plan, args)
-    if ended.failed:
-        report_error("; ".join(f"{model} failed: {message}" for model, message in ended.failed), as_json=args.json)
+        failed = _compare(ended, evaluator, plan, args, settings, failed, families)
+    if failed:
+        report_error("; ".join(f"{f['model']} failed: {f['reason']}" for f in failed), as_json=args.json)
         return EXIT_FAILED
     return 0
 
@@ -157,9 +174,10 @@ def _show(progress: Progress, task, event: ModelEvent, number: int, count: int):
     return task
 
 
-def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args) -> None:
-    """Evaluate the finished outputs and write the table's files, or say how to do it later."""
-    outputs = [output for _, output in ended.finished]
+def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args, settings, failed: list[dict],
+             families: dict[str, str]) -> list[dict]:
+    """Evaluate the finished outputs and write the table's files, or say how to do it later; returns
+    every model that failed (`failed` and those whose output could not be evaluated)."""
     if evaluator is None:
         how = _how_to_evaluate(args)
         if args.json:
@@ -167,22 +185,29 @@ def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args) -
                         "models": [{"model": m, "file": str(o), "results": []} for m, o in ended.finished]})
         else:
             Console(stderr=True, highlight=False, soft_wrap=True).print(escape(how), style="yellow")
-        return
+        return failed
     interactive = not args.json and Console(stderr=True).is_terminal
     with Console(stderr=True).status("evaluating") if interactive else nullcontext() as status:
-        written = write_comparison(outputs, evaluator, plan.images, plan.out_dir,
-                                   on_stage=status.update if status else None)
+        written = write_comparison(ended.finished, evaluator, plan.images, plan.out_dir, settings, failed=failed,
+                                   families=families, on_stage=status.update if status else None)
     if args.json:
         emit_event(written.as_json())
     else:
         _print_comparison(written)
+    return written.failed
 
 
 def _print_comparison(written: WrittenComparison) -> None:
     cases = written.cases
     count = len(written.data["models"])
     print(f"\n{Path(written.data['annotations']).name}, {count} model{'s' if count != 1 else ''}:")
-    print(paper_table_text(written.table))
+    if count:
+        print(paper_table_text(written.table))
+    for failure in written.failed:
+        print(f"{failure['model']}: not compared: {failure['reason']}")
+    if cases is None:
+        print(f"wrote {written.json_file} and {written.report_file}")
+        return
     print(f"\nfailure cases at IoU 0.5 (score >= {cases.min_score:g}): {len(cases.missed_by_all)} of "
           f"{len(cases.objects)} objects missed by every model, {len(cases.disagreements)} found by some and "
           "missed by others")

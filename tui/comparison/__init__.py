@@ -7,5 +7,5 @@ No Textual here: `fashionfail-tui compare` and the Compare screen both drive thi
     for event in queue.events():                                       # ends with one QueueEnded
         ...
     queue.cancel()                                                     # from any thread
-    written = write_comparison(finished_outputs, evaluator, images, out_dir)
+    written = write_comparison(ended.finished, evaluator, images, out_dir, config)  # failed listed, not raised
 """

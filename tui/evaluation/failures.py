@@ -34,8 +34,10 @@ class ModelPredictions:
 
 
 def load_models(files: Sequence[Path], family: str | None = None,
-                on_progress: Callable[[int, float], None] | None = None) -> list[ModelPredictions]:
-    """Each file read (any family), named by its model; files of the same model told apart by path.
+                on_progress: Callable[[int, float], None] | None = None,
+                families: Sequence[str | None] | None = None) -> list[ModelPredictions]:
+    """Each file read (any family, or `families[i]` for file i), named by its model; files of the same
+    model told apart by path.
 
     on_progress(file index, fraction of that file read). UserError when a file is given twice."""
     seen: dict[Path, Path] = {}
@@ -45,7 +47,8 @@ def load_models(files: Sequence[Path], family: str | None = None,
             raise UserError(f"{file} is given twice (as {seen[resolved]})")
         seen[resolved] = Path(file)
     report = on_progress or (lambda index, fraction: None)
-    sets = [load_predictions(file, family=family, on_progress=lambda f, _, i=i: report(i, f))
+    families = families or [family] * len(files)
+    sets = [load_predictions(file, family=families[i], on_progress=lambda f, _, i=i: report(i, f))
             for i, file in enumerate(files)]
     labels = model_labels([(s.model or s.family, str(file)) for s, file in zip(sets, files)])
     return [ModelPredictions(label, Path(file), s) for label, file, s in zip(labels, files, sets)]

@@ -45,6 +45,8 @@ table.paper td:first-child, table.paper th:first-child { text-align: left; }
 .panels { display: flex; flex-wrap: wrap; gap: .6em; }
 figure { margin: 0; border: 3px solid #bbb; } figure.found { border-color: #3a3; } figure.missed, figure.fp { border-color: #d33; }
 figure { display: table; } figure img { display: block; }
+.failed { border-left: 4px solid #d33; padding: .2em 1em; background: #fdf0f0; }
+table.provenance td { text-align: left; white-space: normal; font-size: 12px; vertical-align: top; }
 figcaption { display: table-caption; caption-side: bottom; font-size: 12px; padding: .2em .4em; }
 """
 
@@ -100,6 +102,49 @@ def _bars_html(compared: dict) -> str:
     legend = "".join(f'<span><i style="background:{c}"></i>{_e(label)}</span>' for label, c in zip(labels, colours))
     return (f'<p class="legend">{legend}</p><p class="note">AP over IoU .50:.95 per category: left bar boxes, '
             f'right (lighter) bar masks; – where that IoU type was not evaluated.</p><div class="bars">{"".join(blocks)}</div>')
+
+
+def _short(digest: str | None) -> str:
+    return f'<code title="{_e(digest)}">{_e(digest[:12])}…</code>' if digest else "–"
+
+
+def _paper_mark(paper: bool | None) -> str:
+    return {True: "the paper's", False: "<b>not the paper's</b>", None: "unknown"}[paper]
+
+
+def _provenance_html(compared: dict) -> str:
+    """A short account of what produced the numbers (comparison.json has it all)."""
+    provenance = compared.get("provenance")
+    if not provenance:
+        return ""
+    annotations, images = provenance["annotations"], provenance["images"]
+    parts = [f'<p class="note">fashionfail-tui {_e(provenance["app_version"])}, {_e(provenance["created"])}, '
+             f'Python {_e(provenance["python"])} on {_e(provenance["platform"])}. Annotations '
+             f'<code>{_e(annotations["path"])}</code> (sha256 {_short(annotations["sha256"])}); '
+             f'{images["count"]} images in <code>{_e(images["folder"])}</code> (digest {_short(images["digest"])}). '
+             "<code>fashionfail-tui compare --check comparison.json</code> checks it all again.</p>"]
+    rows = []
+    for entry in compared["models"]:
+        checkpoint, environment = entry.get("checkpoint") or {}, entry.get("environment") or {}
+        tree, output = entry.get("source_tree"), entry.get("output") or {}
+        frameworks = ", ".join(f"{k} {v}" for k, v in (environment.get("frameworks") or {}).items())
+        rows.append(
+            f"<tr><td>{_e(entry['model'])}</td><td><code>{_e(Path(checkpoint.get('path') or '–').name)}</code> "
+            f"{_short(checkpoint.get('sha256'))}<br>{_paper_mark(checkpoint.get('paper'))}</td>"
+            f"<td>{_e(environment.get('backend') or '?')}, Python {_e(environment.get('python_version') or '?')}"
+            f"<br>{_e(frameworks)}</td><td>{_e(tree['name'] + ' ' + (tree.get('commit') or '?')[:7]) if tree else '–'}</td>"
+            f"<td><code>{_e(Path(output.get('path') or entry['file']).name)}</code> {_short(output.get('sha256'))}</td></tr>")
+    parts.append('<table class="paper provenance"><thead><tr><th>model</th><th>checkpoint</th><th>environment</th>'
+                 f'<th>source tree</th><th>output</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    return "".join(parts)
+
+
+def _failed_html(compared: dict) -> str:
+    failed = compared.get("failed") or []
+    if not failed:
+        return ""
+    items = "".join(f"<li><b>{_e(f['model'])}</b>: {_e(f['reason'])}</li>" for f in failed)
+    return f'<div class="failed"><p>Not compared ({len(failed)}):</p><ul>{items}</ul></div>'
 
 
 class _Pictures:
@@ -185,8 +230,10 @@ def render_report(compared: dict, cases: FailureCases | None = None, *, images: 
     """The page for a comparison dict (see tui.evaluation.report.comparison) and, when given, its failure cases."""
     sections = [f"<h1>{_e(title)}</h1>",
                 f'<p class="note">Annotations: {_e(compared["annotations"])}; models: {len(compared["models"])}.</p>',
-                "<h2>The paper's table</h2>", _table_html(paper_table(compared)),
-                "<h2>AP per category</h2>", _bars_html(compared)]
+                "<h2>The paper's table</h2>", _table_html(paper_table(compared)), _failed_html(compared)]
+    if compared.get("provenance"):
+        sections += ["<h2>Provenance</h2>", _provenance_html(compared)]
+    sections += ["<h2>AP per category</h2>", _bars_html(compared)]
     if cases is not None:
         sections += ["<h2>Failure cases</h2>", _failures_html(cases, images, shown)]
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'

@@ -18,7 +18,7 @@ from tui import catalog, paths
 from tui.comparison.plan import Plan, make_plan, nothing_to_run
 from tui.comparison.progress import QueueRows
 from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, QueueEvent
-from tui.comparison.results import WrittenComparison, write_comparison
+from tui.comparison.results import WrittenComparison, run_failure, write_comparison
 from tui.errors import UserError
 from tui.evaluation.evaluator import Evaluator
 from tui.runs.events import Failed, Finished, Started
@@ -185,8 +185,9 @@ class CompareScreen(Screen):
             self.post_message(self.Ended(event))
             return
         try:
-            written = write_comparison([output for _, output in event.finished], evaluator, plan.images,
-                                       plan.out_dir, on_stage=lambda text: self.post_message(self.StageChanged(text)))
+            written = write_comparison(event.finished, evaluator, plan.images, plan.out_dir, settings,
+                                       failed=[run_failure(m, text) for m, text in event.failed],
+                                       on_stage=lambda text: self.post_message(self.StageChanged(text)))
         except UserError as exc:
             self.post_message(self.Ended(event, error=str(exc)))
             return
@@ -242,15 +243,18 @@ class CompareScreen(Screen):
             self.written = written
             self.paper_table.show(written.table)
             self.paper_table.remove_class("hidden")
-            self.form.set_gallery_ready(True)
+            self.form.set_gallery_ready(written.cases is not None)
+            failed = f" {len(written.failed)} model(s) failed (see comparison.json's `failed`)." if written.failed else ""
             self.status.update(f"Wrote {written.json_file.name} and {written.report_file.name} into "
-                               f"{written.json_file.parent}; ctrl+f shows the failure cases.")
+                               f"{written.json_file.parent}; ctrl+f shows the failure cases.{failed}")
             self.main.scroll_to_widget(self.paper_table)
         elif ended is not None and ended.finished:
             self.status.update("No annotation file, so nothing was evaluated: fetch FashionFail's with "
                                "`fashionfail-tui dataset fetch`, or choose one, and Start again (the outputs are reused).")
-        for model, text in ended.failed if ended is not None else ():
-            self.notify(text, severity="error", title=f"{model} failed")
+        failures = written.failed if written is not None else [
+            {"model": model, "reason": text} for model, text in (ended.failed if ended is not None else ())]
+        for failure in failures:
+            self.notify(failure["reason"], severity="error", title=f"{failure['model']} failed")
 
     def on_resize(self) -> None:
         """Keep in view what matters now: the queue while it runs, the table once it is there."""
@@ -267,7 +271,7 @@ class CompareScreen(Screen):
 
     @on(Button.Pressed, "#compare-gallery")
     def action_open_gallery(self) -> None:
-        if self.written is None:
+        if self.written is None or self.written.cases is None:
             self.notify("The failure cases open here once a comparison has been evaluated.", severity="warning")
             return
         cases = self.written.cases

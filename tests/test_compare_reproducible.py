@@ -1,0 +1,111 @@
+"""`compare` as a reviewer reads it: a model that fails does not stop the others, comparison.json says
+what produced every number (provenance), and `compare --check` reproduces it or names what differs.
+
+Two real ONNX models (facere, facere+) named in the config, run by their real runner."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+
+import pytest
+
+from tests.helpers.comparison import annotations_from, make_workspace, use_models
+from tui.commands import main
+from tui.comparison.provenance import listing_digest
+
+
+def compare(capsys, *argv) -> tuple[int, str, str]:
+    code = main(["compare", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def workspace(tmp_path, capsys):
+    make_workspace(tmp_path)
+    assert main(["run", "facere", "--images", str(tmp_path / "images"), "--out", str(tmp_path / "reference")]) == 0
+    capsys.readouterr()
+    annotations_from(tmp_path / "reference" / "facere.npz", tmp_path / "anns.json")
+    return tmp_path
+
+
+def test_a_model_that_cannot_be_evaluated_is_listed_with_its_fix_and_the_others_are_compared(workspace, capsys):
+    """The issue's case: Facere's file imported as facere+ too, so facere+'s output has classes up to 46."""
+    use_models(workspace / "facere.onnx", workspace / "facere.onnx")
+    out_dir = workspace / "out"
+    argv = ["--images", workspace / "images", "--out", out_dir, "--anns", workspace / "anns.json",
+            "--models", "facere,facere+"]
+    code, out, err = compare(capsys, *argv)
+    assert code == 1
+    written = json.loads((out_dir / "comparison.json").read_text())
+    assert [m["model"] for m in written["models"]] == ["facere"]
+    assert [f["model"] for f in written["failed"]] == ["facere+"]
+    reason = written["failed"][0]["reason"]
+    assert "does not fit facere+" in reason and "fix: rerun the same command with --family facere+=FAMILY" in reason
+    assert (out_dir / "report.html").is_file() and "facere+" in (out_dir / "report.html").read_text()
+    assert "facere  " in out and "facere+: not compared: " in out  # the table has facere's row
+    assert err.strip().splitlines()[-1].startswith("fashionfail-tui: error: facere+ failed: ")
+
+    # the fix the reason names: both compared, nothing run again
+    code, out, err = compare(capsys, *argv, "--family", "facere+=facere", "--json")
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [e["event"] for e in events[1:3]] == ["reused", "reused"]
+    final = events[-1]
+    assert [m["model"] for m in final["models"]] == ["facere", "facere+"] and final["failed"] == []
+    assert final["models"][1]["family"] == "facere"
+    # read as facere, facere+'s output is facere's: the same numbers
+    assert final["models"][0]["results"][0]["mAP_w"] == final["models"][1]["results"][0]["mAP_w"]
+
+
+@pytest.mark.parametrize("spec", ["facere+", "facere+=nope", "=facere", "nope=facere"])
+def test_a_malformed_family_option_is_one_line(workspace, capsys, spec):
+    code, out, err = compare(capsys, "--images", workspace / "images", "--out", workspace / "out",
+                             "--family", spec)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and not (workspace / "out").exists()
+
+
+def test_comparison_json_records_what_produced_it(workspace, capsys):
+    out_dir = workspace / "out"
+    code, _, err = compare(capsys, "--images", workspace / "images", "--out", out_dir, "--anns",
+                           workspace / "anns.json", "--models", "facere,facere+")
+    assert code == 0, err
+    written = json.loads((out_dir / "comparison.json").read_text())
+    provenance = written["provenance"]
+    assert provenance["python"] == platform.python_version() and provenance["platform"] == platform.platform()
+    assert provenance["app_version"] and provenance["created"].endswith("+00:00")
+    assert provenance["annotations"] == {"path": str(workspace / "anns.json"), "sha256": sha256(workspace / "anns.json")}
+    images = [workspace / "images" / p for p in sorted(p.name for p in (workspace / "images").iterdir())]
+    lines = "".join(f"{sha256(p)}  {p.name}\n" for p in images)
+    assert provenance["images"] == {"folder": str(workspace / "images"), "count": 4,
+                                    "digest": hashlib.sha256(lines.encode()).hexdigest()}
+    for entry, onnx in zip(written["models"], ("facere.onnx", "facere-plus.onnx")):
+        model_file = workspace / onnx
+        assert entry["checkpoint"] == {"path": str(model_file), "bytes": model_file.stat().st_size,
+                                       "sha256": sha256(model_file), "paper": False}  # a stand-in of a few kB
+        environment = entry["environment"]
+        assert environment["backend"] == "app" and environment["python_version"] == platform.python_version()
+        assert environment["lock_sha256"] is None
+        assert {"numpy", "onnxruntime"} <= set(environment["frameworks"])
+        assert entry["source_tree"] is None
+        output = out_dir / f"{entry['model']}.npz"
+        assert entry["output"] == {"path": str(output), "sha256": sha256(output)}
+    assert written["failed"] == []
+
+
+def test_the_image_digest_is_of_the_contents_not_the_names(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "1.jpg").write_bytes(b"one")
+    (tmp_path / "b").mkdir()
+    shutil.copy(tmp_path / "a" / "1.jpg", tmp_path / "b" / "1.jpg")
+    digest = listing_digest([tmp_path / "a" / "1.jpg"])
+    assert digest == listing_digest([tmp_path / "b" / "1.jpg"])
+    (tmp_path / "b" / "1.jpg").write_bytes(b"two")
+    assert digest != listing_digest([tmp_path / "b" / "1.jpg"])
