@@ -109,3 +109,56 @@ def test_the_image_digest_is_of_the_contents_not_the_names(tmp_path):
     assert digest == listing_digest([tmp_path / "b" / "1.jpg"])
     (tmp_path / "b" / "1.jpg").write_bytes(b"two")
     assert digest != listing_digest([tmp_path / "b" / "1.jpg"])
+
+
+def test_check_reproduces_an_untouched_comparison_and_names_a_swapped_output_first(workspace, capsys):
+    out_dir = workspace / "out"
+    assert compare(capsys, "--images", workspace / "images", "--out", out_dir, "--anns", workspace / "anns.json",
+                   "--models", "facere,facere+")[0] == 0
+    comparison = out_dir / "comparison.json"
+    code, out, err = compare(capsys, "--check", comparison)
+    assert code == 0, err
+    assert out.strip() == "reproduced: 2 model(s), all 20 numbers equal, every output as recorded"
+
+    shutil.copy(out_dir / "facere+.npz", out_dir / "facere.npz")  # facere's output swapped for facere+'s
+    code, out, err = compare(capsys, "--check", comparison)
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert lines[0].startswith(f"facere: {out_dir / 'facere.npz'} changed: sha256 ")
+    assert all(line.startswith("facere: ") for line in lines[1:]) and len(lines) > 1
+    assert any(line.startswith("facere: mAP_w@.50 (box) was ") for line in lines)
+    assert err.strip() == "fashionfail-tui: error: not reproduced: 1 file(s) changed, " \
+                          f"{len(lines) - 1} number(s) differ (listed above)"
+    code, out, _ = compare(capsys, "--check", comparison, "--json")
+    report = json.loads(out.splitlines()[0])
+    assert code == 1 and report["reproduced"] is False and len(report["changed_files"]) == 1
+
+
+def test_check_evaluates_again_rather_than_trusting_the_cache(workspace, capsys):
+    """A number edited into comparison.json and into the evaluation cache alike does not fool the check."""
+    out_dir = workspace / "out"
+    assert compare(capsys, "--images", workspace / "images", "--out", out_dir, "--anns", workspace / "anns.json",
+                   "--models", "facere")[0] == 0
+    comparison = out_dir / "comparison.json"
+    data = json.loads(comparison.read_text())
+    true = data["models"][0]["results"][0]["mAP_w75"]
+    data["models"][0]["results"][0]["mAP_w75"] = 0.5
+    comparison.write_text(json.dumps(data))
+    for cached in out_dir.glob("facere.npz.eval-*.json"):
+        entry = json.loads(cached.read_text())
+        entry["evaluation"]["mAP_w75"] = 0.5
+        cached.write_text(json.dumps(entry))
+    code, out, _ = compare(capsys, "--check", comparison)
+    assert code == 1 and out.strip().splitlines() == [f"facere: mAP_w@.75 (box) was 0.5, now {true}"]
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (None, "does not exist"), ("{", "cannot be read as JSON"), ("[]", "is not a comparison.json"),
+    ('{"annotations": "x", "models": [{"model": 1}]}', "is not a comparison.json"),
+])
+def test_check_of_a_broken_comparison_file_is_one_line(tmp_path, capsys, content, fragment):
+    path = tmp_path / "comparison.json"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = compare(capsys, "--check", path)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err

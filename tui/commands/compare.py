@@ -39,9 +39,13 @@ def add_arguments(parser) -> None:
         "command that fixes it and skipped. A finished output for the same images and settings is reused; "
         "interrupting keeps finished images and rerunning the same command resumes."
     )
-    parser.add_argument("--images", type=Path, required=True, metavar="DIR", help="folder of images")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
-                        help="output folder (created if missing): one <model>.npz each, the table and the report")
+    parser.add_argument("--images", type=Path, metavar="DIR", help="folder of images (required unless --check)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="output folder (created if missing): one <model>.npz each, the table and the report "
+                             "(required unless --check)")
+    parser.add_argument("--check", type=Path, metavar="COMPARISON_JSON",
+                        help="check an earlier comparison instead: each recorded output's sha256, then every output "
+                             "evaluated again against the recorded annotations; exit 0 when every number is equal")
     parser.add_argument("--models", default="all", metavar="all|ready|NAME,...",
                         help="all: every model, those not ready listed and skipped; ready: only the ready ones; "
                              "or model names separated by commas (default: all)")
@@ -69,6 +73,10 @@ def parse_families(specs: list[str]) -> dict[str, str]:
 
 
 def execute(args) -> int:
+    if args.check is not None:
+        return _check(args)
+    if args.images is None or args.out is None:
+        raise UserError("compare needs --images DIR and --out DIR (or --check COMPARISON_JSON)")
     settings = load_config()
     families = parse_families(args.family)
     models, list_unready = chosen_models(args.models)
@@ -96,6 +104,27 @@ def execute(args) -> int:
         report_error("; ".join(f"{f['model']} failed: {f['reason']}" for f in failed), as_json=args.json)
         return EXIT_FAILED
     return 0
+
+
+def _check(args) -> int:
+    """`compare --check`: reproduced (exit 0), or each changed file and differing number (exit 1)."""
+    from tui.comparison.check import check_comparison
+
+    interactive = not args.json and Console(stderr=True).is_terminal
+    with Console(stderr=True).status("checking") if interactive else nullcontext() as status:
+        outcome = check_comparison(args.check.expanduser(), on_stage=status.update if status else None)
+    if args.json:
+        emit_event(outcome.as_json())
+    elif outcome.reproduced:
+        print(f"reproduced: {outcome.models} model(s), all {outcome.numbers} numbers equal, every output as recorded")
+    else:
+        for line in outcome.lines():
+            print(line)
+    if outcome.reproduced:
+        return 0
+    report_error(f"not reproduced: {len(outcome.changed_files)} file(s) changed, {len(outcome.differences)} "
+                 "number(s) differ (listed above)", as_json=args.json)
+    return EXIT_FAILED
 
 
 def _evaluator(args) -> Evaluator | None:

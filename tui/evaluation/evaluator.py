@@ -50,15 +50,16 @@ class Evaluator:
         return self._truth
 
     def evaluate(self, predictions: Path, iou_types: Sequence[str] = ("bbox", "segm"), family: str | None = None,
-                 on_progress: StageProgress | None = None) -> list[Evaluation]:
-        """One Evaluation per IoU type, in the order asked; UserError when a file cannot be evaluated."""
+                 on_progress: StageProgress | None = None, use_cache: bool = True) -> list[Evaluation]:
+        """One Evaluation per IoU type, in the order asked; UserError when a file cannot be evaluated.
+        `use_cache=False` evaluates again even when a cached evaluation is there (`compare --check`)."""
         report = on_progress or (lambda fraction, stage: None)
         predictions = Path(predictions)
         require_file(predictions)
         report(0.0, "hashing")
         digest = sha256_of(predictions)
         keys = {t: cache.CacheKey(digest, self._annotations_sha256, t, family or "") for t in iou_types}
-        found = {t: cache.read(predictions, key, self.annotations) for t, key in keys.items()}
+        found = {t: cache.read(predictions, key, self.annotations) if use_cache else None for t, key in keys.items()}
         if all(found.values()):
             return [found[t] for t in iou_types]
         truth = self.truth
