@@ -17,7 +17,7 @@ from pathlib import Path
 from tui.evaluation.results import Evaluation
 from tui.files import write_atomically
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ class Evaluation:
     """Annotated images without predictions: evaluated, their objects count as missed (as the original does)."""
     model: str = ""
     """The model (or family) whose conventions the file was read with; empty when not known."""
+    pr_curve: dict | None = field(default=None, hash=False)
+    """`{recall, iou50, iou75}`: the weighted precision at COCOeval's 101 recall points (tui.evaluation.curves)."""
+    calibration: dict | None = field(default=None, hash=False)
+    """`{bins: [{low, high, detections, true_positives, mean_score}], ece}` at IoU .50 (tui.evaluation.curves)."""
     from_cache: bool = field(default=False, compare=False)
 
     def metric(self, key: str) -> float:
@@ -82,6 +86,8 @@ class Evaluation:
         out["not_in_predictions"] = {"count": len(self.not_in_predictions), "images": list(self.not_in_predictions)}
         out["most_false_positives"] = [asdict(e) for e in self.worst_images("false_positives", worst)]
         out["most_missed"] = [asdict(e) for e in self.worst_images("missed", worst)]
+        out["pr_curve"] = self.pr_curve
+        out["calibration"] = self.calibration
         out["from_cache"] = self.from_cache
         return out
 

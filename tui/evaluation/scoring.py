@@ -18,6 +18,7 @@ from pycocotools.cocoeval import COCOeval
 from tui.catalog import FASHIONFAIL_CATEGORY_IDS, category_name
 from tui.errors import UserError
 from tui.evaluation.conversion import to_coco_results
+from tui.evaluation.curves import figures
 from tui.evaluation.ground_truth import GroundTruth
 from tui.evaluation.quiet import quietly
 from tui.evaluation.results import CategoryResult, Evaluation, ImageErrors
@@ -202,9 +203,11 @@ def evaluate_predictions(images: Sequence[ImagePredictions], truth: GroundTruth,
         raise UserError(f"{file}: {exc}" if file else str(exc), hint=exc.hint) from None
     evaluator = run_cocoeval(truth, results.detections, iou_type, on_progress)
     weighted, categories, image_errors = summarize(evaluator, truth)
+    curve, calibrated = figures(evaluator, truth.weights)
     return Evaluation(
         file=file, annotations=str(truth.path), iou_type=iou_type, **weighted,
         per_category=tuple(categories), image_errors=tuple(image_errors),
         images_evaluated=len(evaluator.params.imgIds), detections=len(results.detections),
         not_in_annotations=results.not_in_annotations, not_in_predictions=results.not_in_predictions, model=model,
+        pr_curve=curve, calibration=calibrated,
     )
