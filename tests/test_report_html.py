@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -13,6 +14,7 @@ from PIL import Image
 from failure_case import C1, MODELS, write_case
 from tui.evaluation.failures import find_failures, load_models
 from tui.evaluation.evaluator import Evaluator
+from tui.evaluation.figures import model_colour, rgb
 from tui.evaluation.report import comparison, paper_table, paper_table_text, percent
 from tui.evaluation.report_html import PANEL_PIXELS, write_report
 from tui.evaluation.results import METRICS
@@ -134,6 +136,25 @@ def test_bars_per_category_and_model(report):
     assert "shoe" not in text[text.index("AP per category"):text.index("Failure cases")]  # none annotated: no bars
 
 
+def test_the_figures_are_inline_svg_drawn_from_the_curves(report):
+    path, compared, _ = report
+    text = path.read_text()
+    figures = re.findall(r'<svg [^>]*class="figure".*?</svg>', text, flags=re.S)
+    # PR curves at .50 and .75, the reliability diagram, one score histogram per model
+    assert len(figures) == 3 + len(MODELS)
+    pr50 = figures[0]
+    assert "Weighted precision-recall, IoU .50" in pr50 and ">recall<" in pr50 and ">weighted precision<" in pr50
+    lines = re.findall(r'<polyline points="([^"]+)" fill="none" stroke="(#[0-9a-f]{6})"', pr50)
+    assert len(lines) == 2 * len(MODELS)  # boxes and masks of each model
+    assert all(len(points.split()) == 101 for points, _ in lines)
+    assert len({colour for _, colour in lines}) == len(MODELS)  # one colour per model
+    for entry in compared["models"]:
+        box = entry["results"][0]
+        assert f"{entry['model']} (box): mAP_w@.50 {box['mAP_w50'] * 100:.1f}" in pr50
+        assert f"{entry['model']} (box): ECE {box['calibration']['ece'] * 100:.1f}" in figures[2]
+    assert "facere (box)" in figures[3] and ">true positives<" in figures[3] and ">false positives<" in figures[3]
+
+
 def test_the_table_as_text_marks_the_best():
     compared = {"annotations": "x.json", "models": [
         {"model": "facere", "file": "a/f.npz", "results": [
@@ -162,13 +183,16 @@ def test_a_real_browser_shows_the_table_and_every_picture(report, tmp_path):
         '<script>addEventListener("load", () => { document.title = JSON.stringify({'
         'loaded: [...document.images].filter(i => i.complete && i.naturalWidth > 0).length, '
         'images: document.images.length, rows: document.querySelectorAll("table.paper tbody tr").length, '
-        'best: document.querySelectorAll("table.paper .best").length}); });</script></body>')))
+        'best: document.querySelectorAll("table.paper .best").length, '
+        'figures: [...document.querySelectorAll("svg.figure")].filter(f => f.getBoundingClientRect().width >= 250 '
+        '&& f.querySelectorAll("polyline, rect title").length >= 2).length}); });</script></body>')))
     flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--no-first-run", "--disable-component-update", "--disable-sync"]
     dom = subprocess.run([*flags, f"--user-data-dir={tmp_path / 'profile-dom'}", "--dump-dom", probe.as_uri()],
                          capture_output=True, text=True, timeout=180, check=True).stdout
     seen = json.loads(dom[dom.index("<title>") + 7:dom.index("</title>")].replace("&quot;", '"'))
     assert seen["rows"] == len(MODELS) and seen["best"] >= 10
+    assert seen["figures"] == 3 + len(MODELS)  # laid out at their size, with their lines and bars
     assert seen["images"] == seen["loaded"] == (1 + 4 + 2) * (1 + len(MODELS))
     shot = tmp_path / "report.png"
     subprocess.run([*flags, f"--user-data-dir={tmp_path / 'profile-shot'}", "--window-size=1200,900",
@@ -177,3 +201,10 @@ def test_a_real_browser_shows_the_table_and_every_picture(report, tmp_path):
     assert picture.size == (1200, 900)
     colours = {colour for _, colour in picture.getcolors(maxcolors=1 << 20)}
     assert (0xFF, 0xF2, 0xA8) in colours  # the best-value highlight, so the table's CSS was applied
+    figures = tmp_path / "figures.png"  # the page scrolled to its figures: each model's colour is drawn
+    probe.write_text(path.read_text().replace("<h2>Curves and calibration</h2>", '<h2 id="figs">Curves</h2>')
+                     .replace("<body>", "<body onload=\"document.getElementById('figs').scrollIntoView()\">"))
+    subprocess.run([*flags, f"--user-data-dir={tmp_path / 'profile-figures'}", "--window-size=1200,900",
+                    f"--screenshot={figures}", probe.as_uri()], capture_output=True, timeout=180, check=True)
+    drawn = {colour for _, colour in Image.open(figures).convert("RGB").getcolors(maxcolors=1 << 20)}
+    assert {rgb(model_colour(i)) for i in range(len(MODELS))} <= drawn

@@ -16,6 +16,8 @@ from pathlib import Path
 from tui.catalog import category_name
 from tui.evaluation.case_drawings import CaseDrawings
 from tui.evaluation.failures import AnnotatedObject, FailureCases
+from tui.evaluation.figures import figure_series, model_colour
+from tui.evaluation.figures_svg import figures_html
 from tui.evaluation.report import PaperTable, model_labels, paper_table, percent
 from tui.evaluation.results import METRICS
 from tui.evaluation.scoring import MATCHING_IOU
@@ -25,8 +27,6 @@ PANEL_PIXELS = 320
 """Longest side of each drawn picture."""
 CASES_SHOWN = 6
 """Cases per failure list."""
-MODEL_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
-                 "#9c755f", "#bab0ac")
 
 _STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
@@ -47,6 +47,9 @@ figure { margin: 0; border: 3px solid #bbb; } figure.found { border-color: #3a3;
 figure { display: table; } figure img { display: block; }
 .failed { border-left: 4px solid #d33; padding: .2em 1em; background: #fdf0f0; }
 table.provenance td { text-align: left; white-space: normal; font-size: 12px; vertical-align: top; }
+.figures { display: flex; flex-wrap: wrap; gap: 1em; }
+svg.figure { border: 1px solid #eee; background: #fff; } svg.figure .title { font-size: 12px; font-weight: 600; }
+svg.figure .axis-label { font-size: 11px; fill: #333; }
 figcaption { display: table-caption; caption-side: bottom; font-size: 12px; padding: .2em .4em; }
 """
 
@@ -79,7 +82,7 @@ def _bar(value: float | None, colour: str, kind: str) -> str:
 def _bars_html(compared: dict) -> str:
     entries = compared["models"]
     labels = model_labels([(e.get("model", ""), e["file"]) for e in entries])
-    colours = [MODEL_COLOURS[i % len(MODEL_COLOURS)] for i in range(len(entries))]
+    colours = [model_colour(i) for i in range(len(entries))]
     ap: dict[int, dict[str, dict[int, float | None]]] = {}  # category -> iou type -> model index -> AP
     weights: dict[int, float] = {}
     for index, entry in enumerate(entries):
@@ -233,7 +236,8 @@ def render_report(compared: dict, cases: FailureCases | None = None, *, images: 
                 "<h2>The paper's table</h2>", _table_html(paper_table(compared)), _failed_html(compared)]
     if compared.get("provenance"):
         sections += ["<h2>Provenance</h2>", _provenance_html(compared)]
-    sections += ["<h2>AP per category</h2>", _bars_html(compared)]
+    sections += ["<h2>Curves and calibration</h2>", figures_html(figure_series(compared)),
+                 "<h2>AP per category</h2>", _bars_html(compared)]
     if cases is not None:
         sections += ["<h2>Failure cases</h2>", _failures_html(cases, images, shown)]
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
