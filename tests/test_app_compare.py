@@ -21,6 +21,7 @@ from tui.screens.evaluate import EvaluateScreen
 from tui.screens.failure_gallery import FailureGallery
 from tui.widgets.compare.paper_table import BEST_STYLE
 from tui.widgets.confirm import Confirm
+from tui.widgets.figures import Figures
 from tui.widgets.gpu import GpuPane
 
 
@@ -78,6 +79,10 @@ async def test_screenshot_compare_runs_the_queue_then_shows_the_papers_table(wor
         assert any(span.style == BEST_STYLE for span in first_cell.spans)  # facere drew the answers: best
         assert (workspace / "out" / "report.html").is_file()
         assert "Wrote " in str(screen.status.render())
+        figures = screen.query_one(Figures)  # the report's curves, drawn in the terminal too
+        assert not figures.has_class("hidden")
+        assert [s.name for s in figures.query_one("#figure-pr50").series] == ["facere (box)", "facere+ (box)"]
+        assert f"mAP_w@.50 {facere_box * 100:.1f}" in str(figures.query_one("#figure-legend").render())
         assert app.runner_pids == frozenset()
         app.save_screenshot(filename="compare.svg", path=str(screenshot_dir))
         await pilot.resize_terminal(80, 24)

@@ -123,3 +123,30 @@ async def test_on_an_80_column_terminal_the_annotation_path_stays_typeable():
         assert form.annotations_input.size.width >= 40
         for widget in (form.family_select, form.iou_select, form.query_one("#evaluate-button")):
             assert widget.size.width >= 10 and widget.region.right <= 80
+
+
+async def test_the_figures_draw_each_files_curves_in_its_report_colour(prediction_files):
+    from tui.evaluation.figures import model_colour, rgb
+    from tui.widgets.figures import CurvesFigure, Figures, ReliabilityFigure
+
+    good, poor = prediction_files
+    app = FashionFailApp(LaunchOptions(mode="evaluate"))
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = app.screen
+        assert not screen.query_one(Figures).display or screen.query_one(Figures).has_class("hidden")
+        await add_and_evaluate(pilot, prediction_files)
+        figures = screen.query_one(Figures)
+        assert not figures.has_class("hidden")
+        pr50 = screen.query_one("#figure-pr50", CurvesFigure)
+        assert [s.label for s in pr50.series] == ["facere (good.npz)", "facere (poor.npz)"]
+        assert [s.colour for s in pr50.series] == [model_colour(0), model_colour(1)]  # as in report.html
+        drawn = pr50.plt.build()
+        for index in (0, 1):  # each line is there in its colour (true-colour escape codes)
+            red, green, blue = rgb(model_colour(index))
+            assert f"38;2;{red};{green};{blue}m" in drawn
+        assert "Weighted PR, IoU .50" in pr50.plt.uncolorize(drawn) and "recall" in pr50.plt.uncolorize(drawn)
+        legend = str(figures.query_one("#figure-legend").render())
+        evaluations = {e.file: e for e in screen.evaluations if e.iou_type == "bbox"}
+        assert f"facere (good.npz) (box)  mAP_w@.50 {evaluations[str(good)].mAP_w50 * 100:.1f}" in legend
+        assert f"@.75 {evaluations[str(poor)].mAP_w75 * 100:.1f}" in legend
+        assert screen.query_one(ReliabilityFigure).series == pr50.series

@@ -71,3 +71,12 @@ def figure_series(compared: dict, iou_types: tuple[str, ...] = ("bbox", "segm"))
             if result and result.get("pr_curve") and result.get("calibration"):
                 series.append(Series(label, model_colour(index), iou_type, result["pr_curve"], result["calibration"]))
     return series
+
+
+def one_per_model(series: list[Series]) -> list[Series]:
+    """Each model's box series (its mask series when it has no boxes), for a figure with one line per model."""
+    chosen: dict[str, Series] = {}
+    for s in series:
+        if s.label not in chosen or (s.iou_type == "bbox" and chosen[s.label].iou_type != "bbox"):
+            chosen[s.label] = s
+    return list(chosen.values())

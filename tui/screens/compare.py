@@ -21,6 +21,7 @@ from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, QueueEven
 from tui.comparison.results import WrittenComparison, run_failure, write_comparison
 from tui.errors import UserError
 from tui.evaluation.evaluator import Evaluator
+from tui.evaluation.figures import figure_series
 from tui.runs.events import Failed, Finished, Started
 from tui.screens import NavEntry
 from tui.screens.failure_gallery import FailureGallery
@@ -29,6 +30,7 @@ from tui.widgets.compare.form import CompareForm
 from tui.widgets.compare.paper_table import PaperTableView
 from tui.widgets.compare.queue_table import QueueTable
 from tui.widgets.confirm import Confirm
+from tui.widgets.figures import Figures
 from tui.widgets.gpu import GpuPane
 
 
@@ -89,6 +91,7 @@ class CompareScreen(Screen):
                 yield Static("Choose the models and folders, then Start (ctrl+s).", id="compare-status")
                 yield QueueTable(id="compare-queue")
                 yield PaperTableView(id="compare-table", classes="hidden")
+                yield Figures(id="compare-figures", classes="hidden")
             with Container(id="gpu-slot"):
                 yield GpuPane()
         yield Footer()
@@ -155,6 +158,7 @@ class CompareScreen(Screen):
         self.form.set_running(True)
         self.form.set_gallery_ready(False)
         self.paper_table.add_class("hidden")
+        self.query_one(Figures).add_class("hidden")
         self.status.update("Checking the models and the annotation file...")
         self.compare(submitted)
 
@@ -243,6 +247,7 @@ class CompareScreen(Screen):
             self.written = written
             self.paper_table.show(written.table)
             self.paper_table.remove_class("hidden")
+            self.query_one(Figures).show(figure_series(written.data))
             self.form.set_gallery_ready(written.cases is not None)
             failed = f" {len(written.failed)} model(s) failed (see comparison.json's `failed`)." if written.failed else ""
             self.status.update(f"Wrote {written.json_file.name} and {written.report_file.name} into "

@@ -16,7 +16,8 @@ from tui import paths
 from tui.errors import UserError
 from tui.evaluation import Evaluation
 from tui.evaluation.evaluator import Evaluator
-from tui.evaluation.report import by_file, coverage_notes
+from tui.evaluation.figures import figure_series
+from tui.evaluation.report import by_file, comparison, coverage_notes
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
 from tui.screens.failure_gallery import FailureGallery
@@ -24,6 +25,7 @@ from tui.widgets.evaluate.category_bars import CategoryBars
 from tui.widgets.evaluate.comparison import ComparisonTable
 from tui.widgets.evaluate.form import EvaluationForm
 from tui.widgets.evaluate.worst_images import WorstImages
+from tui.widgets.figures import Figures
 
 
 class EvaluateScreen(Screen):
@@ -54,6 +56,7 @@ class EvaluateScreen(Screen):
         yield Static("", id="coverage", classes="hidden")
         with Horizontal(id="evaluation-details"):
             with VerticalScroll(id="bars-scroll"):
+                yield Figures(id="evaluate-figures", classes="hidden")
                 yield CategoryBars("Evaluate some files to see their AP per category.", id="category-bars")
             with Vertical(id="worst-pane"):
                 yield WorstImages(id="worst-images")
@@ -137,6 +140,8 @@ class EvaluateScreen(Screen):
     def _show_results(self, evaluations: list[Evaluation]) -> None:
         self.evaluations = evaluations
         self.comparison.show(evaluations)
+        self.query_one(Figures).show(
+            figure_series(comparison(evaluations[0].annotations, evaluations)) if evaluations else [])
         self._show_details(self.comparison.selected_file)
 
     def _show_details(self, file: str | None) -> None:
