@@ -162,3 +162,53 @@ def test_check_of_a_broken_comparison_file_is_one_line(tmp_path, capsys, content
         path.write_text(content)
     code, out, err = compare(capsys, "--check", path)
     assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err
+
+
+def test_on_fashionfail_test_the_papers_numbers_stand_beside_ours(workspace, capsys, monkeypatch):
+    """The images as `dataset fetch` put them (from a local server) and its ff_test.json: the table,
+    comparison.json and the report give the paper's numbers and the difference; a copy of the same
+    images elsewhere counts too, other images do not."""
+    from fileserver import FileServer
+
+    from tests.helpers.mini_dataset import DELIVERY
+    from tui import catalog, paths
+
+    annotations = json.loads((workspace / "anns.json").read_text())
+    with FileServer() as server:
+        for image in annotations["images"]:
+            image["original_url"] = server.url("/images/" + image["file_name"])
+            server.serve(DELIVERY + image["file_name"], (workspace / "images" / image["file_name"]).read_bytes())
+        server.serve("/ff/ff_test.json", json.dumps(annotations).encode())
+        config = paths.config_file()
+        config.write_text(config.read_text() + f'[dataset]\nannotations_url = "{server.url("/ff/")}"\n')
+        assert main(["dataset", "fetch"]) == 0
+    capsys.readouterr()
+    test_images = paths.fashionfail_images("test")
+    code, out, err = compare(capsys, "--images", test_images, "--out", workspace / "out", "--models", "facere,facere+")
+    assert code == 0, err
+    written = json.loads((workspace / "out" / "comparison.json").read_text())
+    published = written["published"]
+    assert published["dataset"] == "FashionFail-test" and [m["model"] for m in published["models"]] == ["facere", "facere+"]
+    facere = published["models"][0]
+    ours = round(written["models"][0]["results"][0]["mAP_w50"] * 100, 1)
+    assert facere["bbox"]["mAP_w50"] == {"paper": 27.5, "reproduced": ours, "difference": round(ours - 27.5, 1)}
+    assert facere["segm"]["mAR_w100"]["paper"] == 47.9 and facere["reproduced"] is False
+    assert "the paper's numbers on FashionFail-test (box | mask, %), and ours minus the paper's:" in out
+    assert "facere (paper)   24.0 | 24.3" in out and "facere: not reproduced; facere+: not reproduced" in out
+    report = (workspace / "out" / "report.html").read_text()
+    assert "Published beside reproduced" in report and report.count('class="differs">not reproduced') == 2
+
+    # the paper's numbers were ours: reproduced
+    mine = {e["model"]: {r["iou_type"]: tuple(round(r[k] * 100, 1) for k in ("mAP_w", "mAP_w50", "mAP_w75", "mAR_w1",
+                                                                               "mAR_w100")) for r in e["results"]}
+            for e in written["models"]}
+    monkeypatch.setitem(catalog.PUBLISHED, "facere", mine["facere"])
+    code, out, _ = compare(capsys, "--images", workspace / "images", "--out", workspace / "copy",  # the same images, elsewhere
+                           "--models", "facere,facere+")
+    assert code == 0 and "facere: reproduced; facere+: not reproduced" in out
+    assert 'class="reproduced">reproduced' in (workspace / "copy" / "report.html").read_text()
+
+    (workspace / "images" / "0.jpg").write_bytes((workspace / "images" / "1.jpg").read_bytes())  # other images
+    code, out, _ = compare(capsys, "--images", workspace / "images", "--out", workspace / "other", "--models", "facere")
+    assert code == 0 and "paper's numbers" not in out
+    assert "published" not in json.loads((workspace / "other" / "comparison.json").read_text())

@@ -18,6 +18,7 @@ from tui.commands.options import add_annotation_options
 from tui.commands.run import EXIT_CANCELLED, EXIT_FAILED, finished_line, progress_columns, show_event
 from tui.comparison.plan import Plan, chosen_models, make_plan, nothing_to_run
 from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, Reused
+from tui.comparison.published import published_text
 from tui.comparison.results import COMPARISON_FILE, REPORT_FILE, WrittenComparison, run_failure, write_comparison
 from tui.environments import load_config
 from tui.errors import UserError
@@ -232,6 +233,8 @@ def _print_comparison(written: WrittenComparison) -> None:
     print(f"\n{Path(written.data['annotations']).name}, {count} model{'s' if count != 1 else ''}:")
     if count:
         print(paper_table_text(written.table))
+    if written.data.get("published"):
+        print("\n" + published_text(written.data["published"]))
     for failure in written.failed:
         print(f"{failure['model']}: not compared: {failure['reason']}")
     if cases is None:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.comparison.published import published_numbers
 from tui.comparison.provenance import comparison_provenance, images_record, model_provenance
 from tui.config import Config
 from tui.errors import UserError
@@ -96,6 +97,8 @@ def write_comparison(finished: Sequence[tuple[str, Path]], evaluator: Evaluator,
             entry["family"] = families[model]
         entry.update(model_provenance(model, Path(entry["file"]), config))
     data["failed"] = failed
+    if published := published_numbers(data):
+        data["published"] = published
     json_file, report_file = Path(out_dir) / COMPARISON_FILE, Path(out_dir) / REPORT_FILE
     with _writing(json_file):
         write_atomically(json_file, json.dumps(data, indent=1) + "\n")

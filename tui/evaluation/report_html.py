@@ -45,6 +45,8 @@ table.paper td:first-child, table.paper th:first-child { text-align: left; }
 .panels { display: flex; flex-wrap: wrap; gap: .6em; }
 figure { margin: 0; border: 3px solid #bbb; } figure.found { border-color: #3a3; } figure.missed, figure.fp { border-color: #d33; }
 figure { display: table; } figure img { display: block; }
+.reproduced { color: #1a7f37; font-weight: bold; } .differs { color: #b42318; font-weight: bold; }
+tr.paper-row td, tr.difference-row td { color: #555; font-size: 12px; } tr.difference-row td { border-bottom: 1px solid #bbb; }
 .failed { border-left: 4px solid #d33; padding: .2em 1em; background: #fdf0f0; }
 table.provenance td { text-align: left; white-space: normal; font-size: 12px; vertical-align: top; }
 .figures { display: flex; flex-wrap: wrap; gap: 1em; }
@@ -142,6 +144,27 @@ def _provenance_html(compared: dict) -> str:
     return "".join(parts)
 
 
+def _published_html(published: dict) -> str:
+    """The paper's numbers beside ours, with the difference, and each model's verdict."""
+    rows = []
+    for model in published["models"]:
+        verdict = ('<span class="reproduced">reproduced</span>' if model["reproduced"]
+                   else '<span class="differs">not reproduced</span>')
+        for field, name in (("reproduced", f"{_e(model['model'])} {verdict}"), ("paper", "the paper"),
+                            ("difference", "difference")):
+            cells = "".join(
+                "<td>" + " | ".join("–" if model[t][key][field] is None else
+                                    (f"{model[t][key][field]:+.1f}" if field == "difference" else
+                                     f"{model[t][key][field]:.1f}") for t in ("bbox", "segm")) + "</td>"
+                for key, _ in METRICS)
+            rows.append(f'<tr class="{field}-row"><td>{name}</td>{cells}</tr>')
+    head = "".join(f"<th>{_e(heading)}</th>" for _, heading in METRICS)
+    return (f'<table class="paper published"><thead><tr><th>model</th>{head}</tr></thead><tbody>{"".join(rows)}'
+            f'</tbody></table><p class="note">The images are {_e(published["dataset"])} as <code>dataset fetch</code> '
+            "put them and the annotations its ff_test.json, so the paper's published numbers (box | mask, %) apply; "
+            "<i>reproduced</i>: all ten numbers equal at the paper's one decimal.</p>")
+
+
 def _failed_html(compared: dict) -> str:
     failed = compared.get("failed") or []
     if not failed:
@@ -234,6 +257,8 @@ def render_report(compared: dict, cases: FailureCases | None = None, *, images: 
     sections = [f"<h1>{_e(title)}</h1>",
                 f'<p class="note">Annotations: {_e(compared["annotations"])}; models: {len(compared["models"])}.</p>',
                 "<h2>The paper's table</h2>", _table_html(paper_table(compared)), _failed_html(compared)]
+    if compared.get("published"):
+        sections += ["<h2>Published beside reproduced</h2>", _published_html(compared["published"])]
     if compared.get("provenance"):
         sections += ["<h2>Provenance</h2>", _provenance_html(compared)]
     sections += ["<h2>Curves and calibration</h2>", figures_html(figure_series(compared)),
