@@ -150,3 +150,34 @@ async def test_the_figures_draw_each_files_curves_in_its_report_colour(predictio
         assert f"facere (good.npz) (box)  mAP_w@.50 {evaluations[str(good)].mAP_w50 * 100:.1f}" in legend
         assert f"@.75 {evaluations[str(poor)].mAP_w75 * 100:.1f}" in legend
         assert screen.query_one(ReliabilityFigure).series == pr50.series
+
+
+@pytest.mark.parametrize("width", [200, 120, 80])
+async def test_the_table_per_category_puts_each_number_under_its_heading_and_fits_the_width(tmp_path, width):
+    long_name = "headband, head covering, hair accessory"
+    objects = {"a.jpg": [(15, BOX), (0, BOX)], "b.jpg": [(1, BOX)]}
+    anns = write_annotations(tmp_path / "anns.json", objects)
+    file = write_facere_file(tmp_path / "p.npz", [predictions("a.jpg", [(15, BOX, 0.9), (0, (30, 10, 70, 50), 0.8)]),
+                                                 predictions("b.jpg", [(1, BOX, 0.7), (23, BOX, 0.6)])])
+    from tui.evaluation.evaluator import Evaluator
+
+    app = FashionFailApp(LaunchOptions(mode="evaluate"))
+    async with app.run_test(size=(width, 40)) as pilot:
+        screen = app.screen
+        screen._show_results(Evaluator(anns).evaluate(file))
+        await pilot.pause()
+        bars = screen.category_bars
+        lines = str(bars.render()).splitlines()
+        assert all(len(line) <= bars.size.width for line in lines)  # no row wraps
+        header, rows = lines[0], {line.split("  ")[0]: line for line in lines[1:]}
+        if width >= 200:
+            assert long_name in rows  # the whole name
+        for heading in ("box AP", "mask AP"):
+            start = header.index(heading)
+            # each row's number sits under its heading: the value ends within the heading's first columns
+            for line in lines[1:]:
+                number = line[start:start + 6].strip()
+                assert number.replace(".", "").isdigit(), (heading, line)
+        shirt = next(line for line in lines if line.startswith("shirt"))
+        assert shirt[header.index("box AP"):header.index("box AP") + 6].strip() == "0.0"  # IoU 0.33: missed
+        assert shirt[header.index("weight"):].strip() != ""
