@@ -7,25 +7,23 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import Progress
+from typing import TYPE_CHECKING
 
 from tui import catalog, paths
 from tui.commands import discard_stdout, emit_event, report_error
 from tui.commands.options import add_annotation_options
 from tui.commands.run import EXIT_CANCELLED, EXIT_FAILED, finished_line, progress_columns, show_event
-from tui.comparison.plan import Plan, chosen_models, make_plan, nothing_to_run
-from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, Reused
-from tui.comparison.published import published_text
-from tui.comparison.results import COMPARISON_FILE, REPORT_FILE, WrittenComparison, run_failure, write_comparison
-from tui.environments import load_config
 from tui.errors import UserError
-from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import paper_table_text
-from tui.predictions.formats import FAMILY_CHOICES
 from tui.runs.events import Failed, Finished, LogLine
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from tui.comparison.plan import Plan
+    from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded
+    from tui.comparison.results import WrittenComparison
+    from tui.evaluation.evaluator import Evaluator
 
 COMMAND = "compare"
 HELP = "run several models over one folder in turn, then print the paper's table and write a report"
@@ -33,6 +31,9 @@ ORDER = 25
 
 
 def add_arguments(parser) -> None:
+    from tui.comparison.results import COMPARISON_FILE, REPORT_FILE
+    from tui.predictions.formats import FAMILY_CHOICES
+
     parser.description = (
         "Run each chosen model over the images in --images, one after another (they share the GPU), "
         f"into <out>/<model>.npz; then evaluate every output and print the paper's table, and write "
@@ -64,6 +65,8 @@ def add_arguments(parser) -> None:
 
 def parse_families(specs: list[str]) -> dict[str, str]:
     """`--family MODEL=FAMILY` options as {model name: family}; UserError for a malformed one."""
+    from tui.predictions.formats import FAMILY_CHOICES
+
     families = {}
     for spec in specs:
         model, sep, family = spec.partition("=")
@@ -78,6 +81,11 @@ def execute(args) -> int:
         return _check(args)
     if args.images is None or args.out is None:
         raise UserError("compare needs --images DIR and --out DIR (or --check COMPARISON_JSON)")
+    from tui.comparison.plan import chosen_models, make_plan, nothing_to_run
+    from tui.comparison.queue import CompareQueue
+    from tui.comparison.results import run_failure
+    from tui.environments import load_config
+
     settings = load_config()
     families = parse_families(args.family)
     models, list_unready = chosen_models(args.models)
@@ -109,6 +117,8 @@ def execute(args) -> int:
 
 def _check(args) -> int:
     """`compare --check`: reproduced (exit 0), or each changed file and differing number (exit 1)."""
+    from rich.console import Console
+
     from tui.comparison.check import check_comparison
 
     interactive = not args.json and Console(stderr=True).is_terminal
@@ -131,6 +141,8 @@ def _check(args) -> int:
 def _evaluator(args) -> Evaluator | None:
     """The annotation file's evaluator, read now so a broken file stops the command before any run;
     None when --anns is not given and the cache has no FashionFail annotations (the models still run)."""
+    from tui.evaluation.evaluator import Evaluator
+
     annotations = args.anns or paths.fashionfail_annotations(args.split)
     if args.anns is None and not annotations.is_file():
         return None
@@ -145,6 +157,9 @@ def _how_to_evaluate(args) -> str:
 
 
 def _print_plan(plan: Plan, evaluator: Evaluator | None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     for skipped in plan.skipped:
         console.print(f"[yellow]skipped {skipped.model}:[/] {escape(skipped.reason())}")
@@ -165,6 +180,8 @@ def _signals_cancel(queue: CompareQueue) -> Iterator[None]:
 
 
 def _follow_json(queue: CompareQueue) -> QueueEnded:
+    from tui.comparison.queue import ModelEvent
+
     for event in queue.events():
         if isinstance(event, ModelEvent) and isinstance(event.event, LogLine) and event.event.source == "stderr":
             continue
@@ -177,6 +194,11 @@ def _follow_json(queue: CompareQueue) -> QueueEnded:
 
 
 def _follow_terminal(queue: CompareQueue) -> QueueEnded:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from tui.comparison.queue import ModelEvent, Reused
+
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     count = len(queue.plan.requests)
     task = None
@@ -191,6 +213,8 @@ def _follow_terminal(queue: CompareQueue) -> QueueEnded:
 
 def _show(progress: Progress, task, event: ModelEvent, number: int, count: int):
     """One model's event on the progress display; returns its task (None once the model's run ended)."""
+    from rich.markup import escape
+
     if task is None:
         task = progress.add_task(f"{event.model} ({number}/{count})", total=None, rate="", image="")
     show_event(progress, task, event.event)
@@ -208,6 +232,11 @@ def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args, s
              families: dict[str, str]) -> list[dict]:
     """Evaluate the finished outputs and write the table's files, or say how to do it later; returns
     every model that failed (`failed` and those whose output could not be evaluated)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from tui.comparison.results import write_comparison
+
     if evaluator is None:
         how = _how_to_evaluate(args)
         if args.json:
@@ -228,6 +257,8 @@ def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args, s
 
 
 def _print_comparison(written: WrittenComparison) -> None:
+    from tui.comparison.published import published_text
+
     cases = written.cases
     count = len(written.data["models"])
     print(f"\n{Path(written.data['annotations']).name}, {count} model{'s' if count != 1 else ''}:")
