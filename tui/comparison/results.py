@@ -11,8 +11,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.comparison.published import published_numbers
-from tui.comparison.provenance import comparison_provenance, images_record, model_provenance
 from tui.config import Config
 from tui.errors import UserError
 from tui.evaluation import IOU_TYPES
@@ -74,6 +72,9 @@ def write_comparison(finished: Sequence[tuple[str, Path]], evaluator: Evaluator,
     `families[model]` when given, find the failure cases across them, and write both files into out_dir.
     A model whose output cannot be evaluated joins `failed` (e.g. `run_failure`s); UserError only when a
     file cannot be written."""
+    from tui.comparison.provenance import comparison_provenance, images_record, model_provenance
+    from tui.comparison.published import published_numbers
+
     say = on_stage or (lambda text: None)
     families = families or {}
     truth = evaluator.truth
