@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from failure_case import MODELS, write_case
-from tests.helpers.comparison import annotations_from, make_workspace, slow_facere_plus
+from tests.helpers.comparison import annotated_workspace, slow_facere_plus
 from tests.helpers.pilot import wait_for
 from tests.test_app_small_terminal import check
 from tui.app import FashionFailApp, LaunchOptions
-from tui.commands import main
 from tui.evaluation.evaluator import Evaluator
 from tui.predictions import load_predictions
 from tui.screens.compare import CompareScreen
@@ -28,10 +27,8 @@ from tui.widgets.gpu import GpuPane
 @pytest.fixture
 def workspace(tmp_path, capsys):
     """The workspace, and annotations made from facere's own run (so the table has two different rows)."""
-    make_workspace(tmp_path)
-    assert main(["run", "facere", "--images", str(tmp_path / "images"), "--out", str(tmp_path / "reference")]) == 0
+    annotated_workspace(tmp_path)
     capsys.readouterr()
-    annotations_from(tmp_path / "reference" / "facere.npz", tmp_path / "anns.json")
     return tmp_path
 
 

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from tests.helpers.comparison import annotations_from, make_workspace, use_models
+from tests.helpers.comparison import annotated_workspace, use_models
 from tui.commands import main
 from tui.comparison.provenance import listing_digest
 
@@ -29,10 +29,9 @@ def sha256(path) -> str:
 
 @pytest.fixture
 def workspace(tmp_path, capsys):
-    make_workspace(tmp_path)
-    assert main(["run", "facere", "--images", str(tmp_path / "images"), "--out", str(tmp_path / "reference")]) == 0
+    """The workspace, and annotations made from facere's own run (so the table has two different rows)."""
+    annotated_workspace(tmp_path)
     capsys.readouterr()
-    annotations_from(tmp_path / "reference" / "facere.npz", tmp_path / "anns.json")
     return tmp_path
 
 

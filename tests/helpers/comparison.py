@@ -44,3 +44,14 @@ def annotations_from(predictions: Path, target: Path) -> Path:
         objects[image.image_file] = [(int(c), tuple(int(round(float(v))) for v in box))
                                      for c, box in zip(image.category_ids, image.boxes) if c < 27]
     return write_annotations(target, objects, size=IMAGE_SIZE[::-1])
+
+
+def annotated_workspace(folder: Path) -> Path:
+    """make_workspace, and `anns.json` made from facere's own run (so the two models score differently)."""
+    from tui.commands import main
+
+    make_workspace(folder)
+    if main(["run", "facere", "--images", str(folder / "images"), "--out", str(folder / "reference")]) != 0:
+        raise AssertionError("the reference run of facere failed")
+    annotations_from(folder / "reference" / "facere.npz", folder / "anns.json")
+    return folder
