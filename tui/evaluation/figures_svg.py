@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from tui.evaluation.figures import Series
 
-WIDTH, HEIGHT = 380, 320
+WIDTH, HEIGHT = 360, 320
 LEFT, RIGHT, TOP, BOTTOM = 52, 14, 30, 44
 FALSE_POSITIVE_COLOUR = "#c9c9c9"
 TICKS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
