@@ -212,3 +212,24 @@ async def test_the_gallery_from_evaluate_shows_every_model_beside_the_ground_tru
             "ground truth: 1 object(s)", "facere: missed it", "fformer-swin: found it", "amrcnn-spine: found it"]
         assert "b.jpg not found" in str(pictures[1].placeholder.render())
         assert pictures[1].drawn.size == (100, 100)
+
+
+async def test_a_model_whose_output_cannot_be_evaluated_is_notified_and_the_other_compared(workspace):
+    """Facere's file named as facere+ too: facere+'s classes do not fit it; facere still gets its table."""
+    from tests.helpers.comparison import use_models
+
+    use_models(workspace / "facere.onnx", workspace / "facere.onnx")
+    app = FashionFailApp(LaunchOptions(mode="compare"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.form.models.option_count == 6)
+        fill_form(screen, workspace, workspace / "anns.json")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=90.0, condition=lambda: not screen.running and screen.written is not None)
+        assert [key.value for key in screen.paper_table.rows] == ["facere"]
+        assert [f["model"] for f in screen.written.failed] == ["facere+"]
+        assert "1 model(s) failed" in str(screen.status.render())
+        messages = [n.message for n in app._notifications]
+        assert any("does not fit facere+" in m and "--family facere+=FAMILY" in m for m in messages)
+        written = json.loads((workspace / "out" / "comparison.json").read_text())
+        assert [f["model"] for f in written["failed"]] == ["facere+"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +18,7 @@ from textual.widgets import Button, Footer, Header, Static
 from tui import catalog, paths
 from tui.comparison.plan import Plan, make_plan, nothing_to_run
 from tui.comparison.progress import QueueRows
+from tui.comparison.published import published_text
 from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, QueueEvent
 from tui.comparison.results import WrittenComparison, run_failure, write_comparison
 from tui.errors import UserError
@@ -91,6 +93,7 @@ class CompareScreen(Screen):
                 yield Static("Choose the models and folders, then Start (ctrl+s).", id="compare-status")
                 yield QueueTable(id="compare-queue")
                 yield PaperTableView(id="compare-table", classes="hidden")
+                yield Static("", id="compare-published", classes="hidden")
                 yield Figures(id="compare-figures", classes="hidden")
             with Container(id="gpu-slot"):
                 yield GpuPane()
@@ -159,6 +162,7 @@ class CompareScreen(Screen):
         self.form.set_gallery_ready(False)
         self.paper_table.add_class("hidden")
         self.query_one(Figures).add_class("hidden")
+        self.query_one("#compare-published", Static).add_class("hidden")
         self.status.update("Checking the models and the annotation file...")
         self.compare(submitted)
 
@@ -248,6 +252,10 @@ class CompareScreen(Screen):
             self.paper_table.show(written.table)
             self.paper_table.remove_class("hidden")
             self.query_one(Figures).show(figure_series(written.data))
+            published = written.data.get("published")
+            self.query_one("#compare-published", Static).update(
+                Text(published_text(published), no_wrap=True, overflow="ellipsis") if published else "")
+            self.query_one("#compare-published", Static).set_class(not published, "hidden")
             self.form.set_gallery_ready(written.cases is not None)
             failed = f" {len(written.failed)} model(s) failed (see comparison.json's `failed`)." if written.failed else ""
             self.status.update(f"Wrote {written.json_file.name} and {written.report_file.name} into "
