@@ -15,6 +15,7 @@ import pytest
 from tests.helpers.comparison import annotated_workspace, use_models
 from tui.commands import main
 from tui.comparison.provenance import listing_digest
+from tui.predictions.formats import FAMILY_CHOICES
 
 
 def compare(capsys, *argv) -> tuple[int, str, str]:
@@ -154,13 +155,32 @@ def test_check_evaluates_again_rather_than_trusting_the_cache(workspace, capsys)
 @pytest.mark.parametrize("content, fragment", [
     (None, "does not exist"), ("{", "cannot be read as JSON"), ("[]", "is not a comparison.json"),
     ('{"annotations": "x", "models": [{"model": 1}]}', "is not a comparison.json"),
+    ('{"annotations": "/nonexistent/anns.json", "models": []}', "annotations: /nonexistent/anns.json is gone"),
 ])
 def test_check_of_a_broken_comparison_file_is_one_line(tmp_path, capsys, content, fragment):
     path = tmp_path / "comparison.json"
     if content is not None:
         path.write_text(content)
     code, out, err = compare(capsys, "--check", path)
-    assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err
+    assert len(err.strip().splitlines()) == 1 and fragment in out + err and "Traceback" not in err
+    assert code == (1 if "is gone" in fragment else 2)
+
+
+def test_check_of_a_comparison_edited_by_hand_names_what_it_cannot_use(workspace, capsys):
+    """Recorded fields of the wrong type or an unknown family are differences, never a crash."""
+    out_dir = workspace / "out"
+    assert compare(capsys, "--images", workspace / "images", "--out", out_dir, "--anns", workspace / "anns.json",
+                   "--models", "facere,facere+")[0] == 0
+    comparison = out_dir / "comparison.json"
+    data = json.loads(comparison.read_text())
+    data["provenance"]["annotations"] = {"path": 5, "sha256": ["x"]}  # falls back to the top-level annotations
+    data["models"][0]["output"] = {"path": 7}  # falls back to the model's file, no sha256 to compare
+    data["models"][1]["family"] = {"not": "a family"}
+    comparison.write_text(json.dumps(data))
+    code, out, err = compare(capsys, "--check", comparison)
+    assert code == 1 and "Traceback" not in err
+    assert out.strip().splitlines() == ["facere+: the recorded family {'not': 'a family'} is not one of "
+                                        + ", ".join(FAMILY_CHOICES)]
 
 
 def test_on_fashionfail_test_the_papers_numbers_stand_beside_ours(workspace, capsys, monkeypatch):

@@ -13,6 +13,7 @@ from tui.errors import UserError
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.results import METRICS
 from tui.files import sha256_of
+from tui.predictions.formats import FAMILY_CHOICES
 
 HALVES = {"bbox": "box", "segm": "mask"}
 
@@ -54,8 +55,10 @@ def read_comparison(path: Path) -> dict:
     return data
 
 
-def _recorded_sha256(record) -> str | None:
-    return record.get("sha256") if isinstance(record, dict) and isinstance(record.get("sha256"), str) else None
+def _text(record, key: str) -> str | None:
+    """record[key] when record is an object and that is a non-empty string (comparison.json comes from outside)."""
+    value = record.get(key) if isinstance(record, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _same_file(label: str, path: Path, recorded: str | None) -> str | None:
@@ -64,7 +67,10 @@ def _same_file(label: str, path: Path, recorded: str | None) -> str | None:
         return f"{label}: {path} is gone"
     if recorded is None:
         return None
-    got = sha256_of(path)
+    try:
+        got = sha256_of(path)
+    except OSError as exc:
+        return f"{label}: {path} cannot be read ({exc.strerror or exc})"
     return None if got == recorded else f"{label}: {path} changed: sha256 {got}, recorded {recorded}"
 
 
@@ -73,9 +79,10 @@ def check_comparison(path: Path, on_stage: Callable[[str], None] | None = None) 
     say = on_stage or (lambda text: None)
     data = read_comparison(path)
     outcome = CheckOutcome(models=len(data["models"]))
-    annotations = data.get("provenance", {}).get("annotations", {}) if isinstance(data.get("provenance"), dict) else {}
-    annotations_path = Path(annotations.get("path") or data["annotations"])
-    changed = _same_file("annotations", annotations_path, _recorded_sha256(annotations))
+    provenance = data.get("provenance") if isinstance(data.get("provenance"), dict) else {}
+    annotations = provenance.get("annotations")
+    annotations_path = Path(_text(annotations, "path") or data["annotations"])
+    changed = _same_file("annotations", annotations_path, _text(annotations, "sha256"))
     if changed:
         outcome.changed_files.append(changed)
         if not annotations_path.is_file():
@@ -83,9 +90,9 @@ def check_comparison(path: Path, on_stage: Callable[[str], None] | None = None) 
     evaluator = Evaluator(annotations_path)
     present = []
     for entry in data["models"]:
-        output = entry.get("output") if isinstance(entry.get("output"), dict) else {}
-        file = Path(output.get("path") or entry.get("file") or "")
-        changed = _same_file(entry["model"], file, _recorded_sha256(output))
+        output = entry.get("output")
+        file = Path(_text(output, "path") or _text(entry, "file") or "")
+        changed = _same_file(entry["model"], file, _text(output, "sha256"))
         if changed:
             outcome.changed_files.append(changed)
         if file.is_file():
@@ -93,9 +100,13 @@ def check_comparison(path: Path, on_stage: Callable[[str], None] | None = None) 
     for entry, file in present:
         recorded = {r.get("iou_type"): r for r in entry["results"] if isinstance(r, dict)}
         say(f"evaluating {entry['model']} again")
+        family = entry.get("family")
+        if family is not None and family not in FAMILY_CHOICES:
+            outcome.differences.append(f"{entry['model']}: the recorded family {family!r} is not one of "
+                                       f"{', '.join(FAMILY_CHOICES)}")
+            continue
         try:
-            again = evaluator.evaluate(file, [t for t in recorded if t in HALVES], family=entry.get("family"),
-                                       use_cache=False)
+            again = evaluator.evaluate(file, [t for t in recorded if t in HALVES], family=family, use_cache=False)
         except UserError as exc:
             outcome.differences.append(f"{entry['model']}: cannot be evaluated again: {exc}")
             continue
