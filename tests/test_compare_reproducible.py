@@ -11,10 +11,14 @@ import platform
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.helpers.comparison import annotated_workspace, use_models
 from tui.commands import main
+from tui.comparison.check import check_comparison
 from tui.comparison.provenance import listing_digest
+from tui.errors import UserError
 from tui.predictions.formats import FAMILY_CHOICES
 
 
@@ -231,3 +235,36 @@ def test_on_fashionfail_test_the_papers_numbers_stand_beside_ours(workspace, cap
     code, out, _ = compare(capsys, "--images", workspace / "images", "--out", workspace / "other", "--models", "facere")
     assert code == 0 and "paper's numbers" not in out
     assert "published" not in json.loads((workspace / "other" / "comparison.json").read_text())
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                     max_leaves=20)
+_REAL = st.sampled_from(["ANNS", "PREDICTIONS"])
+"""Stand for the fuzz test's real annotation and prediction files, so the check gets past reading them."""
+_ENTRY = st.fixed_dictionaries({"model": st.text(max_size=8), "results": st.lists(_JSON, max_size=3)},
+                               optional={"output": _JSON | st.fixed_dictionaries({"path": _REAL}), "file": _JSON | _REAL,
+                                         "family": _JSON | st.sampled_from(["facere", "amrcnn"])})
+
+
+@settings(max_examples=150, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=st.one_of(_JSON, st.fixed_dictionaries(
+    {"annotations": st.text(max_size=12) | _REAL, "models": st.lists(_ENTRY, max_size=3)}, optional={"provenance": _JSON})))
+def test_check_of_any_json_is_an_outcome_or_one_user_error(tmp_path, document):
+    """Fuzzed comparison.json documents: check_comparison answers or raises UserError, nothing else."""
+    from failure_case import write_case
+
+    if not (tmp_path / "anns.json").exists():
+        write_case(tmp_path)
+    real = {'"ANNS"': json.dumps(str(tmp_path / "anns.json")), '"PREDICTIONS"': json.dumps(str(tmp_path / "facere.npz"))}
+    text = json.dumps(document)
+    for stand_in, file in real.items():
+        text = text.replace(stand_in, file)
+    path = tmp_path / "comparison.json"
+    path.write_text(text)
+    try:
+        outcome = check_comparison(path)
+    except UserError:
+        return
+    assert isinstance(outcome.lines(), list)
