@@ -77,6 +77,22 @@ def emit_event(record: dict) -> None:
     print(redact(json.dumps(record)), flush=True)
 
 
+PIPED_WIDTH = 100_000
+"""The width of piped output when COLUMNS is not set: wider than any table, so each is as wide as its content."""
+
+
+def output_console(**options):
+    """The rich Console every command prints its tables and text to stdout with. On a terminal it is
+    the terminal's width; piped (`eval | cat`, `> file`), COLUMNS when set, else as wide as the
+    content, so no table is cut (`mAP_w@.…`) or wrapped to 80 columns."""
+    from rich.console import Console  # imported here: `--help` and --json paths need no rich
+
+    console = Console(**options)
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
+        console.width = PIPED_WIDTH
+    return console
+
+
 def discard_stdout() -> None:
     """Point stdout at /dev/null once its reader has gone (`... --json | head`), so later writes pass quietly."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

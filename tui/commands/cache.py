@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from rich.console import Console
 from rich.table import Table
 
 from tui import catalog, paths
+from tui.commands import output_console
 from tui.downloads import delete_model, model_files_state
 from tui.environments import load_config
 from tui.errors import UserError
@@ -55,7 +55,7 @@ def execute(args) -> int:
     for tree in sources.values():
         trees.add_row(tree.name, (tree.head or tree.commit or "")[:12],
                       f"[{_COLOURS.get(tree.state, 'white')}]{tree.state}[/]", str(tree.path))
-    console = Console()
+    console = output_console()
     console.print(table)
     console.print(trees)
     return 0

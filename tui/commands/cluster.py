@@ -6,12 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from tui import catalog
 from tui.cluster import operations, record
 from tui.cluster.status import JobStatus, job_status
+from tui.commands import output_console
 from tui.environments import load_config
 from tui.runs.checks import check_request
 from tui.runs.request import RunRequest
@@ -93,7 +93,7 @@ def _status_table(status: JobStatus) -> Table:
 
 
 def _status(args) -> int:
-    console = Console()
+    console = output_console()
     if args.job is None:
         statuses = [job_status(job) for job in record.known_jobs()]
         if args.json:

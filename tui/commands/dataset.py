@@ -13,7 +13,7 @@ from rich.progress import Progress as ProgressDisplay
 from rich.table import Table
 
 from tui import config, paths
-from tui.commands import emit_event, report_error
+from tui.commands import emit_event, output_console, report_error
 from tui.dataset import (SPLITS, Annotations, ImageOutcome, SplitSummary, fetch_annotations, fetch_hint, fetch_images,
                          split_state)
 from tui.downloads.progress import Progress, describe
@@ -150,7 +150,7 @@ def _status(splits: tuple[str, ...], as_json: bool) -> int:
         colour = "green" if state.complete else "yellow" if state.annotations_present else "dim"
         table.add_row(state.split, f"[{colour}]{annotations}[/]", "-" if state.expected is None else str(state.expected),
                       str(state.present), str(state.verified))
-    console = Console()
+    console = output_console()
     console.print(table)
     for state in states:
         if state.problem:

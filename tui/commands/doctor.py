@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import time
 
-from rich.console import Console
 
 from tui import catalog
+from tui.commands import output_console
 from tui.environments import load_config
 from tui.setup.diagnosis import diagnose
 
@@ -31,7 +31,7 @@ def execute(args) -> int:
     if args.json:
         print(json.dumps({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
     else:
-        console = Console(highlight=False)
+        console = output_console(highlight=False)
         for diagnosis in diagnoses:
             mark = "[green]ready[/]" if diagnosis.ready else "[yellow]not ready[/]"
             console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {diagnosis.environment}", soft_wrap=True)

@@ -9,12 +9,11 @@ import os
 import shutil
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from tui import catalog, config
-from tui.commands import emit_event
+from tui.commands import emit_event, output_console
 from tui.config import EnvChoice
 from tui.environments import EnvStatus, Event, State, backend_for, external, load_config, specs, status_for
 from tui.errors import UserError
@@ -91,7 +90,7 @@ def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
         where = status.python if status.backend == external.BACKEND else status.prefix
         table.add_row(status.family, "-" if status.backend == external.BACKEND else status.name, status.backend,
                       state, used, escape(str(where or "")))
-    Console().print(table)
+    output_console().print(table)
 
 
 def _use(args, settings) -> int:

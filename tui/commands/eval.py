@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from tui.commands import output_console
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.evaluation import IOU_TYPES, METRICS, Evaluation
 from tui.evaluation.evaluator import Evaluator
@@ -72,7 +73,7 @@ def execute(args) -> int:
     if args.json:
         print(json.dumps({"annotations": str(annotations), "results": [e.as_json() for e in evaluations]}))
         return 0
-    out = Console()
+    out = output_console()
     out.print(_summary_table(evaluations, annotations, iou_types))
     for by_type in by_file(evaluations).values():
         evaluation = next(iter(by_type.values()))

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tui.catalog import category_name
+from tui.commands import output_console
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.errors import UserError
 from tui.evaluation import IOU_TYPES
@@ -78,7 +79,7 @@ def _category_table(cases: FailureCases) -> Table:
 
 
 def _print(cases: FailureCases, top: int) -> None:
-    out = Console()
+    out = output_console()
     kind = "boxes" if cases.iou_type == "bbox" else "masks"
     out.print(f"{cases.truth.path.name}: {len(cases.objects)} objects; {kind} matched at IoU {MATCHING_IOU}, "
               f"detections scoring >= {cases.min_score:g}; models: {', '.join(cases.labels)}", highlight=False)

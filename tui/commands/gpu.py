@@ -6,11 +6,12 @@ import json
 import time
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from tui.commands import output_console
 from tui.errors import UserError
 from tui.gpu import GpuSampler, Snapshot
 from tui.gpu import format as fmt
@@ -79,7 +80,7 @@ def _watch(sampler: GpuSampler, seconds: float, json_lines: bool) -> None:
             snapshot = sampler.sample()
             print(as_json(snapshot, sampler.last_cost_s), flush=True)
             time.sleep(seconds)
-    with Live(render(sampler.sample()), auto_refresh=False) as live:
+    with Live(render(sampler.sample()), auto_refresh=False, console=output_console()) as live:
         while True:
             time.sleep(seconds)
             live.update(render(sampler.sample()), refresh=True)
@@ -96,7 +97,7 @@ def execute(args) -> int:
         elif args.json:
             print(as_json(sampler.sample(), sampler.last_cost_s))
         else:
-            Console().print(render(sampler.sample()))
+            output_console().print(render(sampler.sample()))
     except KeyboardInterrupt:
         pass  # Ctrl-C is how --watch ends
     finally:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from tui.commands import output_console
 from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.formats import FAMILY_CHOICES
 
@@ -41,7 +42,7 @@ def execute(args) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    console = Console()
+    console = output_console()
     model = f" ({summary['model']})" if summary["model"] else ""
     console.print(f"[bold]{summary['file']}[/]")
     console.print(f"family {summary['family']}{model}, detected from {summary['detected_from']}; "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
 from rich.table import Table
 
 from tui import catalog
+from tui.commands import output_console
 from tui.environments import load_config
 from tui.setup.readiness import readiness
 
@@ -37,5 +37,5 @@ def execute(args) -> int:
     for row in rows:
         state = "[green]ready[/]" if row["ready"] else "[yellow]missing: " + "; ".join(row["missing"]) + "[/]"
         table.add_row(row["name"], row["family"], row["backbone"], row["environment"] or "(app's own)", state)
-    Console().print(table)
+    output_console().print(table)
     return 0
