@@ -64,8 +64,8 @@ def _table_html(table: PaperTable) -> str:
             cells.append(f"<td>{halves[0]} | {halves[1]}</td>")
         rows.append(f"<tr><td>{_e(row.label)}</td>{''.join(cells)}</tr>")
     return (f'<table class="paper"><thead><tr><th>model</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            '<p class="note">box | mask, %, weighted over the 22 categories the paper weights; '
-            'highlighted: best in its column.</p>')
+            '<p class="note">box | mask, %, weighted over the 22 categories the paper weights'
+            + ('; highlighted: best in its column.</p>' if table.has_best else '.</p>'))
 
 
 def _bar(value: float | None, colour: str, kind: str) -> str:
