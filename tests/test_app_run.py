@@ -303,4 +303,25 @@ async def test_a_run_into_another_runs_output_asks_before_replacing_it(workspace
         await wait_for(pilot, seconds=60.0, condition=lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-done" in screen.summary.classes)
-        assert str(screen.summary.render()).startswith("Done: 1 images, ")
+        assert str(screen.summary.render()).startswith("Done: 1 image, ")
+
+
+async def test_a_folder_with_no_readable_image_fails_saying_so_and_an_empty_one_does_not_start(workspace):
+    """The command line's exit 2 cases, in the app's words: not "Done: 0 images (1 skipped)"."""
+    (workspace / "unreadable").mkdir()
+    (workspace / "images" / "broken.jpg").rename(workspace / "unreadable" / "broken.jpg")
+    (workspace / "empty").mkdir()
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(150, 42)) as pilot:
+        screen = app.screen
+        fill_form(screen, workspace / "unreadable", workspace / "out", workspace / "m.onnx")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-failed" in screen.summary.classes)
+        summary = str(screen.summary.render())
+        assert summary.startswith("Failed: no image could be read: broken.jpg (") and "replace or remove it" in summary
+        assert not (workspace / "out" / "facere.npz").exists()
+        fill_form(screen, workspace / "empty", workspace / "out", workspace / "m.onnx")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=10.0, condition=lambda: "no images (" in str(screen.summary.render())
+                       or any("no images (" in n.message for n in app._notifications))
+        assert screen.job is None

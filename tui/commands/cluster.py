@@ -16,7 +16,7 @@ from tui.environments import load_config
 from tui.runs.checks import check_request
 from tui.runs.request import RunRequest
 from tui.runs.shards import list_images
-from tui.units import human_duration, human_rate
+from tui.units import counted, human_duration, human_rate
 
 COMMAND = "cluster"
 HELP = "run a model over a SLURM cluster as a job array of shards, and watch, cancel or merge it"
@@ -75,7 +75,7 @@ def _submit(args) -> int:
     merge = f"; merge job {job.merge_job_id} runs when all succeed" if job.merge_job_id else ""
     _print(args, {"job_id": job.job_id, "merge_job_id": job.merge_job_id, "script": str(job.script_path),
                   "out": str(job.out), "shards": job.shards, "submitted": True},
-           f"submitted job {job.job_id}: {job.shards} shards of {job.model} over {job.image_count} images "
+           f"submitted job {job.job_id}: {counted(job.shards, 'shard')} of {job.model} over {counted(job.image_count, 'image')} "
            f"({job.script_path}){merge}")
     return 0
 
@@ -138,7 +138,7 @@ def _resubmit(args) -> int:
 def _merge(args) -> int:
     job = record.find(args.job)
     merged = operations.merge(job)
-    _print(args, {"job_id": job.job_id, "merged": str(merged)}, f"merged {job.shards} shards into {merged}")
+    _print(args, {"job_id": job.job_id, "merged": str(merged)}, f"merged {counted(job.shards, 'shard')} into {merged}")
     return 0
 
 

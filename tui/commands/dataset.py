@@ -19,7 +19,7 @@ from tui.dataset import (SPLITS, Annotations, ImageOutcome, SplitSummary, fetch_
 from tui.downloads.progress import Progress, describe
 from tui.environments import load_config
 from tui.errors import UserError
-from tui.units import human_rate
+from tui.units import counted, human_rate
 
 COMMAND = "dataset"
 HELP = "fetch the FashionFail dataset (annotation files and images) into the cache, or show what is there"
@@ -71,7 +71,7 @@ def execute(args) -> int:
         if summary.failures:
             incomplete.append(summary)
     if incomplete:
-        counts = "; ".join(f"{len(s.failures)} of {s.expected} images in {s.split} failed" for s in incomplete)
+        counts = "; ".join(f"{len(s.failures)} of {counted(s.expected, 'image')} in {s.split} failed" for s in incomplete)
         report_error(f"{counts} (listed above); run the same command again to retry them", args.json)
     if unfetched:
         raise UserError(f"the annotation file of {', '.join(unfetched)} could not be fetched (see above)")
@@ -132,7 +132,7 @@ class _TerminalReporter:
         counts = summary.counts
         done = [f"{counts['fetched']} fetched", f"{counts['present']} verified before"] + \
             ([f"{counts['checked']} already there and checked"] if counts["checked"] else [])
-        print(f"{summary.split}: {summary.verified} of {summary.expected} images verified in {summary.images_dir} "
+        print(f"{summary.split}: {summary.verified} of {counted(summary.expected, 'image')} verified in {summary.images_dir} "
               f"({', '.join(done)})", flush=True)
         for failure in summary.failures:
             print(f"  failed: {failure.name}: {failure.reason}", file=sys.stderr, flush=True)

@@ -18,6 +18,7 @@ from tui.evaluation import IOU_TYPES
 from tui.evaluation.failures import DEFAULT_MIN_SCORE, AnnotatedObject, FailureCases, find_failures, load_models
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.scoring import MATCHING_IOU
+from tui.units import counted
 
 COMMAND = "failures"
 HELP = "failure cases across models: objects all miss, objects some miss, images with the most false positives"
@@ -81,7 +82,7 @@ def _category_table(cases: FailureCases) -> Table:
 def _print(cases: FailureCases, top: int) -> None:
     out = output_console()
     kind = "boxes" if cases.iou_type == "bbox" else "masks"
-    out.print(f"{cases.truth.path.name}: {len(cases.objects)} objects; {kind} matched at IoU {MATCHING_IOU}, "
+    out.print(f"{cases.truth.path.name}: {counted(len(cases.objects), 'object')}; {kind} matched at IoU {MATCHING_IOU}, "
               f"detections scoring >= {cases.min_score:g}; models: {', '.join(cases.labels)}", highlight=False)
     for coverage in cases.coverage:
         if coverage.images_not_predicted:
@@ -110,7 +111,7 @@ def execute(args) -> int:
                              on_progress=lambda i, f: show(f"{args.files[i].name}: reading {f:.0%}"))
         show("matching")
         cases = find_failures(models, evaluator.truth, args.iou, args.min_score,
-                              on_progress=lambda done: show(f"matched {done} of {len(models)} models"))
+                              on_progress=lambda done: show(f"matched {done} of {counted(len(models), 'model')}"))
     if args.json:
         print(json.dumps(cases.as_json(top=args.top)))
     else:

@@ -11,6 +11,7 @@ from tui.downloads import CheckpointNeeded, fetch_model
 from tui.downloads.progress import Progress, describe
 from tui.environments import load_config
 from tui.errors import UserError
+from tui.units import counted
 
 COMMAND = "fetch"
 HELP = "download and verify a model's checkpoint (and source tree) into the cache"
@@ -81,9 +82,9 @@ def execute(args) -> int:
             reporter.finished("error", message=exc.for_command_line)
             continue
         reporter.finished("done", path=str(path))
-    left = f"{len(needing)} of {len(models)} models still need a checkpoint imported by hand: {', '.join(needing)}"
+    left = f"{len(needing)} of {counted(len(models), 'model')} still need a checkpoint imported by hand: {', '.join(needing)}"
     if failures:
-        raise UserError(f"{len(failures)} of {len(models)} models not fetched: {', '.join(failures)}"
+        raise UserError(f"{len(failures)} of {counted(len(models), 'model')} not fetched: {', '.join(failures)}"
                         + (f"; {left}" if needing else "") + " (see above)")
     if needing and len(models) > 1:
         if args.json:

@@ -11,6 +11,7 @@ from rich.table import Table
 from tui.commands import output_console
 from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.formats import FAMILY_CHOICES
+from tui.units import counted
 
 COMMAND = "inspect"
 HELP = "summarize a prediction file: family, images, detections, categories, scores"
@@ -47,13 +48,14 @@ def execute(args) -> int:
     console.print(f"[bold]{summary['file']}[/]")
     console.print(f"family {summary['family']}{model}, detected from {summary['detected_from']}; "
                   f"boxes {summary['box_format']}, classes {summary['class_ids']}")
-    console.print(f"{summary['images']:,} images, {summary['detections']:,} detections, {summary['masks']:,} masks")
+    console.print(f"{counted(summary['images'], 'image')}, {counted(summary['detections'], 'detection')}, "
+                  f"{counted(summary['masks'], 'mask')}")
     if summary["score_quantiles"]:
         console.print("scores: " + ", ".join(f"{name} {value:.3f}" for name, value in summary["score_quantiles"].items()))
     empty = summary["images_without_detections"]
     if empty:
         shown = ", ".join(empty[:_LISTED_EMPTY]) + (f" and {len(empty) - _LISTED_EMPTY} more" if len(empty) > _LISTED_EMPTY else "")
-        console.print(f"{len(empty)} image{'s' if len(empty) > 1 else ''} without detections: {shown}")
+        console.print(f"{counted(len(empty), 'image')} without detections: {shown}")
     if summary["per_category"]:
         table = Table("category", "detections")
         for name, count in summary["per_category"].items():

@@ -20,6 +20,7 @@ from tui.evaluation.report import PaperTable, model_labels, paper_table, percent
 from tui.evaluation.results import METRICS
 from tui.evaluation.scoring import MATCHING_IOU
 from tui.files import write_atomically
+from tui.units import counted
 
 PANEL_PIXELS = 320
 """Longest side of each drawn picture."""
@@ -164,7 +165,7 @@ def _false_positive_cases(pictures: _Pictures) -> Iterable[str]:
 def _failures_html(cases: FailureCases, images: Path | None, shown: int) -> str:
     pictures = _Pictures(cases, images)
     missed, disagreements = cases.missed_by_all, cases.disagreements
-    parts = [f'<p class="note">{len(cases.objects)} objects; {"boxes" if cases.iou_type == "bbox" else "masks"} '
+    parts = [f'<p class="note">{counted(len(cases.objects), "object")}; {"boxes" if cases.iou_type == "bbox" else "masks"} '
              f"matched at IoU {MATCHING_IOU:g}; detections scoring at least {cases.min_score:g} drawn and counted. "
              "Green frame: the model found the object; red: it missed it, or (last list) saw what is not there.</p>",
              f"<h3>Missed by every model ({len(missed)}; first {min(shown, len(missed))})</h3>",
