@@ -12,12 +12,13 @@ import importlib
 import json
 import os
 import pkgutil
+import re
 import sys
 import time
 import traceback
 
 from tui import __version__, paths
-from tui.errors import UserError, redact
+from tui.errors import UserError, did_you_mean, redact
 
 
 EXIT_BUG = 1
@@ -47,7 +48,7 @@ class CommandLineParser(argparse.ArgumentParser):
     """
 
     def error(self, message: str):
-        raise UsageError(message, self.format_usage())
+        raise UsageError(_with_suggestion(message), self.format_usage())
 
     def parse_known_args(self, args=None, namespace=None):
         """Arguments a subcommand does not know are refused under that subcommand's usage, not the top one's."""
@@ -55,6 +56,21 @@ class CommandLineParser(argparse.ArgumentParser):
         if extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}")
         return namespace, extras
+
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<word>[^']*)' \(choose from (?P<choices>.*)\)$")
+
+
+def _with_suggestion(message: str) -> str:
+    """argparse's `invalid choice: 'modles' (choose from ...)` with the close one named first:
+    `invalid choice: 'modles' (did you mean 'models'?); choose from ...`."""
+    match = _INVALID_CHOICE.search(message)
+    if not match:
+        return message
+    choices = [choice.strip(" '") for choice in match["choices"].split(",")]
+    hint = did_you_mean(match["word"], choices)
+    return f"{message[:match.start()]}invalid choice: '{match['word']}'{hint}; choose from {match['choices']}" \
+        if hint else message
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 
+from rich.markup import escape
 
 from tui import catalog
 from tui.commands import output_console
@@ -34,9 +35,9 @@ def execute(args) -> int:
         console = output_console(highlight=False)
         for diagnosis in diagnoses:
             mark = "[green]ready[/]" if diagnosis.ready else "[yellow]not ready[/]"
-            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {diagnosis.environment}", soft_wrap=True)
+            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {escape(diagnosis.environment)}", soft_wrap=True)
             if diagnosis.note:
-                console.print(f"  [magenta]note: {diagnosis.note}[/]", soft_wrap=True)
-            for gap in diagnosis.gaps:
-                console.print(f"  missing {gap.what}\n    fix: [cyan]{gap.fix}[/]", soft_wrap=True)
+                console.print(f"  [magenta]note: {escape(diagnosis.note)}[/]", soft_wrap=True)
+            for gap in diagnosis.gaps:  # a fix may name a config table, [models.facere]: text, not markup
+                console.print(f"  missing {escape(gap.what)}\n    fix: [cyan]{escape(gap.fix)}[/]", soft_wrap=True)
     return 0 if all(d.ready for d in diagnoses) else 1
