@@ -282,3 +282,12 @@ def test_sigkill_of_the_command_stops_its_runner_and_frees_the_output(workspace)
     process.wait(timeout=10)
     assert gone(runner, within=15)
     _rerun_finishes(workspace)
+
+
+@pytest.mark.parametrize("command", [["run", "facere"], ["compare", "--models", "facere"],
+                                     ["cluster", "submit", "facere", "--shards", "2", "--dry-run"]])
+def test_an_empty_image_folder_is_input_to_fix_for_every_command_that_runs(workspace, capsys, command):
+    paths.config_file().write_text(f'[models.facere]\nfile = "{workspace / "m.onnx"}"\n')
+    code = main([*command, "--images", str(workspace / "empty"), "--out", str(workspace / "out")])
+    assert code == 2
+    assert_one_line_error(capsys.readouterr().err, f"no images (.jpg, .jpeg, .png, .webp, .bmp) in {workspace / 'empty'}")
