@@ -7,12 +7,9 @@ from __future__ import annotations
 import json
 import time
 
-from rich.markup import escape
 
 from tui import catalog
 from tui.commands import output_console
-from tui.environments import load_config
-from tui.setup.diagnosis import diagnose
 
 COMMAND = "doctor"
 HELP = "check what each model still needs, and say the command that fixes each gap"
@@ -25,6 +22,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.markup import escape
+
+    from tui.environments import load_config
+    from tui.setup.diagnosis import diagnose
+
     settings = load_config()
     models = [catalog.get(name) for name in args.models] if args.models else list(catalog.MODELS)
     started = time.time()  # external environments are checked again, each once

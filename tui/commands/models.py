@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 
-from rich.table import Table
 
 from tui import catalog
 from tui.commands import output_console
-from tui.environments import load_config
-from tui.setup.readiness import readiness
 
 COMMAND = "models"
 HELP = "list the six models and whether each is ready to run"
@@ -21,6 +18,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.table import Table
+
+    from tui.environments import load_config
+    from tui.setup.readiness import readiness
+
     settings = load_config()
     rows = []
     for model in catalog.MODELS:
