@@ -66,7 +66,9 @@ def test_env_list_prefixes_and_notes_whole(capsys):
     assert amrcnn_tf215[5] == os.path.join(os.environ["FASHIONFAIL_TUI_DATA_DIR"], "envs", "amrcnn-tf215")
 
 
-def test_cache_and_dataset_status_name_their_folders_whole(capsys):
+def test_cache_and_dataset_status_name_their_folders_whole(tmp_path, capsys, monkeypatch):
+    """Titles too: a long cache folder is wider than the tables, and once wrapped onto three lines."""
+    monkeypatch.setenv("FASHIONFAIL_TUI_CACHE_DIR", str(tmp_path / ("a-cache-folder-with-a-long-name-" * 4)))
     out = printed(capsys, "cache")
     assert out.splitlines()[0].strip() == f"cache: {os.environ['FASHIONFAIL_TUI_CACHE_DIR']}"
     assert cells(row(out, "fformer-swin"))[1] == "fashionformer_swin_b_3x.pth"
@@ -90,7 +92,9 @@ def test_eval_headings_and_numbers_whole(tmp_path, capsys):
 
 def test_failures_tables_whole_with_a_column_per_model(tmp_path, capsys):
     anns, files = write_case(tmp_path)
-    out = printed(capsys, "failures", *files, "--anns", anns)
+    out = printed(capsys, "failures", *files, "--anns", anns, "--top", "1")
+    captions = [line.strip() for line in out.splitlines() if line.strip().startswith("... and ")]
+    assert "... and 3 more (--top N shows more, --json lists all)" in captions  # the caption, whole
     heading = row(out, "id")
     assert cells(heading)[5:] == ["facere", "fformer-swin", "amrcnn-spine"]
     assert "Per category; per model: objects found · false positives" in out
@@ -127,3 +131,23 @@ def test_a_real_pipe_gets_whole_rows_and_columns_is_respected():
     narrow = subprocess.run([sys.executable, "-m", "tui", "models"], cwd=ROOT, env={**env, "COLUMNS": "70"},
                             capture_output=True, text=True)
     assert max(map(len, narrow.stdout.splitlines())) == 70, "COLUMNS is the width asked for"
+
+
+def test_cluster_status_tables_whole(tmp_path, capsys):
+    """Every shard finished, so SLURM is not asked: the tables as a shared file system shows them."""
+    from tui.cluster.operations import SubmitRequest, prepare
+    from tui.cluster.record import Submission
+    from tui.runs.shards import Shard
+
+    (tmp_path / "images").mkdir()
+    out = tmp_path / "an-output-folder-on-the-shared-file-system-with-a-long-descriptive-name"
+    job = prepare(SubmitRequest("facere", tmp_path / "images", out, shards=2), 10)
+    job.submissions.append(Submission("118", [0, 1], 1795750000.0))
+    job.save()
+    for index in (0, 1):
+        job.shard_file(Shard(index, 2)).write_bytes(b"")
+    listed = printed(capsys, "cluster", "status")
+    assert cells(row(listed, "118")) == ["118", "facere", "2", "10/10 images; 2 done", "-", str(out)]
+    shards = printed(capsys, "cluster", "status", "118")
+    assert shards.splitlines()[0] == f"job 118: facere -> {out}"
+    assert cells(row(shards, "1"))[:4] == ["1", "118", "done", "5/5"]

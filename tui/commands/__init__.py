@@ -115,7 +115,23 @@ def output_console(**options):
     console = Console(**options)
     if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         console.width = PIPED_WIDTH
+        console.print = _titles_whole(console.print)
     return console
+
+
+def _titles_whole(print_):
+    """`print_`, making each table at least as wide as its title and caption: rich wraps them to the
+    table's width, whatever the console's."""
+    def print_whole(*objects, **options):
+        from rich.cells import cell_len
+        from rich.table import Table
+
+        for table in objects:
+            if isinstance(table, Table):
+                longest = max((cell_len(str(text)) for text in (table.title, table.caption) if text), default=0)
+                table.min_width = max(table.min_width or 0, longest)
+        return print_(*objects, **options)
+    return print_whole
 
 
 def discard_stdout() -> None:
