@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from tui import catalog, paths
 from tui.commands import discard_stdout, emit_event, report_error
 from tui.commands.options import add_annotation_options
-from tui.commands.run import EXIT_CANCELLED, EXIT_FAILED, finished_line, progress_columns, show_event
+from tui.commands.run import finished_line, progress_columns, show_event
 from tui.errors import UserError
 from tui.evaluation.report import paper_table_text
-from tui.runs.events import Failed, Finished, LogLine
+from tui.runs.events import EXIT_CANCELLED, EXIT_FAILED, Failed, Finished, LogLine
+from tui.units import counted
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -111,7 +112,8 @@ def execute(args) -> int:
         failed = _compare(ended, evaluator, plan, args, settings, failed, families)
     if failed:
         report_error("; ".join(f"{f['model']} failed: {f['reason']}" for f in failed), as_json=args.json)
-        return EXIT_FAILED
+        # the runs' shared status (2: each found the input unusable) unless an evaluation failed too
+        return ended.exit_status if len(failed) == len(ended.failed) else EXIT_FAILED
     return 0
 
 
@@ -261,7 +263,7 @@ def _print_comparison(written: WrittenComparison) -> None:
 
     cases = written.cases
     count = len(written.data["models"])
-    print(f"\n{Path(written.data['annotations']).name}, {count} model{'s' if count != 1 else ''}:")
+    print(f"\n{Path(written.data['annotations']).name}, {counted(count, 'model')}:")
     if count:
         print(paper_table_text(written.table))
     if written.data.get("published"):
@@ -272,7 +274,7 @@ def _print_comparison(written: WrittenComparison) -> None:
         print(f"wrote {written.json_file} and {written.report_file}")
         return
     print(f"\nfailure cases at IoU 0.5 (score >= {cases.min_score:g}): {len(cases.missed_by_all)} of "
-          f"{len(cases.objects)} objects missed by every model, {len(cases.disagreements)} found by some and "
+          f"{counted(len(cases.objects), 'object')} missed by every model, {len(cases.disagreements)} found by some and "
           "missed by others")
     print(f"wrote {written.json_file} and {written.report_file}")
 
