@@ -16,8 +16,8 @@ from textual_plotext import PlotextPlot
 from tui.evaluation.figures import Series, one_per_model, rgb
 
 
-class _Figure(PlotextPlot):
-    DEFAULT_CSS = "_Figure { width: 1fr; min-width: 30; height: 100%; }"
+class FigurePlot(PlotextPlot):
+    DEFAULT_CSS = "FigurePlot { width: 1fr; min-width: 24; height: 100%; }"
 
     series: list[Series] = []
 
@@ -43,7 +43,7 @@ class _Figure(PlotextPlot):
         plt.yticks([0, 0.25, 0.5, 0.75, 1])
 
 
-class CurvesFigure(_Figure):
+class CurvesFigure(FigurePlot):
     """Weighted precision against recall at one IoU."""
 
     def __init__(self, key: str, threshold: str, **kwargs):
@@ -57,7 +57,7 @@ class CurvesFigure(_Figure):
             plt.plot(s.pr_curve["recall"], precision, color=rgb(s.colour), marker="braille")
 
 
-class ReliabilityFigure(_Figure):
+class ReliabilityFigure(FigurePlot):
     """Share of true positives against mean score per score bin; the diagonal is perfect calibration."""
 
     def draw(self, plt) -> None:
@@ -70,12 +70,16 @@ class ReliabilityFigure(_Figure):
 
 
 class Figures(Vertical):
-    """The three figures side by side, and a legend below them (Plotext drops its own legend in a narrow plot)."""
+    """The three figures, and a legend below them (Plotext drops its own legend in a narrow plot)."""
 
     DEFAULT_CSS = """
     Figures { height: auto; } Figures.hidden { display: none; }
     Figures > Horizontal { height: 18; } Figures > #figure-legend { height: auto; padding: 0 1; }
+    Figures.-stacked > Horizontal { layout: vertical; height: auto; }
+    Figures.-stacked FigurePlot { width: 100%; height: 16; }
     """
+    SIDE_BY_SIDE = 84
+    """The narrowest width (columns) for the three figures side by side; narrower, one under the other."""
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -84,11 +88,14 @@ class Figures(Vertical):
             yield ReliabilityFigure(id="figure-reliability")
         yield Static("", id="figure-legend")
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < self.SIDE_BY_SIDE, "-stacked")
+
     def show(self, series: list[Series]) -> None:
         """Draw these series (one per model, see one_per_model); hidden when there are none."""
         shown = one_per_model(series)
         self.set_class(not shown, "hidden")
-        for figure in self.query(_Figure):
+        for figure in self.query(FigurePlot):
             figure.show(shown)
         self.query_one("#figure-legend", Static).update(legend(shown))
 
