@@ -181,3 +181,19 @@ async def test_the_table_per_category_puts_each_number_under_its_heading_and_fit
         shirt = next(line for line in lines if line.startswith("shirt"))
         assert shirt[header.index("box AP"):header.index("box AP") + 6].strip() == "0.0"  # IoU 0.33: missed
         assert shirt[header.index("weight"):].strip() != ""
+
+
+@pytest.mark.parametrize("width, stacked", [(100, True), (200, False)])
+async def test_the_figures_stack_where_three_would_not_fit(prediction_files, width, stacked):
+    from tui.widgets.figures import FigurePlot, Figures
+
+    app = FashionFailApp(LaunchOptions(mode="evaluate"))
+    async with app.run_test(size=(width, 45)) as pilot:
+        await add_and_evaluate(pilot, prediction_files)
+        figures = app.screen.query_one(Figures)
+        assert figures.has_class("-stacked") is stacked
+        plots = list(figures.query(FigurePlot))
+        assert len(plots) == 3 and all(plot.size.width >= 24 for plot in plots)
+        assert max(p.size.width for p in plots) - min(p.size.width for p in plots) <= 1  # equal shares
+        tops = [plot.region.y for plot in plots]
+        assert (tops[0] < tops[1] < tops[2]) if stacked else (tops[0] == tops[1] == tops[2])
