@@ -18,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tui import paths
+from tui import paths, processes
 from tui.config import Config
 from tui.environments import specs
 from tui.environments.base import EnvStatus, State, expand
@@ -136,7 +136,7 @@ def _run_check(python: Path, spec: specs.EnvSpec) -> dict:
 def _run(argv: list[str], seconds: int) -> subprocess.CompletedProcess | str:
     """The finished program, or why it could not run, in words."""
     try:
-        return subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=seconds,
+        return processes.run(argv, capture_output=True, text=True, errors="replace", timeout=seconds,
                               stdin=subprocess.DEVNULL, env=python_environment())
     except subprocess.TimeoutExpired:
         return f"{argv[0]} did not finish its check within {seconds} s"
