@@ -18,6 +18,7 @@ import traceback
 
 from tui import __version__, paths
 from tui.errors import UserError, redact
+from tui.text import error_line
 
 
 EXIT_BUG = 1
@@ -83,8 +84,9 @@ def discard_stdout() -> None:
 
 
 def report_error(message: str, as_json: bool) -> None:
-    """A failure as one line on stderr and, for --json, an `error` event on stdout."""
-    message = " ".join(message.splitlines())
+    """A failure as one line on stderr and, for --json, an `error` event on stdout (control characters shown
+    as escapes in both)."""
+    message = error_line(message)
     if as_json:
         emit_event({"event": "error", "message": message})
     print(f"fashionfail-tui: error: {redact(message)}", file=sys.stderr)

@@ -14,6 +14,7 @@ from tui.commands.options import add_annotation_options, add_family_option, anno
 from tui.evaluation import IOU_TYPES, METRICS, Evaluation
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import Cell, box_mask, box_mask_rows, by_file, coverage_notes, percent
+from tui.text import markup, rich_text
 
 COMMAND = "eval"
 HELP = "evaluate prediction files against FashionFail (COCO metrics and the paper's weighted mAP)"
@@ -36,11 +37,11 @@ _HOLDS = {"bbox": "boxes", "segm": "masks"}
 
 def _summary_table(evaluations: list[Evaluation], annotations: Path, iou_types: tuple[str, ...]) -> Table:
     holds = _HOLDS[iou_types[0]] if len(iou_types) == 1 else "box | mask"
-    table = Table("model", "file", title=f"{annotations.name}: weighted over 22 categories, {holds}, %")
+    table = Table("model", "file", title=f"{markup(annotations.name)}: weighted over 22 categories, {holds}, %")
     for _, heading in METRICS:
         table.add_column(heading, justify="center")
     for model, label, cells in box_mask_rows(evaluations):
-        table.add_row(model, label, *(_cell_text(cell, iou_types) for cell in cells))
+        table.add_row(rich_text(model), rich_text(label), *(_cell_text(cell, iou_types) for cell in cells))
     return table
 
 
@@ -51,9 +52,9 @@ def _cell_text(cell: Cell, iou_types: tuple[str, ...]) -> str:
 
 def _category_table(evaluation: Evaluation) -> Table:
     table = Table("id", "category", "weight", "AP", "AP50", "AP75", "TP", "FP", "FN",
-                  title=f"{Path(evaluation.file).name} ({evaluation.iou_type}): per category, TP/FP/FN at IoU 0.5")
+                  title=f"{markup(Path(evaluation.file).name)} ({evaluation.iou_type}): per category, TP/FP/FN at IoU 0.5")
     for c in evaluation.per_category:
-        table.add_row(str(c.category_id), c.name, f"{c.weight:.3f}", percent(c.ap), percent(c.ap50),
+        table.add_row(str(c.category_id), rich_text(c.name), f"{c.weight:.3f}", percent(c.ap), percent(c.ap50),
                       percent(c.ap75), str(c.true_positives), str(c.false_positives), str(c.false_negatives))
     return table
 
@@ -77,7 +78,7 @@ def execute(args) -> int:
     for by_type in by_file(evaluations).values():
         evaluation = next(iter(by_type.values()))
         for note in coverage_notes(evaluation):
-            out.print(f"[yellow]{Path(evaluation.file).name}: {note}[/]", highlight=False)
+            out.print(f"[yellow]{markup(Path(evaluation.file).name)}: {markup(note)}[/]", highlight=False)
     if args.per_category:
         for evaluation in evaluations:
             out.print(_category_table(evaluation))

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.formats import FAMILY_CHOICES
+from tui.text import markup, rich_text
 
 COMMAND = "inspect"
 HELP = "summarize a prediction file: family, images, detections, categories, scores"
@@ -42,20 +43,20 @@ def execute(args) -> int:
         print(json.dumps(summary))
         return 0
     console = Console()
-    model = f" ({summary['model']})" if summary["model"] else ""
-    console.print(f"[bold]{summary['file']}[/]")
-    console.print(f"family {summary['family']}{model}, detected from {summary['detected_from']}; "
-                  f"boxes {summary['box_format']}, classes {summary['class_ids']}")
+    model = f" ({markup(summary['model'])})" if summary["model"] else ""
+    console.print(f"[bold]{markup(summary['file'])}[/]")
+    console.print(f"family {summary['family']}{model}, detected from {markup(summary['detected_from'])}; "
+                  f"boxes {markup(summary['box_format'])}, classes {markup(summary['class_ids'])}")
     console.print(f"{summary['images']:,} images, {summary['detections']:,} detections, {summary['masks']:,} masks")
     if summary["score_quantiles"]:
         console.print("scores: " + ", ".join(f"{name} {value:.3f}" for name, value in summary["score_quantiles"].items()))
     empty = summary["images_without_detections"]
     if empty:
-        shown = ", ".join(empty[:_LISTED_EMPTY]) + (f" and {len(empty) - _LISTED_EMPTY} more" if len(empty) > _LISTED_EMPTY else "")
+        shown = ", ".join(map(markup, empty[:_LISTED_EMPTY])) + (f" and {len(empty) - _LISTED_EMPTY} more" if len(empty) > _LISTED_EMPTY else "")
         console.print(f"{len(empty)} image{'s' if len(empty) > 1 else ''} without detections: {shown}")
     if summary["per_category"]:
         table = Table("category", "detections")
         for name, count in summary["per_category"].items():
-            table.add_row(name, f"{count:,}")
+            table.add_row(rich_text(name), f"{count:,}")
         console.print(table)
     return 0

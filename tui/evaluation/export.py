@@ -21,6 +21,7 @@ from tui.evaluation.ground_truth import GroundTruth
 from tui.files import replaced_atomically
 from tui.predictions import PredictionSet
 from tui.predictions.columns import mask_area
+from tui.text import csv_cell
 
 FORMATS = ("coco", "csv")
 CSV_HEADER = ("image", "model", "category_id", "category", "score", "x1", "y1", "x2", "y2", "mask_area")
@@ -64,13 +65,14 @@ def _number(value) -> str:
 
 
 def csv_rows(predictions: PredictionSet):
-    """One row per detection, every category, in the file's order (see CSV_HEADER)."""
-    model = predictions.model or predictions.family
+    """One row per detection, every category, in the file's order (see CSV_HEADER); text cells through
+    `csv_cell`, so none starts a spreadsheet formula."""
+    model = csv_cell(predictions.model or predictions.family)
     for image in predictions.images:
         for row in range(len(image)):
             rle = image.masks[row] if row < len(image.masks) else None
             category = int(image.category_ids[row])
-            yield [image.image_file, model, category, category_name(category), _number(image.scores[row]),
+            yield [csv_cell(image.image_file), model, category, csv_cell(category_name(category)), _number(image.scores[row]),
                    *(_number(v) for v in image.boxes[row]), "" if rle is None else mask_area(rle)]
 
 
