@@ -243,3 +243,54 @@ def test_hidden_means_what_the_escape_escapes():
     for code in list(range(0x0, 0x20)) + list(range(0x7f, 0xa0)) + [0x202e, 0x2066, 0x200f, 0x2028]:
         char = chr(code)
         assert text.visible(char) != char, unicodedata.name(char, hex(code))
+
+
+def test_report_html_shows_hostile_names_as_text(tmp_path):
+    """A model file named like an HTML element with a script, and image names with escapes: report.html
+    holds them as text (no element, no handler attribute, no raw control character)."""
+    from tui.evaluation.evaluator import Evaluator
+    from tui.evaluation.failures import find_failures, load_models
+    from tui.evaluation.report import comparison
+    from tui.evaluation.report_html import write_report
+
+    stem = "<img src=x onerror=alert(1)>\x1b[2J\u202e"
+    anns = write_annotations(tmp_path / "anns.json", {FILE_NAME + ".jpg": [(6, (10, 10, 50, 50))],
+                                                      FORMULA: [(6, (5, 5, 40, 40))]})
+    found = write_runner_file(tmp_path / f"{stem}.npz", [
+        predictions(FILE_NAME + ".jpg", [(7, (60, 60, 90, 90), 0.8)]),
+        predictions(FORMULA, [(6, (5, 5, 40, 40), 0.9)])], "facere")
+    evaluator = Evaluator(anns)
+    compared = comparison(anns, evaluator.evaluate(found))
+    compared["models"][0]["model"] = stem  # as a hostile meta would name it
+    page = write_report(tmp_path / "report.html", compared, find_failures(load_models([found]), evaluator.truth)).read_text()
+    no_hidden(page.replace("\n", ""))
+    parsed = _Collect()
+    parsed.feed(page)
+    assert not [name for name, _ in parsed.attrs if name.startswith("on")]
+    shown = "".join(parsed.data)
+    for name in (stem, FILE_NAME + ".jpg"):
+        assert text.visible(name) in shown
+
+
+def test_env_doctor_and_models_show_a_hostile_interpreter_path_as_text(tmp_path, capsys, wide):
+    """An external interpreter in a folder whose name holds escapes and markup: `env use`, `env list`,
+    `doctor` and `models` print its path as text."""
+    from test_env_external import ORIGINAL_CONFIG, SPEC, CHECK, make_venv
+    from tui import paths
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for name in ("amrcnn", "facere"):
+        (specs / f"{name}.yml").write_text(SPEC.format(name=name))
+        (specs / f"{name}.post.toml").write_text(CHECK)
+    paths.config_file().write_text(ORIGINAL_CONFIG.format(specs=specs))
+    folder = "\x1b]0;pwned\x07[red]env[b]\u202e"  # venv refuses a path with the path separator `:`
+    python = make_venv(tmp_path / folder)
+    assert main(["env", "use", "amrcnn", str(python)]) == 0
+    shown_safely(capsys.readouterr().out, str(python))
+    for argv in (["env", "list"], ["doctor", "amrcnn"], ["models"]):
+        main(argv)
+        captured = capsys.readouterr()
+        no_hidden((captured.out + captured.err).replace("\n", ""))
+    main(["env", "list"])
+    assert text.visible(folder) in capsys.readouterr().out.replace("\n", "")

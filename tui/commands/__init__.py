@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import pkgutil
 import sys
@@ -18,6 +17,7 @@ import traceback
 
 from tui import __version__, paths
 from tui.errors import UserError, redact
+from tui.files import json_text
 from tui.text import error_line
 
 
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def emit_event(record: dict) -> None:
     """One JSON-lines event on stdout, flushed so a reader sees it at once (URL credentials redacted)."""
-    print(redact(json.dumps(record)), flush=True)
+    print(redact(json_text(record)), flush=True)
 
 
 def discard_stdout() -> None:

@@ -9,7 +9,6 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress
 
 from tui import paths
@@ -24,6 +23,7 @@ from tui.errors import UserError
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import paper_table_text
 from tui.runs.events import Failed, Finished, LogLine
+from tui.text import markup
 
 COMMAND = "compare"
 HELP = "run several models over one folder in turn, then print the paper's table and write a report"
@@ -100,7 +100,7 @@ def _how_to_evaluate(args) -> str:
 def _print_plan(plan: Plan, evaluator: Evaluator | None) -> None:
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     for skipped in plan.skipped:
-        console.print(f"[yellow]skipped {skipped.model}:[/] {escape(skipped.reason())}")
+        console.print(f"[yellow]skipped {skipped.model}:[/] {markup(skipped.reason())}")
     if evaluator is None:
         console.print("[yellow]no annotation file:[/] the models run, but nothing can be evaluated")
 
@@ -152,7 +152,7 @@ def _show(progress: Progress, task, event: ModelEvent, number: int, count: int):
         if isinstance(event.event, Finished):
             print(finished_line(event.model, event.event))
         elif not event.event.cancelled:
-            progress.console.print(f"[red]{event.model} failed:[/] {escape(event.event.message)}")
+            progress.console.print(f"[red]{event.model} failed:[/] {markup(event.event.message)}")
         return None
     return task
 
@@ -166,7 +166,7 @@ def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args) -
             emit_event({"event": "comparison", "annotations": None, "message": how,
                         "models": [{"model": m, "file": str(o), "results": []} for m, o in ended.finished]})
         else:
-            Console(stderr=True, highlight=False, soft_wrap=True).print(escape(how), style="yellow")
+            Console(stderr=True, highlight=False, soft_wrap=True).print(markup(how), style="yellow")
         return
     interactive = not args.json and Console(stderr=True).is_terminal
     with Console(stderr=True).status("evaluating") if interactive else nullcontext() as status:

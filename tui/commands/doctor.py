@@ -4,14 +4,15 @@ environments are checked again. Exit status 0 only when every model asked about 
 
 from __future__ import annotations
 
-import json
 import time
 
 from rich.console import Console
 
 from tui import catalog
 from tui.environments import load_config
+from tui.files import json_text
 from tui.setup.diagnosis import diagnose
+from tui.text import markup
 
 COMMAND = "doctor"
 HELP = "check what each model still needs, and say the command that fixes each gap"
@@ -29,14 +30,14 @@ def execute(args) -> int:
     started = time.time()  # external environments are checked again, each once
     diagnoses = [diagnose(model, settings, checked_since=started) for model in models]
     if args.json:
-        print(json.dumps({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
+        print(json_text({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
     else:
         console = Console(highlight=False)
         for diagnosis in diagnoses:
             mark = "[green]ready[/]" if diagnosis.ready else "[yellow]not ready[/]"
-            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {diagnosis.environment}", soft_wrap=True)
+            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {markup(diagnosis.environment)}", soft_wrap=True)
             if diagnosis.note:
-                console.print(f"  [magenta]note: {diagnosis.note}[/]", soft_wrap=True)
+                console.print(f"  [magenta]note: {markup(diagnosis.note)}[/]", soft_wrap=True)
             for gap in diagnosis.gaps:
-                console.print(f"  missing {gap.what}\n    fix: [cyan]{gap.fix}[/]", soft_wrap=True)
+                console.print(f"  missing {markup(gap.what)}\n    fix: [cyan]{markup(gap.fix)}[/]", soft_wrap=True)
     return 0 if all(d.ready for d in diagnoses) else 1

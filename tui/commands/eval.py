@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -14,6 +13,7 @@ from tui.commands.options import add_annotation_options, add_family_option, anno
 from tui.evaluation import IOU_TYPES, METRICS, Evaluation
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import Cell, box_mask, box_mask_rows, by_file, coverage_notes, percent
+from tui.files import json_text
 from tui.text import markup, rich_text
 
 COMMAND = "eval"
@@ -71,7 +71,7 @@ def execute(args) -> int:
                 if status else None
             evaluations += evaluator.evaluate(path, iou_types, family=args.family, on_progress=show)
     if args.json:
-        print(json.dumps({"annotations": str(annotations), "results": [e.as_json() for e in evaluations]}))
+        print(json_text({"annotations": str(annotations), "results": [e.as_json() for e in evaluations]}))
         return 0
     out = Console()
     out.print(_summary_table(evaluations, annotations, iou_types))

@@ -8,6 +8,7 @@ from tui.commands.options import add_annotation_options, add_family_option, anno
 from tui.evaluation.export import FORMATS, check_target, export
 from tui.evaluation.evaluator import Evaluator
 from tui.predictions import load_predictions
+from tui.text import visible
 
 COMMAND = "export"
 HELP = "export a prediction file as COCO results (what COCO.loadRes takes) or CSV"
@@ -34,7 +35,7 @@ def execute(args) -> int:
         what = f"COCO results with {'boxes and masks' if done.with_masks else 'boxes only'}, ids of {truth.path.name}"
     else:
         what = "CSV, one row per detection"
-    print(f"wrote {done.detections:,} detections on {done.images:,} images to {done.path} ({what})")
+    print(visible(f"wrote {done.detections:,} detections on {done.images:,} images to {done.path} ({what})"))
     for note in done.notes:
-        print(f"note: {note}")
+        print(visible(f"note: {note}"))
     return 0

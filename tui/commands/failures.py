@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -17,6 +16,7 @@ from tui.evaluation import IOU_TYPES
 from tui.evaluation.failures import DEFAULT_MIN_SCORE, AnnotatedObject, FailureCases, find_failures, load_models
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.scoring import MATCHING_IOU
+from tui.files import json_text
 from tui.text import markup, rich_text
 
 COMMAND = "failures"
@@ -112,7 +112,7 @@ def execute(args) -> int:
         cases = find_failures(models, evaluator.truth, args.iou, args.min_score,
                               on_progress=lambda done: show(f"matched {done} of {len(models)} models"))
     if args.json:
-        print(json.dumps(cases.as_json(top=args.top)))
+        print(json_text(cases.as_json(top=args.top)))
     else:
         _print(cases, args.top)
     return 0

@@ -11,6 +11,7 @@ from tui.downloads import CheckpointNeeded, fetch_model
 from tui.downloads.progress import Progress, describe
 from tui.environments import load_config
 from tui.errors import UserError
+from tui.text import visible
 
 COMMAND = "fetch"
 HELP = "download and verify a model's checkpoint (and source tree) into the cache"
@@ -39,11 +40,11 @@ class _Reporter:
         if self.as_json:
             emit_event({**event.as_event(), "model": self.model})
         elif self.live:
-            print(f"\r\033[K{describe(event)}", end="", file=sys.stderr, flush=True)
+            print(f"\r\033[K{visible(describe(event))}", end="", file=sys.stderr, flush=True)
         elif event.total is None or event.done == event.total:
             step = (event.stage, event.name, event.done, event.message)  # not a terminal: each step once
             if step != self.last_step:
-                print(describe(event), file=sys.stderr, flush=True)
+                print(visible(describe(event)), file=sys.stderr, flush=True)
             self.last_step = step
 
     def finished(self, event: str, **fields) -> None:
@@ -52,9 +53,9 @@ class _Reporter:
         if self.as_json:
             emit_event({"event": event, "model": self.model, **fields})
         elif event == "done":
-            print(f"{self.model}: {fields['path']}", flush=True)
+            print(visible(f"{self.model}: {fields['path']}"), flush=True)
         else:
-            print(f"{self.model}: {fields['message']}", file=sys.stderr, flush=True)
+            print(visible(f"{self.model}: {fields['message']}"), file=sys.stderr, flush=True)
 
 
 def execute(args) -> int:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from tui.files import json_text
 from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.formats import FAMILY_CHOICES
 from tui.text import markup, rich_text
@@ -40,7 +40,7 @@ def load_with_progress(file, family: str | None, quiet: bool = False) -> Predict
 def execute(args) -> int:
     summary = load_with_progress(args.file, args.family, quiet=args.json).summary()
     if args.json:
-        print(json.dumps(summary))
+        print(json_text(summary))
         return 0
     console = Console()
     model = f" ({markup(summary['model'])})" if summary["model"] else ""

@@ -18,6 +18,7 @@ from tui.runs.checks import check_request, replaced_result
 from tui.runs.process import Job
 from tui.runs.request import RunRequest
 from tui.runs.shards import Shard
+from tui.text import markup, visible
 from tui.units import human_rate
 
 COMMAND = "run"
@@ -115,7 +116,7 @@ def _follow_terminal(job: Job) -> events.Event:
         for event in _events_until_end(job):
             show_event(progress, task, event)
     if isinstance(event, events.Finished):
-        print(finished_line(job.request.model.name, event))
+        print(visible(finished_line(job.request.model.name, event)))
     return event
 
 
@@ -126,13 +127,13 @@ def show_event(progress: Progress, task: TaskID, event: events.Event) -> None:
     if isinstance(event, events.Started):
         progress.reset(task, total=event.total, completed=event.resumed)
     elif isinstance(event, events.Progress):
-        progress.update(task, completed=event.done, image=event.image)
+        progress.update(task, completed=event.done, image=markup(event.image))
         speed = next(t.speed for t in progress.tasks if t.id == task)
         progress.update(task, rate=human_rate(speed) if speed else "")
     elif isinstance(event, events.Warned):
-        console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
+        console.print(f"[yellow]warning:[/] {markup(event.message)}", highlight=False)
     elif isinstance(event, events.LogLine) and event.source != "stderr":
-        console.print(event.message, style="dim", highlight=False, markup=False)
+        console.print(visible(event.message), style="dim", highlight=False, markup=False)
 
 
 def progress_columns() -> tuple:

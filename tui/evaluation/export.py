@@ -8,7 +8,6 @@ when every detection has one. Scoring the export with pycocotools therefore give
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from tui.catalog import category_name
 from tui.errors import UserError
 from tui.evaluation.conversion import to_coco_results
 from tui.evaluation.ground_truth import GroundTruth
-from tui.files import replaced_atomically
+from tui.files import json_text, replaced_atomically
 from tui.predictions import PredictionSet
 from tui.predictions.columns import mask_area
 from tui.text import csv_cell
@@ -100,7 +99,7 @@ def export(predictions: PredictionSet, fmt: str, out: Path, truth: GroundTruth |
         if fmt == "coco":
             detections, with_masks, notes = coco_results(predictions, truth)
             with replaced_atomically(out) as handle:
-                json.dump(detections, handle)
+                handle.write(json_text(detections))
             return Exported(out, len(detections), len({d["image_id"] for d in detections}), with_masks, tuple(notes))
         with replaced_atomically(out, newline="") as handle:
             writer = csv.writer(handle)
