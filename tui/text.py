@@ -24,8 +24,10 @@ from __future__ import annotations
 import html as _html
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
-from rich.text import Text
+if TYPE_CHECKING:  # Rich is imported when a Text is made: every command imports this module
+    from rich.text import Text
 
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _KEPT_FORMAT = {"\u200c", "\u200d"}
@@ -68,6 +70,8 @@ def error_line(message) -> str:
 def rich_text(text, style: str = "") -> Text:
     """`text` as a Rich `Text` for a Rich table or console, or a Textual widget: `visible`, and never read
     as markup, emoji codes or highlighted."""
+    from rich.text import Text
+
     return Text(visible(text), style=style)
 
 
