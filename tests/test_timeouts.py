@@ -6,7 +6,6 @@ The hanging programs are shell scripts standing in for an interpreter (or nvidia
 child and then hangs: they write the process ids they start, and the tests check that none survives.
 """
 
-import os
 import time
 from pathlib import Path
 

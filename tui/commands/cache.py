@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from rich.console import Console
-from rich.table import Table
-
 from tui import catalog, paths
-from tui.downloads import delete_model, model_files_state
-from tui.environments import load_config
 from tui.errors import UserError
 from tui.files import json_text
 from tui.text import markup, rich_text, visible
@@ -30,6 +25,12 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tui.downloads import model_files_state
+    from tui.environments import load_config
+
     if args.action == "clean":
         return _clean(args)
     if args.model:
@@ -63,6 +64,8 @@ def execute(args) -> int:
 
 
 def _clean(args) -> int:
+    from tui.downloads import delete_model
+
     if not args.model:
         raise UserError("cache clean needs a model name (or all)")
     models = catalog.MODELS if args.model.strip().lower() == "all" else (catalog.get(args.model),)

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import time
 
-from rich.console import Console
 
 from tui import catalog
-from tui.environments import load_config
 from tui.files import json_text
-from tui.setup.diagnosis import diagnose
 from tui.text import markup
 
 COMMAND = "doctor"
@@ -25,6 +22,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.console import Console
+
+    from tui.environments import load_config
+    from tui.setup.diagnosis import diagnose
+
     settings = load_config()
     models = [catalog.get(name) for name in args.models] if args.models else list(catalog.MODELS)
     started = time.time()  # external environments are checked again, each once

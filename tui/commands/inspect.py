@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
-
+if TYPE_CHECKING:
+    from tui.predictions import PredictionSet
 from tui.files import json_text
-from tui.predictions import PredictionSet, load_predictions
-from tui.predictions.formats import FAMILY_CHOICES
 from tui.text import markup, rich_text
 
 COMMAND = "inspect"
@@ -19,6 +16,8 @@ _LISTED_EMPTY = 10
 
 
 def add_arguments(parser) -> None:
+    from tui.predictions.formats import FAMILY_CHOICES
+
     parser.add_argument("file", help="a .npz or .npy prediction file of any family")
     parser.add_argument("--family", metavar="FAMILY",
                         help=f"read the file with this family's conventions instead of detecting them ({', '.join(FAMILY_CHOICES)})")
@@ -28,6 +27,11 @@ def add_arguments(parser) -> None:
 
 def load_with_progress(file, family: str | None, quiet: bool = False) -> PredictionSet:
     """load_predictions with a transient progress bar on a terminal (a first open of a large file takes seconds)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from tui.predictions import load_predictions
+
     console = Console(stderr=True)
     if quiet or not console.is_terminal:
         return load_predictions(file, family=family)
@@ -38,6 +42,9 @@ def load_with_progress(file, family: str | None, quiet: bool = False) -> Predict
 
 
 def execute(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     summary = load_with_progress(args.file, args.family, quiet=args.json).summary()
     if args.json:
         print(json_text(summary))

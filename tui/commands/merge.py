@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.files import json_text
-from tui.runs.merging import merge_files
 from tui.text import visible
 
 COMMAND = "merge"
@@ -20,6 +19,8 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.runs.merging import merge_files
+
     out = merge_files(args.files, args.out)
     if args.json:
         print(json_text({"event": "done", "output": str(out), "shards": len(args.files)}))

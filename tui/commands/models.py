@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 
-from rich.console import Console
-from rich.table import Table
 
 from tui import catalog
-from tui.environments import load_config
 from tui.files import json_text
-from tui.setup.readiness import readiness
 from tui.text import markup, rich_text
 
 COMMAND = "models"
@@ -22,6 +18,12 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tui.environments import load_config
+    from tui.setup.readiness import readiness
+
     settings = load_config()
     rows = []
     for model in catalog.MODELS:
