@@ -62,9 +62,9 @@ def visible(text) -> str:
 
 
 def error_line(message) -> str:
-    """An error message as one line: the line breaks of a message made of several lines become spaces,
-    everything else `visible`."""
-    return visible(" ".join(str(message).splitlines()))
+    """An error message as one line: the newlines of a message made of several lines become spaces,
+    everything else (a carriage return, a separator) `visible`."""
+    return visible(" ".join(str(message).rstrip("\n").split("\n")))
 
 
 def rich_text(text, style: str = "") -> Text:
