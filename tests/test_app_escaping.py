@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.content import Content
-from textual.widgets import DataTable, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from evaluation_data import predictions, write_annotations, write_runner_file
 from tests.helpers.pilot import wait_for
@@ -32,7 +32,8 @@ def _cell_text(cell) -> str:
 
 
 def shown_texts(app) -> list[str]:
-    """Every piece of text the current screen shows: table headers and cells, statics and labels, notifications."""
+    """Every piece of text the current screen shows: table headers and cells, statics and labels, text
+    fields, notifications."""
     texts = []
     for table in app.screen.query(DataTable):
         texts += [_cell_text(column.label) for column in table.columns.values()]
@@ -44,6 +45,8 @@ def shown_texts(app) -> list[str]:
     for widget in app.screen.query(Label):
         rendered = widget.render()
         texts.append(rendered.plain if hasattr(rendered, "plain") else str(rendered))
+    for field in app.screen.query(Input):
+        texts.append(field._value.plain)  # what the field draws (Input._value is the Text it renders)
     for notification in app._notifications:
         message = Content.from_markup(notification.message).plain if notification.markup else notification.message
         texts += [message, notification.title]

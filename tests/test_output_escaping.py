@@ -96,6 +96,12 @@ def check_notification(s):
     assert out == text.visible(s)
 
 
+def check_field(s):
+    out = text.field(s)
+    no_hidden(out)
+    assert len(out) == len(s) and "\n" not in out and (out == s or not s.isprintable())
+
+
 class _Collect(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -130,6 +136,7 @@ CHECKS = {
     "Rich or Textual renderable": check_rich_text,
     "inside markup": check_markup,
     "notification": check_notification,
+    "text field": check_field,
     "HTML": check_html,
     "CSV cell": check_csv_cell,
 }

@@ -12,6 +12,7 @@ such string reaches its output through the function for that output:
 - `markup`: a piece of text put inside a markup string (`f"[yellow]{markup(name)}[/]"`), for Rich
   and Textual alike;
 - `notification`: the message of a Textual notification (shown with `markup=False`);
+- `field`: the value of a text field as it is drawn (tui/widgets/text_input.py), one character for one;
 - `html`: text in report.html;
 - `csv_cell`: a text cell of a CSV export.
 
@@ -87,6 +88,19 @@ def markup(text) -> str:
     return _EMOJI_CODE.sub(":[bold][/bold]", text) if ":" in text else text
 
 
+_CONTROL_PICTURES = {code: chr(0x2400 + code) for code in range(0x20)} | {0x7F: "\u2421"}
+
+
+def field(text) -> str:
+    """A text field's value as shown (the value itself is kept): one visible character for each hidden
+    one, so the cursor stays where the value has it: a C0 control as its Unicode control picture
+    (ESC as `␛`, a newline as `␊`), DEL as `␡`, any other (C1, bidi control, undecodable byte) as `�`."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(_CONTROL_PICTURES.get(ord(c), "\ufffd") if _is_hidden(c) else c for c in text)
+
+
 def notification(text) -> str:
     """A Textual notification's message (pass `markup=False` to `notify`): `visible`."""
     return visible(text)
@@ -115,6 +129,7 @@ SINKS = {
     "Rich or Textual renderable": rich_text,
     "inside markup": markup,
     "notification": notification,
+    "text field": field,
     "HTML": html,
     "CSV cell": csv_cell,
 }

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label
 
 from tui.text import rich_text
+from tui.widgets.text_input import TextInput
 
 
 class FolderTree(DirectoryTree):
@@ -68,7 +69,7 @@ class PathPicker(ModalScreen[Path | None]):
         with Vertical(id="picker"):
             yield Label(self.title_text, id="picker-title")
             yield FolderTree(self.start, folders_only=not self.pick_files, id="picker-tree")
-            yield Input(str(self.start), placeholder="type a path", id="picker-path")
+            yield TextInput(str(self.start), placeholder="type a path", id="picker-path")
             with Horizontal(id="picker-buttons"):
                 yield Button("Parent folder", id="picker-parent")
                 yield Button("Cancel", id="picker-cancel")
