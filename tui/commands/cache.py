@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from tui import catalog, paths
+from tui.commands import output_console
 from tui.errors import UserError
 from tui.files import json_text
 from tui.text import markup, rich_text, visible
@@ -25,7 +26,6 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from tui.downloads import model_files_state
@@ -57,7 +57,7 @@ def execute(args) -> int:
     for tree in sources.values():
         trees.add_row(rich_text(tree.name), rich_text((tree.head or tree.commit or "")[:12]),
                       f"[{_COLOURS.get(tree.state, 'white')}]{tree.state}[/]", rich_text(tree.path))
-    console = Console()
+    console = output_console()
     console.print(table)
     console.print(trees)
     return 0

@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from tui import config, paths
-from tui.commands import emit_event, report_error
+from tui.commands import emit_event, output_console, report_error
 from tui.downloads.progress import Progress, describe
 from tui.errors import UserError
 from tui.files import json_text
 from tui.text import markup, visible
-from tui.units import human_rate
+from tui.units import counted, human_rate
 
 if TYPE_CHECKING:
     from tui.dataset import Annotations, ImageOutcome, SplitSummary
@@ -73,7 +73,7 @@ def execute(args) -> int:
         if summary.failures:
             incomplete.append(summary)
     if incomplete:
-        counts = "; ".join(f"{len(s.failures)} of {s.expected} images in {s.split} failed" for s in incomplete)
+        counts = "; ".join(f"{len(s.failures)} of {counted(s.expected, 'image')} in {s.split} failed" for s in incomplete)
         report_error(f"{counts} (listed above); run the same command again to retry them", args.json)
     if unfetched:
         raise UserError(f"the annotation file of {', '.join(unfetched)} could not be fetched (see above)")
@@ -139,14 +139,13 @@ class _TerminalReporter:
         counts = summary.counts
         done = [f"{counts['fetched']} fetched", f"{counts['present']} verified before"] + \
             ([f"{counts['checked']} already there and checked"] if counts["checked"] else [])
-        print(visible(f"{summary.split}: {summary.verified} of {summary.expected} images verified in "
+        print(visible(f"{summary.split}: {summary.verified} of {counted(summary.expected, 'image')} verified in "
                       f"{summary.images_dir} ({', '.join(done)})"), flush=True)
         for failure in summary.failures:
             print(f"  failed: {visible(failure.name)}: {visible(failure.reason)}", file=sys.stderr, flush=True)
 
 
 def _status(splits: tuple[str, ...], as_json: bool) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from tui.dataset import fetch_hint, split_state
@@ -162,7 +161,7 @@ def _status(splits: tuple[str, ...], as_json: bool) -> int:
         colour = "green" if state.complete else "yellow" if state.annotations_present else "dim"
         table.add_row(state.split, f"[{colour}]{markup(annotations)}[/]", "-" if state.expected is None else str(state.expected),
                       str(state.present), str(state.verified))
-    console = Console()
+    console = output_console()
     console.print(table)
     for state in states:
         if state.problem:

@@ -8,6 +8,7 @@ import time
 
 
 from tui import catalog
+from tui.commands import output_console
 from tui.files import json_text
 from tui.text import markup
 
@@ -22,8 +23,6 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    from rich.console import Console
-
     from tui.environments import load_config
     from tui.setup.diagnosis import diagnose
 
@@ -34,12 +33,12 @@ def execute(args) -> int:
     if args.json:
         print(json_text({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
     else:
-        console = Console(highlight=False)
+        console = output_console(highlight=False)
         for diagnosis in diagnoses:
             mark = "[green]ready[/]" if diagnosis.ready else "[yellow]not ready[/]"
             console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {markup(diagnosis.environment)}", soft_wrap=True)
             if diagnosis.note:
                 console.print(f"  [magenta]note: {markup(diagnosis.note)}[/]", soft_wrap=True)
-            for gap in diagnosis.gaps:
+            for gap in diagnosis.gaps:  # a fix may name a config table, [models.facere]: text, not markup
                 console.print(f"  missing {markup(gap.what)}\n    fix: [cyan]{markup(gap.fix)}[/]", soft_wrap=True)
     return 0 if all(d.ready for d in diagnoses) else 1

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tui.files import json_text
 from tui.text import visible
+from tui.units import counted
 
 COMMAND = "merge"
 HELP = "join the shard files of one run (run --shard I/N) into the file a single run would write"
@@ -25,5 +26,5 @@ def execute(args) -> int:
     if args.json:
         print(json_text({"event": "done", "output": str(out), "shards": len(args.files)}))
     else:
-        print(visible(f"merged {len(args.files)} shards into {out}"))
+        print(visible(f"merged {counted(len(args.files), 'shard')} into {out}"))
     return 0

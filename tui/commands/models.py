@@ -5,6 +5,7 @@ from __future__ import annotations
 
 
 from tui import catalog
+from tui.commands import output_console
 from tui.files import json_text
 from tui.text import markup, rich_text
 
@@ -18,7 +19,6 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from tui.environments import load_config
@@ -40,5 +40,5 @@ def execute(args) -> int:
     for row in rows:
         state = "[green]ready[/]" if row["ready"] else "[yellow]missing: " + markup("; ".join(row["missing"])) + "[/]"
         table.add_row(row["name"], row["family"], row["backbone"], rich_text(row["environment"] or "(app's own)"), state)
-    Console().print(table)
+    output_console().print(table)
     return 0
