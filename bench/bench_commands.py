@@ -143,7 +143,8 @@ def bench_dataset(work: Path, env: dict[str, str], images: int = 300) -> None:
             dataset.entries.append(entry(index, name, server.url("/images/" + name), (320, 240)))
         dataset.publish()
         Path(env["FASHIONFAIL_TUI_CONFIG"]).write_text(f'[dataset]\nannotations_url = "{server.url("/ff/")}"\n')
-        print(f"{images} images of {sum(sizes) / len(sizes) / 1000:.0f} kB (mean) from the tests' file server, 8 workers")
+        print(f"{images} images of {sum(sizes) / len(sizes) / 1000:.0f} kB (mean) from the tests' file server, "
+              "8 workers")
         warm_up(env)
         first = timed("dataset fetch (first)", "dataset", "fetch", env=env)
         asked = sum(dataset.requests_for(name) for name in dataset.images)

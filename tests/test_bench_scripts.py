@@ -42,3 +42,13 @@ def test_bench_commands_builds_the_tiny_environment_from_an_empty_folder_and_tim
     assert lines[0].startswith("the tests' tiny environment from the local channel ")
     assert re.fullmatch(r"env create tiny \(solve to ready\) +\d+\.\d\d s(, peak RSS \d+ MB)?", lines[1])
     assert re.fullmatch(r"env verify tiny +\d+\.\d\d s(, peak RSS \d+ MB)?", lines[2])
+
+
+def test_bench_startup_times_help_against_a_bare_interpreter():
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_startup.py"), "--rounds", "1", "--only", "help"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    first, help_line = done.stdout.splitlines()
+    assert re.fullmatch(r"1 rounds, load average [\d. ]+; python -c pass \d+ ms \(median\)", first)
+    assert re.fullmatch(r"help +\d+\.\d{3} s median, +\d+\.\dx python -c pass; goal <= 0\.3 s: (met|MISSED)"
+                        r"  \[rounds: \d+\.\d{3}\]", help_line)
