@@ -230,11 +230,23 @@ def bench_failures(work: Path, env: dict[str, str], detections: int = 20) -> Non
     print(f"  {coco.stat().st_size / 1e6:.1f} MB")
     timed("export --format csv", "export", first, "--format", "csv", "--out", csv, "--family", "facere", env=env)
     print(f"  {sum(1 for _ in csv.open()) - 1:,} rows")
-    report_seconds(work, first, second, anns)
+    report_seconds(work, first, second, anns, write_plain_images(work / "images"))
 
 
-def report_seconds(work: Path, first: Path, second: Path, anns: Path) -> None:
-    """report.html for the two files (their evaluations cached by the eval runs above), timed here in-process."""
+def write_plain_images(folder: Path) -> Path:
+    """The 1,001 photos as plain JPEGs of 2400x2400 (one colour each: quick to write), for the report's pictures."""
+    from PIL import Image
+
+    folder.mkdir()
+    for index in range(FF_TEST_IMAGES):
+        colour = (index * 37 % 256, index * 91 % 256, index * 53 % 256)
+        Image.new("RGB", (FF_SIZE, FF_SIZE), colour).save(folder / f"{index:06d}.jpg", quality=80)
+    return folder
+
+
+def report_seconds(work: Path, first: Path, second: Path, anns: Path, images: Path) -> None:
+    """report.html for the two files with the failure cases' pictures (the evaluations cached by the
+    eval runs above), timed here in-process."""
     from tui.evaluation.evaluator import Evaluator
     from tui.evaluation.failures import find_failures, load_models
     from tui.evaluation.report import comparison
@@ -244,7 +256,7 @@ def report_seconds(work: Path, first: Path, second: Path, anns: Path) -> None:
     evaluations = [e for name in (first, second) for e in evaluator.evaluate(name, ("bbox", "segm"), family="facere")]
     start = time.perf_counter()
     cases = find_failures(load_models([first, second], family="facere"), evaluator.truth)
-    report = write_report(work / "report.html", comparison(evaluator.annotations, evaluations), cases)
+    report = write_report(work / "report.html", comparison(evaluator.annotations, evaluations), cases, images=images)
     print(f"{'report.html (failure cases and pictures)':44} {time.perf_counter() - start:7.2f} s "
           f"({report.stat().st_size / 1e6:.1f} MB)")
 
