@@ -5,7 +5,6 @@ others are still compared."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.failures import FailureCases, find_failures, load_models
 from tui.evaluation.report import PaperTable, comparison, paper_table
 from tui.evaluation.report_html import write_report
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 from tui.predictions.formats import FAMILY_CHOICES
 
 COMPARISON_FILE = "comparison.json"
@@ -102,7 +101,7 @@ def write_comparison(finished: Sequence[tuple[str, Path]], evaluator: Evaluator,
         data["published"] = published
     json_file, report_file = Path(out_dir) / COMPARISON_FILE, Path(out_dir) / REPORT_FILE
     with _writing(json_file):
-        write_atomically(json_file, json.dumps(data, indent=1) + "\n")
+        write_atomically(json_file, json_text(data, indent=1) + "\n")
     cases = None
     if evaluated:
         say("finding failure cases")

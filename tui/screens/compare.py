@@ -28,6 +28,8 @@ from tui.runs.events import Failed, Finished, Started
 from tui.screens import NavEntry
 from tui.screens.failure_gallery import FailureGallery
 from tui.setup.diagnosis import Diagnosis, diagnose
+from tui.text import markup, notification
+from tui.units import counted
 from tui.widgets.compare.form import CompareForm
 from tui.widgets.compare.paper_table import PaperTableView
 from tui.widgets.compare.queue_table import QueueTable
@@ -233,7 +235,7 @@ class CompareScreen(Screen):
 
     @on(StageChanged)
     def _stage_changed(self, message: StageChanged) -> None:
-        self.status.update(f"Evaluating: {message.text}")
+        self.status.update(f"Evaluating: {markup(message.text)}")
 
     @on(Ended)
     def _ended(self, message: Ended) -> None:
@@ -243,8 +245,8 @@ class CompareScreen(Screen):
         self.form.set_running(False)
         ended, written = message.ended, message.written
         if message.error:
-            self.status.update(f"Stopped: {message.error}")
-            self.notify(message.error, severity="error", title="Comparison")
+            self.status.update(f"Stopped: {markup(message.error)}")
+            self.notify(notification(message.error), severity="error", title="Comparison", markup=False)
         elif ended is not None and ended.cancelled:
             self.status.update("Cancelled: the finished outputs and images are kept; Start again resumes.")
         elif written is not None:
@@ -257,9 +259,9 @@ class CompareScreen(Screen):
                 Text(published_text(published), no_wrap=True, overflow="ellipsis") if published else "")
             self.query_one("#compare-published", Static).set_class(not published, "hidden")
             self.form.set_gallery_ready(written.cases is not None)
-            failed = f" {len(written.failed)} model(s) failed (see comparison.json's `failed`)." if written.failed else ""
-            self.status.update(f"Wrote {written.json_file.name} and {written.report_file.name} into "
-                               f"{written.json_file.parent}; ctrl+f shows the failure cases.{failed}")
+            failed = f" {counted(len(written.failed), 'model')} failed (see comparison.json's `failed`)." if written.failed else ""
+            self.status.update(f"Wrote {markup(written.json_file.name)} and {markup(written.report_file.name)} into "
+                               f"{markup(written.json_file.parent)}; ctrl+f shows the failure cases.{failed}")
             self.main.scroll_to_widget(self.paper_table)
         elif ended is not None and ended.finished:
             self.status.update("No annotation file, so nothing was evaluated: fetch FashionFail's with "
@@ -267,7 +269,8 @@ class CompareScreen(Screen):
         failures = written.failed if written is not None else [
             {"model": model, "reason": text} for model, text in (ended.failed if ended is not None else ())]
         for failure in failures:
-            self.notify(failure["reason"], severity="error", title=f"{failure['model']} failed")
+            self.notify(notification(failure["reason"]), severity="error", title=notification(f"{failure['model']} failed"),
+                        markup=False)
 
     def on_resize(self) -> None:
         """Keep in view what matters now: the queue while it runs, the table once it is there."""
