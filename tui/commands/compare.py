@@ -16,7 +16,7 @@ from tui.commands.run import finished_line, progress_columns, show_event
 from tui.errors import UserError
 from tui.evaluation.report import paper_table_text
 from tui.runs.events import EXIT_CANCELLED, EXIT_FAILED, Failed, Finished, LogLine
-from tui.text import markup
+from tui.text import markup, visible
 from tui.units import counted
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def _check(args) -> int:
         print(f"reproduced: {outcome.models} model(s), all {outcome.numbers} numbers equal, every output as recorded")
     else:
         for line in outcome.lines():
-            print(line)
+            print(visible(line))
     if outcome.reproduced:
         return 0
     report_error(f"not reproduced: {len(outcome.changed_files)} file(s) changed, {len(outcome.differences)} "
@@ -266,7 +266,7 @@ def _print_comparison(written: WrittenComparison) -> None:
     if written.data.get("published"):
         print("\n" + published_text(written.data["published"]))
     for failure in written.failed:
-        print(f"{failure['model']}: not compared: {failure['reason']}")
+        print(visible(f"{failure['model']}: not compared: {failure['reason']}"))
     if cases is None:
         print(f"wrote {written.json_file} and {written.report_file}")
         return

@@ -7,19 +7,15 @@ solid, masks dashed), a legend with each line's number.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 from tui.evaluation.figures import Series
+from tui.text import html as _e
 
 WIDTH, HEIGHT = 360, 320
 LEFT, RIGHT, TOP, BOTTOM = 52, 14, 30, 44
 FALSE_POSITIVE_COLOUR = "#c9c9c9"
 TICKS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-
-
-def _e(text) -> str:
-    return html.escape(str(text), quote=True)
 
 
 class _Axes:

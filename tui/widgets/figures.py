@@ -14,6 +14,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from tui.evaluation.figures import Series, one_per_model, rgb
+from tui.text import visible
 
 
 class FigurePlot(PlotextPlot):
@@ -106,7 +107,7 @@ def legend(series: list[Series]) -> Text:
     for s in series:
         ece = s.calibration["ece"]
         text.append("━━ ", style=s.colour)
-        text.append(f"{s.name}  mAP_w@.50 {s.average_precision('iou50') * 100:.1f} · "
+        text.append(visible(s.name) + f"  mAP_w@.50 {s.average_precision('iou50') * 100:.1f} · "
                     f"@.75 {s.average_precision('iou75') * 100:.1f} · "
                     + (f"ECE {ece * 100:.1f}" if ece is not None else "no detections") + "\n")
     text.append("weighted over 22 categories, %; reliability: share of true positives per score bin, "
