@@ -231,7 +231,7 @@ async def test_a_model_whose_output_cannot_be_evaluated_is_notified_and_the_othe
         await wait_for(pilot, seconds=90.0, condition=lambda: not screen.running and screen.written is not None)
         assert [key.value for key in screen.paper_table.rows] == ["facere"]
         assert [f["model"] for f in screen.written.failed] == ["facere+"]
-        assert "1 model(s) failed" in str(screen.status.render())
+        assert "1 model failed (see comparison.json" in str(screen.status.render())
         messages = [n.message for n in app._notifications]
         assert any("does not fit facere+" in m and "--family facere+=FAMILY" in m for m in messages)
         written = json.loads((workspace / "out" / "comparison.json").read_text())
