@@ -177,13 +177,19 @@ async def test_an_output_of_another_run_is_replaced_only_after_asking(workspace)
         assert len(load_predictions(workspace / "out" / "facere.npz").images) == 4
 
 
+async def start_with(pilot, workspace: Path, annotations: Path) -> CompareScreen:
+    """The Compare screen's form filled (all ready models) and Start pressed."""
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.form.models.option_count == 6)
+    fill_form(screen, workspace, annotations)
+    await pilot.press("ctrl+s")
+    return screen
+
+
 async def test_bad_input_is_a_notification_and_nothing_runs(workspace):
     app = FashionFailApp(LaunchOptions(mode="compare"))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.form.models.option_count == 6)
-        fill_form(screen, workspace, workspace / "missing.json")
-        await pilot.press("ctrl+s")
+        screen = await start_with(pilot, workspace, workspace / "missing.json")
         await wait_for(pilot, lambda: "Stopped" in str(screen.status.render()))
         assert "annotation file" in str(screen.status.render()) and "does not exist" in str(screen.status.render())
         assert any(n.severity == "error" for n in app._notifications)
@@ -224,10 +230,7 @@ async def test_a_model_whose_output_cannot_be_evaluated_is_notified_and_the_othe
     use_models(workspace / "facere.onnx", workspace / "facere.onnx")
     app = FashionFailApp(LaunchOptions(mode="compare"))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.form.models.option_count == 6)
-        fill_form(screen, workspace, workspace / "anns.json")
-        await pilot.press("ctrl+s")
+        screen = await start_with(pilot, workspace, workspace / "anns.json")
         await wait_for(pilot, seconds=90.0, condition=lambda: not screen.running and screen.written is not None)
         assert [key.value for key in screen.paper_table.rows] == ["facere"]
         assert [f["model"] for f in screen.written.failed] == ["facere+"]

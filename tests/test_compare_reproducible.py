@@ -28,6 +28,14 @@ def compare(capsys, *argv) -> tuple[int, str, str]:
     return code, out, err
 
 
+def compared_into_out(capsys, workspace, models: str = "facere,facere+"):
+    """Compare `models` into workspace/out against anns.json; the comparison.json written."""
+    out_dir = workspace / "out"
+    assert compare(capsys, "--images", workspace / "images", "--out", out_dir, "--anns", workspace / "anns.json",
+                   "--models", models)[0] == 0
+    return out_dir / "comparison.json"
+
+
 def sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -116,10 +124,8 @@ def test_the_image_digest_is_of_the_contents_not_the_names(tmp_path):
 
 
 def test_check_reproduces_an_untouched_comparison_and_names_a_swapped_output_first(workspace, capsys):
-    out_dir = workspace / "out"
-    assert compare(capsys, "--images", workspace / "images", "--out", out_dir, "--anns", workspace / "anns.json",
-                   "--models", "facere,facere+")[0] == 0
-    comparison = out_dir / "comparison.json"
+    comparison = compared_into_out(capsys, workspace)
+    out_dir = comparison.parent
     code, out, err = compare(capsys, "--check", comparison)
     assert code == 0, err
     assert out.strip() == "reproduced: 2 model(s), all 20 numbers equal, every output as recorded"
@@ -140,10 +146,8 @@ def test_check_reproduces_an_untouched_comparison_and_names_a_swapped_output_fir
 
 def test_check_evaluates_again_rather_than_trusting_the_cache(workspace, capsys):
     """A number edited into comparison.json and into the evaluation cache alike does not fool the check."""
-    out_dir = workspace / "out"
-    assert compare(capsys, "--images", workspace / "images", "--out", out_dir, "--anns", workspace / "anns.json",
-                   "--models", "facere")[0] == 0
-    comparison = out_dir / "comparison.json"
+    comparison = compared_into_out(capsys, workspace, "facere")
+    out_dir = comparison.parent
     data = json.loads(comparison.read_text())
     true = data["models"][0]["results"][0]["mAP_w75"]
     data["models"][0]["results"][0]["mAP_w75"] = 0.5
@@ -172,10 +176,7 @@ def test_check_of_a_broken_comparison_file_is_one_line(tmp_path, capsys, content
 
 def test_check_of_a_comparison_edited_by_hand_names_what_it_cannot_use(workspace, capsys):
     """Recorded fields of the wrong type or an unknown family are differences, never a crash."""
-    out_dir = workspace / "out"
-    assert compare(capsys, "--images", workspace / "images", "--out", out_dir, "--anns", workspace / "anns.json",
-                   "--models", "facere,facere+")[0] == 0
-    comparison = out_dir / "comparison.json"
+    comparison = compared_into_out(capsys, workspace)
     data = json.loads(comparison.read_text())
     data["provenance"]["annotations"] = {"path": 5, "sha256": ["x"]}  # falls back to the top-level annotations
     data["models"][0]["output"] = {"path": 7}  # falls back to the model's file, no sha256 to compare
