@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -78,6 +79,18 @@ def parse_meta(raw: np.ndarray | None) -> dict | None:
     except RecursionError:
         raise UserError("its meta is nested too deeply to read (the file may be hostile)") from None
     return meta if isinstance(meta, dict) else None
+
+
+def read_meta(path: Path) -> dict | None:
+    """The `meta` our runners write into a `.npz`, read through the restricted reader without reading
+    the data; None when the file is absent, not a zip, has no meta or one that cannot be read (a header
+    announcing more than the file holds, a pickle the reader refuses, JSON nested too deeply)."""
+    from tui.predictions.safe_pickle import read_member
+
+    try:
+        return parse_meta(read_member(path, "meta"))
+    except UserError:
+        return None
 
 
 def from_meta(meta: dict) -> Conventions | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import struct
 import zipfile
 from pathlib import Path
@@ -58,7 +59,9 @@ def _memory_mapped(target: Path) -> dict[str, np.ndarray]:
             if dtype.hasobject:
                 raise ValueError(f"{member.filename} holds objects")
             key = member.filename[: -len(".npy")]
-            if int(np.prod(shape)) == 0:
+            if math.prod(shape) * dtype.itemsize > member.compress_size:  # a header announcing more than it holds
+                raise ValueError(f"{member.filename} announces more than it holds")
+            if math.prod(shape) == 0:
                 arrays[key] = np.zeros(shape, dtype)
             else:
                 mapped = np.memmap(target, dtype=dtype, mode="r", offset=handle.tell(), shape=shape,
