@@ -147,9 +147,19 @@ def fetch_annotations(split: str, config: Config, on_progress: ProgressCallback 
                                                                 policy), fetched=True)
 
 
+ANNOTATIONS_DEADLINE = 1800.0
+"""Seconds the annotation file's request may take, first byte to last."""
+
+
 def _download_annotations(url: str, target: Path, on_progress: ProgressCallback, policy: Policy) -> list[ImageEntry]:
+    from dataclasses import replace
+
+    from tui import annotation_schema
+
     staged = paths.dataset_work_dir() / target.name
-    download(url, staged, policy=policy, on_progress=on_progress)
+    download(url, staged, on_progress=on_progress, policy=replace(
+        policy, max_bytes=annotation_schema.MAX_BYTES,
+        deadline=min(policy.deadline or ANNOTATIONS_DEADLINE, ANNOTATIONS_DEADLINE)))
     try:
         images = _parse(staged.read_bytes())
         target.parent.mkdir(parents=True, exist_ok=True)
