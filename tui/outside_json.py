@@ -15,6 +15,8 @@ from tui.units import human_size
 
 MAX_DEPTH = 64
 """Deeper than any record the app reads or writes; CPython's parser gives up near 1,000 anyway."""
+RECORD_MAX_BYTES = 64 << 20
+"""The most a record the app wrote itself (a manifest, a marker, a cache entry) may hold when read back."""
 
 _EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
@@ -77,3 +79,13 @@ def read(path: Path, limit: int, max_depth: int = MAX_DEPTH) -> object:
     """`read_bytes` then `parse`."""
     return parse(read_bytes(path, limit), max_depth)
 
+
+
+def read_object(path: Path, limit: int | None = None) -> dict:
+    """A record on disk that should hold one JSON object (the app's own manifests, markers, caches,
+    state): BadJson when it is larger than `limit` (RECORD_MAX_BYTES), nested too deeply, not JSON
+    or not an object; OSError when it cannot be read. Callers treat BadJson as a corrupt record."""
+    value = parse(read_bytes(path, RECORD_MAX_BYTES if limit is None else limit))
+    if not isinstance(value, dict):
+        raise BadJson("is not a JSON object")
+    return value

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tui import outside_json
 from tui.downloads.files import disk_error, remove_quietly, replace_durably
 from tui.downloads.locks import locked
 from tui.downloads.progress import Meter, Progress, ProgressCallback, ignore
@@ -158,7 +159,7 @@ class Transfer:
     def _saved(self) -> dict | None:
         """The sidecar of a usable partial file, None when there is nothing to resume."""
         try:
-            saved = json.loads(self.sidecar.read_text(encoding="utf-8"))
+            saved = outside_json.read_object(self.sidecar)
         except (OSError, ValueError):
             saved = None
         if not isinstance(saved, dict) or saved.get("url") != self.shown_url or not self.part.exists() \

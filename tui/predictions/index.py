@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
-from tui import paths
+from tui import outside_json, paths
 from tui.files import replaced_atomically
 from tui.predictions.columns import Columns
 
@@ -76,7 +76,7 @@ def load(source: Path, family: str | None, target: Path | None = None) -> tuple[
     target = target or index_file(source, family)
     try:
         arrays = _memory_mapped(target)
-        info = json.loads(bytes(arrays.pop(_INFO_KEY)).decode("utf-8"))
+        info = outside_json.parse(bytes(arrays.pop(_INFO_KEY)))
         if info.get("version") != VERSION or info.get("fingerprint") != _fingerprint(source):
             return None
         return Columns.from_arrays(arrays), info

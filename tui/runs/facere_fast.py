@@ -29,7 +29,7 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
-from tui import paths
+from tui import outside_json, paths
 from tui.errors import UserError
 from tui.files import replaced_atomically, sha256_of, write_atomically
 
@@ -132,7 +132,7 @@ def prepare(model_path: Path) -> Analysis:
 
 def _read_plan(plan_file: Path, sha256: str) -> Analysis | None:
     try:
-        record = json.loads(plan_file.read_text())
+        record = outside_json.read_object(plan_file)
     except (OSError, ValueError):
         return None
     if record.get("format") != FORMAT or record.get("model_sha256") != sha256:
