@@ -53,7 +53,7 @@ else:  # pragma: no cover
 
 from tui import catalog, paths
 from tui.errors import UserError
-from tui.files import read_small_json, replaced_atomically, write_atomically
+from tui.files import replaced_atomically, write_atomically
 
 BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
 COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
@@ -451,8 +451,11 @@ _REMEMBERED_PATHS = ("images_dir", "out_dir", "model_file")
 
 def load_remembered() -> Remembered:
     """What the last start left in the state file; nothing (or less) where the file is missing or wrong."""
-    data = read_small_json(paths.state_file(), REMEMBERED_MAX_BYTES)
-    if not isinstance(data, dict):
+    from tui import outside_json
+
+    try:
+        data = outside_json.read_object(paths.state_file(), REMEMBERED_MAX_BYTES)
+    except (OSError, ValueError):  # missing, not a regular file, too large, not JSON, not an object
         return Remembered()
     found = {name: _remembered_text(data.get(name)) for name in (f.name for f in fields(Remembered))}
     for name in _REMEMBERED_PATHS:
