@@ -147,3 +147,20 @@ def test_commands_that_read_these_records_end_normally(hostile, capsys):
         err = capsys.readouterr().err
         assert code in (0, 1, 2) and "unexpected" not in err and "Traceback" not in err, (argv, err)
     assert os.path.exists(manifest.manifest_file())
+
+
+def test_a_runners_journal_nested_deeply_starts_over(hostile, tmp_path, monkeypatch):
+    """The runners read their journal themselves (Python 3.8, nothing from tui/)."""
+    import sys
+    monkeypatch.syspath_prepend(str(paths.runners_dir()))
+    sys.modules.pop("common", None)
+    import common
+    output = str(tmp_path / "facere.npz")
+    header = {"settings": {"model": "facere"}}
+    content = hostile if isinstance(hostile, bytes) else hostile.encode()
+    write(Path(output + ".journal"), content + b"\n")
+    assert common.Journal(output, header).resume() == 0
+    line = b'{"image_file": "a.jpg"}'
+    import json
+    write(Path(output + ".journal"), json.dumps(header).encode() + b"\n" + line + b"\n" + content + b"\n")
+    assert common.Journal(output, header).resume() == 1  # the good entry is kept, the rest dropped
