@@ -35,6 +35,9 @@ def refusal(tmp_path, text: str) -> str:
     ('[models.facere]\nfile = "/data/a\\u0000b.onnx"\n', 2, "'file' contains a control character"),
     ('[environments]\nexecutable = "/opt/conda\\nbin/conda"\n', 2, "'executable' contains a control character"),
     ('[environments]\nspecs = ""\n', 2, "'specs' must not be empty"),
+    # a pane sampling every 1e-300 s freezes the app; a history of 1e300 s overflows its ring buffer
+    ('[gpu]\ninterval = 1e-300\n', 2, "'interval' must be between 0.1 and 3600 seconds"),
+    ('[gpu]\nhistory = 1e300\n', 2, "'history' must be between 1 and 86400 seconds"),
 ])
 def test_a_bad_value_is_refused_at_load_naming_its_line(tmp_path, text, line, fragment):
     message = refusal(tmp_path, text)

@@ -240,12 +240,14 @@ class _Table:
         value = self.text_value(key)
         return Path(value).expanduser() if value else None
 
-    def seconds(self, key: str, default: float) -> float:
+    def seconds(self, key: str, default: float, lowest: float, highest: float) -> float:
         value = self.value(key, (int, float))
         if value is None:
             return default
         if not 0 < value < float("inf"):
             raise self.bad(key, f"'{key}' must be a positive number of seconds, not {value}")
+        if not lowest <= value <= highest:
+            raise self.bad(key, f"'{key}' must be between {lowest:g} and {highest:g} seconds, not {value:g}")
         return float(value)
 
     def url(self, key: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
@@ -368,8 +370,8 @@ def load(path: Path | None = None) -> Config:
         specs_dir=environments.path_value("specs"),
         envs=envs,
         device=run.value("device", str, DEVICES) or "auto",
-        gpu_interval=gpu.seconds("interval", 1.0),
-        gpu_history=gpu.seconds("history", 300.0),
+        gpu_interval=gpu.seconds("interval", 1.0, 0.1, 3600),  # faster would keep the app busy sampling
+        gpu_history=gpu.seconds("history", 300.0, 1, 86400),  # a day of samples fits in memory
         dataset_annotations_url=dataset.url("annotations_url"),
         dataset_workers=dataset.workers(),
         source=path,
