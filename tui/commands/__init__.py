@@ -57,7 +57,10 @@ class CommandLineParser(argparse.ArgumentParser):
         return namespace, extras
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given `argv`, only the command it names gets its arguments (the others
+    are listed by name and help), so `--help` and each command import no other command's needs."""
+    chosen = _command_named(argv) if argv is not None else None
     parser = CommandLineParser(
         prog="fashionfail-tui",
         description="Set up, fetch, run, browse and evaluate the FashionFail paper's models. "
@@ -67,9 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         sub = commands.add_parser(module.COMMAND, help=module.HELP, description=module.HELP)
-        module.add_arguments(sub)
+        if argv is None or module.COMMAND == chosen:
+            module.add_arguments(sub)
         sub.set_defaults(execute=module.execute)
     return parser
+
+
+def _command_named(argv: list[str]) -> str | None:
+    """The command in `argv`: its first argument that is not an option (the top level takes no values)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def emit_event(record: dict) -> None:
@@ -105,7 +114,7 @@ def _bug_report(exc: Exception) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
     except UsageError as exc:
         sys.stderr.write(exc.usage)
         report_error(str(exc), as_json="--json" in argv)

@@ -5,12 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from rich.console import Console
-from rich.table import Table
-
 from tui import catalog, paths
-from tui.downloads import delete_model, model_files_state
-from tui.environments import load_config
 from tui.errors import UserError
 from tui.units import human_size
 
@@ -29,6 +24,12 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tui.downloads import model_files_state
+    from tui.environments import load_config
+
     if args.action == "clean":
         return _clean(args)
     if args.model:
@@ -62,6 +63,8 @@ def execute(args) -> int:
 
 
 def _clean(args) -> int:
+    from tui.downloads import delete_model
+
     if not args.model:
         raise UserError("cache clean needs a model name (or all)")
     models = catalog.MODELS if args.model.strip().lower() == "all" else (catalog.get(args.model),)

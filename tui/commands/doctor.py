@@ -7,11 +7,8 @@ from __future__ import annotations
 import json
 import time
 
-from rich.console import Console
 
 from tui import catalog
-from tui.environments import load_config
-from tui.setup.diagnosis import diagnose
 
 COMMAND = "doctor"
 HELP = "check what each model still needs, and say the command that fixes each gap"
@@ -24,6 +21,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.console import Console
+
+    from tui.environments import load_config
+    from tui.setup.diagnosis import diagnose
+
     settings = load_config()
     models = [catalog.get(name) for name in args.models] if args.models else list(catalog.MODELS)
     started = time.time()  # external environments are checked again, each once

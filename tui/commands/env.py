@@ -9,14 +9,10 @@ import os
 import shutil
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from tui import catalog, config
 from tui.commands import emit_event
 from tui.config import EnvChoice
-from tui.environments import EnvStatus, Event, State, backend_for, external, load_config, specs, status_for
+from tui.environments import EnvStatus, Event, State, external, specs
 from tui.errors import UserError
 
 COMMAND = "env"
@@ -38,6 +34,8 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.environments import backend_for, load_config
+
     settings = load_config()
     if args.target is not None and args.action != "use":
         raise UserError(f"env {args.action} takes one FAMILY, not also {args.target!r}")
@@ -66,6 +64,8 @@ def execute(args) -> int:
 def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | None]]:
     """Every spec's environment from `backend`, then each external one; beside each, the model family
     that runs in it (None for one no family uses now)."""
+    from tui.environments import status_for
+
     if only and only not in specs.families(settings):
         specs.load(only, settings)  # UserError naming the known environments
     users = {}
@@ -79,6 +79,10 @@ def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | No
 
 
 def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table("environment", "conda name", "backend", "state", "runs")
     table.add_column("prefix", overflow="fold")  # a path to copy: wrapped, never cut short
     for status, runs in rows:
@@ -97,6 +101,8 @@ def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
 def _use(args, settings) -> int:
     """Point a family at a spec or an interpreter; an interpreter is checked first, and the config is
     only written when the check passes."""
+    from tui.environments import load_config, status_for
+
     family, target = args.family, args.target
     if family not in catalog.FAMILIES or family not in specs.families(settings):
         known = [f for f in catalog.FAMILIES if f in specs.families(settings)]

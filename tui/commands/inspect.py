@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
-
-from tui.predictions import PredictionSet, load_predictions
-from tui.predictions.formats import FAMILY_CHOICES
+if TYPE_CHECKING:
+    from tui.predictions import PredictionSet
 
 COMMAND = "inspect"
 HELP = "summarize a prediction file: family, images, detections, categories, scores"
@@ -18,6 +15,8 @@ _LISTED_EMPTY = 10
 
 
 def add_arguments(parser) -> None:
+    from tui.predictions.formats import FAMILY_CHOICES
+
     parser.add_argument("file", help="a .npz or .npy prediction file of any family")
     parser.add_argument("--family", metavar="FAMILY",
                         help=f"read the file with this family's conventions instead of detecting them ({', '.join(FAMILY_CHOICES)})")
@@ -27,6 +26,11 @@ def add_arguments(parser) -> None:
 
 def load_with_progress(file, family: str | None, quiet: bool = False) -> PredictionSet:
     """load_predictions with a transient progress bar on a terminal (a first open of a large file takes seconds)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from tui.predictions import load_predictions
+
     console = Console(stderr=True)
     if quiet or not console.is_terminal:
         return load_predictions(file, family=family)
@@ -37,6 +41,9 @@ def load_with_progress(file, family: str | None, quiet: bool = False) -> Predict
 
 
 def execute(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     summary = load_with_progress(args.file, args.family, quiet=args.json).summary()
     if args.json:
         print(json.dumps(summary))

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
-from rich.table import Table
 
 from tui import catalog
-from tui.environments import load_config
-from tui.setup.readiness import readiness
 
 COMMAND = "models"
 HELP = "list the six models and whether each is ready to run"
@@ -21,6 +17,12 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tui.environments import load_config
+    from tui.setup.readiness import readiness
+
     settings = load_config()
     rows = []
     for model in catalog.MODELS:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TaskProgressColumn, TextColumn,
-                           TimeRemainingColumn)
+from typing import TYPE_CHECKING
 
 from tui import catalog, config
 from tui.commands import discard_stdout, emit_event, report_error
-from tui.environments import load_config
 from tui.errors import UserError
 from tui.runs import events
-from tui.runs.checks import check_request, replaced_result
-from tui.runs.process import Job
-from tui.runs.request import RunRequest
 from tui.runs.shards import Shard
 from tui.units import human_rate
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from tui.runs.process import Job
 
 COMMAND = "run"
 HELP = "run one model over a folder of images and write <out>/<model>.npz"
@@ -58,6 +56,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.environments import load_config
+    from tui.runs.checks import check_request, replaced_result
+    from tui.runs.process import Job
+    from tui.runs.request import RunRequest
+
     settings = load_config()
     request = RunRequest(
         model=catalog.get(args.model), images=args.images.expanduser(), out_dir=args.out.expanduser(),
@@ -108,6 +111,9 @@ def _follow_json(job: Job) -> events.Event:
 
 
 def _follow_terminal(job: Job) -> events.Event:
+    from rich.console import Console
+    from rich.progress import Progress
+
     console = Console(stderr=True)
     event = None
     with Progress(*progress_columns(), console=console, transient=True, disable=not console.is_terminal) as progress:
@@ -138,6 +144,8 @@ def show_event(progress: Progress, task: TaskID, event: events.Event) -> None:
 def progress_columns() -> tuple:
     """A run's progress line: model, bar, done/total, percent, images/s, ETA, the image in flight
     (fields `rate` and `image`)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
     return (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
             TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.fields[image]}"))
 
