@@ -216,3 +216,10 @@ def test_the_pixel_budget_lets_decodes_run_together_only_while_they_fit():
     assert len(seen) == 6
     assert all(sum(now) <= 100 or len(now) == 1 for now in seen), seen
     assert any(len(now) > 1 for now in seen)  # small ones did run together
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://exa mple.com/x", "http://127.0.0.1:99999/x"])
+def test_an_invalid_url_that_reaches_a_download_is_one_line(tmp_path, url):
+    """The config refuses these at load; a URL from anywhere else must still not crash a download."""
+    with pytest.raises(UserError, match="is not a valid URL"):
+        download(url, tmp_path / "x.bin", policy=Policy(retries=0))

@@ -54,6 +54,7 @@ else:  # pragma: no cover
 from tui import catalog, paths
 from tui.errors import UserError
 from tui.files import replaced_atomically, write_atomically
+from tui.urls import url_problem
 
 BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
 COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
@@ -181,31 +182,6 @@ def _line_of(text: str, key: str, table: tuple[str, ...] = ()) -> int | None:
     return fallback
 
 
-def _url_problem(value: str, schemes: tuple[str, ...]) -> str | None:
-    """Why `value` is not a URL with one of `schemes` that the downloads can use; None when it is."""
-    from urllib.parse import urlsplit
-
-    if any(c.isspace() or not c.isprintable() for c in value):
-        return "it contains a space or a control character"
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-    except ValueError as exc:
-        return str(exc)
-    if parts.scheme.lower() not in schemes:
-        return f"it does not start with {' or '.join(s + '://' for s in schemes)}"
-    if parts.scheme.lower() in ("http", "https"):
-        if not parts.hostname:
-            return "it names no host"
-        import httpx  # what the downloads parse it with: an IDNA host or other detail urlsplit lets pass
-
-        try:
-            httpx.URL(value)
-        except (httpx.InvalidURL, ValueError) as exc:
-            return str(exc).splitlines()[0] if str(exc).strip() else "httpx refuses it"
-    return None
-
-
 class _Table:
     """One table of the config file, whose values are checked here and reported at their own lines."""
 
@@ -256,7 +232,7 @@ class _Table:
             return None
         if not value.lower().startswith(tuple(s + "://" for s in schemes)):
             raise self.bad(key, f"'{key}' must be an {' or '.join(s + '://' for s in schemes)} URL, not {value!r}")
-        if problem := _url_problem(value, schemes):
+        if problem := url_problem(value, schemes):
             raise self.bad(key, f"'{key}' is not a valid URL ({problem}): {value!r}")
         return value
 
@@ -311,7 +287,7 @@ def _source_override(path: Path, text: str, name: str, table, trees: dict[str, s
     tree_url = checked.text_value("url")
     if tree_url is not None and tree_url.startswith("-"):
         raise checked.bad("url", f"'url' must be a repository url or path, not {tree_url!r}")
-    if tree_url is not None and "://" in tree_url and (problem := _url_problem(tree_url, _GIT_SCHEMES)):
+    if tree_url is not None and "://" in tree_url and (problem := url_problem(tree_url, _GIT_SCHEMES)):
         raise checked.bad("url", f"'url' is not a valid URL ({problem}): {tree_url!r}")
     return trees[name.lower()], SourceOverride(url=tree_url, commit=commit.lower() if commit else None)
 
@@ -321,7 +297,7 @@ def _channels(table: _Table) -> tuple[str, ...]:
     if not all(isinstance(c, str) for c in channels):
         raise table.bad("channels", "'channels' must be a list of strings")
     for channel in channels:
-        problem = (_url_problem(channel, _CHANNEL_SCHEMES) if "://" in channel
+        problem = (url_problem(channel, _CHANNEL_SCHEMES) if "://" in channel
                    else None if channel and channel.isprintable() and not channel.startswith("-") else "not a channel name")
         if problem:
             raise table.bad("channels", f"'channels' holds {channel!r}, which is not a valid channel URL or name "

@@ -43,6 +43,7 @@ from tui.downloads.progress import Meter, Progress, ProgressCallback, ignore
 from tui.errors import UserError, redact
 from tui.files import sha256_of
 from tui.units import human_size
+from tui.urls import url_problem
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
@@ -314,6 +315,8 @@ def download(url: str, target: Path, expected_sha256: str | None = None, fallbac
     UserError with one line per kind of failure; nothing unverified is ever left at `target`.
     `client` (from `http_client`) lets many downloads share connections; one is made per call otherwise.
     """
+    if problem := url_problem(url):
+        raise UserError(f"{redact(url)} is not a valid URL ({problem})")
     target.parent.mkdir(parents=True, exist_ok=True)
     waiting = Progress("wait", target.name, message="another process is downloading this file; waiting for it")
     with locked(target, on_wait=lambda: on_progress(waiting)):
