@@ -12,14 +12,14 @@ from tui.errors import UserError
 FACERE_URL = '[models.facere]\nurl = "http://127.0.0.1:8000/facere_base.onnx"\n\n'
 
 
-def refusal(tmp_path, text: str) -> str:
+def refused_at(tmp_path, text: str, line: int, fragment: str) -> None:
+    """Loading `text` is one line naming the file, `line` and `fragment`."""
     file = tmp_path / "c.toml"
     file.write_text(text)
     with pytest.raises(UserError) as caught:
         config.load(file)
     message = str(caught.value)
-    assert "\n" not in message and message.startswith(f"config file {file}:")
-    return message
+    assert "\n" not in message and message.startswith(f"config file {file}:{line}: ") and fragment in message, message
 
 
 @pytest.mark.parametrize("text, line, fragment", [
@@ -29,7 +29,8 @@ def refusal(tmp_path, text: str) -> str:
     ('[models.facere]\nurl = "http:///facere.onnx"\n', 2, "'url' is not a valid URL"),
     ('[models.facere]\nurl = "http://127.0.0.1:99999/facere.onnx"\n', 2, "'url' is not a valid URL"),
     ('[sources.tpu]\nurl = "https://[github.com/tensorflow/tpu"\n', 2, "'url' is not a valid URL"),
-    ('[environments]\nchannels = ["https://[::1/conda-forge"]\n', 2, "'channels' holds 'https://[::1/conda-forge', which is not a valid channel URL"),
+    ('[environments]\nchannels = ["https://[::1/conda-forge"]\n', 2,
+     "'channels' holds 'https://[::1/conda-forge', which is not a valid channel URL"),
     ('[environments]\nchannel_alias = "http://[::1"\n', 2, "'channel_alias' is not a valid URL"),
     ('[models.facere]\nsha256 = "abc"\n', 2, "'sha256' must be 64 hex digits"),
     ('[models.facere]\nfile = "/data/a\\u0000b.onnx"\n', 2, "'file' contains a control character"),
@@ -40,8 +41,7 @@ def refusal(tmp_path, text: str) -> str:
     ('[gpu]\nhistory = 1e300\n', 2, "'history' must be between 1 and 86400 seconds"),
 ])
 def test_a_bad_value_is_refused_at_load_naming_its_line(tmp_path, text, line, fragment):
-    message = refusal(tmp_path, text)
-    assert fragment in message and f"c.toml:{line}:" in message, message
+    refused_at(tmp_path, text, line, fragment)
 
 
 def test_an_invalid_url_in_the_config_is_one_line_in_dataset_fetch_not_a_crash(capsys):
@@ -65,8 +65,7 @@ def test_an_invalid_url_in_the_config_is_one_line_in_dataset_fetch_not_a_crash(c
     ('[gpu]\ninterval = 1.0\n\n[dataset]\n"workers" = 99\n', 5, "'workers' must be between 1 and 64"),
 ])
 def test_a_key_is_reported_at_its_line_in_its_own_table(tmp_path, text, line, fragment):
-    message = refusal(tmp_path, text)
-    assert fragment in message and f"c.toml:{line}:" in message, message
+    refused_at(tmp_path, text, line, fragment)
 
 
 def test_values_that_are_right_still_load(tmp_path):
