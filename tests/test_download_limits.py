@@ -223,3 +223,23 @@ def test_an_invalid_url_that_reaches_a_download_is_one_line(tmp_path, url):
     """The config refuses these at load; a URL from anywhere else must still not crash a download."""
     with pytest.raises(UserError, match="is not a valid URL"):
         download(url, tmp_path / "x.bin", policy=Policy(retries=0))
+
+
+def test_an_image_whose_content_length_lies_short_is_one_failure_and_leaves_nothing(server, capsys):
+    body = jpeg((64, 48))
+    publish_one(server, "a.jpg", body, (64, 48), announce=100)  # the first 100 bytes are all the client takes
+    code, reasons, err = fetch_reasons(capsys)
+    assert code == 1 and reasons["a.jpg"].startswith("does not decode as an image")
+    assert "Traceback" not in err
+    assert [p for p in paths.dataset_work_dir().rglob("a.jpg*") if p.suffix != ".lock"] == []
+    assert not (paths.fashionfail_images("test") / "a.jpg").exists()
+
+
+def test_dataset_fetch_offline_fails_at_once_and_says_where_the_file_can_go(capsys):
+    paths.config_file().write_text('[dataset]\nannotations_url = "http://mirror.example.invalid/ff/"\n')
+    started = time.monotonic()
+    assert main(["dataset", "fetch"]) == 2
+    err = capsys.readouterr().err
+    assert time.monotonic() - started < 5
+    assert err.count("\n") == 1 and "cannot resolve mirror.example.invalid" in err
+    assert f"copy ff_test.json to {paths.fashionfail_annotations('test')}" in err

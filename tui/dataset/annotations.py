@@ -16,7 +16,7 @@ import httpx
 from tui import paths
 from tui.config import Config
 from tui.downloads.files import disk_error, remove_quietly, replace_durably
-from tui.downloads.http import Policy, download
+from tui.downloads.http import HostNotFound, Policy, download
 from tui.downloads.locks import locked
 from tui.downloads.progress import Progress, ProgressCallback, ignore
 from tui.errors import UserError
@@ -157,9 +157,13 @@ def _download_annotations(url: str, target: Path, on_progress: ProgressCallback,
     from tui import annotation_schema
 
     staged = paths.dataset_work_dir() / target.name
-    download(url, staged, on_progress=on_progress, policy=replace(
-        policy, max_bytes=annotation_schema.MAX_BYTES,
-        deadline=min(policy.deadline or ANNOTATIONS_DEADLINE, ANNOTATIONS_DEADLINE)))
+    try:
+        download(url, staged, on_progress=on_progress, policy=replace(
+            policy, max_bytes=annotation_schema.MAX_BYTES,
+            deadline=min(policy.deadline or ANNOTATIONS_DEADLINE, ANNOTATIONS_DEADLINE)))
+    except HostNotFound as exc:
+        raise UserError(f"{exc}; offline? copy {target.name} to {target}, or set [dataset] annotations_url "
+                        "to a mirror you can reach") from None
     try:
         images = _parse(staged.read_bytes())
         target.parent.mkdir(parents=True, exist_ok=True)
