@@ -109,6 +109,19 @@ def test_json_nested_200000_deep_is_one_line_not_a_recursion_error(tmp_path, cap
     assert f"annotation file {anns}: " in err and "nested more than" in err
 
 
+@pytest.mark.parametrize("case", ["duplicate image ids", "categories that are numbers", "an image id that is a list"])
+def test_compare_refuses_a_hostile_annotation_file_before_any_run(tmp_path, capsys, case):
+    change, message = HOSTILE[case]
+    anns = tmp_path / "anns.json"
+    anns.write_text(json.dumps(change(valid(tmp_path))))
+    (tmp_path / "images").mkdir()
+    assert main(["compare", "--images", str(tmp_path / "images"), "--out", str(tmp_path / "out"),
+                 "--models", "facere", "--anns", str(anns)]) == 2
+    err = one_error_line(capsys)
+    assert f"annotation file {anns}: " in err and __import__("re").search(message, err), err
+    assert not (tmp_path / "out" / "facere.npz").exists()
+
+
 def test_a_valid_file_still_loads(tmp_path):
     truth = load_ground_truth(write_annotations(tmp_path / "anns.json", OBJECTS))
     assert sorted(truth.image_ids) == ["a.jpg", "b.jpg"]
