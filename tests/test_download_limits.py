@@ -193,7 +193,7 @@ def test_an_endless_annotation_file_is_cut_at_its_cap_and_nothing_is_saved(serve
 
 def test_the_pixel_budget_lets_decodes_run_together_only_while_they_fit():
     """Within the budget at any moment, or one image alone (one larger than the whole budget)."""
-    from tui.dataset.images import PixelBudget
+    from tui.image_files import PixelBudget
     budget = PixelBudget(100)
     running, seen = [], []
     lock = threading.Lock()

@@ -26,6 +26,10 @@ class BadJson(ValueError):
     """Why the bytes are not a JSON value the app will take; one line."""
 
 
+class TooDeep(BadJson):
+    """The JSON nests deeper than the limit (a parser would run out of stack): likely hostile."""
+
+
 def nesting_exceeds(raw: bytes, limit: int) -> bool:
     """Whether the arrays and objects in `raw` nest more than `limit` deep. Fast on large files:
     strings are cut out, then each pass removes the empty `[]` and `{}` pairs (exactly one level),
@@ -44,11 +48,11 @@ def parse(raw: bytes | str, max_depth: int = MAX_DEPTH) -> object:
     """The JSON value in `raw`; BadJson when it is not JSON or nests deeper than `max_depth`."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     if nesting_exceeds(data, max_depth):
-        raise BadJson(f"nested more than {max_depth} levels deep")
+        raise TooDeep(f"nested more than {max_depth} levels deep")
     try:
         return json.loads(data)
     except RecursionError:  # unbalanced and deep: the parser ran out of stack before it found the end
-        raise BadJson(f"nested more than {max_depth} levels deep") from None
+        raise TooDeep(f"nested more than {max_depth} levels deep") from None
     except ValueError as exc:  # UnicodeDecodeError is a ValueError
         raise BadJson((str(exc).splitlines() or [type(exc).__name__])[0][:120]) from None
 

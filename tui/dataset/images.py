@@ -7,26 +7,22 @@ image verified by an earlier run is not fetched again, and one already in the fo
 original make_dataset.py, say) is decoded and kept when it passes. One process fetches a split at a
 time: a second one waits for the first.
 
-Limits: a body may be at most IMAGE_MAX_BYTES and a request may take IMAGE_DEADLINE seconds; an
-image's size is read from its header and compared with the annotation (and MAX_PIXELS) before any
-pixel is decoded; decodes share a budget of PIXEL_BUDGET pixels, so eight workers never decode
-eight huge images at once. Pillow's decompression-bomb warning becomes the image's one-line reason.
+Limits: a body may be at most IMAGE_MAX_BYTES and a request may take IMAGE_DEADLINE seconds; images
+are opened and decoded through `tui.image_files` (the header's size compared with the annotation
+before any pixel is decoded, a pixel budget shared by the workers).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
-from PIL import Image
 
 from tui import paths
 from tui.dataset.annotations import Annotations, ImageEntry
@@ -36,6 +32,7 @@ from tui.downloads.http import Policy, download, http_client
 from tui.downloads.locks import lock_path, locked
 from tui.downloads.progress import Progress
 from tui.errors import UserError
+from tui.image_files import ImageRefused, decode, opened
 
 STATUSES = ("fetched", "present", "checked", "failed")
 """fetched: downloaded and checked · present: verified by an earlier run, nothing done ·
@@ -46,10 +43,6 @@ IMAGE_MAX_BYTES = 64 * 10**6
 """FashionFail's images are JPEGs of a few hundred kB; a body larger than this is cut off and deleted."""
 IMAGE_DEADLINE = 300.0
 """Seconds one image's request may take, first byte to last."""
-MAX_PIXELS = Image.MAX_IMAGE_PIXELS
-"""Pillow's own decompression-bomb threshold (89,478,485): no FashionFail image comes near it."""
-PIXEL_BUDGET = 128 * 10**6
-"""Pixels being decoded at once across the workers (about 400 MB as RGB)."""
 
 
 @dataclass(frozen=True)
@@ -94,60 +87,14 @@ class _Stopped(Exception):
     """Raised inside a download's progress callback to end it early; what arrived is kept for later."""
 
 
-class PixelBudget:
-    """How many pixels may be decoded at once across threads. An image larger than the whole budget
-    waits until nothing else is decoding, then decodes alone."""
-
-    def __init__(self, pixels: int):
-        self.pixels, self.used = pixels, 0
-        self._changed = threading.Condition()
-
-    @contextmanager
-    def reserved(self, pixels: int) -> Iterator[None]:
-        need = min(pixels, self.pixels)
-        with self._changed:
-            self._changed.wait_for(lambda: self.used + need <= self.pixels)
-            self.used += need
-        try:
-            yield
-        finally:
-            with self._changed:
-                self.used -= need
-                self._changed.notify_all()
-
-
-_DECODING = PixelBudget(PIXEL_BUDGET)
-_OPENING = threading.Lock()
-"""Image.open reads only the header, quickly; one at a time, so that catching its warnings (which
-swaps the process's warning filters) cannot race with another worker's."""
-
-
-def _described(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def check_image(path: Path, width: int | None, height: int | None, budget: PixelBudget = _DECODING) -> str | None:
+def check_image(path: Path, width: int | None, height: int | None) -> str | None:
     """Why the file is not the annotation's image, None when it decodes at width x height. The size
     in the header is checked first: no pixel of a wrong-sized or oversized image is decoded."""
     try:
-        with _OPENING, warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below, in one line
-            image = Image.open(path)
-    except Image.DecompressionBombError as exc:
-        return f"is larger than Pillow will decode ({_described(exc)})"
-    except Exception as exc:  # noqa: BLE001 - decoding untrusted bytes: whatever Pillow raises means unusable
-        return f"does not decode as an image ({_described(exc)})"
-    with image:
-        size = image.size
-        if size != (width, height):
-            return f"is {size[0]}x{size[1]} pixels, the annotation says {width}x{height}"
-        if size[0] * size[1] > MAX_PIXELS:
-            return f"is {size[0]}x{size[1]} = {size[0] * size[1]:,} pixels, more than the {MAX_PIXELS:,} an image may have"
-        try:
-            with budget.reserved(size[0] * size[1]):
-                image.load()
-        except Exception as exc:  # noqa: BLE001 - as above
-            return f"does not decode as an image ({_described(exc)})"
+        with opened(path, (width, height)) as image:
+            decode(image)
+    except ImageRefused as exc:
+        return str(exc)
     return None
 
 

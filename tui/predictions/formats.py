@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from tui import catalog
+from tui import catalog, outside_json
 from tui.catalog import CLASS_IDS, ClassIds
 from tui.errors import UserError
 from tui.predictions.columns import Columns, RawColumns, mask_error
@@ -73,10 +73,12 @@ def parse_meta(raw: np.ndarray | None) -> dict | None:
         if isinstance(value, bytes):
             value = value.decode("utf-8")
         # a dict pickled in place of the string: keep what JSON can say of it
-        meta = json.loads(value if isinstance(value, str) else json.dumps(value, default=str))
+        meta = outside_json.parse(value if isinstance(value, str) else json.dumps(value, default=str))
+    except outside_json.TooDeep:
+        raise UserError("its meta is nested too deeply to read (the file may be hostile)") from None
     except (ValueError, TypeError, UnicodeDecodeError):
         return None
-    except RecursionError:
+    except RecursionError:  # json.dumps of a pickled structure nested too deeply
         raise UserError("its meta is nested too deeply to read (the file may be hostile)") from None
     return meta if isinstance(meta, dict) else None
 
