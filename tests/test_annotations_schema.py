@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from evaluation_data import perfect, write_annotations, write_facere_file
+from fileserver import FileServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evaluation_data import perfect, write_annotations, write_facere_file
-from fileserver import FileServer
 from tests.helpers.mini_dataset import serve_mini_dataset
 from tui import paths
 from tui.commands import main

@@ -70,9 +70,9 @@ def test_the_limit_is_pillows_own():
 
 def test_the_failure_gallery_draws_a_bomb_as_a_missing_image(tmp_path):
     """The gallery's drawings read images through the same door: a bomb is a grey canvas, not a decode."""
+    from evaluation_data import perfect, write_annotations, write_facere_file
     from test_download_limits import png
 
-    from evaluation_data import perfect, write_annotations, write_facere_file
     from tui.evaluation.case_drawings import CaseDrawings
     from tui.evaluation.evaluator import Evaluator
     from tui.evaluation.failures import find_failures, load_models

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from prediction_files import facere_records, object_array
+
 from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tui import catalog

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui import paths
 from tui.errors import UserError
@@ -51,10 +53,10 @@ def test_the_wizard_state(hostile):
 
 
 def test_an_environments_markers(hostile, tmp_path):
-    from tui.environments.base import State, state_of
-    from tui.environments.operation import MARKERS
     from tui import config
     from tui.environments import specs
+    from tui.environments.base import State, state_of
+    from tui.environments.operation import MARKERS
     spec = specs.load("amrcnn", config.load())
     prefix = tmp_path / "env"
     write(prefix / MARKERS / "ready.json", hostile)
@@ -164,3 +166,28 @@ def test_a_runners_journal_nested_deeply_starts_over(hostile, tmp_path, monkeypa
     import json
     write(Path(output + ".journal"), json.dumps(header).encode() + b"\n" + line + b"\n" + content + b"\n")
     assert common.Journal(output, header).resume() == 1  # the good entry is kept, the rest dropped
+
+
+def _depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+VALUES = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='[]{}"\\ax\n', max_size=6),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=3), children, max_size=3),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=VALUES, limit=st.integers(0, 8))
+def test_the_nesting_check_counts_depth_exactly_whatever_the_strings_hold(value, limit):
+    """Brackets, quotes and backslashes inside strings never count; arrays and objects always do."""
+    import json
+
+    from tui.outside_json import nesting_exceeds
+    assert nesting_exceeds(json.dumps(value).encode(), limit) == (_depth(value) > limit)

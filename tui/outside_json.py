@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 from pathlib import Path
 
@@ -18,8 +17,9 @@ MAX_DEPTH = 64
 RECORD_MAX_BYTES = 64 << 20
 """The most a record the app wrote itself (a manifest, a marker, a cache entry) may hold when read back."""
 
-_EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_ONE_KIND = bytes.maketrans(b"[{]}", b"(())")
+"""Arrays and objects alike: their depth is what counts, and mismatched pairs are the parser's to refuse."""
 
 
 class BadJson(ValueError):
@@ -32,15 +32,18 @@ class TooDeep(BadJson):
 
 def nesting_exceeds(raw: bytes, limit: int) -> bool:
     """Whether the arrays and objects in `raw` nest more than `limit` deep. Fast on large files:
-    strings are cut out, then each pass removes the empty `[]` and `{}` pairs (exactly one level),
-    so a document of depth d is empty after d passes. Unbalanced brackets are left to the
-    parser to report."""
+    strings are cut out, brackets become one kind, then each pass removes the empty pairs `()`
+    (exactly the innermost level: `replace` does not look again at what it joined), so a document
+    of depth d is empty after d passes. Unbalanced brackets are left to the parser to report."""
     unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")  # what is left of a string is between two quotes
-    brackets = b"".join(unescaped.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
+    brackets = b"".join(unescaped.split(b'"')[::2]).translate(_ONE_KIND, _NOT_BRACKETS)
+    if b"(" * (limit + 1) in brackets:  # the usual hostile file: one long run of openings, found at once
+        return True
     for _ in range(limit + 1):
-        brackets, removed = _EMPTY_PAIR.subn(b"", brackets)  # one scan: the innermost level only
-        if not removed:  # empty, or only unbalanced brackets left
+        shorter = brackets.replace(b"()", b"")
+        if len(shorter) == len(brackets):  # empty, or only unbalanced brackets left
             return False
+        brackets = shorter
     return True  # a pair was still innermost at level limit + 1
 
 
