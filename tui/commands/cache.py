@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 
 from tui import catalog, paths
+from tui.commands import output_console
 from tui.errors import UserError
 from tui.units import human_size
 
@@ -24,7 +25,6 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from tui.downloads import model_files_state
@@ -56,7 +56,7 @@ def execute(args) -> int:
     for tree in sources.values():
         trees.add_row(tree.name, (tree.head or tree.commit or "")[:12],
                       f"[{_COLOURS.get(tree.state, 'white')}]{tree.state}[/]", str(tree.path))
-    console = Console()
+    console = output_console()
     console.print(table)
     console.print(trees)
     return 0

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from tui import catalog
 from tui.cluster import record
 from tui.cluster.status import JobStatus, job_status
-from tui.units import human_duration, human_rate
+from tui.commands import output_console
+from tui.units import counted, human_duration, human_rate
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -78,7 +79,7 @@ def _submit(args) -> int:
     merge = f"; merge job {job.merge_job_id} runs when all succeed" if job.merge_job_id else ""
     _print(args, {"job_id": job.job_id, "merge_job_id": job.merge_job_id, "script": str(job.script_path),
                   "out": str(job.out), "shards": job.shards, "submitted": True},
-           f"submitted job {job.job_id}: {job.shards} shards of {job.model} over {job.image_count} images "
+           f"submitted job {job.job_id}: {counted(job.shards, 'shard')} of {job.model} over {counted(job.image_count, 'image')} "
            f"({job.script_path}){merge}")
     return 0
 
@@ -98,10 +99,9 @@ def _status_table(status: JobStatus) -> Table:
 
 
 def _status(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = output_console()
     if args.job is None:
         statuses = [job_status(job) for job in record.known_jobs()]
         if args.json:
@@ -152,7 +152,7 @@ def _merge(args) -> int:
 
     job = record.find(args.job)
     merged = operations.merge(job)
-    _print(args, {"job_id": job.job_id, "merged": str(merged)}, f"merged {job.shards} shards into {merged}")
+    _print(args, {"job_id": job.job_id, "merged": str(merged)}, f"merged {counted(job.shards, 'shard')} into {merged}")
     return 0
 
 

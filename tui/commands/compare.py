@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from tui import paths
 from tui.commands import discard_stdout, emit_event, report_error
 from tui.commands.options import add_annotation_options
-from tui.commands.run import EXIT_CANCELLED, EXIT_FAILED, finished_line, progress_columns, show_event
+from tui.commands.run import finished_line, progress_columns, show_event
 from tui.errors import UserError
 from tui.evaluation.report import paper_table_text
-from tui.runs.events import Failed, Finished, LogLine
+from tui.runs.events import EXIT_CANCELLED, Failed, Finished, LogLine
+from tui.units import counted
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -83,7 +84,7 @@ def execute(args) -> int:
         _compare(ended, evaluator, plan, args)
     if ended.failed:
         report_error("; ".join(f"{model} failed: {message}" for model, message in ended.failed), as_json=args.json)
-        return EXIT_FAILED
+        return ended.exit_status
     return 0
 
 
@@ -205,11 +206,10 @@ def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args) -
 
 def _print_comparison(written: WrittenComparison) -> None:
     cases = written.cases
-    count = len(written.data["models"])
-    print(f"\n{Path(written.data['annotations']).name}, {count} model{'s' if count != 1 else ''}:")
+    print(f"\n{Path(written.data['annotations']).name}, {counted(len(written.data['models']), 'model')}:")
     print(paper_table_text(written.table))
     print(f"\nfailure cases at IoU 0.5 (score >= {cases.min_score:g}): {len(cases.missed_by_all)} of "
-          f"{len(cases.objects)} objects missed by every model, {len(cases.disagreements)} found by some and "
+          f"{counted(len(cases.objects), 'object')} missed by every model, {len(cases.disagreements)} found by some and "
           "missed by others")
     print(f"wrote {written.json_file} and {written.report_file}")
 

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from tui import config, paths
-from tui.commands import emit_event, report_error
+from tui.commands import emit_event, output_console, report_error
 from tui.downloads.progress import Progress, describe
 from tui.errors import UserError
-from tui.units import human_rate
+from tui.units import counted, human_rate
 
 if TYPE_CHECKING:
     from tui.dataset import Annotations, ImageOutcome, SplitSummary
@@ -72,7 +72,7 @@ def execute(args) -> int:
         if summary.failures:
             incomplete.append(summary)
     if incomplete:
-        counts = "; ".join(f"{len(s.failures)} of {s.expected} images in {s.split} failed" for s in incomplete)
+        counts = "; ".join(f"{len(s.failures)} of {counted(s.expected, 'image')} in {s.split} failed" for s in incomplete)
         report_error(f"{counts} (listed above); run the same command again to retry them", args.json)
     if unfetched:
         raise UserError(f"the annotation file of {', '.join(unfetched)} could not be fetched (see above)")
@@ -138,14 +138,13 @@ class _TerminalReporter:
         counts = summary.counts
         done = [f"{counts['fetched']} fetched", f"{counts['present']} verified before"] + \
             ([f"{counts['checked']} already there and checked"] if counts["checked"] else [])
-        print(f"{summary.split}: {summary.verified} of {summary.expected} images verified in {summary.images_dir} "
+        print(f"{summary.split}: {summary.verified} of {counted(summary.expected, 'image')} verified in {summary.images_dir} "
               f"({', '.join(done)})", flush=True)
         for failure in summary.failures:
             print(f"  failed: {failure.name}: {failure.reason}", file=sys.stderr, flush=True)
 
 
 def _status(splits: tuple[str, ...], as_json: bool) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from tui.dataset import fetch_hint, split_state
@@ -161,7 +160,7 @@ def _status(splits: tuple[str, ...], as_json: bool) -> int:
         colour = "green" if state.complete else "yellow" if state.annotations_present else "dim"
         table.add_row(state.split, f"[{colour}]{annotations}[/]", "-" if state.expected is None else str(state.expected),
                       str(state.present), str(state.verified))
-    console = Console()
+    console = output_console()
     console.print(table)
     for state in states:
         if state.problem:

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from tui import catalog, config
-from tui.commands import emit_event
+from tui.commands import emit_event, output_console
 from tui.config import EnvChoice
 from tui.environments import EnvStatus, Event, State, external, specs
 from tui.errors import UserError
@@ -46,7 +46,8 @@ def execute(args) -> int:
         rows = _rows(backend, settings, args.family)
         if args.json:
             print(json.dumps({"backend": backend.name,
-                              "environments": [{**s.to_json(), "runs": runs} for s, runs in rows]}))
+                              "environments": [{**s.to_json(), "runs": runs, "optional": bool(runs) and _optional(runs)}
+                                               for s, runs in rows]}))
         else:
             _print_table(rows)
         return 0
@@ -79,7 +80,6 @@ def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | No
 
 
 def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -90,12 +90,20 @@ def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
         if status.backend == external.BACKEND:
             state = f"external: {state}"
         used = f"{runs} models" if runs else "-"
+        if runs and status.state is not State.READY and _optional(runs):
+            state += " (optional)"
+            used = f"{runs} models: the app's own interpreter until this is built"
         if status.note:
             used += f" [magenta]({escape(status.note)})[/]"
         where = status.python if status.backend == external.BACKEND else status.prefix
         table.add_row(status.family, "-" if status.backend == external.BACKEND else status.name, status.backend,
                       state, used, escape(str(where or "")))
-    Console().print(table)
+    output_console().print(table)
+
+
+def _optional(family: str) -> bool:
+    """Whether the family's models can do without their environment (facere: the app's own interpreter)."""
+    return all(model.environment is None for model in catalog.family_models(family))
 
 
 def _use(args, settings) -> int:

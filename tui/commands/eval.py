@@ -9,6 +9,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from tui.commands import output_console
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def execute(args) -> int:
     if args.json:
         print(json.dumps({"annotations": str(annotations), "results": [e.as_json() for e in evaluations]}))
         return 0
-    out = Console()
+    out = output_console()
     out.print(_summary_table(evaluations, annotations, iou_types))
     for by_type in by_file(evaluations).values():
         evaluation = next(iter(by_type.values()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
+from tui.units import counted
 
 COMMAND = "export"
 HELP = "export a prediction file as COCO results (what COCO.loadRes takes) or CSV"
@@ -37,7 +38,7 @@ def execute(args) -> int:
         what = f"COCO results with {'boxes and masks' if done.with_masks else 'boxes only'}, ids of {truth.path.name}"
     else:
         what = "CSV, one row per detection"
-    print(f"wrote {done.detections:,} detections on {done.images:,} images to {done.path} ({what})")
+    print(f"wrote {counted(done.detections, 'detection')} on {counted(done.images, 'image')} to {done.path} ({what})")
     for note in done.notes:
         print(f"note: {note}")
     return 0

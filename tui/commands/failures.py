@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.catalog import category_name
+from tui.commands import output_console
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.errors import UserError
+from tui.units import counted
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -88,13 +90,11 @@ def _category_table(cases: FailureCases) -> Table:
 
 
 def _print(cases: FailureCases, top: int) -> None:
-    from rich.console import Console
-
     from tui.evaluation.scoring import MATCHING_IOU
 
-    out = Console()
+    out = output_console()
     kind = "boxes" if cases.iou_type == "bbox" else "masks"
-    out.print(f"{cases.truth.path.name}: {len(cases.objects)} objects; {kind} matched at IoU {MATCHING_IOU}, "
+    out.print(f"{cases.truth.path.name}: {counted(len(cases.objects), 'object')}; {kind} matched at IoU {MATCHING_IOU}, "
               f"detections scoring >= {cases.min_score:g}; models: {', '.join(cases.labels)}", highlight=False)
     for coverage in cases.coverage:
         if coverage.images_not_predicted:
@@ -128,7 +128,7 @@ def execute(args) -> int:
                              on_progress=lambda i, f: show(f"{args.files[i].name}: reading {f:.0%}"))
         show("matching")
         cases = find_failures(models, evaluator.truth, args.iou, args.min_score,
-                              on_progress=lambda done: show(f"matched {done} of {len(models)} models"))
+                              on_progress=lambda done: show(f"matched {done} of {counted(len(models), 'model')}"))
     if args.json:
         print(json.dumps(cases.as_json(top=args.top)))
     else:

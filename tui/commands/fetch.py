@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from tui import catalog
 from tui.commands import emit_event
 from tui.errors import UserError
+from tui.units import counted
 
 if TYPE_CHECKING:
     from tui.downloads.progress import Progress
@@ -87,9 +88,9 @@ def execute(args) -> int:
             reporter.finished("error", message=exc.for_command_line)
             continue
         reporter.finished("done", path=str(path))
-    left = f"{len(needing)} of {len(models)} models still need a checkpoint imported by hand: {', '.join(needing)}"
+    left = f"{len(needing)} of {counted(len(models), 'model')} still need a checkpoint imported by hand: {', '.join(needing)}"
     if failures:
-        raise UserError(f"{len(failures)} of {len(models)} models not fetched: {', '.join(failures)}"
+        raise UserError(f"{len(failures)} of {counted(len(models), 'model')} not fetched: {', '.join(failures)}"
                         + (f"; {left}" if needing else "") + " (see above)")
     if needing and len(models) > 1:
         if args.json:

@@ -6,6 +6,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
+from tui.commands import output_console
 from tui.errors import UserError
 from tui.gpu import format as fmt
 
@@ -89,15 +90,13 @@ def _watch(sampler: GpuSampler, seconds: float, json_lines: bool) -> None:
             snapshot = sampler.sample()
             print(as_json(snapshot, sampler.last_cost_s), flush=True)
             time.sleep(seconds)
-    with Live(render(sampler.sample()), auto_refresh=False) as live:
+    with Live(render(sampler.sample()), auto_refresh=False, console=output_console()) as live:
         while True:
             time.sleep(seconds)
             live.update(render(sampler.sample()), refresh=True)
 
 
 def execute(args) -> int:
-    from rich.console import Console
-
     from tui.gpu import GpuSampler
 
     if args.watch is not None and not 0 < args.watch <= MAX_WATCH_SECONDS:
@@ -110,7 +109,7 @@ def execute(args) -> int:
         elif args.json:
             print(as_json(sampler.sample(), sampler.last_cost_s))
         else:
-            Console().print(render(sampler.sample()))
+            output_console().print(render(sampler.sample()))
     except KeyboardInterrupt:
         pass  # Ctrl-C is how --watch ends
     finally:

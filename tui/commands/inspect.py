@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from tui.commands import output_console
+from tui.units import counted
+
 if TYPE_CHECKING:
     from tui.predictions import PredictionSet
 
@@ -41,25 +44,25 @@ def load_with_progress(file, family: str | None, quiet: bool = False) -> Predict
 
 
 def execute(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     summary = load_with_progress(args.file, args.family, quiet=args.json).summary()
     if args.json:
         print(json.dumps(summary))
         return 0
-    console = Console()
+    console = output_console()
     model = f" ({summary['model']})" if summary["model"] else ""
     console.print(f"[bold]{summary['file']}[/]")
     console.print(f"family {summary['family']}{model}, detected from {summary['detected_from']}; "
                   f"boxes {summary['box_format']}, classes {summary['class_ids']}")
-    console.print(f"{summary['images']:,} images, {summary['detections']:,} detections, {summary['masks']:,} masks")
+    console.print(f"{counted(summary['images'], 'image')}, {counted(summary['detections'], 'detection')}, "
+                  f"{counted(summary['masks'], 'mask')}")
     if summary["score_quantiles"]:
         console.print("scores: " + ", ".join(f"{name} {value:.3f}" for name, value in summary["score_quantiles"].items()))
     empty = summary["images_without_detections"]
     if empty:
         shown = ", ".join(empty[:_LISTED_EMPTY]) + (f" and {len(empty) - _LISTED_EMPTY} more" if len(empty) > _LISTED_EMPTY else "")
-        console.print(f"{len(empty)} image{'s' if len(empty) > 1 else ''} without detections: {shown}")
+        console.print(f"{counted(len(empty), 'image')} without detections: {shown}")
     if summary["per_category"]:
         table = Table("category", "detections")
         for name, count in summary["per_category"].items():

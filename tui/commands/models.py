@@ -6,6 +6,7 @@ import json
 
 
 from tui import catalog
+from tui.commands import output_console
 
 COMMAND = "models"
 HELP = "list the six models and whether each is ready to run"
@@ -17,7 +18,6 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from tui.environments import load_config
@@ -39,5 +39,5 @@ def execute(args) -> int:
     for row in rows:
         state = "[green]ready[/]" if row["ready"] else "[yellow]missing: " + "; ".join(row["missing"]) + "[/]"
         table.add_row(row["name"], row["family"], row["backbone"], row["environment"] or "(app's own)", state)
-    Console().print(table)
+    output_console().print(table)
     return 0

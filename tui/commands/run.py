@@ -11,7 +11,7 @@ from tui.commands import discard_stdout, emit_event, report_error
 from tui.errors import UserError
 from tui.runs import events
 from tui.runs.shards import Shard
-from tui.units import human_rate
+from tui.units import counted, human_rate
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 COMMAND = "run"
 HELP = "run one model over a folder of images and write <out>/<model>.npz"
 ORDER = 20
-EXIT_FAILED = 1
-EXIT_CANCELLED = 130
 
 
 def add_arguments(parser) -> None:
@@ -154,13 +152,14 @@ def finished_line(model: str, event: events.Finished) -> str:
     """`facere: 3 images, 9 detections in 1.2 s (2.50 images/s) -> out/facere.npz`."""
     skipped = f", {event.skipped} skipped" if event.skipped else ""
     rate = f" ({event.images / event.seconds:.2f} images/s)" if event.seconds else ""
-    return (f"{model}: {event.images} images, {event.detections} detections"
+    return (f"{model}: {counted(event.images, 'image')}, {counted(event.detections, 'detection')}"
             f"{skipped} in {event.seconds:.1f} s{rate} -> {event.output}")
 
 
 def _exit_code(ending: events.Event) -> int:
-    """0 when the runner finished; otherwise its error as one line (--json already printed the event)."""
+    """0 when the runner finished; otherwise its error as one line (--json already printed the event) and
+    its exit status (`Failed.exit_status`)."""
     if isinstance(ending, events.Finished):
         return 0
     report_error(ending.message, as_json=False)
-    return EXIT_CANCELLED if ending.cancelled else EXIT_FAILED
+    return ending.exit_status
