@@ -40,7 +40,7 @@ def manual_instructions(model: Model) -> str:
 
 def offline_route(model_name: str = "MODEL") -> str:
     """How a checkpoint gets in without this machine reaching its host."""
-    return (f"offline? download the file elsewhere and import it: fashionfail-tui fetch {model_name} --from FILE, "
+    return (f"download the file elsewhere and import it: fashionfail-tui fetch {model_name} --from FILE, "
             "or i on the Models screen")
 
 
@@ -112,7 +112,7 @@ def _download_file(model: Model, config: Config, on_progress: ProgressCallback, 
         result = download(url, target, expected_sha256=override.sha256 or model.weights.sha256,
                           fallback_sha256=earlier.sha256 if earlier else None, policy=policy, on_progress=on_progress)
     except HostNotFound as exc:
-        raise UserError(f"{exc}; {offline_route(model.name)}") from None
+        raise UserError(f"{exc}; offline? {offline_route(model.name)}") from None
     if override.sha256:
         source = "config"
     elif model.weights.sha256:

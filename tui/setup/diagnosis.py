@@ -54,7 +54,7 @@ def offline_note(diagnoses: list[Diagnosis]) -> str | None:
 
     if any(gap.what.startswith("checkpoint") for diagnosis in diagnoses for gap in diagnosis.gaps):
         route = offline_route()
-        return route[0].upper() + route[1:]
+        return f"Offline? {route[0].upper()}{route[1:]}."
     return None
 
 
