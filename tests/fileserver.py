@@ -39,6 +39,8 @@ class Served:
     """Send the body one byte at a time, this many seconds apart (a server that is never quite silent)."""
     announce: int | None = None
     """The Content-Length to send instead of the body's real length (a lying server)."""
+    drip_headers: float = 0.0
+    """Send even the status line and headers one byte at a time, this many seconds apart."""
 
 
 class FileServer:
@@ -118,6 +120,8 @@ class FileServer:
             request.send_header("Content-Length", "0")
             request.end_headers()
             return
+        if served.drip_headers:
+            return self._drip_headers(request, served)
         body = bytes(b ^ 0xFF for b in served.body) if served.corrupt else served.body
         start = self._range_start(request, served)
         request.send_response(206 if start else 200)
@@ -144,6 +148,19 @@ class FileServer:
         if fault and fault.startswith("drop:"):
             request.close_connection = True
             request.connection.shutdown(2)
+
+    @staticmethod
+    def _drip_headers(request: BaseHTTPRequestHandler, served: Served) -> None:
+        request.close_connection = True
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(served.body)}\r\n\r\n".encode()
+        try:
+            for index in range(len(head)):
+                request.wfile.write(head[index:index + 1])
+                request.wfile.flush()
+                time.sleep(served.drip_headers)
+            request.wfile.write(served.body)
+        except OSError:
+            pass  # the client hung up
 
     @staticmethod
     def _stream(request: BaseHTTPRequestHandler, body: bytes, served: Served) -> None:

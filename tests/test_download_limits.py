@@ -86,6 +86,15 @@ def test_a_server_dripping_one_byte_at_a_time_is_cut_off_at_the_deadline(server,
     assert len(server.requests_for("/drip")) == 1  # not retried: the same server would do it again
 
 
+def test_a_server_dripping_even_its_headers_is_cut_off_at_the_deadline(server, tmp_path):
+    server.serve("/slow-head", b"y" * 10, drip_headers=0.1)  # about 4 s of headers
+    started = time.monotonic()
+    with pytest.raises(UserError, match=r"did not finish within 1 s"):
+        download(server.url("/slow-head"), tmp_path / "slow.bin", policy=Policy(deadline=1, retries=2))
+    assert time.monotonic() - started < 2.5
+    assert len(server.requests_for("/slow-head")) == 1
+
+
 def test_a_partial_over_the_cap_is_deleted_and_the_download_starts_again(server, tmp_path):
     body = b"z" * 5000
     served = server.serve("/f", body)

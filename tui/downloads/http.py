@@ -28,6 +28,7 @@ import json
 import re
 import shutil
 import socket
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -90,6 +91,43 @@ class _Retry(Exception):
         super().__init__(message)
         self.fresh = fresh
         """Discard the partial file before the next attempt."""
+
+
+class _Watchdog:
+    """Shuts a request's connection when its deadline passes, so that a server dripping even its
+    status line and headers a byte at a time is cut off. It knows the connections the request opens
+    (httpcore's trace); on a connection kept alive from an earlier request, the body's own check
+    (`Transfer._receive`) is what cuts it off."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds, self.fired = seconds, False
+        self._sockets: list[socket.socket] = []
+        self._timer: threading.Timer | None = None
+
+    def trace(self, event: str, info: dict) -> None:
+        if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+            opened = info["return_value"].get_extra_info("socket")
+            if opened is not None:
+                self._sockets.append(opened)
+
+    def _fire(self) -> None:
+        self.fired = True
+        for opened in self._sockets:
+            try:
+                opened.shutdown(socket.SHUT_RDWR)  # the blocked read returns; httpx then raises
+            except OSError:
+                pass
+
+    def __enter__(self) -> _Watchdog:
+        if self.seconds is not None:
+            self._timer = threading.Timer(self.seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def _sidecar(part: Path) -> Path:
@@ -207,7 +245,24 @@ class Transfer:
         if deadline is not None:  # no single wait longer than the whole request may take
             timeout = httpx.Timeout(min(self.policy.read_timeout, deadline),
                                     connect=min(self.policy.connect_timeout, deadline))
-        with client.stream("GET", self.url, headers=headers, timeout=timeout) as response:
+        with _Watchdog(deadline) as watchdog:
+            try:
+                self._request(client, headers, timeout, watchdog, saved, offset, started)
+            except (httpx.TransportError, httpx.StreamError):
+                if watchdog.fired:
+                    raise self._too_slow(None) from None
+                raise
+
+    def _too_slow(self, total: int | None) -> UserError:
+        arrived = self.part.stat().st_size if self.part.exists() else 0
+        return UserError(f"{self.shown_url} did not finish within {self.policy.deadline:g} s "
+                         f"({human_size(arrived)} of {human_size(total)} arrived); run the same command again "
+                         "to resume")
+
+    def _request(self, client: httpx.Client, headers: dict, timeout, watchdog: _Watchdog, saved: dict | None,
+                 offset: int, started: float) -> None:
+        with client.stream("GET", self.url, headers=headers, timeout=timeout,
+                           extensions={"trace": watchdog.trace}) as response:
             self.server_sha256 = linked_sha256(response) or self.server_sha256
             status = response.status_code
             if status == 416:
@@ -285,9 +340,7 @@ class Transfer:
                 meter.advance(len(chunk))
                 if self.policy.deadline is not None and time.monotonic() - started > self.policy.deadline:
                     self._disk(handle.flush)
-                    raise UserError(f"{self.shown_url} did not finish within {self.policy.deadline:g} s "
-                                    f"({human_size(meter.done)} of {human_size(total)} arrived); run the same "
-                                    "command again to resume")
+                    raise self._too_slow(total)
             self._disk(handle.flush)
         finally:
             try:
