@@ -42,7 +42,7 @@ from tui.downloads.files import disk_error, remove_quietly, replace_durably
 from tui.downloads.locks import locked
 from tui.downloads.progress import Meter, Progress, ProgressCallback, ignore
 from tui.errors import UserError, redact
-from tui.files import sha256_of
+from tui.files import json_text, sha256_of
 from tui.units import human_size
 from tui.urls import url_problem
 
@@ -227,7 +227,7 @@ class Transfer:
                             f"{human_size(free)} free; nothing was written")
 
     def _save(self, headers: httpx.Headers, total: int | None) -> None:
-        self.sidecar.write_text(json.dumps({"url": self.shown_url, "total": total, **_validator(headers)}),
+        self.sidecar.write_text(json_text({"url": self.shown_url, "total": total, **_validator(headers)}),
                                 encoding="utf-8")
 
     def attempt(self, client: httpx.Client) -> None:
