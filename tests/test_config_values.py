@@ -33,8 +33,9 @@ def refused_at(tmp_path, text: str, line: int, fragment: str) -> None:
      "'channels' holds 'https://[::1/conda-forge', which is not a valid channel URL"),
     ('[environments]\nchannel_alias = "http://[::1"\n', 2, "'channel_alias' is not a valid URL"),
     ('[models.facere]\nsha256 = "abc"\n', 2, "'sha256' must be 64 hex digits"),
-    ('[models.facere]\nfile = "/data/a\\u0000b.onnx"\n', 2, "'file' contains a control character"),
-    ('[environments]\nexecutable = "/opt/conda\\nbin/conda"\n', 2, "'executable' contains a control character"),
+    ('[models.facere]\nfile = "/data/a\\u0000b.onnx"\n', 2, "'file' contains a NUL character"),
+    ('[environments]\nexecutable = "/opt/conda\\u0000/bin/conda"\n', 2, "'executable' contains a NUL character"),
+    ('[envs.fformer]\npython = "/opt/\\u0000/python"\n', 2, "'python' contains a NUL character"),
     ('[environments]\nspecs = ""\n', 2, "'specs' must not be empty"),
     # a pane sampling every 1e-300 s freezes the app; a history of 1e300 s overflows its ring buffer
     ('[gpu]\ninterval = 1e-300\n', 2, "'interval' must be between 0.1 and 3600 seconds"),

@@ -201,14 +201,16 @@ class _Table:
         return value
 
     def text_value(self, key: str) -> str | None:
-        """A string that is not empty and holds no control character (it names a file, a URL, a commit)."""
+        """A string that is not empty and holds no NUL (it names a file, a URL, a commit: no path or
+        program argument can hold a NUL). Other control characters are allowed, as file names may
+        hold them; every place that shows the value escapes them (`tui.text`)."""
         value = self.value(key, str)
         if value is None:
             return None
         if not value:
             raise self.bad(key, f"'{key}' must not be empty")
-        if not value.isprintable():
-            raise self.bad(key, f"'{key}' contains a control character: {value!r}")
+        if "\0" in value:
+            raise self.bad(key, f"'{key}' contains a NUL character, which no path or URL can hold: {value!r}")
         return value
 
     def path_value(self, key: str) -> Path | None:

@@ -7,7 +7,6 @@ The output folder is on the cluster's shared file system; the index is per user.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

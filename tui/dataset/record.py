@@ -9,7 +9,6 @@ image, not a decode. A missing or unreadable record only costs a re-check of the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tui import outside_json, paths

@@ -24,7 +24,6 @@ cannot be resolved fails at once (`HostNotFound`): retrying does not bring a net
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import socket

@@ -9,7 +9,6 @@ it may have changed since. Writes take the manifest's lock and replace the file 
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 

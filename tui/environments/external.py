@@ -12,7 +12,6 @@ change when packages are installed or removed) stay the same; `doctor` and `env 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import time

@@ -8,7 +8,6 @@ modification time are what they were when it was written, and rebuilt otherwise.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import struct
 import zipfile

@@ -21,7 +21,6 @@ pastes with `runners/facere_paste.py`. Models without the structure keep the ori
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -4,7 +4,6 @@ and how much disk the chosen models need against what is free."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
