@@ -10,6 +10,7 @@ from pycocotools.cocoeval import COCOeval
 from evaluation_data import perfect, predictions, write_annotations, write_facere_file
 from tui.errors import UserError
 from tui.evaluation import evaluate_predictions, load_ground_truth
+from tui.evaluation import scoring
 from tui.evaluation.evaluator import Evaluator
 
 SHIRT, TOP, SWEATER = 0, 1, 2
@@ -192,17 +193,17 @@ def test_a_broken_annotation_file_is_one_line_naming_it(tmp_path, content, messa
 
 
 class CountingCOCOeval:
-    """Counts COCOeval.evaluate() calls: the cache must spare them."""
+    """Counts COCO evaluations (either engine): the cache must spare them."""
 
     def __init__(self, monkeypatch):
         self.calls = 0
-        original = COCOeval.evaluate
+        original = scoring.run_engine
 
-        def counted(evaluator):
+        def counted(*args, **kwargs):
             self.calls += 1
-            return original(evaluator)
+            return original(*args, **kwargs)
 
-        monkeypatch.setattr(COCOeval, "evaluate", counted)
+        monkeypatch.setattr(scoring, "run_engine", counted)
 
 
 def test_results_are_cached_beside_the_file_and_rerun_when_either_file_changes(tmp_path, monkeypatch):

@@ -1,7 +1,10 @@
 """Predictions in the app's conventions -> COCO results, the way the original `convert_preds_to_coco` writes them.
 
-Boxes xyxy -> xywh rounded to a tenth of a pixel, mask counts as text, categories 0..26 only (COCOeval
-is told to look at no others), image ids looked up by file name. Unlike the original, images the
+Boxes xyxy -> xywh with the width and height subtracted in the file's own float type (float32, as the
+original's torch tensor; float64 files stay float64), then each value `round(float(v), 1)`; mask counts
+as text; categories 0..26 only (COCOeval is told to look at no others); image ids looked up by file
+name; detections ordered as the original sorts them (image file, then score, both descending, ties
+in the file's order), so `COCO.loadRes` numbers them alike. Unlike the original, images the
 annotation file lacks are set aside and reported instead of stopping the run.
 """
 
@@ -10,6 +13,8 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
 
 from tui.catalog import FASHIONFAIL_CATEGORY_IDS
 from tui.errors import UserError
@@ -27,9 +32,12 @@ class CocoResults:
     not_in_predictions: tuple[str, ...]
 
 
-def xyxy_to_xywh(box) -> list[float]:
-    x1, y1, x2, y2 = (float(v) for v in box)
-    return [round(x1, 1), round(y1, 1), round(x2 - x1, 1), round(y2 - y1, 1)]
+def xyxy_to_xywh(boxes: np.ndarray) -> list[list[float]]:
+    """[N, 4] xyxy -> xywh lists as the original: `x2 - x1` in the array's own dtype, then round(float(v), 1)."""
+    boxes = np.asarray(boxes).reshape(-1, 4)
+    xywh = boxes.copy()
+    xywh[:, 2:] = boxes[:, 2:] - boxes[:, :2]
+    return [[round(v, 1) for v in row] for row in xywh.tolist()]
 
 
 def _mask_result(image: ImagePredictions, index: int, expected_size: tuple[int, int]) -> dict:
@@ -46,7 +54,7 @@ def _mask_result(image: ImagePredictions, index: int, expected_size: tuple[int, 
 
 
 def to_coco_results(images: Iterable[ImagePredictions], truth: GroundTruth, iou_type: str) -> CocoResults:
-    detections: list[dict] = []
+    detections: list[tuple[str, dict]] = []
     masks_of: list[tuple[str, int]] = []  # (image, detection) of each segmentation, for errors
     predicted: set[str] = set()
     not_in_annotations: list[str] = []
@@ -58,19 +66,19 @@ def to_coco_results(images: Iterable[ImagePredictions], truth: GroundTruth, iou_
             continue
         predicted.add(name)
         size = truth.image_size(image_id)
-        for index, category in enumerate(image.category_ids.tolist()):
-            if category not in _EVALUATED:
-                continue
-            detection = {
-                "image_id": image_id,
-                "category_id": int(category),
-                "bbox": xyxy_to_xywh(image.boxes[index]),
-                "score": float(image.scores[index]),
-            }
+        kept = [i for i, category in enumerate(image.category_ids.tolist()) if category in _EVALUATED]
+        boxes = xyxy_to_xywh(image.boxes[kept])
+        scores = image.scores[kept].tolist()
+        for index, box, score in zip(kept, boxes, scores):
+            detection = {"image_id": image_id, "category_id": int(image.category_ids[index]), "bbox": box,
+                         "score": score}
             if iou_type == "segm":
                 detection["segmentation"] = _mask_result(image, index, size)
                 masks_of.append((name, index))
-            detections.append(detection)
+            detections.append((name, detection))
+    order = sorted(range(len(detections)), key=lambda i: (detections[i][0], detections[i][1]["score"]), reverse=True)
+    masks_of = [masks_of[i] for i in order] if masks_of else masks_of
+    detections = [detections[i][1] for i in order]
     if iou_type == "segm":
         try:  # what pycocotools will read, all masks at once
             checked([d["segmentation"] for d in detections])

@@ -8,6 +8,7 @@ from pathlib import Path
 from tui import paths
 from tui.errors import UserError, require_file
 from tui.evaluation import cache
+from tui.evaluation.engines import DEFAULT_ENGINE
 from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
 from tui.evaluation.results import Evaluation
 from tui.evaluation.scoring import evaluate_predictions
@@ -50,14 +51,15 @@ class Evaluator:
         return self._truth
 
     def evaluate(self, predictions: Path, iou_types: Sequence[str] = ("bbox", "segm"), family: str | None = None,
-                 on_progress: StageProgress | None = None) -> list[Evaluation]:
+                 on_progress: StageProgress | None = None, engine: str | None = None) -> list[Evaluation]:
         """One Evaluation per IoU type, in the order asked; UserError when a file cannot be evaluated."""
         report = on_progress or (lambda fraction, stage: None)
         predictions = Path(predictions)
         require_file(predictions)
         report(0.0, "hashing")
         digest = sha256_of(predictions)
-        keys = {t: cache.CacheKey(digest, self._annotations_sha256, t, family or "") for t in iou_types}
+        engine = engine or DEFAULT_ENGINE
+        keys = {t: cache.CacheKey(digest, self._annotations_sha256, t, family or "", engine) for t in iou_types}
         found = {t: cache.read(predictions, key, self.annotations) for t, key in keys.items()}
         if all(found.values()):
             return [found[t] for t in iou_types]
@@ -68,7 +70,8 @@ class Evaluator:
             if evaluation is not None:
                 continue
             evaluation = evaluate_predictions(prediction_set.images, truth, iou_type, file=str(predictions),
-                                              model=model, on_progress=lambda f, t=iou_type: report(f, t))
+                                              model=model, on_progress=lambda f, t=iou_type: report(f, t),
+                                              engine=engine)
             cache.write(predictions, keys[iou_type], evaluation)
             found[iou_type] = evaluation
         return [found[t] for t in iou_types]
