@@ -8,7 +8,8 @@ matches at IoU 0.5, area all, 100 detections, one `CellMatches` per image and ca
 
 pycocotools' matches are its own `evalImgs`. faster-coco-eval keeps its per-image results in C++,
 so its matches are made here from the IoUs it computed, by `evaluateImg`'s greedy rule at one
-threshold (tests/test_engines.py holds the two engines equal). numpy, pycocotools and
+threshold, and its precision gets pycocotools' one rounding difference back (see
+_as_pycocotools_precision); tests/test_engines.py holds the two engines equal. numpy, pycocotools and
 faster_coco_eval are imported when an engine runs, not when this module is imported.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from tui.catalog import FASHIONFAIL_CATEGORY_IDS
 
 ENGINES = ("faster-coco-eval", "pycocotools")
-DEFAULT_ENGINE = "pycocotools"
+DEFAULT_ENGINE = "faster-coco-eval"
 MATCHING_IOU = 0.5
 """The IoU at which TP/FP/FN are counted and failure cases matched (the paper's COCOeval2 iou_idx 0)."""
 MAX_DETECTIONS = 100
@@ -182,67 +183,136 @@ def _run_pycocotools(gt, detections: list[dict], iou_type: str, on_progress, mat
 
 # ---- faster-coco-eval ---------------------------------------------------------------------------
 
-def _greedy_cell(image_id: int, category_id: int, gts: list[dict], dts: list[dict], ious) -> CellMatches:
-    """pycocotools' evaluateImg at IoU 0.5, area all, 100 detections, on the IoUs [sorted dts x gts] given."""
+class _Cells:
+    """Each image and category's objects and detections as pycocotools' COCOeval holds them (objects in
+    annotation order, detections by score, mergesort, 100 at most), with the IoUs faster-coco-eval computed."""
+
+    def __init__(self, evaluator, gt_dataset: dict, dt_anns: list[dict]):
+        import numpy as np
+
+        params = evaluator.params
+        self.params = params
+        cats, images = set(params.catIds), set(params.imgIds)
+        self.gts, self.dts = defaultdict(list), defaultdict(list)
+        for annotation in gt_dataset["annotations"]:
+            if annotation["category_id"] in cats and annotation["image_id"] in images:
+                self.gts[annotation["image_id"], annotation["category_id"]].append(annotation)
+        for detection in dt_anns:
+            if detection["category_id"] in cats:
+                self.dts[detection["image_id"], detection["category_id"]].append(detection)
+        for key, dts in self.dts.items():
+            order = np.argsort([-d["score"] for d in dts], kind="mergesort")[:params.maxDets[-1]]
+            self.dts[key] = [dts[i] for i in order]
+        self.ious = evaluator.ious
+        self._matched: dict = {}
+
+    def keys(self) -> Iterator[tuple[int, int]]:
+        """(image, category) of every cell COCOeval evaluates, category by category, image by image."""
+        for category_id in self.params.catIds:
+            for image_id in self.params.imgIds:
+                if (image_id, category_id) in self.gts or (image_id, category_id) in self.dts:
+                    yield image_id, category_id
+
+    def matched(self, key: tuple[int, int], threshold: float, area: tuple[float, float]):
+        """evaluateImg's greedy matching of one cell at one IoU threshold and area range:
+        (objects in its order, their ignore flags, each detection's matched object index or -1,
+        each detection's ignore flag)."""
+        cache_key = (key, threshold, tuple(area))
+        if cache_key not in self._matched:
+            self._matched[cache_key] = _greedy(self.gts.get(key, []), self.dts.get(key, []),
+                                               self.ious.get(key, []), threshold, area)
+        return self._matched[cache_key]
+
+    def cell_matches(self, key: tuple[int, int]) -> CellMatches:
+        gts, gt_ignore, match, dt_ignore = self.matched(key, MATCHING_IOU, _AREA_ALL)
+        dts = self.dts.get(key, [])
+        kept = [d for d in range(len(dts)) if not dt_ignore[d]]
+        found = {match[d] for d in range(len(dts)) if match[d] > -1}
+        return CellMatches(
+            image_id=int(key[0]), category_id=int(key[1]),
+            detection_ids=tuple(int(dts[d]["id"]) for d in kept),
+            detection_scores=tuple(float(dts[d]["score"]) for d in kept),
+            detection_matched=tuple(match[d] > -1 for d in kept),
+            found=tuple(int(gts[g]["id"]) for g in range(len(gts)) if g in found and not gt_ignore[g]),
+            missed=tuple(int(gts[g]["id"]) for g in range(len(gts)) if g not in found and not gt_ignore[g]),
+        )
+
+
+def _greedy(gts: list[dict], dts: list[dict], ious, threshold: float, area):
+    """pycocotools' evaluateImg for one threshold and area range (dts already sorted and cut)."""
     import numpy as np
 
-    gt_ignore = [1 if (g.get("iscrowd") or g["area"] < _AREA_ALL[0] or g["area"] > _AREA_ALL[1]) else 0 for g in gts]
-    gt_order = np.argsort(gt_ignore, kind="mergesort")
-    gts = [gts[i] for i in gt_order]
-    gt_ignore = [gt_ignore[i] for i in gt_order]
-    dt_order = np.argsort([-d["score"] for d in dts], kind="mergesort")[:MAX_DETECTIONS]
-    dts = [dts[i] for i in dt_order]
+    ignore = [1 if (g.get("iscrowd") or g["area"] < area[0] or g["area"] > area[1]) else 0 for g in gts]
+    order = np.argsort(ignore, kind="mergesort")
+    gts = [gts[i] for i in order]
+    ignore = [ignore[i] for i in order]
     crowd = [int(g["iscrowd"]) for g in gts]
-    ious = np.asarray(ious)[:, gt_order] if len(ious) else ious
-    gt_matched = [False] * len(gts)
-    dt_match = [-1] * len(dts)
+    ious = np.asarray(ious)[:, order] if len(ious) else ious
+    taken = [False] * len(gts)
+    match = [-1] * len(dts)
     if len(ious):
         for d in range(len(dts)):
-            best, m = min(MATCHING_IOU, 1 - 1e-10), -1
+            best, m = min(threshold, 1 - 1e-10), -1
             row = ious[d]
             for g in range(len(gts)):
-                if gt_matched[g] and not crowd[g]:
+                if taken[g] and not crowd[g]:
                     continue
-                if m > -1 and gt_ignore[m] == 0 and gt_ignore[g] == 1:
+                if m > -1 and ignore[m] == 0 and ignore[g] == 1:
                     break
                 if row[g] < best:
                     continue
                 best, m = row[g], g
-            if m == -1:
-                continue
-            dt_match[d] = m
-            gt_matched[m] = True
-    kept = [d for d in range(len(dts)) if not (dt_match[d] > -1 and gt_ignore[dt_match[d]])
-            and not (dt_match[d] == -1 and not _AREA_ALL[0] <= dts[d]["area"] <= _AREA_ALL[1])]
-    return CellMatches(
-        image_id=image_id, category_id=category_id,
-        detection_ids=tuple(int(dts[d]["id"]) for d in kept),
-        detection_scores=tuple(float(dts[d]["score"]) for d in kept),
-        detection_matched=tuple(dt_match[d] > -1 for d in kept),
-        found=tuple(int(gts[g]["id"]) for g in range(len(gts)) if gt_matched[g] and not gt_ignore[g]),
-        missed=tuple(int(gts[g]["id"]) for g in range(len(gts)) if not gt_matched[g] and not gt_ignore[g]),
-    )
+            if m > -1:
+                match[d] = m
+                taken[m] = True
+    dt_ignore = [bool(ignore[match[d]]) if match[d] > -1 else not area[0] <= dts[d]["area"] <= area[1]
+                 for d in range(len(dts))]
+    return gts, ignore, match, dt_ignore
 
 
-def _faster_cells(evaluator, gt_dataset: dict, dt_anns: list[dict]) -> list[CellMatches]:
-    params = evaluator.params
-    cats = set(params.catIds)
-    images = set(params.imgIds)
-    gts, dts = defaultdict(list), defaultdict(list)
-    for annotation in gt_dataset["annotations"]:
-        if annotation["category_id"] in cats and annotation["image_id"] in images:
-            gts[annotation["image_id"], annotation["category_id"]].append(annotation)
-    for detection in dt_anns:
-        if detection["category_id"] in cats:
-            dts[detection["image_id"], detection["category_id"]].append(detection)
-    cells = []
-    for category_id in params.catIds:
-        for image_id in params.imgIds:
-            key = (image_id, category_id)
-            if key in gts or key in dts:
-                cells.append(_greedy_cell(int(image_id), int(category_id), gts.get(key, []), dts.get(key, []),
-                                          evaluator.ious.get(key, [])))
-    return cells
+def _as_pycocotools_precision(precision, cells: _Cells) -> None:
+    """Where faster-coco-eval's precision differs from pycocotools', make it pycocotools' (in place).
+
+    pycocotools computes precision as tp / (tp + fp + eps) with eps = np.spacing(1); for tp + fp >= 2
+    the eps vanishes in the sum, for the first detection alone it does not: 1 / (1 + eps) is
+    0.9999999999999998. faster-coco-eval gives 1.0 there. So a curve whose first detection is a true
+    positive and whose second is not (or absent) reads 0.9999999999999998 in pycocotools where it
+    reads 1.0 in faster-coco-eval; a curve whose first two are true positives is 1.0 in both. This
+    finds those curves (following each curve's detections as accumulate() orders them, until two
+    count) and writes pycocotools' value into their 1.0 cells.
+    """
+    import numpy as np
+
+    params = cells.params
+    below_one = 1.0 / (1.0 + np.spacing(1))
+    order_cache: dict = {}
+
+    def ordered(category_id: int, max_det: int) -> list[tuple[tuple[int, int], int]]:
+        """accumulate()'s order of one category's detections: images in order, each cut at max_det,
+        then by score (mergesort)."""
+        if (category_id, max_det) not in order_cache:
+            entries, scores = [], []
+            for image_id in params.imgIds:
+                key = (image_id, category_id)
+                for position, detection in enumerate(cells.dts.get(key, [])[:max_det]):
+                    entries.append((key, position))
+                    scores.append(detection["score"])
+            ranked = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
+            order_cache[category_id, max_det] = [entries[i] for i in ranked]
+        return order_cache[category_id, max_det]
+
+    for t, k, a, m in np.argwhere((precision == 1.0).any(axis=1)).tolist():
+        threshold, area = float(params.iouThrs[t]), params.areaRng[a]
+        counted = []
+        for key, position in ordered(params.catIds[k], params.maxDets[m]):
+            _, _, match, dt_ignore = cells.matched(key, threshold, area)
+            if not dt_ignore[position]:
+                counted.append(match[position] > -1)
+                if len(counted) == 2:
+                    break
+        if counted[:2] != [True, True]:
+            curve = precision[t, :, k, a, m]
+            curve[curve == 1.0] = below_one
 
 
 def _run_faster(gt, detections: list[dict], iou_type: str, on_progress, matching_only: bool) -> EngineRun:
@@ -264,9 +334,12 @@ def _run_faster(gt, detections: list[dict], iou_type: str, on_progress, matching
     if not matching_only:
         evaluator.accumulate()
     report(0.85)
-    cells = _faster_cells(evaluator, truth.dataset, results.dataset["annotations"])
+    cells = _Cells(evaluator, truth.dataset, results.dataset["annotations"])
+    run = _run_of("faster-coco-eval", evaluator, [cells.cell_matches(key) for key in cells.keys()], matching_only)
+    if run.precision is not None:
+        _as_pycocotools_precision(run.precision, cells)
     report(1.0)
-    return _run_of("faster-coco-eval", evaluator, cells, matching_only)
+    return run
 
 
 def run_engine(gt, detections: Sequence[dict], iou_type: str, engine: str = DEFAULT_ENGINE,
