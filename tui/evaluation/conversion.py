@@ -20,7 +20,7 @@ from tui.catalog import FASHIONFAIL_CATEGORY_IDS
 from tui.errors import UserError
 from tui.evaluation.ground_truth import GroundTruth
 from tui.predictions import ImagePredictions
-from tui.predictions.rle import InvalidMask, checked
+from tui.predictions.rle import InvalidMask, check_masks, checked
 
 _EVALUATED = frozenset(FASHIONFAIL_CATEGORY_IDS)
 
@@ -53,6 +53,19 @@ def _mask_result(image: ImagePredictions, index: int, expected_size: tuple[int, 
     return {"size": list(size), "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
 
 
+def _all_masks_valid(images) -> bool:
+    """Whether every mask of a loaded file's columns decodes (tui.predictions.rle.check_masks), checked in
+    one pass over its bytes; False also when `images` is no loaded file's (then each mask is checked)."""
+    columns = getattr(images, "columns", None)
+    if columns is None:
+        return False
+    try:
+        check_masks(columns.mask_sizes, columns.mask_offsets, columns.mask_counts, runs=True)
+    except InvalidMask:
+        return False  # the detections evaluated are checked one by one, to name the first bad one
+    return True
+
+
 def to_coco_results(images: Iterable[ImagePredictions], truth: GroundTruth, iou_type: str) -> CocoResults:
     detections: list[tuple[str, dict]] = []
     masks_of: list[tuple[str, int]] = []  # (image, detection) of each segmentation, for errors
@@ -79,7 +92,7 @@ def to_coco_results(images: Iterable[ImagePredictions], truth: GroundTruth, iou_
     order = sorted(range(len(detections)), key=lambda i: (detections[i][0], detections[i][1]["score"]), reverse=True)
     masks_of = [masks_of[i] for i in order] if masks_of else masks_of
     detections = [detections[i][1] for i in order]
-    if iou_type == "segm":
+    if iou_type == "segm" and not _all_masks_valid(images):
         try:  # what pycocotools will read, all masks at once
             checked([d["segmentation"] for d in detections])
         except InvalidMask as exc:

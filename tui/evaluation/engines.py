@@ -185,7 +185,7 @@ def _run_pycocotools(gt, detections: list[dict], iou_type: str, on_progress, mat
 
 class _Cells:
     """Each image and category's objects and detections as pycocotools' COCOeval holds them (objects in
-    annotation order, detections by score, mergesort, 100 at most), with the IoUs faster-coco-eval computed."""
+    annotation order; detections by score, ties by id, 100 at most), with the IoUs faster-coco-eval computed."""
 
     def __init__(self, evaluator, gt_dataset: dict, dt_anns: list[dict]):
         import numpy as np
@@ -193,80 +193,115 @@ class _Cells:
         params = evaluator.params
         self.params = params
         cats, images = set(params.catIds), set(params.imgIds)
-        self.gts, self.dts = defaultdict(list), defaultdict(list)
+        self.gts = defaultdict(list)
         for annotation in gt_dataset["annotations"]:
             if annotation["category_id"] in cats and annotation["image_id"] in images:
                 self.gts[annotation["image_id"], annotation["category_id"]].append(annotation)
-        for detection in dt_anns:
-            if detection["category_id"] in cats:
-                self.dts[detection["image_id"], detection["category_id"]].append(detection)
-        for key, dts in self.dts.items():
-            order = np.argsort([-d["score"] for d in dts], kind="mergesort")[:params.maxDets[-1]]
-            self.dts[key] = [dts[i] for i in order]
+        kept = [d for d in dt_anns if d["category_id"] in cats]
+        count = len(kept)
+        image = np.fromiter((d["image_id"] for d in kept), np.int64, count)
+        category = np.fromiter((d["category_id"] for d in kept), np.int64, count)
+        score = np.fromiter((d["score"] for d in kept), np.float64, count)
+        ids = np.fromiter((d["id"] for d in kept), np.int64, count)
+        area = np.fromiter((d["area"] for d in kept), np.float64, count)
+        order = np.lexsort((ids, -score, category, image))  # a cell's detections by score, ties by id
+        self.image, self.category, self.score, self.ids, self.area = (
+            a[order] for a in (image, category, score, ids, area))
+        starts = np.flatnonzero(np.r_[True, (self.image[1:] != self.image[:-1]) | (self.category[1:] != self.category[:-1])]) \
+            if count else np.zeros(0, np.int64)
+        ends = np.r_[starts[1:], count].astype(np.int64)
+        self.position = np.arange(count) - np.repeat(starts, ends - starts)
+        cut = params.maxDets[-1]
+        self.dts = {(int(self.image[a]), int(self.category[a])): slice(int(a), int(min(b, a + cut)))
+                    for a, b in zip(starts.tolist(), ends.tolist())}
         self.ious = evaluator.ious
         self._matched: dict = {}
+        self._ordered: dict = {}
+        self._ids, self._scores = self.ids.tolist(), self.score.tolist()
+        self._all_areas = bool(np.all((self.area >= _AREA_ALL[0]) & (self.area <= _AREA_ALL[1])))
 
     def keys(self) -> Iterator[tuple[int, int]]:
         """(image, category) of every cell COCOeval evaluates, category by category, image by image."""
         for category_id in self.params.catIds:
             for image_id in self.params.imgIds:
                 if (image_id, category_id) in self.gts or (image_id, category_id) in self.dts:
-                    yield image_id, category_id
+                    yield int(image_id), int(category_id)
 
     def matched(self, key: tuple[int, int], threshold: float, area: tuple[float, float]):
-        """evaluateImg's greedy matching of one cell at one IoU threshold and area range:
-        (objects in its order, their ignore flags, each detection's matched object index or -1,
-        each detection's ignore flag)."""
+        """evaluateImg's greedy matching of one cell at one IoU threshold and area range: (objects in its
+        order, their ignore flags, each detection's matched object index or -1, each detection's ignore flag)."""
         cache_key = (key, threshold, tuple(area))
         if cache_key not in self._matched:
-            self._matched[cache_key] = _greedy(self.gts.get(key, []), self.dts.get(key, []),
-                                               self.ious.get(key, []), threshold, area)
+            where = self.dts.get(key, slice(0, 0))
+            self._matched[cache_key] = _greedy(self.gts.get(key, []), self.area[where], self.ious.get(key, []),
+                                               threshold, area)
         return self._matched[cache_key]
 
     def cell_matches(self, key: tuple[int, int]) -> CellMatches:
+        import numpy as np
+
+        if key not in self.gts and self._all_areas:  # most cells: detections only, every one a false positive
+            where = self.dts[key]
+            return CellMatches(key[0], key[1], tuple(self._ids[where]), tuple(self._scores[where]),
+                               (False,) * (where.stop - where.start), (), ())
         gts, gt_ignore, match, dt_ignore = self.matched(key, MATCHING_IOU, _AREA_ALL)
-        dts = self.dts.get(key, [])
-        kept = [d for d in range(len(dts)) if not dt_ignore[d]]
-        found = {match[d] for d in range(len(dts)) if match[d] > -1}
+        where = self.dts.get(key, slice(0, 0))
+        kept = ~dt_ignore
+        found = set(match[match > -1].tolist())
         return CellMatches(
-            image_id=int(key[0]), category_id=int(key[1]),
-            detection_ids=tuple(int(dts[d]["id"]) for d in kept),
-            detection_scores=tuple(float(dts[d]["score"]) for d in kept),
-            detection_matched=tuple(match[d] > -1 for d in kept),
+            image_id=key[0], category_id=key[1],
+            detection_ids=tuple(self.ids[where][kept].tolist()),
+            detection_scores=tuple(self.score[where][kept].tolist()),
+            detection_matched=tuple((match[kept] > -1).tolist()),
             found=tuple(int(gts[g]["id"]) for g in range(len(gts)) if g in found and not gt_ignore[g]),
             missed=tuple(int(gts[g]["id"]) for g in range(len(gts)) if g not in found and not gt_ignore[g]),
-        )
+        ) if len(gts) else CellMatches(key[0], key[1], tuple(self.ids[where][kept].tolist()),
+                                       tuple(self.score[where][kept].tolist()), (False,) * int(np.count_nonzero(kept)),
+                                       (), ())
+
+    def ordered(self, category_id: int, max_det: int) -> Iterator[tuple[tuple[int, int], int]]:
+        """accumulate()'s order of one category's detections: images in order, each cut at max_det, then by
+        score (mergesort); as (cell, position in the cell)."""
+        import numpy as np
+
+        rows = self._ordered.get((category_id, max_det))
+        if rows is None:
+            rows = np.flatnonzero((self.category == category_id) & (self.position < max_det))
+            rows = self._ordered[category_id, max_det] = rows[np.argsort(-self.score[rows], kind="mergesort")]
+        return (((int(self.image[r]), category_id), int(self.position[r])) for r in rows)
 
 
-def _greedy(gts: list[dict], dts: list[dict], ious, threshold: float, area):
-    """pycocotools' evaluateImg for one threshold and area range (dts already sorted and cut)."""
+def _greedy(gts: list[dict], areas, ious, threshold: float, area):
+    """pycocotools' evaluateImg for one threshold and area range, on a cell's detections (their areas,
+    in the cell's order) and the IoUs [detections x objects]."""
     import numpy as np
 
+    dt_outside = (areas < area[0]) | (areas > area[1])
+    if not gts:
+        return gts, [], np.full(len(areas), -1), dt_outside
     ignore = [1 if (g.get("iscrowd") or g["area"] < area[0] or g["area"] > area[1]) else 0 for g in gts]
     order = np.argsort(ignore, kind="mergesort")
     gts = [gts[i] for i in order]
     ignore = [ignore[i] for i in order]
     crowd = [int(g["iscrowd"]) for g in gts]
-    ious = np.asarray(ious)[:, order] if len(ious) else ious
+    ious = np.asarray(ious)[:, order].tolist() if len(ious) else []
     taken = [False] * len(gts)
-    match = [-1] * len(dts)
-    if len(ious):
-        for d in range(len(dts)):
-            best, m = min(threshold, 1 - 1e-10), -1
-            row = ious[d]
-            for g in range(len(gts)):
-                if taken[g] and not crowd[g]:
-                    continue
-                if m > -1 and ignore[m] == 0 and ignore[g] == 1:
-                    break
-                if row[g] < best:
-                    continue
-                best, m = row[g], g
-            if m > -1:
-                match[d] = m
-                taken[m] = True
-    dt_ignore = [bool(ignore[match[d]]) if match[d] > -1 else not area[0] <= dts[d]["area"] <= area[1]
-                 for d in range(len(dts))]
+    match = [-1] * len(areas)
+    for d, row in enumerate(ious):
+        best, m = min(threshold, 1 - 1e-10), -1
+        for g in range(len(gts)):
+            if taken[g] and not crowd[g]:
+                continue
+            if m > -1 and ignore[m] == 0 and ignore[g] == 1:
+                break
+            if row[g] < best:
+                continue
+            best, m = row[g], g
+        if m > -1:
+            match[d] = m
+            taken[m] = True
+    match = np.asarray(match, dtype=np.int64)
+    dt_ignore = np.where(match > -1, np.asarray(ignore + [0], dtype=bool)[match], dt_outside)
     return gts, ignore, match, dt_ignore
 
 
@@ -285,32 +320,16 @@ def _as_pycocotools_precision(precision, cells: _Cells) -> None:
 
     params = cells.params
     below_one = 1.0 / (1.0 + np.spacing(1))
-    order_cache: dict = {}
-
-    def ordered(category_id: int, max_det: int) -> list[tuple[tuple[int, int], int]]:
-        """accumulate()'s order of one category's detections: images in order, each cut at max_det,
-        then by score (mergesort)."""
-        if (category_id, max_det) not in order_cache:
-            entries, scores = [], []
-            for image_id in params.imgIds:
-                key = (image_id, category_id)
-                for position, detection in enumerate(cells.dts.get(key, [])[:max_det]):
-                    entries.append((key, position))
-                    scores.append(detection["score"])
-            ranked = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
-            order_cache[category_id, max_det] = [entries[i] for i in ranked]
-        return order_cache[category_id, max_det]
-
     for t, k, a, m in np.argwhere((precision == 1.0).any(axis=1)).tolist():
         threshold, area = float(params.iouThrs[t]), params.areaRng[a]
         counted = []
-        for key, position in ordered(params.catIds[k], params.maxDets[m]):
-            _, _, match, dt_ignore = cells.matched(key, threshold, area)
+        for cell, position in cells.ordered(int(params.catIds[k]), int(params.maxDets[m])):
+            _, _, match, dt_ignore = cells.matched(cell, threshold, area)
             if not dt_ignore[position]:
-                counted.append(match[position] > -1)
+                counted.append(bool(match[position] > -1))
                 if len(counted) == 2:
                     break
-        if counted[:2] != [True, True]:
+        if counted != [True, True]:
             curve = precision[t, :, k, a, m]
             curve[curve == 1.0] = below_one
 

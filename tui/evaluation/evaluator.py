@@ -9,6 +9,7 @@ from tui import paths
 from tui.errors import UserError, require_file
 from tui.evaluation import cache
 from tui.evaluation.engines import DEFAULT_ENGINE
+from tui.evaluation.conversion import to_coco_results
 from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
 from tui.evaluation.results import Evaluation
 from tui.evaluation.scoring import evaluate_predictions
@@ -66,12 +67,17 @@ class Evaluator:
         truth = self.truth
         prediction_set = load_predictions(predictions, family=family, on_progress=lambda f, _: report(f, "loading"))
         model = prediction_set.model or prediction_set.family
-        for iou_type, evaluation in found.items():
-            if evaluation is not None:
-                continue
+        missing = [t for t, evaluation in found.items() if evaluation is None]
+        results = None
+        if "segm" in missing and "bbox" in missing and truth.has_masks:  # converted once: the masks' results serve boxes too
+            try:
+                results = to_coco_results(prediction_set.images, truth, "segm")
+            except UserError as exc:
+                raise UserError(f"{predictions}: {exc}", hint=exc.hint) from None
+        for iou_type in missing:
             evaluation = evaluate_predictions(prediction_set.images, truth, iou_type, file=str(predictions),
                                               model=model, on_progress=lambda f, t=iou_type: report(f, t),
-                                              engine=engine)
+                                              engine=engine, results=results)
             cache.write(predictions, keys[iou_type], evaluation)
             found[iou_type] = evaluation
         return [found[t] for t in iou_types]

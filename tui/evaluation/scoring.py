@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 
 from tui.catalog import category_name
 from tui.errors import UserError
-from tui.evaluation.conversion import to_coco_results
+from tui.evaluation.conversion import CocoResults, to_coco_results
 from tui.evaluation.engines import (
     DEFAULT_ENGINE, MATCHING_IOU, CellMatches, EngineRun, ProgressCallback, run_engine,
 )
@@ -132,13 +132,15 @@ def empty_category_warning(categories: Sequence[int], weights: dict[int, float])
 
 def evaluate_predictions(images: Sequence[ImagePredictions], truth: GroundTruth, iou_type: str, *,
                          file: str = "", model: str = "", on_progress: ProgressCallback | None = None,
-                         engine: str = DEFAULT_ENGINE) -> Evaluation:
-    """One prediction set against one annotation file, for `bbox` or `segm`."""
+                         engine: str = DEFAULT_ENGINE, results: CocoResults | None = None) -> Evaluation:
+    """One prediction set against one annotation file, for `bbox` or `segm`.
+
+    `results`: the images already converted (with masks, they serve boxes too), else they are converted here."""
     if iou_type == "segm" and not truth.has_masks:
         raise UserError(f"annotation file {truth.path}: not every annotation has a segmentation, "
                         "so masks cannot be evaluated", hint="use --iou bbox")
     try:
-        results = to_coco_results(images, truth, iou_type)
+        results = results or to_coco_results(images, truth, iou_type)
     except UserError as exc:
         raise UserError(f"{file}: {exc}" if file else str(exc), hint=exc.hint) from None
     run = run_cocoeval(truth, results.detections, iou_type, on_progress, engine=engine)
