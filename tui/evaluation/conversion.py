@@ -11,8 +11,9 @@ annotation file lacks are set aside and reported instead of stopping the run.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,8 +41,33 @@ def xyxy_to_xywh(boxes: np.ndarray) -> list[list[float]]:
     return [[round(v, 1) for v in row] for row in xywh.tolist()]
 
 
-def _mask_result(image: ImagePredictions, index: int, expected_size: tuple[int, int]) -> dict:
-    rle = image.masks[index] if index < len(image.masks) else None
+class _Image(NamedTuple):
+    """One image's detections, as ImagePredictions has them, with its masks fetched one at a time."""
+    image_file: str
+    boxes: np.ndarray
+    category_ids: np.ndarray
+    scores: np.ndarray
+    rle: Callable[[int], dict | None]
+
+
+def _images(images: Iterable[ImagePredictions]) -> Iterator[_Image]:
+    """The images, straight from a loaded file's columns where they come from one (no mask is built
+    that is not converted), else as given."""
+    columns = getattr(images, "columns", None)
+    if columns is None:
+        for image in images:
+            yield _Image(image.image_file, image.boxes, image.category_ids, image.scores,
+                         lambda i, masks=image.masks: masks[i] if i < len(masks) else None)
+        return
+    offsets = columns.image_offsets.tolist()
+    for position, name in enumerate(columns.image_names.tolist()):
+        start, end = offsets[position], offsets[position + 1]
+        yield _Image(name, columns.boxes[start:end], columns.classes[start:end], columns.scores[start:end],
+                     lambda i, start=start: columns.rle(start + i))
+
+
+def _mask_result(image: _Image, index: int, expected_size: tuple[int, int]) -> dict:
+    rle = image.rle(index)
     if rle is None:
         raise UserError(f"{image.image_file}: detection {index} has no mask, so masks cannot be evaluated",
                         hint="use --iou bbox")
@@ -71,7 +97,7 @@ def to_coco_results(images: Iterable[ImagePredictions], truth: GroundTruth, iou_
     masks_of: list[tuple[str, int]] = []  # (image, detection) of each segmentation, for errors
     predicted: set[str] = set()
     not_in_annotations: list[str] = []
-    for image in images:
+    for image in _images(images):
         name = posixpath.basename(image.image_file)
         image_id = truth.image_ids.get(name)
         if image_id is None:
