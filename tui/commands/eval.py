@@ -41,8 +41,10 @@ _HOLDS = {"bbox": "boxes", "segm": "masks"}
 def _summary_table(evaluations: list[Evaluation], annotations: Path, iou_types: tuple[str, ...],
                    corrected: bool = False) -> Table:
     holds = _HOLDS[iou_types[0]] if len(iou_types) == 1 else "box | mask"
-    means = "; CORRECTED means (-1 cells left out), not the paper's" if corrected else ""
+    means = ", CORRECTED means" if corrected else ""
     table = Table("model", "file", title=f"{annotations.name}: weighted over 22 categories, {holds}, %{means}")
+    if corrected:
+        table.caption = "not the paper's numbers: COCOeval's -1 cells left out of the weighted means"
     for _, heading in METRICS:
         table.add_column(heading, justify="center")
     for model, label, cells in box_mask_rows(evaluations, corrected=corrected):
@@ -87,7 +89,7 @@ def execute(args) -> int:
     for evaluation in evaluations:
         for warning in evaluation.warnings:
             err.print(f"[yellow]warning: {Path(evaluation.file).name} ({evaluation.iou_type}): {warning}[/]",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
     out = Console()
     out.print(_summary_table(evaluations, annotations, iou_types, args.corrected_means))
     for by_type in by_file(evaluations).values():

@@ -68,8 +68,8 @@ def _false_positives_table(cases: FailureCases, top: int) -> Table:
 
 def _category_table(cases: FailureCases) -> Table:
     table = Table("id", "category", "objects", "missed by all", "some miss",
-                  title="Per category; per model: objects found · false positives "
-                  "(+N: detections of a category with no annotated object, counted by no one)", title_justify="left")
+                  title="Per category; per model: objects found · false positives (+N not counted: none annotated)",
+                  title_justify="left")
     for label in cases.labels:
         table.add_column(label, justify="center")
     for category_id, counts in cases.per_category().items():
