@@ -9,14 +9,10 @@ import os
 import shutil
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from tui import catalog, config
-from tui.commands import emit_event
+from tui.commands import emit_event, output_console
 from tui.config import EnvChoice
-from tui.environments import EnvStatus, Event, State, backend_for, external, load_config, specs, status_for
+from tui.environments import EnvStatus, Event, State, external, specs
 from tui.errors import UserError
 
 COMMAND = "env"
@@ -38,6 +34,8 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.environments import backend_for, load_config
+
     settings = load_config()
     if args.target is not None and args.action != "use":
         raise UserError(f"env {args.action} takes one FAMILY, not also {args.target!r}")
@@ -48,7 +46,8 @@ def execute(args) -> int:
         rows = _rows(backend, settings, args.family)
         if args.json:
             print(json.dumps({"backend": backend.name,
-                              "environments": [{**s.to_json(), "runs": runs} for s, runs in rows]}))
+                              "environments": [{**s.to_json(), "runs": runs, "optional": bool(runs) and _optional(runs)}
+                                               for s, runs in rows]}))
         else:
             _print_table(rows)
         return 0
@@ -66,6 +65,8 @@ def execute(args) -> int:
 def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | None]]:
     """Every spec's environment from `backend`, then each external one; beside each, the model family
     that runs in it (None for one no family uses now)."""
+    from tui.environments import status_for
+
     if only and only not in specs.families(settings):
         specs.load(only, settings)  # UserError naming the known environments
     users = {}
@@ -79,6 +80,9 @@ def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | No
 
 
 def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table("environment", "conda name", "backend", "state", "runs")
     table.add_column("prefix", overflow="fold")  # a path to copy: wrapped, never cut short
     for status, runs in rows:
@@ -86,17 +90,27 @@ def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
         if status.backend == external.BACKEND:
             state = f"external: {state}"
         used = f"{runs} models" if runs else "-"
+        if runs and status.state is not State.READY and _optional(runs):
+            state += " (optional)"
+            used = f"{runs} models: the app's own interpreter until this is built"
         if status.note:
             used += f" [magenta]({escape(status.note)})[/]"
         where = status.python if status.backend == external.BACKEND else status.prefix
         table.add_row(status.family, "-" if status.backend == external.BACKEND else status.name, status.backend,
                       state, used, escape(str(where or "")))
-    Console().print(table)
+    output_console().print(table)
+
+
+def _optional(family: str) -> bool:
+    """Whether the family's models can do without their environment (facere: the app's own interpreter)."""
+    return all(model.environment is None for model in catalog.family_models(family))
 
 
 def _use(args, settings) -> int:
     """Point a family at a spec or an interpreter; an interpreter is checked first, and the config is
     only written when the check passes."""
+    from tui.environments import load_config, status_for
+
     family, target = args.family, args.target
     if family not in catalog.FAMILIES or family not in specs.families(settings):
         known = [f for f in catalog.FAMILIES if f in specs.families(settings)]

@@ -7,13 +7,16 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
+from tui.commands import output_console
 from tui.commands.options import add_annotation_options, add_engine_option, add_family_option, annotations_path
-from tui.evaluation import IOU_TYPES, METRICS, Evaluation
-from tui.evaluation.evaluator import Evaluator
-from tui.evaluation.report import Cell, box_mask, box_mask_rows, by_file, coverage_notes, percent
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from tui.evaluation import Evaluation
+    from tui.evaluation.report import Cell
 
 COMMAND = "eval"
 HELP = "evaluate prediction files against FashionFail (COCO metrics and the paper's weighted mAP)"
@@ -21,6 +24,8 @@ ORDER = 60
 
 
 def add_arguments(parser) -> None:
+    from tui.evaluation import IOU_TYPES
+
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="prediction files (.npz / .npy)")
     add_annotation_options(parser)
     parser.add_argument("--iou", choices=(*IOU_TYPES, "both"), default="both",
@@ -40,6 +45,11 @@ _HOLDS = {"bbox": "boxes", "segm": "masks"}
 
 def _summary_table(evaluations: list[Evaluation], annotations: Path, iou_types: tuple[str, ...],
                    corrected: bool = False) -> Table:
+    from rich.table import Table
+
+    from tui.evaluation import METRICS
+    from tui.evaluation.report import box_mask_rows
+
     holds = _HOLDS[iou_types[0]] if len(iou_types) == 1 else "box | mask"
     means = ", CORRECTED means" if corrected else ""
     table = Table("model", "file", title=f"{annotations.name}: weighted over 22 categories, {holds}, %{means}")
@@ -54,10 +64,17 @@ def _summary_table(evaluations: list[Evaluation], annotations: Path, iou_types: 
 
 def _cell_text(cell: Cell, iou_types: tuple[str, ...]) -> str:
     """`box | mask`, or only the value of the one IoU type evaluated (a cell is (box, mask), as IOU_TYPES)."""
+    from tui.evaluation import IOU_TYPES
+    from tui.evaluation.report import box_mask, percent
+
     return box_mask(cell) if len(iou_types) > 1 else percent(cell[IOU_TYPES.index(iou_types[0])])
 
 
 def _category_table(evaluation: Evaluation) -> Table:
+    from rich.table import Table
+
+    from tui.evaluation.report import percent
+
     table = Table("id", "category", "weight", "AP", "AP50", "AP75", "TP", "FP", "FN",
                   title=f"{Path(evaluation.file).name} ({evaluation.iou_type}): per category, TP/FP/FN at IoU 0.5")
     for c in evaluation.per_category:
@@ -70,6 +87,12 @@ def _category_table(evaluation: Evaluation) -> Table:
 
 
 def execute(args) -> int:
+    from rich.console import Console
+
+    from tui.evaluation import IOU_TYPES
+    from tui.evaluation.evaluator import Evaluator
+    from tui.evaluation.report import by_file, coverage_notes
+
     annotations = annotations_path(args)
     iou_types = IOU_TYPES if args.iou == "both" else (args.iou,)
     evaluator = Evaluator(annotations)
@@ -90,7 +113,7 @@ def execute(args) -> int:
         for warning in evaluation.warnings:
             err.print(f"[yellow]warning: {Path(evaluation.file).name} ({evaluation.iou_type}): {warning}[/]",
                       highlight=False, soft_wrap=True)
-    out = Console()
+    out = output_console()
     out.print(_summary_table(evaluations, annotations, iou_types, args.corrected_means))
     for by_type in by_file(evaluations).values():
         evaluation = next(iter(by_type.values()))
