@@ -39,7 +39,6 @@ A missing file means defaults; a broken one is a UserError naming the file and l
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -53,7 +52,7 @@ else:  # pragma: no cover
 
 from tui import catalog, paths
 from tui.errors import UserError
-from tui.files import read_small_json, replaced_atomically, write_atomically
+from tui.files import json_text, read_small_json, replaced_atomically, write_atomically
 
 BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
 COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
@@ -385,4 +384,4 @@ def save_remembered(state: Remembered) -> None:
     undecodable bytes is written escaped, and dropped by `load_remembered`.)"""
     data = {f.name: None if getattr(state, f.name) is None else str(getattr(state, f.name)) for f in fields(state)}
     paths.state_file().parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(paths.state_file(), json.dumps(data, indent=1) + "\n")
+    write_atomically(paths.state_file(), json_text(data, indent=1) + "\n")

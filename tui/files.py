@@ -1,10 +1,12 @@
 """File helpers no feature owns: a file's SHA-256, the one way a file is replaced atomically (text or
-bytes, durable or not), reading a small JSON file that may have been tampered with."""
+bytes, durable or not), the one way JSON is written (strictly), reading a small JSON file that may have
+been tampered with."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import stat
 import threading
@@ -12,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+from tui.errors import UserError
 
 CHUNK = 1 << 20
 
@@ -54,6 +58,37 @@ def write_atomically(path: Path, data: str | bytes, *, durable: bool = False) ->
     """`data` (text or bytes) as the whole new content of `path`, through `replaced_atomically`."""
     with replaced_atomically(path, binary=isinstance(data, bytes), durable=durable) as handle:
         handle.write(data)
+
+
+def json_text(value, **options) -> str:
+    """`json.dumps(value, **options)` for everything the app writes as JSON (files, `--json` output,
+    caches): strict JSON, so a NaN or an infinity is refused with a UserError naming where it is
+    (`results[0].score is NaN`) rather than written as the bare `NaN` strict parsers refuse."""
+    try:
+        return json.dumps(value, allow_nan=False, **options)
+    except ValueError:
+        found = _non_finite(value, "")
+        if found is None:
+            raise
+        where, number = found
+        raise UserError(f"{where or 'the value'} is {json.dumps(number)}: strict JSON has no NaN or infinity, "
+                        "so nothing was written") from None
+
+
+def _non_finite(value, where: str) -> tuple[str, float] | None:
+    """(where, the number) of the first NaN or infinity in a JSON-like value, depth first."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, value)
+    if isinstance(value, dict):
+        items = ((f"{where}.{key}" if where else str(key), item) for key, item in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{where}[{index}]", item) for index, item in enumerate(value))
+    else:
+        return None
+    for place, item in items:
+        if (found := _non_finite(item, place)) is not None:
+            return found
+    return None
 
 
 def fsync_dir(directory: Path) -> None:

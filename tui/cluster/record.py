@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tui import paths
 from tui.errors import UserError
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 from tui.runs.shards import Shard, all_shards
 
 RECORD_SUFFIX = ".cluster.json"
@@ -111,11 +111,11 @@ class ClusterJob:
         data = asdict(self)
         for key in PATH_FIELDS:
             data[key] = str(data[key]) if data[key] is not None else None
-        write_atomically(self.record_path, json.dumps(data, indent=2) + "\n")
+        write_atomically(self.record_path, json_text(data, indent=2) + "\n")
         index = jobs_index_dir()
         index.mkdir(parents=True, exist_ok=True)
         for job_id in self.job_ids():
-            write_atomically(index / f"{job_id}.json", json.dumps({"record": str(self.record_path)}) + "\n")
+            write_atomically(index / f"{job_id}.json", json_text({"record": str(self.record_path)}) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> ClusterJob:

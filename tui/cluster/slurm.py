@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui import processes
 from tui.errors import UserError
 
 TIMEOUT_S = 30
@@ -37,7 +38,7 @@ class TaskRecord:
 
 def _run(command: list[str]) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+        return processes.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
     except FileNotFoundError:
         raise UserError(f"'{command[0]}' is not installed here: run this on a SLURM login node") from None
     except subprocess.TimeoutExpired:

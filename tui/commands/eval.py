@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from tui.commands import output_console
 from tui.commands.options import add_annotation_options, add_engine_option, add_family_option, annotations_path
+from tui.files import json_text
+from tui.text import markup, rich_text
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -52,13 +53,13 @@ def _summary_table(evaluations: list[Evaluation], annotations: Path, iou_types: 
 
     holds = _HOLDS[iou_types[0]] if len(iou_types) == 1 else "box | mask"
     means = ", CORRECTED means" if corrected else ""
-    table = Table("model", "file", title=f"{annotations.name}: weighted over 22 categories, {holds}, %{means}")
+    table = Table("model", "file", title=f"{markup(annotations.name)}: weighted over 22 categories, {holds}, %{means}")
     if corrected:
         table.caption = "not the paper's numbers: COCOeval's -1 cells left out of the weighted means"
     for _, heading in METRICS:
         table.add_column(heading, justify="center")
     for model, label, cells in box_mask_rows(evaluations, corrected=corrected):
-        table.add_row(model, label, *(_cell_text(cell, iou_types) for cell in cells))
+        table.add_row(rich_text(model), rich_text(label), *(_cell_text(cell, iou_types) for cell in cells))
     return table
 
 
@@ -76,10 +77,10 @@ def _category_table(evaluation: Evaluation) -> Table:
     from tui.evaluation.report import percent
 
     table = Table("id", "category", "weight", "AP", "AP50", "AP75", "TP", "FP", "FN",
-                  title=f"{Path(evaluation.file).name} ({evaluation.iou_type}): per category, TP/FP/FN at IoU 0.5")
+                  title=f"{markup(Path(evaluation.file).name)} ({evaluation.iou_type}): per category, TP/FP/FN at IoU 0.5")
     for c in evaluation.per_category:
         fp = f"({c.not_counted})" if c.not_counted else str(c.false_positives)
-        table.add_row(str(c.category_id), c.name, f"{c.weight:.3f}", percent(c.ap), percent(c.ap50),
+        table.add_row(str(c.category_id), rich_text(c.name), f"{c.weight:.3f}", percent(c.ap), percent(c.ap50),
                       percent(c.ap75), str(c.true_positives), fp, str(c.false_negatives))
     if any(c.not_counted for c in evaluation.per_category):
         table.caption = "(N): detections of a category with no annotated object; the paper counts them nowhere"
@@ -105,20 +106,20 @@ def execute(args) -> int:
             evaluations += evaluator.evaluate(path, iou_types, family=args.family, on_progress=show,
                                               engine=args.engine)
     if args.json:
-        print(json.dumps({"annotations": str(annotations),
-                          "results": [e.as_json(corrected=args.corrected_means) for e in evaluations]}))
+        print(json_text({"annotations": str(annotations),
+                         "results": [e.as_json(corrected=args.corrected_means) for e in evaluations]}))
         return 0
     err = Console(stderr=True)
     for evaluation in evaluations:
         for warning in evaluation.warnings:
-            err.print(f"[yellow]warning: {Path(evaluation.file).name} ({evaluation.iou_type}): {warning}[/]",
-                      highlight=False, soft_wrap=True)
+            err.print(f"[yellow]warning: {markup(Path(evaluation.file).name)} ({evaluation.iou_type}): "
+                      f"{markup(warning)}[/]", highlight=False, soft_wrap=True)
     out = output_console()
     out.print(_summary_table(evaluations, annotations, iou_types, args.corrected_means))
     for by_type in by_file(evaluations).values():
         evaluation = next(iter(by_type.values()))
         for note in coverage_notes(evaluation):
-            out.print(f"[yellow]{Path(evaluation.file).name}: {note}[/]", highlight=False)
+            out.print(f"[yellow]{markup(Path(evaluation.file).name)}: {markup(note)}[/]", highlight=False)
     if args.per_category:
         for evaluation in evaluations:
             out.print(_category_table(evaluation))

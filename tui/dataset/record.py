@@ -15,7 +15,7 @@ from pathlib import Path
 from tui import paths
 from tui.dataset.annotations import ImageEntry
 from tui.downloads.files import disk_error
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 
 
 def record_file(split: str) -> Path:
@@ -56,6 +56,6 @@ class VerifiedRecord:
     def save(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, json.dumps({"images": self.images}, sort_keys=True), durable=True)
+            write_atomically(self.path, json_text({"images": self.images}, sort_keys=True), durable=True)
         except OSError as exc:
             raise disk_error(exc, self.path) from None

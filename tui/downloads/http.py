@@ -32,7 +32,7 @@ from tui.downloads.files import disk_error, remove_quietly, replace_durably
 from tui.downloads.locks import locked
 from tui.downloads.progress import Meter, Progress, ProgressCallback, ignore
 from tui.errors import UserError, redact
-from tui.files import sha256_of
+from tui.files import json_text, sha256_of
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
@@ -149,7 +149,7 @@ class Transfer:
         return saved
 
     def _save(self, headers: httpx.Headers, total: int | None) -> None:
-        self.sidecar.write_text(json.dumps({"url": self.shown_url, "total": total, **_validator(headers)}),
+        self.sidecar.write_text(json_text({"url": self.shown_url, "total": total, **_validator(headers)}),
                                 encoding="utf-8")
 
     def attempt(self, client: httpx.Client) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from tui import paths
 from tui.downloads.locks import locked
 from tui.errors import redact
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def get(path: Path) -> Entry | None:
 def _write(files: dict[str, dict]) -> None:
     target = manifest_file()
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(target, json.dumps({"files": files}, indent=1, sort_keys=True), durable=True)
+    write_atomically(target, json_text({"files": files}, indent=1, sort_keys=True), durable=True)
 
 
 def record(path: Path, sha256: str, hash_source: str, url: str | None = None, verified: bool = True) -> Entry:

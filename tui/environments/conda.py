@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tui import processes
 from tui.config import Config
 from tui.environments.base import Action, Backend, EnvStatus, Reporter, State, StepContext, StepFailed, state_of
 from tui.environments.specs import EnvSpec
@@ -52,7 +53,7 @@ class CondaBackend(Backend):
     def environments(self) -> list[Path]:
         """Every environment the program knows, from `env list --json`'s `envs` list only."""
         try:
-            out = subprocess.run([str(self.executable), "env", "list", "--json"], capture_output=True,
+            out = processes.run([str(self.executable), "env", "list", "--json"], capture_output=True,
                                  text=True, timeout=120, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise UserError(f"cannot run {self.executable} env list: {exc}") from None

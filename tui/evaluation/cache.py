@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.evaluation.results import Evaluation
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 
 FORMAT_VERSION = 2
 """2: the paper's counts and means (COCOeval2, compute_map_weighted), float64 files kept float64."""
@@ -69,7 +69,7 @@ def write(predictions: Path, key: CacheKey, evaluation: Evaluation) -> Path | No
     try:
         for stale in _stale_siblings(predictions, key):
             stale.unlink(missing_ok=True)
-        write_atomically(target, json.dumps({"key": key.as_json(), "evaluation": evaluation.to_dict()}))
+        write_atomically(target, json_text({"key": key.as_json(), "evaluation": evaluation.to_dict()}))
     except OSError:
         return None
     return target

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from tui import paths
-from tui.files import replaced_atomically
+from tui.files import json_text, replaced_atomically
 from tui.predictions.columns import Columns
 
 VERSION = 3
@@ -89,7 +89,7 @@ def save(source: Path, family: str | None, columns: Columns, info: dict, target:
     With `target` (a fresh temporary file), write it there instead, whatever its size.
     """
     record = dict(info, version=VERSION, fingerprint=_fingerprint(source))
-    arrays = {**columns.arrays(), _INFO_KEY: np.frombuffer(json.dumps(record).encode("utf-8"), dtype=np.uint8)}
+    arrays = {**columns.arrays(), _INFO_KEY: np.frombuffer(json_text(record).encode("utf-8"), dtype=np.uint8)}
     if target is not None:
         try:
             with open(target, "xb") as stream:

@@ -31,7 +31,7 @@ from onnx import helper, numpy_helper
 
 from tui import paths
 from tui.errors import UserError
-from tui.files import replaced_atomically, sha256_of, write_atomically
+from tui.files import json_text, replaced_atomically, sha256_of, write_atomically
 
 FORMAT = 2  # 2: plan.json records the SHA-256 of cut.onnx and paste.onnx
 INDEX_INPUT = "index"  # runners/facere_paste.py: INDEX_INPUT, PASTE_OUTPUTS
@@ -126,7 +126,7 @@ def prepare(model_path: Path) -> Analysis:
     record = {"format": FORMAT, "model_sha256": sha256, "fast": analysis.fast is not None, "reason": analysis.reason}
     if analysis.fast is not None:
         record["files"] = {path.name: sha256_of(path) for path in _cached_files(analysis.fast)}
-    write_atomically(plan_file, json.dumps(record, indent=1))
+    write_atomically(plan_file, json_text(record, indent=1))
     return analysis
 
 

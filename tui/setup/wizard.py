@@ -15,7 +15,7 @@ from tui.config import Config
 from tui.downloads import fetch_model
 from tui.environments import specs
 from tui.environments.base import Backend, Event, State
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 from tui.units import human_size
 
 STEPS = ("backend", "models", "disk", "environments", "checkpoints", "check")
@@ -71,7 +71,7 @@ def load_state() -> WizardState:
 
 def save_state(state: WizardState) -> None:
     state_file().parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(state_file(), json.dumps(asdict(state), indent=1))
+    write_atomically(state_file(), json_text(asdict(state), indent=1))
 
 
 @dataclass(frozen=True)
