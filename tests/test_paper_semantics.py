@@ -101,3 +101,15 @@ def test_a_float64_file_stays_float64(tmp_path, engine):
     exported = json.loads(out.read_text())
     assert [(d["bbox"], d["score"]) for d in exported] == [([0.1, 0.0, 2.0, 2.0], 0.5 + 1e-9),
                                                            ([300.0, 300.0, 10.0, 10.0], 0.5)]
+
+
+def test_a_nan_score_is_one_line_naming_the_detection(tmp_path):
+    # COCOeval cannot rank a NaN score (faster-coco-eval refuses it with a ValueError): one line, exit 2
+    case = minimal_case("unannotated")
+    case.detections["a.jpg"][1].score = float("nan")
+    anns, files = case.write(tmp_path)
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        assert main(["eval", str(files["facere"]), "--anns", str(anns), "--family", "facere"]) == 2
+    assert "a.jpg: detection 1 has a score that is not a number (NaN)" in err.getvalue()
+    assert "Traceback" not in err.getvalue()

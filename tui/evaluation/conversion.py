@@ -108,6 +108,9 @@ def to_coco_results(images: Iterable[ImagePredictions], truth: GroundTruth, iou_
         kept = [i for i, category in enumerate(image.category_ids.tolist()) if category in _EVALUATED]
         boxes = xyxy_to_xywh(image.boxes[kept])
         scores = image.scores[kept].tolist()
+        nan = next((index for index, score in zip(kept, scores) if score != score), None)
+        if nan is not None:  # COCOeval cannot rank it (faster-coco-eval refuses it)
+            raise UserError(f"{image.image_file}: detection {nan} has a score that is not a number (NaN)")
         for index, box, score in zip(kept, boxes, scores):
             detection = {"image_id": image_id, "category_id": int(image.category_ids[index]), "bbox": box,
                          "score": score}
