@@ -96,3 +96,17 @@ def test_no_detections_at_all(engine):
     run = run_engine(gt, [], "segm", engine)
     assert all(not cell.detection_ids for cell in run.cells)
     assert set(np.unique(run.precision)) <= {-1.0, 0.0}
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_inverted_and_empty_boxes_are_read_alike(iou_type):
+    """A box with a negative or zero width (a file's x2 before x1) has a negative or zero area, which
+    COCOeval's area ranges then judge: both engines alike."""
+    for seed in range(8):
+        gt, detections = random_case(seed)
+        for index in range(0, len(detections), 3):
+            x, y, w, h = detections[index]["bbox"]
+            detections[index]["bbox"] = [x + w, y, -w, h] if index % 2 else [x, y, 0.0, h]
+        reference, faster = (run_engine(gt, detections, iou_type, engine) for engine in reversed(ENGINES))
+        assert np.array_equal(faster.precision, reference.precision), seed
+        assert np.array_equal(faster.recall, reference.recall) and faster.cells == reference.cells, seed
