@@ -47,7 +47,6 @@ def main() -> int:
     try:
         root.mkdir(parents=True, exist_ok=True)
         tree = root / "trees" / "fashionfail"
-        tree.mkdir(parents=True, exist_ok=True)  # set_up_tree asks git about it before cloning
         set_up_tree("fashionfail", origin, commit, tree, logs / "tree-fashionfail.log")
         python = venv(Path(args.python), root / "venv", logs / "venv.log")
         if not installed(python, CHECK):
