@@ -1,6 +1,6 @@
 """File helpers no feature owns: a file's SHA-256, the one way a file is replaced atomically (text or
-bytes, durable or not), the one way JSON is written (strictly), reading a small JSON file that may have
-been tampered with."""
+bytes, durable or not), the one way JSON is written (strictly). JSON from outside is read by
+`tui.outside_json`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import hashlib
 import json
 import math
 import os
-import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,29 +97,3 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def read_small_json(path: Path, limit: int) -> object | None:
-    """The JSON value in `path`, or None when it is missing, not a regular file, larger than `limit`
-    bytes, unreadable, not UTF-8 or not JSON. Opened without blocking and checked before reading, so
-    a FIFO or a device put in its place cannot hang or flood the reader."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return None
-        raw = b""
-        while len(raw) <= limit and (chunk := os.read(descriptor, limit + 1 - len(raw))):
-            raw += chunk
-    except OSError:
-        return None
-    finally:
-        os.close(descriptor)
-    if len(raw) > limit:
-        return None
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None

@@ -9,10 +9,9 @@ image, not a decode. A missing or unreadable record only costs a re-check of the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tui import paths
+from tui import outside_json, paths
 from tui.dataset.annotations import ImageEntry
 from tui.downloads.files import disk_error
 from tui.files import json_text, write_atomically
@@ -27,7 +26,7 @@ class VerifiedRecord:
         self.path = record_file(split)
         self.images: dict[str, dict] = {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = outside_json.read_object(self.path)
         except (OSError, ValueError):
             return
         images = data.get("images") if isinstance(data, dict) else None

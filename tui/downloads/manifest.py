@@ -9,11 +9,10 @@ it may have changed since. Writes take the manifest's lock and replace the file 
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tui import paths
+from tui import outside_json, paths
 from tui.downloads.locks import locked
 from tui.errors import redact
 from tui.files import json_text, write_atomically
@@ -52,7 +51,7 @@ def key_for(path: Path) -> str:
 
 def _read() -> dict[str, dict]:
     try:
-        data = json.loads(manifest_file().read_text(encoding="utf-8"))
+        data = outside_json.read_object(manifest_file())
     except (OSError, ValueError):
         return {}  # a missing or unreadable manifest means nothing is known: files read as unverified
     files = data.get("files") if isinstance(data, dict) else None

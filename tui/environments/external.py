@@ -12,13 +12,12 @@ change when packages are installed or removed) stay the same; `doctor` and `env 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import time
 from pathlib import Path
 
-from tui import paths, processes
+from tui import outside_json, paths, processes
 from tui.config import Config
 from tui.environments import specs
 from tui.environments.base import EnvStatus, State, expand
@@ -93,7 +92,7 @@ def _site_times(folders) -> dict[str, int | None]:
 
 def _read_record(family: str) -> dict | None:
     try:
-        record = json.loads(record_file(family).read_text(encoding="utf-8"))
+        record = outside_json.read_object(record_file(family))
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) and isinstance(record.get("ok"), bool) else None
@@ -147,7 +146,7 @@ def _run(argv: list[str], seconds: int) -> subprocess.CompletedProcess | str:
 def _probe_answer(stdout: str) -> dict | None:
     for line in reversed(stdout.splitlines()):
         try:
-            answer = json.loads(line)
+            answer = outside_json.parse(line)
         except ValueError:
             continue
         if isinstance(answer, dict) and answer.get("fashionfail_probe") == 1:

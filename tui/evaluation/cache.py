@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui import outside_json
 from tui.evaluation.results import Evaluation
 from tui.files import json_text, write_atomically
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+"""2: the paper's counts and means (COCOeval2, compute_map_weighted), float64 files kept float64;
+3: with pr_curve and calibration (tui.evaluation.curves)."""
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,12 @@ class CacheKey:
     iou_type: str
     family: str
     """The --family the file was read with; empty for detected from the file."""
+    engine: str = ""
+    """The evaluation engine (tui.evaluation.engines), so that asking for the other one runs it."""
 
     def path_beside(self, predictions: Path) -> Path:
-        text = f"{FORMAT_VERSION}:{self.predictions_sha256}:{self.annotations_sha256}:{self.iou_type}:{self.family}"
+        text = (f"{FORMAT_VERSION}:{self.predictions_sha256}:{self.annotations_sha256}:{self.iou_type}:{self.family}"
+                f":{self.engine}")
         short = hashlib.sha256(text.encode()).hexdigest()[:12]
         return predictions.with_name(f"{predictions.name}.eval-{short}.json")
 
@@ -40,11 +45,11 @@ class CacheKey:
 def read(predictions: Path, key: CacheKey, annotations: Path) -> Evaluation | None:
     """The cached evaluation for exactly these files, relabelled with their current paths; None on a miss."""
     try:
-        stored = json.loads(key.path_beside(predictions).read_text(encoding="utf-8"))
+        stored = outside_json.read_object(key.path_beside(predictions))
         if stored.get("key") != key.as_json():
             return None
         evaluation = Evaluation.from_dict(stored["evaluation"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return dataclasses.replace(evaluation, file=str(predictions), annotations=str(annotations), from_cache=True)
 
@@ -53,8 +58,10 @@ def _stale_siblings(predictions: Path, key: CacheKey):
     """Cached evaluations of an earlier version of this prediction file."""
     for path in predictions.parent.glob(f"{predictions.name}.eval-*.json"):
         try:
-            stored_key = json.loads(path.read_text(encoding="utf-8"))["key"]
+            stored_key = outside_json.read_object(path)["key"]
         except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not isinstance(stored_key, dict):
             continue
         if stored_key.get("predictions_sha256") != key.predictions_sha256 or stored_key.get("version") != FORMAT_VERSION:
             yield path

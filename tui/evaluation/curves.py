@@ -1,4 +1,4 @@
-"""The figures' numbers, from an accumulated COCOeval: the weighted precision-recall curves, and the
+"""The figures' numbers, from an evaluation run (tui.evaluation.engines): the weighted precision-recall curves, and the
 detections' scores split into true and false positives for a reliability diagram and a histogram.
 
 PR curve: at each of COCOeval's 101 recall points, the sum over the paper's weighted categories of
@@ -17,50 +17,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from tui.evaluation.engines import EngineRun, scores_tp_fp
+
 CALIBRATION_BINS = 10
-RECALL_POINTS = 101
 
 
 def _index(values, wanted: float) -> int:
     return int(np.flatnonzero(np.isclose(np.asarray(values, dtype=float), wanted))[0])
 
 
-def pr_curve(evaluator, weights: dict[int, float]) -> dict:
-    """`{recall: [101], iou50: [101], iou75: [101]}` of an accumulated COCOeval; `weights` category id -> weight."""
-    params = evaluator.params
-    area, top = params.areaRngLbl.index("all"), params.maxDets.index(100)
-    precision = evaluator.eval["precision"][:, :, :, area, top]  # [T, R, K]
-    weight = np.array([weights.get(c, 0.0) for c in params.catIds])
-    curves = {"recall": [float(r) for r in params.recThrs]}
+def pr_curve(run: EngineRun, weights: dict[int, float]) -> dict:
+    """`{recall: [101], iou50: [101], iou75: [101]}` of an evaluation run; `weights` category id -> weight."""
+    area, top = run.area_labels.index("all"), run.max_dets.index(100)
+    precision = np.asarray(run.precision)[:, :, :, area, top]  # [T, R, K]
+    weight = np.array([weights.get(c, 0.0) for c in run.cat_ids])
+    curves = {"recall": [float(r) for r in run.rec_thrs]}
     for key, iou in (("iou50", 0.5), ("iou75", 0.75)):
-        curves[key] = (precision[_index(params.iouThrs, iou)] @ weight).tolist()  # [R, K] @ [K]
+        curves[key] = (precision[_index(run.iou_thrs, iou)] @ weight).tolist()  # [R, K] @ [K]
     return curves
 
 
-def scored_outcomes(evaluator) -> tuple[np.ndarray, np.ndarray]:
-    """(scores of true positives, scores of false positives) as COCOeval2's scores_tp and scores_fp
-    hold them, all categories together. Needs only evaluate(), not accumulate()."""
-    params = evaluator.params
-    at = _index(params.iouThrs, 0.5)
-    all_area = list(params.areaRng[params.areaRngLbl.index("all")])
-    top = max(params.maxDets)
-    by_category: dict[int, list[dict]] = {}
-    for entry in evaluator.evalImgs:
-        if entry is not None and list(entry["aRng"]) == all_area:
-            by_category.setdefault(entry["category_id"], []).append(entry)
-    true_scores, false_scores = [], []
-    for entries in by_category.values():
-        if not any(np.count_nonzero(np.asarray(e["gtIgnore"]) == 0) for e in entries):
-            continue  # COCOeval2 skips a category without an object that counts (npig == 0)
-        for entry in entries:
-            scores = np.asarray(entry["dtScores"][:top], dtype=float)
-            matched = np.asarray(entry["dtMatches"])[at, :top] != 0
-            ignored = np.asarray(entry["dtIgnore"])[at, :top].astype(bool)
-            true_scores.append(scores[matched & ~ignored])
-            false_scores.append(scores[~matched & ~ignored])
-    empty = np.zeros(0)
-    return (np.concatenate(true_scores) if true_scores else empty,
-            np.concatenate(false_scores) if false_scores else empty)
+def scored_outcomes(run: EngineRun) -> tuple[np.ndarray, np.ndarray]:
+    """(scores of true positives, scores of false positives), all categories together, as COCOeval2's
+    scores_tp and scores_fp hold them (tui.evaluation.engines.scores_tp_fp)."""
+    per_category = scores_tp_fp(run).values()
+    return (np.array([s for true, _ in per_category for s in true], dtype=float),
+            np.array([s for _, false in per_category for s in false], dtype=float))
 
 
 def calibration(true_scores: np.ndarray, false_scores: np.ndarray, bins: int = CALIBRATION_BINS) -> dict:
@@ -83,6 +65,6 @@ def calibration(true_scores: np.ndarray, false_scores: np.ndarray, bins: int = C
     return {"bins": rows, "ece": gaps / total if total else None}
 
 
-def figures(evaluator, weights: dict[int, float]) -> tuple[dict, dict]:
-    """(pr_curve, calibration) of an accumulated COCOeval."""
-    return pr_curve(evaluator, weights), calibration(*scored_outcomes(evaluator))
+def figures(run: EngineRun, weights: dict[int, float]) -> tuple[dict, dict]:
+    """(pr_curve, calibration) of an evaluation run with curves (not a matching-only one)."""
+    return pr_curve(run, weights), calibration(*scored_outcomes(run))

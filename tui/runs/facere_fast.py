@@ -21,7 +21,6 @@ pastes with `runners/facere_paste.py`. Models without the structure keep the ori
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
-from tui import paths
+from tui import outside_json, paths
 from tui.errors import UserError
 from tui.files import json_text, replaced_atomically, sha256_of, write_atomically
 
@@ -132,7 +131,7 @@ def prepare(model_path: Path) -> Analysis:
 
 def _read_plan(plan_file: Path, sha256: str) -> Analysis | None:
     try:
-        record = json.loads(plan_file.read_text())
+        record = outside_json.read_object(plan_file)
     except (OSError, ValueError):
         return None
     if record.get("format") != FORMAT or record.get("model_sha256") != sha256:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -21,6 +20,7 @@ from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
 from tui.errors import UserError
 from tui.evaluation.report import short_paths
+from tui.image_files import ImageRefused, decoded_rgb
 from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.render import export_png, render
 from tui.predictions.view import DetectionFilter, detection_rows, find_image, image_folders, image_of
@@ -313,9 +313,8 @@ class BrowseScreen(Screen):
         if found is None:
             return None, f"{name} not found (looked in {', '.join(str(f) for f in folders)})"
         try:
-            with PILImage.open(found) as opened:
-                return opened.convert("RGB"), ""
-        except (OSError, UnidentifiedImageError) as exc:
+            return decoded_rgb(found), ""
+        except (OSError, ImageRefused) as exc:
             return None, f"{found} cannot be read ({exc})"
 
     @on(PicturesDrawn)

@@ -52,6 +52,16 @@ def diagnose(model: Model, settings: Config, checked_since: float | None = None)
                      paper_checkpoint(model, settings).warning or "")
 
 
+def offline_note(diagnoses: list[Diagnosis]) -> str | None:
+    """The final check's last line when a checkpoint is missing: how it gets in without the network."""
+    from tui.downloads.fetch import offline_route
+
+    if any(gap.what.startswith("checkpoint") for diagnosis in diagnoses for gap in diagnosis.gaps):
+        route = offline_route()
+        return f"Offline? {route[0].upper()}{route[1:]}."
+    return None
+
+
 def _environment_fix(model: Model, status: EnvStatus | None) -> str:
     if status and status.backend == external.BACKEND:
         if status.state is State.MISSING:

@@ -4,12 +4,11 @@ and how much disk the chosen models need against what is free."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tui import catalog, paths
+from tui import catalog, outside_json, paths
 from tui.catalog import Model
 from tui.config import Config
 from tui.downloads import fetch_model
@@ -62,7 +61,7 @@ def state_file() -> Path:
 def load_state() -> WizardState:
     """The saved state; a fresh one when there is none or it cannot be read (it holds no user data)."""
     try:
-        data = json.loads(state_file().read_text(encoding="utf-8"))
+        data = outside_json.read_object(state_file())
         state = WizardState(**{k: v for k, v in data.items() if k in WizardState.__dataclass_fields__})
     except (OSError, ValueError, TypeError):
         return WizardState()
