@@ -100,8 +100,9 @@ def missing_blobs(repo: Path, commit: str) -> list[str]:
 
 def set_up_tree(name: str, origin: str, commit: str, target: Path, log: Path) -> list[str]:
     """A git work tree of `origin` at `commit` in `target`; returns the paths left out for lack of blobs."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=target, capture_output=True, text=True)
-    if head.returncode == 0 and head.stdout.strip() == commit:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=target, capture_output=True, text=True) \
+        if (target / ".git").is_dir() else None
+    if head is not None and head.returncode == 0 and head.stdout.strip() == commit:
         return json.loads((target / ".git" / "fashionfail-missing.json").read_text())
     if target.exists():
         shutil.rmtree(target)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from tui import paths
 from tui.config import Config
-from tui.environments import specs
+from tui.environments import locks, specs
 from tui.environments.operation import (MARKERS, Action, Event, Operation, Reporter, StepContext, StepFailed,
-                                        one_line)
+                                        StepOutOfDate, one_line)
 from tui.environments.specs import EnvSpec
 from tui.errors import UserError
 
@@ -65,6 +65,9 @@ def state_of(spec: EnvSpec, prefix: Path | None) -> tuple[State, str]:
         return State.MISSING, ""
     markers = prefix / MARKERS
     try:
+        if (markers / "out-of-date.json").is_file():
+            drifted = json.loads((markers / "out-of-date.json").read_text(encoding="utf-8"))
+            return State.OUT_OF_DATE, drifted.get("reason", "")
         if (markers / "broken.json").is_file():
             broken = json.loads((markers / "broken.json").read_text(encoding="utf-8"))
             return State.BROKEN, f"{broken.get('reason', '')} (log: {broken.get('log', '?')})"
@@ -74,7 +77,7 @@ def state_of(spec: EnvSpec, prefix: Path | None) -> tuple[State, str]:
     except (OSError, ValueError) as exc:
         return State.BROKEN, f"unreadable marker: {exc}"
     if ready.get("digest") != spec.digest:
-        return State.OUT_OF_DATE, f"{spec.file.name} changed since it was built"
+        return State.OUT_OF_DATE, f"{spec.file.name} changed since it was built (or its .post.toml or .lock did)"
     return State.READY, ""
 
 
@@ -102,6 +105,9 @@ class Backend(ABC):
     conda packages are installed and removed; the post-install steps, checks and markers are shared."""
 
     name: str
+    exact_lock = False
+    """Whether the environment is exactly its lock (the uv backend) or the lock after a conda part
+    (whose `[lock] from_conda` packages it leaves alone): see locks.install."""
 
     def __init__(self, config: Config):
         self.config = config
@@ -176,7 +182,28 @@ class Backend(ABC):
         if spec.verify_run:
             steps.append(("run the check command",
                           lambda context: context.run(expand(spec.verify_run, self.prefix_for(spec)))))
+        if locks.has_pip_part(spec):
+            steps.append(("compare the installed packages with the lock",
+                          lambda context: self._check_lock(spec, self.prefix_for(spec), context)))
         return steps
+
+    def lock_step(self, spec: EnvSpec) -> tuple[str, Action]:
+        """The pip part: a hash-checked install of the spec's lock (locks.install)."""
+        def action(context: StepContext) -> None:
+            locks.install(spec, self.prefix_for(spec) / "bin" / "python", context, exact=self.exact_lock)
+        return (f"install the locked pip packages ({spec.lock_file.name})", action)
+
+    def _check_lock(self, spec: EnvSpec, prefix: Path, context: StepContext) -> None:
+        trouble = locks.problem(spec)
+        if trouble:
+            raise StepOutOfDate(trouble)
+        differences = locks.drift(spec, prefix / "bin" / "python", exact=self.exact_lock)
+        for line in differences[:20]:
+            context.line(line)
+        if differences:
+            raise StepOutOfDate(f"{len(differences)} package(s) differ from {spec.lock_file.name}, e.g. "
+                                f"{differences[0]} (run fashionfail-tui env update {spec.family})")
+        context.line(f"every package at its version in {spec.lock_file.name}")
 
     def _check_files(self, spec: EnvSpec, prefix: Path, context: StepContext) -> None:
         expected = installed_files(prefix) + [prefix / f for f in spec.verify_files]
@@ -192,8 +219,9 @@ class Backend(ABC):
         def step_action(step):
             def action(context: StepContext) -> None:
                 prefix = self.prefix_for(spec)
-                if step.pip:
-                    context.run([str(prefix / "bin" / "python"), "-m", "pip", "install", *step.pip])
+                if step.pip:  # without dependencies: the lock has them, pinned and hashed
+                    context.run([locks.uv_bin(), "pip", "install", "--python", str(prefix / "bin" / "python"),
+                                 "--no-deps", *step.pip])
                 else:
                     context.run(expand(step.run, prefix))
             return action
