@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from tui import paths
 from tui.config import Config
@@ -37,6 +39,29 @@ def test_every_bundled_spec_has_a_current_lock(family):
     assert all(re.match(r"^[a-z0-9][a-z0-9._-]*(\[[a-z0-9,_-]+\])?==\S+ \\$", line) for line in packages), packages
     for name, block in lock.blocks.items():
         assert re.search(r"--hash=sha256:[0-9a-f]{64}", block), name
+
+
+REQUIRED = {
+    "amrcnn": {"tensorflow-gpu": "==2.11.0", "numpy": "<2", "pillow": "==9.5.0", "protobuf": "<3.20",
+               "matplotlib": ""},
+    "amrcnn-tf215": {"tensorflow": "==2.15.*", "numpy": "<2", "pillow": "==9.5.0", "matplotlib": ""},
+    "fformer": {"torch": "==1.9.0", "torchvision": "==0.10.0", "mmcv-full": "==1.3.18", "mmdet": "==2.18.0",
+                "numpy": "<1.24", "yapf": "<0.40.2", "opencv-python": "<5"},
+    "facere": {"onnxruntime-gpu": "", "pillow": "", "pycocotools": ""},
+}
+"""Per spec: what each named package must be pinned to in its lock (a specifier; "" for any version)."""
+
+
+def test_every_bundled_spec_has_its_rules():
+    assert sorted(specs.families(Config())) == sorted(REQUIRED) == sorted(LOCKED)
+
+
+@pytest.mark.parametrize("family", LOCKED)
+def test_the_lock_keeps_the_pinned_frameworks(family):
+    pins = locks.read(bundled(family).lock_file).pins
+    for name, wanted in REQUIRED[family].items():
+        assert name in pins, f"{family}.lock lacks {name}"
+        assert Version(pins[name]) in SpecifierSet(wanted), f"{family}.lock pins {name}=={pins[name]}, wanted {wanted}"
 
 
 def test_the_locks_pin_what_the_papers_stacks_need():

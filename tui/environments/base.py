@@ -179,12 +179,12 @@ class Backend(ABC):
     def _check_steps(self, spec: EnvSpec) -> list[tuple[str, Action]]:
         """Every build ends with what `verify` checks: an environment is only ready once they pass."""
         steps = [("check installed files", lambda context: self._check_files(spec, self.prefix_for(spec), context))]
+        if locks.has_pip_part(spec):  # before the check command: a package that differs says more than its import error
+            steps.append(("compare the installed packages with the lock",
+                          lambda context: self._check_lock(spec, self.prefix_for(spec), context)))
         if spec.verify_run:
             steps.append(("run the check command",
                           lambda context: context.run(expand(spec.verify_run, self.prefix_for(spec)))))
-        if locks.has_pip_part(spec):
-            steps.append(("compare the installed packages with the lock",
-                          lambda context: self._check_lock(spec, self.prefix_for(spec), context)))
         return steps
 
     def lock_step(self, spec: EnvSpec) -> tuple[str, Action]:

@@ -134,7 +134,7 @@ def compile_lock(spec: EnvSpec, context: StepContext) -> Path:
         folder = Path(work)
         (folder / f"{spec.family}.in").write_text("".join(line + "\n" for line in inputs(spec)), encoding="utf-8")
         (folder / "build-constraints.txt").write_text("".join(c + "\n" for c in BUILD_CONSTRAINTS), encoding="utf-8")
-        context.run([uv_bin(), "pip", "compile", "--quiet", f"{spec.family}.in", "--generate-hashes", "--no-header",
+        run_uv(context, [uv_bin(), "pip", "compile", "--quiet", f"{spec.family}.in", "--generate-hashes", "--no-header",
                      "--python-version", spec.python_version, "--python-platform", PLATFORM,
                      "--build-constraints", "build-constraints.txt", "--output-file", "out.lock"], cwd=folder)
         body = (folder / "out.lock").read_text(encoding="utf-8")
@@ -178,13 +178,28 @@ def install(spec: EnvSpec, python: Path, context: StepContext, *, exact: bool) -
         if exact:
             whole.write_text(lock.requirements(), encoding="utf-8")
             if built_here:  # what their build imports must be installed first
-                context.run([*uv, "install", *target, "--no-deps", "-r", str(rest)])
-            context.run([*uv, "sync", *target, *isolation, str(whole)])
+                run_uv(context, [*uv, "install", *target, "--no-deps", "-r", str(rest)])
+            run_uv(context, [*uv, "sync", *target, *isolation, str(whole)])
             return
-        context.run([*uv, "install", *target, "--no-deps", "-r", str(rest)])
+        run_uv(context, [*uv, "install", *target, "--no-deps", "-r", str(rest)])
         if built_here:
             whole.write_text(lock.requirements(only=built_here), encoding="utf-8")
-            context.run([*uv, "install", *target, "--no-deps", *isolation, "-r", str(whole)])
+            run_uv(context, [*uv, "install", *target, "--no-deps", *isolation, "-r", str(whole)])
+
+
+def run_uv(context: StepContext, argv: list[str], **kwargs) -> None:
+    """Run uv; when it fails, the step's one line is uv's own `error:` and `cause:` lines, not its last."""
+    said: list[str] = []
+
+    def on_line(text: str) -> None:
+        if text.lstrip().startswith(("error:", "cause:")):
+            said.append(" ".join(text.split()))
+        context.line(text)
+
+    try:
+        context.run(argv, on_line=on_line, **kwargs)
+    except StepFailed as exc:
+        raise StepFailed("uv: " + "; ".join(said) if said else str(exc)) from None
 
 
 def drift(spec: EnvSpec, python: Path, *, exact: bool) -> list[str]:

@@ -99,5 +99,5 @@ class UvBackend(Backend):
     def _venv(self, spec: EnvSpec, context: StepContext) -> None:
         prefix = self.prefix_for(spec)
         prefix.parent.mkdir(parents=True, exist_ok=True)
-        context.run([locks.uv_bin(), "venv", "--no-project", "--python", context.carry["python"], str(prefix)])
+        locks.run_uv(context, [locks.uv_bin(), "venv", "--no-project", "--python", context.carry["python"], str(prefix)])
         (prefix / ".fashionfail").mkdir(exist_ok=True)
