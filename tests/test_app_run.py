@@ -72,14 +72,17 @@ async def test_screenshot_a_run_goes_live_to_its_summary(workspace, monkeypatch,
         assert app.screen.files == [output] and app.screen.loaded_sets[0].family == "facere"
 
 
-async def test_bad_input_is_a_notification_not_a_traceback(workspace):
+@pytest.mark.parametrize(("folder", "said"), [("nowhere", "image folder {} does not exist"),
+                                             ("empty", "no images (.jpg, .jpeg, .png, .webp, .bmp) in {}")])
+async def test_bad_input_is_a_notification_not_a_traceback(workspace, folder, said):
+    (workspace / "empty").mkdir()
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(150, 42)) as pilot:
         screen = app.screen
-        fill_form(screen, workspace / "nowhere", workspace / "out", workspace / "m.onnx")
+        fill_form(screen, workspace / folder, workspace / "out", workspace / "m.onnx")
         await pilot.click("#run-start")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-failed" in screen.summary.classes)
-        assert "image folder" in str(screen.summary.render()) and "does not exist" in str(screen.summary.render())
+        assert said.format(workspace / folder) in str(screen.summary.render())
         assert any(n.severity == "error" for n in app._notifications)
         assert str(screen.progress.status.render()) == "Not started."  # not a "Starting facere..." that never ends
         assert screen.progress.bar.total is not None, "no busy bar for a run that is not going"
@@ -303,4 +306,19 @@ async def test_a_run_into_another_runs_output_asks_before_replacing_it(workspace
         await wait_for(pilot, seconds=60.0, condition=lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-done" in screen.summary.classes)
-        assert str(screen.summary.render()).startswith("Done: 1 images, ")
+        assert str(screen.summary.render()).startswith("Done: 1 image, ")
+
+
+async def test_a_folder_with_no_readable_image_fails_saying_so(workspace):
+    """The command line's exit 2, in the app's words: not "Done: 0 images (1 skipped)"."""
+    (workspace / "unreadable").mkdir()
+    (workspace / "images" / "broken.jpg").rename(workspace / "unreadable" / "broken.jpg")
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(150, 42)) as pilot:
+        screen = app.screen
+        fill_form(screen, workspace / "unreadable", workspace / "out", workspace / "m.onnx")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-failed" in screen.summary.classes)
+        summary = str(screen.summary.render())
+        assert summary.startswith("Failed: no image could be read: broken.jpg (") and "replace or remove it" in summary
+        assert not (workspace / "out" / "facere.npz").exists()

@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from rich.console import Console
-from rich.table import Table
-
 from tui import catalog, paths
-from tui.downloads import delete_model, model_files_state
-from tui.environments import load_config
+from tui.commands import output_console
 from tui.errors import UserError
 from tui.units import human_size
 
@@ -29,6 +25,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.table import Table
+
+    from tui.downloads import model_files_state
+    from tui.environments import load_config
+
     if args.action == "clean":
         return _clean(args)
     if args.model:
@@ -55,13 +56,15 @@ def execute(args) -> int:
     for tree in sources.values():
         trees.add_row(tree.name, (tree.head or tree.commit or "")[:12],
                       f"[{_COLOURS.get(tree.state, 'white')}]{tree.state}[/]", str(tree.path))
-    console = Console()
+    console = output_console()
     console.print(table)
     console.print(trees)
     return 0
 
 
 def _clean(args) -> int:
+    from tui.downloads import delete_model
+
     if not args.model:
         raise UserError("cache clean needs a model name (or all)")
     models = catalog.MODELS if args.model.strip().lower() == "all" else (catalog.get(args.model),)

@@ -5,18 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from tui import catalog
-from tui.cluster import operations, record
+from tui.cluster import record
 from tui.cluster.status import JobStatus, job_status
-from tui.environments import load_config
-from tui.runs.checks import check_request
-from tui.runs.request import RunRequest
-from tui.runs.shards import list_images
-from tui.units import human_duration, human_rate
+from tui.commands import output_console
+from tui.units import counted, human_duration, human_rate
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 COMMAND = "cluster"
 HELP = "run a model over a SLURM cluster as a job array of shards, and watch, cancel or merge it"
@@ -59,6 +57,12 @@ def _print(args, data: dict, text: str) -> None:
 
 
 def _submit(args) -> int:
+    from tui.cluster import operations
+    from tui.environments import load_config
+    from tui.runs.checks import check_request
+    from tui.runs.request import RunRequest
+    from tui.runs.shards import list_images
+
     request = operations.SubmitRequest(
         model=args.model, images=args.images, out=args.out, shards=args.shards, model_file=args.model_file,
         device=args.device, partition=args.partition, gpus_per_task=args.gpus_per_task,
@@ -75,12 +79,14 @@ def _submit(args) -> int:
     merge = f"; merge job {job.merge_job_id} runs when all succeed" if job.merge_job_id else ""
     _print(args, {"job_id": job.job_id, "merge_job_id": job.merge_job_id, "script": str(job.script_path),
                   "out": str(job.out), "shards": job.shards, "submitted": True},
-           f"submitted job {job.job_id}: {job.shards} shards of {job.model} over {job.image_count} images "
+           f"submitted job {job.job_id}: {counted(job.shards, 'shard')} of {job.model} over {counted(job.image_count, 'image')} "
            f"({job.script_path}){merge}")
     return 0
 
 
 def _status_table(status: JobStatus) -> Table:
+    from rich.table import Table
+
     table = Table("shard", "job", "state", "images", "rate", "ETA", "detail",
                   title=f"job {status.job.job_id}: {status.job.model} -> {status.job.out}", title_justify="left")
     for task in status.tasks:
@@ -93,7 +99,9 @@ def _status_table(status: JobStatus) -> Table:
 
 
 def _status(args) -> int:
-    console = Console()
+    from rich.table import Table
+
+    console = output_console()
     if args.job is None:
         statuses = [job_status(job) for job in record.known_jobs()]
         if args.json:
@@ -120,6 +128,8 @@ def _status(args) -> int:
 
 
 def _cancel(args) -> int:
+    from tui.cluster import operations
+
     job = record.find(args.job)
     cancelled = operations.cancel(job)
     _print(args, {"job_id": job.job_id, "cancelled": cancelled},
@@ -128,6 +138,8 @@ def _cancel(args) -> int:
 
 
 def _resubmit(args) -> int:
+    from tui.cluster import operations
+
     job = record.find(args.job)
     shards = operations.resubmit_failed(job)
     _print(args, {"job_id": job.submissions[-1].job_id, "shards": shards},
@@ -136,9 +148,11 @@ def _resubmit(args) -> int:
 
 
 def _merge(args) -> int:
+    from tui.cluster import operations
+
     job = record.find(args.job)
     merged = operations.merge(job)
-    _print(args, {"job_id": job.job_id, "merged": str(merged)}, f"merged {job.shards} shards into {merged}")
+    _print(args, {"job_id": job.job_id, "merged": str(merged)}, f"merged {counted(job.shards, 'shard')} into {merged}")
     return 0
 
 

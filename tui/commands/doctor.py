@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 import time
 
-from rich.console import Console
 
 from tui import catalog
-from tui.environments import load_config
-from tui.setup.diagnosis import diagnose
+from tui.commands import output_console
 
 COMMAND = "doctor"
 HELP = "check what each model still needs, and say the command that fixes each gap"
@@ -24,6 +22,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.markup import escape
+
+    from tui.environments import load_config
+    from tui.setup.diagnosis import diagnose
+
     settings = load_config()
     models = [catalog.get(name) for name in args.models] if args.models else list(catalog.MODELS)
     started = time.time()  # external environments are checked again, each once
@@ -31,12 +34,12 @@ def execute(args) -> int:
     if args.json:
         print(json.dumps({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
     else:
-        console = Console(highlight=False)
+        console = output_console(highlight=False)
         for diagnosis in diagnoses:
             mark = "[green]ready[/]" if diagnosis.ready else "[yellow]not ready[/]"
-            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {diagnosis.environment}", soft_wrap=True)
+            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {escape(diagnosis.environment)}", soft_wrap=True)
             if diagnosis.note:
-                console.print(f"  [magenta]note: {diagnosis.note}[/]", soft_wrap=True)
-            for gap in diagnosis.gaps:
-                console.print(f"  missing {gap.what}\n    fix: [cyan]{gap.fix}[/]", soft_wrap=True)
+                console.print(f"  [magenta]note: {escape(diagnosis.note)}[/]", soft_wrap=True)
+            for gap in diagnosis.gaps:  # a fix may name a config table, [models.facere]: text, not markup
+                console.print(f"  missing {escape(gap.what)}\n    fix: [cyan]{escape(gap.fix)}[/]", soft_wrap=True)
     return 0 if all(d.ready for d in diagnoses) else 1

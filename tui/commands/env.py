@@ -10,16 +10,10 @@ import os
 import shutil
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from tui import catalog, config
-from tui.commands import emit_event
+from tui.commands import emit_event, output_console
 from tui.config import EnvChoice
-from tui.environments import EnvStatus, Event, State, backend_for, external, load_config, locks, specs, status_for
-from tui.environments.operation import Operation
-from tui.environments.selection import backend_holding, built_status
+from tui.environments import EnvStatus, Event, State, external, specs
 from tui.errors import UserError
 
 COMMAND = "env"
@@ -44,6 +38,8 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.environments import backend_for, load_config
+
     settings = load_config()
     if args.target is not None and args.action != "use":
         raise UserError(f"env {args.action} takes one FAMILY, not also {args.target!r}")
@@ -58,13 +54,15 @@ def execute(args) -> int:
         rows = _rows(backend, settings, args.family)
         if args.json:
             print(json.dumps({"backend": backend.name,
-                              "environments": [{**s.to_json(), "runs": runs} for s, runs in rows]}))
+                              "environments": [{**s.to_json(), "runs": runs, "optional": bool(runs) and _optional(runs)}
+                                               for s, runs in rows]}))
         else:
             _print_table(rows)
         return 0
     if not args.family:
         raise UserError(f"env {args.action} needs a FAMILY (one of: {', '.join(specs.families(settings)) or 'none'})")
     if args.action in ("update", "remove", "verify") and not args.backend and args.family in specs.families(settings):
+        from tui.environments.selection import backend_holding
         backend = backend_holding(args.family, settings)  # where it was built, when that was another backend
     status = getattr(backend, args.action)(args.family, _json_event if args.json else _text_event)
     if args.json:
@@ -77,6 +75,9 @@ def execute(args) -> int:
 
 def _lock(args, settings) -> int:
     """`env lock [FAMILY]`: regenerate one lock, or those of every spec with pip packages."""
+    from tui.environments import locks
+    from tui.environments.operation import Operation
+
     names = [args.family] if args.family else [n for n in specs.families(settings)
                                                if locks.has_pip_part(specs.load(n, settings))]
     for name in names:
@@ -94,6 +95,9 @@ def _lock(args, settings) -> int:
 def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | None]]:
     """Every spec's environment from `backend`, then each external one; beside each, the model family
     that runs in it (None for one no family uses now)."""
+    from tui.environments import status_for
+    from tui.environments.selection import built_status
+
     if only and only not in specs.families(settings):
         specs.load(only, settings)  # UserError naming the known environments
     users = {}
@@ -108,6 +112,9 @@ def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | No
 
 
 def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table("environment", "conda name", "backend", "state", "runs")
     table.add_column("prefix", overflow="fold")  # a path to copy: wrapped, never cut short
     for status, runs in rows:
@@ -115,17 +122,27 @@ def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
         if status.backend == external.BACKEND:
             state = f"external: {state}"
         used = f"{runs} models" if runs else "-"
+        if runs and status.state is not State.READY and _optional(runs):
+            state += " (optional)"
+            used = f"{runs} models: the app's own interpreter until this is built"
         if status.note:
             used += f" [magenta]({escape(status.note)})[/]"
         where = status.python if status.backend == external.BACKEND else status.prefix
         table.add_row(status.family, "-" if status.backend == external.BACKEND else status.name, status.backend,
                       state, used, escape(str(where or "")))
-    Console().print(table)
+    output_console().print(table)
+
+
+def _optional(family: str) -> bool:
+    """Whether the family's models can do without their environment (facere: the app's own interpreter)."""
+    return all(model.environment is None for model in catalog.family_models(family))
 
 
 def _use(args, settings) -> int:
     """Point a family at a spec or an interpreter; an interpreter is checked first, and the config is
     only written when the check passes."""
+    from tui.environments import load_config, status_for
+
     family, target = args.family, args.target
     if family not in catalog.FAMILIES or family not in specs.families(settings):
         known = [f for f in catalog.FAMILIES if f in specs.families(settings)]

@@ -7,13 +7,16 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
+from tui.commands import output_console
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
-from tui.evaluation import IOU_TYPES, METRICS, Evaluation
-from tui.evaluation.evaluator import Evaluator
-from tui.evaluation.report import Cell, box_mask, box_mask_rows, by_file, coverage_notes, percent
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from tui.evaluation import Evaluation
+    from tui.evaluation.report import Cell
 
 COMMAND = "eval"
 HELP = "evaluate prediction files against FashionFail (COCO metrics and the paper's weighted mAP)"
@@ -21,6 +24,8 @@ ORDER = 60
 
 
 def add_arguments(parser) -> None:
+    from tui.evaluation import IOU_TYPES
+
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="prediction files (.npz / .npy)")
     add_annotation_options(parser)
     parser.add_argument("--iou", choices=(*IOU_TYPES, "both"), default="both",
@@ -35,6 +40,11 @@ _HOLDS = {"bbox": "boxes", "segm": "masks"}
 
 
 def _summary_table(evaluations: list[Evaluation], annotations: Path, iou_types: tuple[str, ...]) -> Table:
+    from rich.table import Table
+
+    from tui.evaluation import METRICS
+    from tui.evaluation.report import box_mask_rows
+
     holds = _HOLDS[iou_types[0]] if len(iou_types) == 1 else "box | mask"
     table = Table("model", "file", title=f"{annotations.name}: weighted over 22 categories, {holds}, %")
     for _, heading in METRICS:
@@ -46,10 +56,17 @@ def _summary_table(evaluations: list[Evaluation], annotations: Path, iou_types: 
 
 def _cell_text(cell: Cell, iou_types: tuple[str, ...]) -> str:
     """`box | mask`, or only the value of the one IoU type evaluated (a cell is (box, mask), as IOU_TYPES)."""
+    from tui.evaluation import IOU_TYPES
+    from tui.evaluation.report import box_mask, percent
+
     return box_mask(cell) if len(iou_types) > 1 else percent(cell[IOU_TYPES.index(iou_types[0])])
 
 
 def _category_table(evaluation: Evaluation) -> Table:
+    from rich.table import Table
+
+    from tui.evaluation.report import percent
+
     table = Table("id", "category", "weight", "AP", "AP50", "AP75", "TP", "FP", "FN",
                   title=f"{Path(evaluation.file).name} ({evaluation.iou_type}): per category, TP/FP/FN at IoU 0.5")
     for c in evaluation.per_category:
@@ -59,6 +76,12 @@ def _category_table(evaluation: Evaluation) -> Table:
 
 
 def execute(args) -> int:
+    from rich.console import Console
+
+    from tui.evaluation import IOU_TYPES
+    from tui.evaluation.evaluator import Evaluator
+    from tui.evaluation.report import by_file, coverage_notes
+
     annotations = annotations_path(args)
     iou_types = IOU_TYPES if args.iou == "both" else (args.iou,)
     evaluator = Evaluator(annotations)
@@ -72,7 +95,7 @@ def execute(args) -> int:
     if args.json:
         print(json.dumps({"annotations": str(annotations), "results": [e.as_json() for e in evaluations]}))
         return 0
-    out = Console()
+    out = output_console()
     out.print(_summary_table(evaluations, annotations, iou_types))
     for by_type in by_file(evaluations).values():
         evaluation = next(iter(by_type.values()))

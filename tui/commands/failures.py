@@ -7,16 +7,18 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from tui.catalog import category_name
+from tui.commands import output_console
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.errors import UserError
-from tui.evaluation import IOU_TYPES
-from tui.evaluation.failures import DEFAULT_MIN_SCORE, AnnotatedObject, FailureCases, find_failures, load_models
-from tui.evaluation.evaluator import Evaluator
-from tui.evaluation.scoring import MATCHING_IOU
+from tui.units import counted
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from tui.evaluation.failures import AnnotatedObject, FailureCases
 
 COMMAND = "failures"
 HELP = "failure cases across models: objects all miss, objects some miss, images with the most false positives"
@@ -24,6 +26,10 @@ ORDER = 61
 
 
 def add_arguments(parser) -> None:
+    from tui.evaluation import IOU_TYPES
+    from tui.evaluation.failures import DEFAULT_MIN_SCORE
+    from tui.evaluation.scoring import MATCHING_IOU
+
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="prediction files (.npz / .npy), one per model")
     add_annotation_options(parser)
     parser.add_argument("--iou", choices=IOU_TYPES, default="bbox",
@@ -40,6 +46,8 @@ def add_arguments(parser) -> None:
 
 
 def _objects_table(title: str, objects: list[AnnotatedObject], top: int, with_models: bool) -> Table:
+    from rich.table import Table
+
     table = Table("image", "category", "box x, y, w, h", title=title, title_justify="left")
     if with_models:
         table.add_column("found by")
@@ -55,6 +63,8 @@ def _objects_table(title: str, objects: list[AnnotatedObject], top: int, with_mo
 
 
 def _false_positives_table(cases: FailureCases, top: int) -> Table:
+    from rich.table import Table
+
     table = Table("model", "image", "false positives", "of which", title=f"Most false positives per model (top {top})",
                   title_justify="left")
     for label, images in cases.false_positives.items():
@@ -66,6 +76,8 @@ def _false_positives_table(cases: FailureCases, top: int) -> Table:
 
 
 def _category_table(cases: FailureCases) -> Table:
+    from rich.table import Table
+
     table = Table("id", "category", "objects", "missed by all", "some miss",
                   title="Per category; per model: objects found · false positives", title_justify="left")
     for label in cases.labels:
@@ -78,9 +90,11 @@ def _category_table(cases: FailureCases) -> Table:
 
 
 def _print(cases: FailureCases, top: int) -> None:
-    out = Console()
+    from tui.evaluation.scoring import MATCHING_IOU
+
+    out = output_console()
     kind = "boxes" if cases.iou_type == "bbox" else "masks"
-    out.print(f"{cases.truth.path.name}: {len(cases.objects)} objects; {kind} matched at IoU {MATCHING_IOU}, "
+    out.print(f"{cases.truth.path.name}: {counted(len(cases.objects), 'object')}; {kind} matched at IoU {MATCHING_IOU}, "
               f"detections scoring >= {cases.min_score:g}; models: {', '.join(cases.labels)}", highlight=False)
     for coverage in cases.coverage:
         if coverage.images_not_predicted:
@@ -95,6 +109,11 @@ def _print(cases: FailureCases, top: int) -> None:
 
 
 def execute(args) -> int:
+    from rich.console import Console
+
+    from tui.evaluation.evaluator import Evaluator
+    from tui.evaluation.failures import find_failures, load_models
+
     if not 0.0 <= args.min_score <= 1.0:
         raise UserError(f"--min-score must be between 0 and 1, not {args.min_score}")
     if args.top < 1:
@@ -109,7 +128,7 @@ def execute(args) -> int:
                              on_progress=lambda i, f: show(f"{args.files[i].name}: reading {f:.0%}"))
         show("matching")
         cases = find_failures(models, evaluator.truth, args.iou, args.min_score,
-                              on_progress=lambda done: show(f"matched {done} of {len(models)} models"))
+                              on_progress=lambda done: show(f"matched {done} of {counted(len(models), 'model')}"))
     if args.json:
         print(json.dumps(cases.as_json(top=args.top)))
     else:

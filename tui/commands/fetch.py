@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui import catalog
 from tui.commands import emit_event
-from tui.downloads import CheckpointNeeded, fetch_model
-from tui.downloads.progress import Progress, describe
-from tui.environments import load_config
 from tui.errors import UserError
+from tui.units import counted
+
+if TYPE_CHECKING:
+    from tui.downloads.progress import Progress
 
 COMMAND = "fetch"
 HELP = "download and verify a model's checkpoint (and source tree) into the cache"
@@ -36,6 +38,8 @@ class _Reporter:
         self.last_step: tuple = ()
 
     def progress(self, event: Progress) -> None:
+        from tui.downloads.progress import describe
+
         if self.as_json:
             emit_event({**event.as_event(), "model": self.model})
         elif self.live:
@@ -60,6 +64,9 @@ class _Reporter:
 def execute(args) -> int:
     """Exit status 0 when every model is fetched; 1 when all that is left is a checkpoint to import
     by hand (the rest, e.g. its source tree, is fetched); 2 when anything failed."""
+    from tui.downloads import CheckpointNeeded, fetch_model
+    from tui.environments import load_config
+
     models = catalog.MODELS if args.model.strip().lower() == "all" else (catalog.get(args.model),)
     if args.source_file and len(models) > 1:
         raise UserError("--from imports one file: name the model it belongs to, not all")
@@ -81,9 +88,9 @@ def execute(args) -> int:
             reporter.finished("error", message=exc.for_command_line)
             continue
         reporter.finished("done", path=str(path))
-    left = f"{len(needing)} of {len(models)} models still need a checkpoint imported by hand: {', '.join(needing)}"
+    left = f"{len(needing)} of {counted(len(models), 'model')} still need a checkpoint imported by hand: {', '.join(needing)}"
     if failures:
-        raise UserError(f"{len(failures)} of {len(models)} models not fetched: {', '.join(failures)}"
+        raise UserError(f"{len(failures)} of {counted(len(models), 'model')} not fetched: {', '.join(failures)}"
                         + (f"; {left}" if needing else "") + " (see above)")
     if needing and len(models) > 1:
         if args.json:

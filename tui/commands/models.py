@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
-from rich.table import Table
 
 from tui import catalog
-from tui.environments import load_config
-from tui.setup.readiness import readiness
+from tui.commands import output_console
 
 COMMAND = "models"
 HELP = "list the six models and whether each is ready to run"
@@ -21,6 +18,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.table import Table
+
+    from tui.environments import load_config
+    from tui.setup.readiness import readiness
+
     settings = load_config()
     rows = []
     for model in catalog.MODELS:
@@ -37,5 +39,5 @@ def execute(args) -> int:
     for row in rows:
         state = "[green]ready[/]" if row["ready"] else "[yellow]missing: " + "; ".join(row["missing"]) + "[/]"
         table.add_row(row["name"], row["family"], row["backbone"], row["environment"] or "(app's own)", state)
-    Console().print(table)
+    output_console().print(table)
     return 0

@@ -17,6 +17,7 @@ from tui.predictions.formats import parse_meta
 from tui.runs.request import RunRequest, SetupNeeded, interpreter_for, runner_model_file
 from tui.runs.runner_files import run_files
 from tui.runs.shards import list_images
+from tui.units import counted
 
 
 def prepare_output_folder(out_dir: Path) -> None:
@@ -32,10 +33,17 @@ def prepare_output_folder(out_dir: Path) -> None:
         raise UserError(f"cannot write to output folder {out_dir}: {exc.strerror or exc}") from None
 
 
+def require_images(folder: Path) -> None:
+    """UserError unless `folder` is a folder holding images a run would cover."""
+    require_folder(folder, "image folder")
+    if not list_images(folder):
+        raise UserError(f"no images ({', '.join(run_files().IMAGE_SUFFIXES)}) in {folder}")
+
+
 def check_request(request: RunRequest, config: Config) -> None:
     """Everything the user can fix before a run starts, as one UserError."""
     model = request.model
-    require_folder(request.images, "image folder")
+    require_images(request.images)
     model_file = runner_model_file(model, request.model_file or checkpoint_file(model, config))
     if request.model_file is None and not model_file.exists():
         if config.override_for(model.name).file is not None:  # fetching would not help: the config names it
@@ -73,7 +81,9 @@ def replaced_result(request: RunRequest, config: Config) -> str | None:
         other.append(f"with another model file ({meta.get('model_file')})")
     if not other:
         return None
-    return f"{output} holds another run's predictions for {meta.get('images', '?')} images: {' and '.join(other)}"
+    images = meta.get("images")
+    held = counted(images, "image") if isinstance(images, int) else "? images"
+    return f"{output} holds another run's predictions for {held}: {' and '.join(other)}"
 
 
 def _output_meta(path: Path) -> dict | None:

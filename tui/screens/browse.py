@@ -25,6 +25,7 @@ from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.render import export_png, render
 from tui.predictions.view import DetectionFilter, detection_rows, find_image, image_folders, image_of
 from tui.screens import NavEntry
+from tui.units import counted
 from tui.widgets.browser.detections_table import DetectionsTable
 from tui.widgets.browser.file_bar import FileBar
 from tui.widgets.browser.filter_bar import FilterBar
@@ -211,8 +212,9 @@ class BrowseScreen(Screen):
         self.sets[event.slot] = event.predictions
         self._loading.discard(event.slot)
         predictions = event.predictions
-        self.notify(f"{predictions.path.name}: {len(predictions):,} images, {predictions.columns.scores.size:,} "
-                    f"detections ({predictions.model or predictions.family})", timeout=4)
+        self.notify(f"{predictions.path.name}: {counted(len(predictions), 'image')}, "
+                    f"{counted(predictions.columns.scores.size, 'detection')} ({predictions.model or predictions.family})",
+                    timeout=4)
         self._show_image_list()
         self._finish_loading_if_done()
 

@@ -25,6 +25,7 @@ from tui.evaluation.failures import FailureCases, find_failures, load_models
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.scoring import MATCHING_IOU
 from tui.predictions.view import image_folders
+from tui.units import counted
 from tui.widgets.compare.gallery import CaseList, PanelGrid
 
 PANEL_PIXELS = 640
@@ -96,7 +97,7 @@ class FailureGallery(Screen):
     @on(CasesFound)
     def _cases_found(self, message: CasesFound) -> None:
         cases = self.cases = message.cases
-        self.status.update(f"{cases.truth.path.name}: {len(cases.objects)} objects, {'boxes' if cases.iou_type == 'bbox' else 'masks'} "
+        self.status.update(f"{cases.truth.path.name}: {counted(len(cases.objects), 'object')}, {'boxes' if cases.iou_type == 'bbox' else 'masks'} "
                            f"matched at IoU {MATCHING_IOU:g}, detections scoring at least {cases.min_score:g} drawn. "
                            "Escape goes back.")
         self.panel_grid.set_count(len(cases.models) + 1)

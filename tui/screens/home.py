@@ -88,5 +88,5 @@ class HomeScreen(Screen):
             lines.append("[green]Ready to run:[/] Enter opens the Run screen with it chosen.")
         else:
             lines.append("Missing, and what fixes it (or press s for the setup wizard, m for checkpoints):")
-            lines += [f"  [yellow]{gap.what}[/]  ->  {gap.fix}" for gap in diagnosis.gaps]
+            lines += [f"  [yellow]{escape(gap.what)}[/]  ->  {escape(gap.fix)}" for gap in diagnosis.gaps]
         self.detail.update("\n".join(lines))

@@ -141,9 +141,14 @@ class ModelsScreen(Screen):
             self.notify(f"{model.name} has nothing in the cache to delete", severity="warning")
             return
         size = f", {human_size(state.size)}" if state and state.size else ""
-        again = "importing it again" if model.weights.kind == "manual" else "downloading it again"
+        if model.weights.kind == "manual":
+            again = "Getting it back means importing it again."
+        elif state is not None and state.imported:
+            again = "It was imported: getting it back means importing your copy again, or downloading it."
+        else:
+            again = "Getting it back means downloading it again."
         self.app.push_screen(Confirm(f"Delete {model.name}'s checkpoint from the cache ({model.weights.filename}{size})? "
-                                     f"Getting it back means {again}.", yes="Delete"),
+                                     f"{again}", yes="Delete"),
                              lambda yes: yes and self._delete(model.name))
 
     def _delete(self, model: str) -> None:

@@ -22,6 +22,7 @@ from tui.runs.request import RunRequest, SetupNeeded
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
 from tui.setup.readiness import Readiness, readiness
+from tui.units import counted
 from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import GpuPane, gpus_found, toggle_gpu_pane
 from tui.widgets.run.form import RunForm
@@ -242,7 +243,7 @@ class RunScreen(Screen):
         self.app.runner_pids = frozenset()
         self.form.set_running(False)
         skipped = f" ({event.skipped} skipped)" if event.skipped else ""
-        self.summary.update(f"Done: {event.images} images{skipped}, {event.detections} detections "
+        self.summary.update(f"Done: {counted(event.images, 'image')}{skipped}, {counted(event.detections, 'detection')} "
                             f"in {event.seconds:.1f} s -> {event.output}")
         self.summary.set_classes("-done")
         self.last_output = event.output
@@ -253,7 +254,7 @@ class RunScreen(Screen):
         self.app.runner_pids = frozenset()
         self.form.set_running(False)
         bar = self.progress.bar
-        done = f" after {bar.progress:.0f} of {bar.total:.0f} images" if bar.total else ""
+        done = f" after {bar.progress:.0f} of {counted(int(bar.total), 'image')}" if bar.total else ""
         self.progress.stopped()
         if event.cancelled:  # asked for: said in the app's words, not the runner's command-line ones
             self.summary.update(f"Cancelled{done}: the finished images are kept, and starting the same run "
