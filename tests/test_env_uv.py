@@ -9,7 +9,7 @@
   (uv's own cache, ~/.cache/uv, kept between runs), a few minutes cold.
 - A small spec locked with `env lock` and built from that lock: a tampered hash is refused, a
   stale lock is refused, drift reads out of date.
-Skipped, with the reason, without a Python 3.9 (pyenv) or without PyPI.
+Skipped, with the reason, without a Python 3.9 (pyenv) or without PyPI; deselect with `-m "not pypi"`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tui import paths
 from tui.config import Config
 from tui.environments import locks, specs
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.pypi, pytest.mark.timeout(900)]
 
 
 def pypi_unreachable() -> str | None:
