@@ -125,7 +125,8 @@ def main() -> int:
     for name, seconds in times.items():
         median = statistics.median(seconds)
         verdict = "met" if median <= GOALS[name] else "MISSED"
-        print(f"{name:8} {median:6.3f} s median, {median / bare:5.1f}x python -c pass; goal <= {GOALS[name]} s: {verdict}"
+        print(f"{name:8} {median:6.3f} s median, {median / bare:5.1f}x python -c pass; "
+              f"goal <= {GOALS[name]} s: {verdict}"
               f"  [rounds: {' '.join(f'{s:.3f}' for s in seconds)}]")
     return 0
 

@@ -225,7 +225,7 @@ class Journal(object):
             lines = handle.read().split(b"\n")
         try:
             header = json.loads(lines[0].decode("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):  # a damaged or hostile journal: start over
             header = None
         if not isinstance(header, dict) or header.get("settings") != self.header["settings"]:
             protocol.log("starting over: {} was made with other settings".format(os.path.basename(self.path)))
@@ -237,7 +237,7 @@ class Journal(object):
             try:
                 entry = json.loads(line.decode("utf-8"))
                 self.entries[entry["image_file"]] = entry
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 break
             good_bytes += len(line) + 1
         with open(self.path, "r+b") as handle:

@@ -10,6 +10,7 @@ import pytest
 
 from gpu_standins import bin_dir, replay_pynvml  # noqa: F401 (bin_dir is a fixture)
 
+from tests.helpers.gate import hold_runner
 from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tui.app import FashionFailApp, LaunchOptions, QuitQuestion
@@ -91,17 +92,17 @@ async def test_bad_input_is_a_notification_not_a_traceback(workspace, folder, sa
         await wait_for(pilot, seconds=60.0, condition=lambda: "not a valid ONNX model" in str(screen.summary.render()))
 
 
-SLOW_RUN_IMAGES = 160
-"""Enough that a quiet machine is still running when a test has asked its questions (40 were done first)."""
+SLOW_RUN_IMAGES = 8
 
 
 @pytest.fixture
-def slow_run(workspace):
-    """A model and enough images for a run that is still going when the test acts on it."""
-    build_maskrcnn_like(workspace / "slow.onnx", detections=3, backbone_layers=8, backbone_channels=64)
+def slow_run(workspace, monkeypatch):
+    """A run that is still going when the test acts on it: facere's runner holds after each image from
+    the first on until the test opens the gate (tests/helpers/gate.py); returns (workspace, gate)."""
+    build_maskrcnn_like(workspace / "slow.onnx", detections=3)
     for index in range(SLOW_RUN_IMAGES):
-        write_image(workspace / "many" / f"{index:03}.jpg", size=(480, 360), seed=index)
-    return workspace
+        write_image(workspace / "many" / f"{index:03}.jpg", size=(64, 48), seed=index)
+    return workspace, hold_runner(monkeypatch, workspace, "facere", after=1)
 
 
 async def start_slow_run(pilot, workspace: Path):
@@ -114,11 +115,12 @@ async def start_slow_run(pilot, workspace: Path):
 
 
 async def test_cancel_then_quit_leaves_no_runner_behind(slow_run):
-    workspace = slow_run
+    workspace, gate = slow_run
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(150, 42)) as pilot:
         screen = await start_slow_run(pilot, workspace)
         await pilot.press("ctrl+x")
+        gate.open()
         await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
         summary = str(screen.summary.render())
         assert summary.startswith("Cancelled after ") and f" of {SLOW_RUN_IMAGES} images: the finished images are kept" in summary
@@ -130,6 +132,7 @@ async def test_cancel_then_quit_leaves_no_runner_behind(slow_run):
         assert Path(str(workspace / "out" / "facere.npz") + ".journal").exists()
 
         # start again (it resumes), then quit the app mid-run
+        gate.close()
         await pilot.press("ctrl+s")
         await wait_for(pilot, seconds=60.0, condition=lambda: screen.job is not None and screen.progress.bar.progress >= 2)
         # the status line says "resuming" only until the next image is done; the log keeps it (the line comes
@@ -166,7 +169,7 @@ async def test_q_without_a_run_quits_at_once():
 
 async def test_the_run_keys_work_with_the_cursor_in_a_path_field(slow_run):
     """ctrl+x is an Input's "cut": the Run screen's keys take precedence, so it cancels the run."""
-    workspace = slow_run
+    workspace, gate = slow_run
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(100, 30)) as pilot:
         field = app.screen.form.field("images").input
@@ -174,6 +177,7 @@ async def test_the_run_keys_work_with_the_cursor_in_a_path_field(slow_run):
         screen = await start_slow_run(pilot, workspace)
         field.select_all()  # what a cut would remove
         await pilot.press("ctrl+x")
+        gate.open()
         await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
         assert app.focused is field and field.value == str(workspace / "many")
 

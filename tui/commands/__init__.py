@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import pkgutil
 import re
@@ -19,6 +18,8 @@ import traceback
 
 from tui import __version__, paths
 from tui.errors import UserError, did_you_mean, redact
+from tui.files import json_text
+from tui.text import error_line
 
 
 EXIT_BUG = 1
@@ -99,7 +100,7 @@ def _command_named(argv: list[str]) -> str | None:
 
 def emit_event(record: dict) -> None:
     """One JSON-lines event on stdout, flushed so a reader sees it at once (URL credentials redacted)."""
-    print(redact(json.dumps(record)), flush=True)
+    print(redact(json_text(record)), flush=True)
 
 
 PIPED_WIDTH = 100_000
@@ -140,8 +141,9 @@ def discard_stdout() -> None:
 
 
 def report_error(message: str, as_json: bool) -> None:
-    """A failure as one line on stderr and, for --json, an `error` event on stdout."""
-    message = " ".join(message.splitlines())
+    """A failure as one line on stderr and, for --json, an `error` event on stdout (control characters shown
+    as escapes in both)."""
+    message = error_line(message)
     if as_json:
         emit_event({"event": "error", "message": message})
     print(f"fashionfail-tui: error: {redact(message)}", file=sys.stderr)

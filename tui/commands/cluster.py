@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +10,8 @@ from tui import catalog
 from tui.cluster import record
 from tui.cluster.status import JobStatus, job_status
 from tui.commands import output_console
+from tui.files import json_text
+from tui.text import markup, rich_text, visible
 from tui.units import counted, human_duration, human_rate
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def add_arguments(parser) -> None:
 
 
 def _print(args, data: dict, text: str) -> None:
-    print(json.dumps(data) if args.json else text)
+    print(json_text(data) if args.json else visible(text))
 
 
 def _submit(args) -> int:
@@ -88,13 +89,13 @@ def _status_table(status: JobStatus) -> Table:
     from rich.table import Table
 
     table = Table("shard", "job", "state", "images", "rate", "ETA", "detail",
-                  title=f"job {status.job.job_id}: {status.job.model} -> {status.job.out}", title_justify="left")
+                  title=markup(f"job {status.job.job_id}: {status.job.model} -> {status.job.out}"), title_justify="left")
     for task in status.tasks:
         style = _STATE_STYLE[task.state]
-        table.add_row(str(task.shard.index), task.job_id, f"[{style}]{task.state}[/]", f"{task.done}/{task.total}",
-                      human_rate(task.rate), human_duration(task.eta_s), task.detail)
+        table.add_row(str(task.shard.index), rich_text(task.job_id), f"[{style}]{markup(task.state)}[/]",
+                      f"{task.done}/{task.total}", human_rate(task.rate), human_duration(task.eta_s), rich_text(task.detail))
     merge = f"; merge job {status.merge_state}" if status.merge_state else ""
-    table.caption = status.summary + merge
+    table.caption = rich_text(status.summary + merge)
     return table
 
 
@@ -105,25 +106,25 @@ def _status(args) -> int:
     if args.job is None:
         statuses = [job_status(job) for job in record.known_jobs()]
         if args.json:
-            print(json.dumps({"jobs": [s.to_json() for s in statuses]}))
+            print(json_text({"jobs": [s.to_json() for s in statuses]}))
             return 0
         table = Table("job", "model", "shards", "progress", "merged", "out")
         for status in statuses:
             merged = str(status.job.merged) if status.merge_state == "done" else status.merge_state or "-"
-            table.add_row(status.job.job_id, status.job.model, str(status.job.shards), status.summary, merged,
-                          str(status.job.out))
+            table.add_row(*map(rich_text, (status.job.job_id, status.job.model, str(status.job.shards), status.summary,
+                                           merged, str(status.job.out))))
         console.print(table if statuses else "no cluster jobs submitted from here")
         return 0
     status = job_status(record.find(args.job))
     if args.json:
-        print(json.dumps(status.to_json()))
+        print(json_text(status.to_json()))
         return 0
     console.print(_status_table(status))
     for task in status.tasks:
         if task.state == "failed" and task.log_tail:
-            console.print(f"\n[red]shard {task.shard.index} failed[/] ({task.detail}); end of {task.log}:",
+            console.print(f"\n[red]shard {task.shard.index} failed[/] ({markup(task.detail)}); end of {markup(task.log)}:",
                           soft_wrap=True)
-            console.print("\n".join(task.log_tail), markup=False, highlight=False, soft_wrap=True)
+            console.print("\n".join(map(visible, task.log_tail)), markup=False, highlight=False, soft_wrap=True)
     return 0
 
 

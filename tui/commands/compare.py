@@ -16,6 +16,7 @@ from tui.commands.run import finished_line, progress_columns, show_event
 from tui.errors import UserError
 from tui.evaluation.report import paper_table_text
 from tui.runs.events import EXIT_CANCELLED, Failed, Finished, LogLine
+from tui.text import markup
 from tui.units import counted
 
 if TYPE_CHECKING:
@@ -108,11 +109,10 @@ def _how_to_evaluate(args) -> str:
 
 def _print_plan(plan: Plan, evaluator: Evaluator | None) -> None:
     from rich.console import Console
-    from rich.markup import escape
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     for skipped in plan.skipped:
-        console.print(f"[yellow]skipped {skipped.model}:[/] {escape(skipped.reason())}")
+        console.print(f"[yellow]skipped {skipped.model}:[/] {markup(skipped.reason())}")
     if evaluator is None:
         console.print("[yellow]no annotation file:[/] the models run, but nothing can be evaluated")
 
@@ -163,8 +163,6 @@ def _follow_terminal(queue: CompareQueue) -> QueueEnded:
 
 def _show(progress: Progress, task, event: ModelEvent, number: int, count: int):
     """One model's event on the progress display; returns its task (None once the model's run ended)."""
-    from rich.markup import escape
-
     if task is None:
         task = progress.add_task(f"{event.model} ({number}/{count})", total=None, rate="", image="")
     show_event(progress, task, event.event)
@@ -173,7 +171,7 @@ def _show(progress: Progress, task, event: ModelEvent, number: int, count: int):
         if isinstance(event.event, Finished):
             print(finished_line(event.model, event.event))
         elif not event.event.cancelled:
-            progress.console.print(f"[red]{event.model} failed:[/] {escape(event.event.message)}")
+            progress.console.print(f"[red]{event.model} failed:[/] {markup(event.event.message)}")
         return None
     return task
 
@@ -181,7 +179,6 @@ def _show(progress: Progress, task, event: ModelEvent, number: int, count: int):
 def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args) -> None:
     """Evaluate the finished outputs and write the table's files, or say how to do it later."""
     from rich.console import Console
-    from rich.markup import escape
 
     from tui.comparison.results import write_comparison
 
@@ -192,7 +189,7 @@ def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args) -
             emit_event({"event": "comparison", "annotations": None, "message": how,
                         "models": [{"model": m, "file": str(o), "results": []} for m, o in ended.finished]})
         else:
-            Console(stderr=True, highlight=False, soft_wrap=True).print(escape(how), style="yellow")
+            Console(stderr=True, highlight=False, soft_wrap=True).print(markup(how), style="yellow")
         return
     interactive = not args.json and Console(stderr=True).is_terminal
     with Console(stderr=True).status("evaluating") if interactive else nullcontext() as status:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +11,8 @@ from tui import config, paths
 from tui.commands import emit_event, output_console, report_error
 from tui.downloads.progress import Progress, describe
 from tui.errors import UserError
+from tui.files import json_text
+from tui.text import markup, visible
 from tui.units import counted, human_rate
 
 if TYPE_CHECKING:
@@ -138,10 +139,10 @@ class _TerminalReporter:
         counts = summary.counts
         done = [f"{counts['fetched']} fetched", f"{counts['present']} verified before"] + \
             ([f"{counts['checked']} already there and checked"] if counts["checked"] else [])
-        print(f"{summary.split}: {summary.verified} of {counted(summary.expected, 'image')} verified in {summary.images_dir} "
-              f"({', '.join(done)})", flush=True)
+        print(visible(f"{summary.split}: {summary.verified} of {counted(summary.expected, 'image')} verified in "
+                      f"{summary.images_dir} ({', '.join(done)})"), flush=True)
         for failure in summary.failures:
-            print(f"  failed: {failure.name}: {failure.reason}", file=sys.stderr, flush=True)
+            print(f"  failed: {visible(failure.name)}: {visible(failure.reason)}", file=sys.stderr, flush=True)
 
 
 def _status(splits: tuple[str, ...], as_json: bool) -> int:
@@ -151,20 +152,20 @@ def _status(splits: tuple[str, ...], as_json: bool) -> int:
 
     states = [split_state(split) for split in splits]
     if as_json:
-        print(json.dumps({"cache_dir": str(paths.fashionfail_dir()), "splits": [s.as_json() for s in states]}))
+        print(json_text({"cache_dir": str(paths.fashionfail_dir()), "splits": [s.as_json() for s in states]}))
         return 0
     table = Table("split", "annotations", "images expected", "present", "verified",
-                  title=f"FashionFail in {paths.fashionfail_dir()}")
+                  title=f"FashionFail in {markup(paths.fashionfail_dir())}")
     for state in states:
         annotations = "unreadable" if state.problem else state.annotations.name if state.annotations_present else "missing"
         colour = "green" if state.complete else "yellow" if state.annotations_present else "dim"
-        table.add_row(state.split, f"[{colour}]{annotations}[/]", "-" if state.expected is None else str(state.expected),
+        table.add_row(state.split, f"[{colour}]{markup(annotations)}[/]", "-" if state.expected is None else str(state.expected),
                       str(state.present), str(state.verified))
     console = output_console()
     console.print(table)
     for state in states:
         if state.problem:
-            console.print(f"{state.split}: {state.problem}", style="red", highlight=False, markup=False)
+            console.print(visible(f"{state.split}: {state.problem}"), style="red", highlight=False, markup=False)
     if hint := fetch_hint(states):
-        console.print(f"to fetch: {hint}", highlight=False)
+        console.print(f"to fetch: {markup(hint)}", highlight=False)
     return 0

@@ -4,12 +4,13 @@ environments are checked again. Exit status 0 only when every model asked about 
 
 from __future__ import annotations
 
-import json
 import time
 
 
 from tui import catalog
 from tui.commands import output_console
+from tui.files import json_text
+from tui.text import markup
 
 COMMAND = "doctor"
 HELP = "check what each model still needs, and say the command that fixes each gap"
@@ -22,8 +23,6 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
-    from rich.markup import escape
-
     from tui.environments import load_config
     from tui.setup.diagnosis import diagnose
 
@@ -32,14 +31,14 @@ def execute(args) -> int:
     started = time.time()  # external environments are checked again, each once
     diagnoses = [diagnose(model, settings, checked_since=started) for model in models]
     if args.json:
-        print(json.dumps({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
+        print(json_text({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
     else:
         console = output_console(highlight=False)
         for diagnosis in diagnoses:
             mark = "[green]ready[/]" if diagnosis.ready else "[yellow]not ready[/]"
-            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {escape(diagnosis.environment)}", soft_wrap=True)
+            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {markup(diagnosis.environment)}", soft_wrap=True)
             if diagnosis.note:
-                console.print(f"  [magenta]note: {escape(diagnosis.note)}[/]", soft_wrap=True)
+                console.print(f"  [magenta]note: {markup(diagnosis.note)}[/]", soft_wrap=True)
             for gap in diagnosis.gaps:  # a fix may name a config table, [models.facere]: text, not markup
-                console.print(f"  missing {escape(gap.what)}\n    fix: [cyan]{escape(gap.fix)}[/]", soft_wrap=True)
+                console.print(f"  missing {markup(gap.what)}\n    fix: [cyan]{markup(gap.fix)}[/]", soft_wrap=True)
     return 0 if all(d.ready for d in diagnoses) else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
+from tui.text import visible
 from tui.units import counted
 
 COMMAND = "export"
@@ -38,7 +39,7 @@ def execute(args) -> int:
         what = f"COCO results with {'boxes and masks' if done.with_masks else 'boxes only'}, ids of {truth.path.name}"
     else:
         what = "CSV, one row per detection"
-    print(f"wrote {counted(done.detections, 'detection')} on {counted(done.images, 'image')} to {done.path} ({what})")
+    print(visible(f"wrote {counted(done.detections, 'detection')} on {counted(done.images, 'image')} to {done.path} ({what})"))
     for note in done.notes:
-        print(f"note: {note}")
+        print(visible(f"note: {note}"))
     return 0

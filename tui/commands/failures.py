@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -13,6 +12,8 @@ from tui.catalog import category_name
 from tui.commands import output_console
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
 from tui.errors import UserError
+from tui.files import json_text
+from tui.text import markup, rich_text
 from tui.units import counted
 
 if TYPE_CHECKING:
@@ -53,9 +54,9 @@ def _objects_table(title: str, objects: list[AnnotatedObject], top: int, with_mo
         table.add_column("found by")
         table.add_column("missed by")
     for obj in objects[:top]:
-        cells = [obj.image, obj.category, ", ".join(f"{v:g}" for v in obj.bbox)]
+        cells = [rich_text(obj.image), rich_text(obj.category), ", ".join(f"{v:g}" for v in obj.bbox)]
         if with_models:
-            cells += [", ".join(obj.found_by), ", ".join(obj.missed_by)]
+            cells += [rich_text(", ".join(obj.found_by)), rich_text(", ".join(obj.missed_by))]
         table.add_row(*cells)
     if len(objects) > top:
         table.caption = f"... and {len(objects) - top} more (--top N shows more, --json lists all)"
@@ -69,9 +70,9 @@ def _false_positives_table(cases: FailureCases, top: int) -> Table:
                   title_justify="left")
     for label, images in cases.false_positives.items():
         for image in images[:top]:
-            table.add_row(label, image.image, str(image.count), image.kinds())
+            table.add_row(rich_text(label), rich_text(image.image), str(image.count), rich_text(image.kinds()))
         if not images:
-            table.add_row(label, "–", "0", "")
+            table.add_row(rich_text(label), "–", "0", "")
     return table
 
 
@@ -81,9 +82,9 @@ def _category_table(cases: FailureCases) -> Table:
     table = Table("id", "category", "objects", "missed by all", "some miss",
                   title="Per category; per model: objects found · false positives", title_justify="left")
     for label in cases.labels:
-        table.add_column(label, justify="center")
+        table.add_column(rich_text(label), justify="center")
     for category_id, counts in cases.per_category().items():
-        table.add_row(str(category_id), category_name(category_id), str(counts["objects"]), str(counts["missed_by_all"]),
+        table.add_row(str(category_id), rich_text(category_name(category_id)), str(counts["objects"]), str(counts["missed_by_all"]),
                       str(counts["disagreements"]),
                       *(f"{counts['found'][m]} · {counts['false_positives'][m]}" for m in cases.labels))
     return table
@@ -94,11 +95,11 @@ def _print(cases: FailureCases, top: int) -> None:
 
     out = output_console()
     kind = "boxes" if cases.iou_type == "bbox" else "masks"
-    out.print(f"{cases.truth.path.name}: {counted(len(cases.objects), 'object')}; {kind} matched at IoU {MATCHING_IOU}, "
-              f"detections scoring >= {cases.min_score:g}; models: {', '.join(cases.labels)}", highlight=False)
+    out.print(f"{markup(cases.truth.path.name)}: {counted(len(cases.objects), 'object')}; {kind} matched at IoU {MATCHING_IOU}, "
+              f"detections scoring >= {cases.min_score:g}; models: {markup(', '.join(cases.labels))}", highlight=False)
     for coverage in cases.coverage:
         if coverage.images_not_predicted:
-            out.print(f"[yellow]{coverage.label}: {len(coverage.images_not_predicted)} annotated image(s) have no "
+            out.print(f"[yellow]{markup(coverage.label)}: {len(coverage.images_not_predicted)} annotated image(s) have no "
                       "predictions; their objects count as missed[/]", highlight=False)
     out.print(_objects_table(f"Missed by every model ({len(cases.missed_by_all)})", cases.missed_by_all, top, False))
     if len(cases.models) > 1:
@@ -130,7 +131,7 @@ def execute(args) -> int:
         cases = find_failures(models, evaluator.truth, args.iou, args.min_score,
                               on_progress=lambda done: show(f"matched {done} of {counted(len(models), 'model')}"))
     if args.json:
-        print(json.dumps(cases.as_json(top=args.top)))
+        print(json_text(cases.as_json(top=args.top)))
     else:
         _print(cases, args.top)
     return 0

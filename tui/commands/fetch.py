@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from tui import catalog
 from tui.commands import emit_event
 from tui.errors import UserError
+from tui.text import visible
 from tui.units import counted
 
 if TYPE_CHECKING:
@@ -43,11 +44,11 @@ class _Reporter:
         if self.as_json:
             emit_event({**event.as_event(), "model": self.model})
         elif self.live:
-            print(f"\r\033[K{describe(event)}", end="", file=sys.stderr, flush=True)
+            print(f"\r\033[K{visible(describe(event))}", end="", file=sys.stderr, flush=True)
         elif event.total is None or event.done == event.total:
             step = (event.stage, event.name, event.done, event.message)  # not a terminal: each step once
             if step != self.last_step:
-                print(describe(event), file=sys.stderr, flush=True)
+                print(visible(describe(event)), file=sys.stderr, flush=True)
             self.last_step = step
 
     def finished(self, event: str, **fields) -> None:
@@ -56,9 +57,9 @@ class _Reporter:
         if self.as_json:
             emit_event({"event": event, "model": self.model, **fields})
         elif event == "done":
-            print(f"{self.model}: {fields['path']}", flush=True)
+            print(visible(f"{self.model}: {fields['path']}"), flush=True)
         else:
-            print(f"{self.model}: {fields['message']}", file=sys.stderr, flush=True)
+            print(visible(f"{self.model}: {fields['message']}"), file=sys.stderr, flush=True)
 
 
 def execute(args) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING
 
 from tui.commands import output_console
 from tui.errors import UserError
+from tui.files import json_text
 from tui.gpu import format as fmt
+from tui.text import rich_text
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -34,14 +35,12 @@ def add_arguments(parser) -> None:
 def as_json(snapshot: Snapshot, cost_s: float | None) -> str:
     record = snapshot.to_dict()
     record["sample_ms"] = None if cost_s is None else round(cost_s * 1000, 3)
-    return json.dumps(record)
+    return json_text(record)
 
 
 def _cell(text: str, level: str | None = None) -> Text:
     """A table cell: dim when absent, coloured by load level when it has one."""
-    from rich.text import Text
-
-    return Text(text, style="dim" if text == fmt.ABSENT else LEVEL_STYLES.get(level, ""))
+    return rich_text(text, style="dim" if text == fmt.ABSENT else LEVEL_STYLES.get(level, ""))
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -61,7 +60,7 @@ def render(snapshot: Snapshot):
 
     if not snapshot.gpus:
         said = snapshot.reason or "; ".join(snapshot.errors) or "no GPU found"
-        return Text(f"{snapshot.source}: {said}", style="yellow")
+        return rich_text(f"{snapshot.source}: {said}", style="yellow")
     gpus = _table(f"GPUs ({snapshot.source})", "GPU", "util", "mem", "memory", "temp", "power", "SM MHz",
                   "perf", "fan")
     processes = _table("Processes", "GPU", "pid", "name", "memory")

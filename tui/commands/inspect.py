@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from tui.commands import output_console
@@ -10,6 +9,8 @@ from tui.units import counted
 
 if TYPE_CHECKING:
     from tui.predictions import PredictionSet
+from tui.files import json_text
+from tui.text import markup, rich_text
 
 COMMAND = "inspect"
 HELP = "summarize a prediction file: family, images, detections, categories, scores"
@@ -48,24 +49,24 @@ def execute(args) -> int:
 
     summary = load_with_progress(args.file, args.family, quiet=args.json).summary()
     if args.json:
-        print(json.dumps(summary))
+        print(json_text(summary))
         return 0
     console = output_console()
-    model = f" ({summary['model']})" if summary["model"] else ""
-    console.print(f"[bold]{summary['file']}[/]")
-    console.print(f"family {summary['family']}{model}, detected from {summary['detected_from']}; "
-                  f"boxes {summary['box_format']}, classes {summary['class_ids']}")
+    model = f" ({markup(summary['model'])})" if summary["model"] else ""
+    console.print(f"[bold]{markup(summary['file'])}[/]")
+    console.print(f"family {summary['family']}{model}, detected from {markup(summary['detected_from'])}; "
+                  f"boxes {markup(summary['box_format'])}, classes {markup(summary['class_ids'])}")
     console.print(f"{counted(summary['images'], 'image')}, {counted(summary['detections'], 'detection')}, "
                   f"{counted(summary['masks'], 'mask')}")
     if summary["score_quantiles"]:
         console.print("scores: " + ", ".join(f"{name} {value:.3f}" for name, value in summary["score_quantiles"].items()))
     empty = summary["images_without_detections"]
     if empty:
-        shown = ", ".join(empty[:_LISTED_EMPTY]) + (f" and {len(empty) - _LISTED_EMPTY} more" if len(empty) > _LISTED_EMPTY else "")
+        shown = ", ".join(map(markup, empty[:_LISTED_EMPTY])) + (f" and {len(empty) - _LISTED_EMPTY} more" if len(empty) > _LISTED_EMPTY else "")
         console.print(f"{counted(len(empty), 'image')} without detections: {shown}")
     if summary["per_category"]:
         table = Table("category", "detections")
         for name, count in summary["per_category"].items():
-            table.add_row(name, f"{count:,}")
+            table.add_row(rich_text(name), f"{count:,}")
         console.print(table)
     return 0

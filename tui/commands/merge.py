@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from tui.files import json_text
+from tui.text import visible
 from tui.units import counted
 
 COMMAND = "merge"
@@ -23,7 +24,7 @@ def execute(args) -> int:
 
     out = merge_files(args.files, args.out)
     if args.json:
-        print(json.dumps({"event": "done", "output": str(out), "shards": len(args.files)}))
+        print(json_text({"event": "done", "output": str(out), "shards": len(args.files)}))
     else:
-        print(f"merged {counted(len(args.files), 'shard')} into {out}")
+        print(visible(f"merged {counted(len(args.files), 'shard')} into {out}"))
     return 0

@@ -11,6 +11,7 @@ from tui.commands import discard_stdout, emit_event, report_error
 from tui.errors import UserError
 from tui.runs import events
 from tui.runs.shards import Shard
+from tui.text import markup, visible
 from tui.units import counted, human_rate
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def _follow_terminal(job: Job) -> events.Event:
         for event in _events_until_end(job):
             show_event(progress, task, event)
     if isinstance(event, events.Finished):
-        print(finished_line(job.request.model.name, event))
+        print(visible(finished_line(job.request.model.name, event)))
     return event
 
 
@@ -130,13 +131,13 @@ def show_event(progress: Progress, task: TaskID, event: events.Event) -> None:
     if isinstance(event, events.Started):
         progress.reset(task, total=event.total, completed=event.resumed)
     elif isinstance(event, events.Progress):
-        progress.update(task, completed=event.done, image=event.image)
+        progress.update(task, completed=event.done, image=markup(event.image))
         speed = next(t.speed for t in progress.tasks if t.id == task)
         progress.update(task, rate=human_rate(speed) if speed else "")
     elif isinstance(event, events.Warned):
-        console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
+        console.print(f"[yellow]warning:[/] {markup(event.message)}", highlight=False)
     elif isinstance(event, events.LogLine) and event.source != "stderr":
-        console.print(event.message, style="dim", highlight=False, markup=False)
+        console.print(visible(event.message), style="dim", highlight=False, markup=False)
 
 
 def progress_columns() -> tuple:

@@ -8,7 +8,6 @@ nothing fetched, so the file can be mailed or opened offline.
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +19,7 @@ from tui.evaluation.report import PaperTable, model_labels, paper_table, percent
 from tui.evaluation.results import METRICS
 from tui.evaluation.scoring import MATCHING_IOU
 from tui.files import write_atomically
+from tui.text import html as html_text
 from tui.units import counted
 
 PANEL_PIXELS = 320
@@ -51,7 +51,8 @@ figcaption { display: table-caption; caption-side: bottom; font-size: 12px; padd
 
 
 def _e(text) -> str:
-    return html.escape(str(text), quote=True)
+    """Every text of the page goes through here: tui.text.html, control characters shown, HTML escaped."""
+    return html_text(text)
 
 
 def _table_html(table: PaperTable) -> str:

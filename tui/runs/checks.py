@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
-
-import numpy as np
 
 from tui.config import Config
 from tui.downloads.sources import tree_path
 from tui.downloads.state import checkpoint_file
 from tui.downloads.validation import validate_model_file
 from tui.errors import UserError, require_folder
-from tui.predictions.formats import parse_meta
+from tui.predictions.formats import read_meta
 from tui.runs.request import RunRequest, SetupNeeded, interpreter_for, runner_model_file
 from tui.runs.runner_files import run_files
 from tui.runs.shards import list_images
@@ -68,7 +65,7 @@ def replaced_result(request: RunRequest, config: Config) -> str | None:
     output = request.output
     if not output.exists():
         return None
-    meta = _output_meta(output)
+    meta = read_meta(output)
     if meta is None:
         return f"{output} exists and is not a prediction file of this app's runs"
     model_file = runner_model_file(request.model, request.model_file or checkpoint_file(request.model, config))
@@ -84,15 +81,6 @@ def replaced_result(request: RunRequest, config: Config) -> str | None:
     images = meta.get("images")
     held = counted(images, "image") if isinstance(images, int) else "? images"
     return f"{output} holds another run's predictions for {held}: {' and '.join(other)}"
-
-
-def _output_meta(path: Path) -> dict | None:
-    """An output file's `meta`, read without unpickling anything; None when it has none."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return parse_meta(archive["meta"])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, AttributeError):
-        return None
 
 
 def _same_path(recorded, path: Path) -> bool:

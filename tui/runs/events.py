@@ -6,9 +6,10 @@ LogLine. `Job.events()` (process.py) yields them and ends with exactly one Finis
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from tui import outside_json
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def parse_line(line: str) -> Event:
     """One stdout line as an event; anything that is not a protocol event becomes a LogLine."""
     text = line.rstrip("\r\n")
     try:
-        raw = json.loads(text)
+        raw = outside_json.parse(text)
     except ValueError:
         raw = None
     try:

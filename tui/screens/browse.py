@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -21,10 +20,12 @@ from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
 from tui.errors import UserError
 from tui.evaluation.report import short_paths
+from tui.image_files import ImageRefused, decoded_rgb
 from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.render import export_png, render
 from tui.predictions.view import DetectionFilter, detection_rows, find_image, image_folders, image_of
 from tui.screens import NavEntry
+from tui.text import markup, notification
 from tui.units import counted
 from tui.widgets.browser.detections_table import DetectionsTable
 from tui.widgets.browser.file_bar import FileBar
@@ -203,7 +204,7 @@ class BrowseScreen(Screen):
         if event.slot in self._loading:
             self._progress[event.slot] = event.fraction
             self.progress_bar.update(progress=sum(self._progress.values()) / len(self._progress))
-            self.query_one("#load-stage", Static).update(f"{event.stage} {self.files[event.slot].name}")
+            self.query_one("#load-stage", Static).update(f"{markup(event.stage)} {markup(self.files[event.slot].name)}")
 
     @on(FileLoaded)
     def file_loaded(self, event: FileLoaded) -> None:
@@ -212,9 +213,9 @@ class BrowseScreen(Screen):
         self.sets[event.slot] = event.predictions
         self._loading.discard(event.slot)
         predictions = event.predictions
-        self.notify(f"{predictions.path.name}: {counted(len(predictions), 'image')}, "
-                    f"{counted(predictions.columns.scores.size, 'detection')} ({predictions.model or predictions.family})",
-                    timeout=4)
+        self.notify(notification(f"{predictions.path.name}: {counted(len(predictions), 'image')}, "
+                                 f"{counted(predictions.columns.scores.size, 'detection')} "
+                                 f"({predictions.model or predictions.family})"), timeout=4, markup=False)
         self._show_image_list()
         self._finish_loading_if_done()
 
@@ -224,7 +225,7 @@ class BrowseScreen(Screen):
             return
         self._loading.discard(event.slot)
         self.pictures[event.slot].show_placeholder("", event.message)
-        self.notify(event.message, severity="error", title="Cannot open")
+        self.notify(notification(event.message), severity="error", title="Cannot open", markup=False)
         self._finish_loading_if_done()
 
     def _is_current(self, slot: int, path: Path) -> bool:
@@ -312,9 +313,8 @@ class BrowseScreen(Screen):
         if found is None:
             return None, f"{name} not found (looked in {', '.join(str(f) for f in folders)})"
         try:
-            with PILImage.open(found) as opened:
-                return opened.convert("RGB"), ""
-        except (OSError, UnidentifiedImageError) as exc:
+            return decoded_rgb(found), ""
+        except (OSError, ImageRefused) as exc:
             return None, f"{found} cannot be read ({exc})"
 
     @on(PicturesDrawn)
@@ -356,6 +356,6 @@ class BrowseScreen(Screen):
                 tag = f"{stem}.{LABELS[slot]}" if stems.count(stem) > 1 else stem
                 written.append(str(export_png(drawn, folder / f"{Path(name).stem}.{tag}.png")))
         except UserError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", title="Export failed")
+            self.app.call_from_thread(self.notify, notification(exc), severity="error", title="Export failed", markup=False)
             return
-        self.app.call_from_thread(self.notify, "Exported " + ", ".join(written), timeout=6)
+        self.app.call_from_thread(self.notify, notification("Exported " + ", ".join(written)), timeout=6, markup=False)

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tui import catalog
 from tui.downloads import ModelFiles
 from tui.screens import NavEntry
+from tui.text import notification
 from tui.units import human_size
 from tui.widgets.confirm import Confirm
 from tui.widgets.models.dataset_line import DatasetLine
@@ -94,14 +95,15 @@ class ModelsScreen(Screen):
     @on(CacheOperations.Finished)
     def operation_finished(self, message: CacheOperations.Finished) -> None:
         self.busy.discard(message.model)
-        self.notify(message.summary, title=f"{message.model}: {message.action}")
+        self.notify(notification(message.summary), title=f"{message.model}: {message.action}", markup=False)
         self.operations.read_states()
 
     @on(CacheOperations.Failed)
     def operation_failed(self, message: CacheOperations.Failed) -> None:
         self.busy.discard(message.model)
         self.failures[message.model] = f"{message.action} failed"
-        self.notify(message.message, title=f"{message.model}: {message.action} failed", severity="error", timeout=15)
+        self.notify(notification(message.message), title=f"{message.model}: {message.action} failed", severity="error", timeout=15,
+                    markup=False)
         self.operations.read_states()
 
     def _start(self, action: str) -> str | None:

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label
 
 from tui.widgets.run.picker import PathPicker
+from tui.widgets.text_input import TextInput
 
 
 class PathField(Horizontal):
@@ -48,7 +49,7 @@ class PathField(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(self.label, classes="field-label")
-        yield Input(placeholder=self.placeholder, classes="path-input")
+        yield TextInput(placeholder=self.placeholder, classes="path-input")
         yield Button("Browse", classes="browse")
 
     @property
