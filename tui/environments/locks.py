@@ -173,18 +173,15 @@ def install(spec: EnvSpec, python: Path, context: StepContext, *, exact: bool) -
     context.line(f"{len(set(lock.pins) - from_conda)} packages from {spec.lock_file.name}"
                  + (f" ({', '.join(sorted(built_here))} built against the others)" if built_here else ""))
     with tempfile.TemporaryDirectory(prefix="fashionfail-install-") as work:
-        rest, whole = Path(work) / "before.txt", Path(work) / "lock.txt"
+        rest, last = Path(work) / "locked.txt", Path(work) / "built-against-them.txt"
         rest.write_text(lock.requirements(leave_out=from_conda | built_here), encoding="utf-8")
-        if exact:
-            whole.write_text(lock.requirements(), encoding="utf-8")
-            if built_here:  # what their build imports must be installed first
-                run_uv(context, [*uv, "install", *target, "--no-deps", "-r", str(rest)])
-            run_uv(context, [*uv, "sync", *target, *isolation, str(whole)])
-            return
-        run_uv(context, [*uv, "install", *target, "--no-deps", "-r", str(rest)])
+        if exact:  # the venv becomes the lock, less what is built against it (installed next)
+            run_uv(context, [*uv, "sync", *target, str(rest)])
+        else:
+            run_uv(context, [*uv, "install", *target, "--no-deps", "-r", str(rest)])
         if built_here:
-            whole.write_text(lock.requirements(only=built_here), encoding="utf-8")
-            run_uv(context, [*uv, "install", *target, "--no-deps", *isolation, "-r", str(whole)])
+            last.write_text(lock.requirements(only=built_here), encoding="utf-8")
+            run_uv(context, [*uv, "install", *target, "--no-deps", *isolation, "-r", str(last)])
 
 
 def run_uv(context: StepContext, argv: list[str], **kwargs) -> None:
