@@ -65,8 +65,8 @@ def state_of(spec: EnvSpec, prefix: Path | None) -> tuple[State, str]:
     markers = prefix / MARKERS
     try:
         if (markers / "out-of-date.json").is_file():
-            drifted = json.loads((markers / "out-of-date.json").read_text(encoding="utf-8"))
-            return State.OUT_OF_DATE, drifted.get("reason", "")
+            reason = outside_json.read_object(markers / "out-of-date.json").get("reason")
+            return State.OUT_OF_DATE, reason if isinstance(reason, str) else "unreadable marker out-of-date.json"
         if (markers / "broken.json").is_file():
             broken = outside_json.read_object(markers / "broken.json")
             reason, log = broken.get("reason"), broken.get("log")
