@@ -24,6 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui import outside_json
 from tui.environments.operation import StepContext, StepFailed
 from tui.environments.specs import EnvSpec
 from tui.errors import UserError
@@ -207,7 +208,9 @@ def drift(spec: EnvSpec, python: Path, *, exact: bool) -> list[str]:
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise StepFailed(f"uv pip list failed: {done.stderr.strip()[-300:]}")
-    installed = {canonical(item["name"]): item["version"] for item in json.loads(done.stdout or "[]")}
+    listed = outside_json.parse(done.stdout or "[]")
+    installed = {canonical(item["name"]): item["version"] for item in (listed if isinstance(listed, list) else [])
+                 if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("version"), str)}
     from_conda = set() if exact else {canonical(_name(line)) for line in spec.lock.from_conda}
     lines = []
     for name, version in lock.pins.items():
