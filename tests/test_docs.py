@@ -376,6 +376,17 @@ def evaluation(home: Path) -> Iterator[dict]:
     yield {}
 
 
+@setup
+def paper_edges(home: Path) -> Iterator[dict]:
+    """The four minimal cases of tests/paper_cases.py, each in its own folder: anns.json and one
+    prediction file per upstream format (amrcnn.npy, facere.npz, facere_plus.npz, fformer.npz)."""
+    from paper_cases import MINIMAL, minimal_case
+
+    for name in MINIMAL:
+        minimal_case(name).write(home / name)
+    yield {}
+
+
 def _object_array(records: list[dict]) -> np.ndarray:
     array = np.empty(len(records), dtype=object)
     array[:] = records

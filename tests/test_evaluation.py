@@ -10,6 +10,7 @@ from pycocotools.cocoeval import COCOeval
 from evaluation_data import perfect, predictions, write_annotations, write_facere_file
 from tui.errors import UserError
 from tui.evaluation import evaluate_predictions, load_ground_truth
+from tui.evaluation import scoring
 from tui.evaluation.evaluator import Evaluator
 
 SHIRT, TOP, SWEATER = 0, 1, 2
@@ -182,6 +183,10 @@ def test_a_mask_of_the_wrong_size_names_the_image(tmp_path):
     ('{"images": [], "annotations": [], "categories": []}', "no annotation of the 22 categories"),
     ('{"images": [], "categories": [], "annotations": [{"id": 1, "image_id": 1, "category_id": 0, "bbox": [0, 0, 1, 1],'
      ' "area": 1, "iscrowd": 0, "segmentation": "x"}]}', r"annotations\[0\] has a segmentation that is neither"),
+    # pycocotools ignores an object with any true iscrowd but reads 0.5 as not crowd in its IoUs;
+    # faster-coco-eval rounds it down: the two would disagree, and COCO knows only 0 and 1
+    ('{"images": [], "categories": [], "annotations": [{"id": 1, "image_id": 1, "category_id": 0, "bbox": [0, 0, 1, 1],'
+     ' "area": 1, "iscrowd": 0.5, "segmentation": [[0, 0, 1, 0, 1, 1]]}]}', r"annotations\[0\] has an iscrowd that is neither 0 nor 1"),
 ])
 def test_a_broken_annotation_file_is_one_line_naming_it(tmp_path, content, message):
     path = tmp_path / "bad.json"
@@ -192,17 +197,17 @@ def test_a_broken_annotation_file_is_one_line_naming_it(tmp_path, content, messa
 
 
 class CountingCOCOeval:
-    """Counts COCOeval.evaluate() calls: the cache must spare them."""
+    """Counts COCO evaluations (either engine): the cache must spare them."""
 
     def __init__(self, monkeypatch):
         self.calls = 0
-        original = COCOeval.evaluate
+        original = scoring.run_engine
 
-        def counted(evaluator):
+        def counted(*args, **kwargs):
             self.calls += 1
-            return original(evaluator)
+            return original(*args, **kwargs)
 
-        monkeypatch.setattr(COCOeval, "evaluate", counted)
+        monkeypatch.setattr(scoring, "run_engine", counted)
 
 
 def test_results_are_cached_beside_the_file_and_rerun_when_either_file_changes(tmp_path, monkeypatch):

@@ -14,7 +14,6 @@ from tui.catalog import category_name
 from tui.commands import main
 from tui.evaluation import load_ground_truth
 from tui.evaluation.conversion import to_coco_results
-from tui.evaluation.scoring import summarize
 from tui.predictions import load_predictions
 
 # The annotation file lists the images in another order than their names, so ids by position would be wrong.
@@ -45,6 +44,19 @@ def pycocotools_eval(anns, results, iou_type):
     return evaluator
 
 
+def weighted_means(evaluator, truth) -> dict:
+    """compute_map_weighted's five sums, written out as the paper's evaluate.py has them."""
+    precision, recall = evaluator.eval["precision"], evaluator.eval["recall"]
+    out = dict.fromkeys(("mAP_w", "mAP_w50", "mAP_w75", "mAR_w1", "mAR_w100"), 0)
+    for c, w in sorted(truth.weights.items()):
+        out["mAP_w"] += w * np.nanmean(precision[:, :, c, 0, 2])
+        out["mAP_w50"] += w * np.nanmean(precision[0, :, c, 0, 2])
+        out["mAP_w75"] += w * np.nanmean(precision[5, :, c, 0, 2])
+        out["mAR_w1"] += w * np.nanmean(recall[:, c, 0, 0])
+        out["mAR_w100"] += w * np.nanmean(recall[:, c, 0, 2])
+    return out
+
+
 @pytest.mark.parametrize("model", list(MODELS))
 def test_the_coco_export_scored_by_pycocotools_equals_eval(case, capsys, tmp_path, model):
     anns, files = case
@@ -57,16 +69,19 @@ def test_the_coco_export_scored_by_pycocotools_equals_eval(case, capsys, tmp_pat
     truth = load_ground_truth(anns)
     for iou_type in ("bbox", "segm"):
         from_export = pycocotools_eval(anns, str(out), iou_type)
-        weighted, categories, _ = summarize(from_export, truth)
+        weighted = weighted_means(from_export, truth)
         for key, value in weighted.items():
             assert value == by_type[iou_type][key], (iou_type, key)
-        assert [c.ap for c in categories] == [c["ap"] for c in by_type[iou_type]["per_category"]]
+        precision = from_export.eval["precision"][:, :, :, 0, 2]
+        aps = [float(p[p > -1].mean()) if (p > -1).any() else None for p in np.moveaxis(precision, 2, 0)]
+        assert aps == [c["ap"] for c in by_type[iou_type]["per_category"]]
         direct = to_coco_results(load_predictions(files[model]).images, truth, iou_type).detections
         assert np.array_equal(from_export.eval["precision"], pycocotools_eval(anns, direct, iou_type).eval["precision"])
     ids = {image["file_name"]: image["id"] for image in json.loads(anns.read_text())["images"]}
     first = MODELS[model][0]
     mine = [d for d in exported if d["image_id"] == ids[first.image_file]]
-    assert [d["category_id"] for d in mine] == [c for c in first.category_ids.tolist() if c < 27]
+    by_score = np.argsort(-first.scores, kind="stable")  # the original's order within an image: best score first
+    assert [d["category_id"] for d in mine] == [c for c in first.category_ids[by_score].tolist() if c < 27]
     assert all(isinstance(d["segmentation"]["counts"], str) and len(d["bbox"]) == 4 for d in exported)
 
 
@@ -75,10 +90,11 @@ def test_the_coco_export_fields_are_what_loadres_takes(case, capsys, tmp_path):
     out = tmp_path / "fformer.json"
     printed = export(capsys, files["fformer-swin"], "--format", "coco", "--out", out, "--anns", anns)
     exported = json.loads(out.read_text())
-    # a.jpg is image 3 in the annotation file; fformer-swin saw a shirt there at x 18..58, y 10..50, score 0.8
-    assert exported[0] == {"image_id": 3, "category_id": 0, "bbox": [18.0, 10.0, 40.0, 40.0],
-                           "score": pytest.approx(0.8), "segmentation": exported[0]["segmentation"]}
-    assert exported[0]["segmentation"]["size"] == [100, 100]
+    # a.jpg is image 3 in the annotation file; fformer-swin saw a shirt there at x 18..58, y 10..50, score 0.8.
+    # The original sorts by image file, then score, both descending: a.jpg comes last
+    assert exported[-1] == {"image_id": 3, "category_id": 0, "bbox": [18.0, 10.0, 40.0, 40.0],
+                            "score": pytest.approx(0.8), "segmentation": exported[-1]["segmentation"]}
+    assert exported[-1]["segmentation"]["size"] == [100, 100]
     assert "note: 1 detection(s) of categories outside 0..26 left out" in printed  # the sleeve
 
 

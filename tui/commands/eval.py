@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.commands import output_console
-from tui.commands.options import add_annotation_options, add_family_option, annotations_path
+from tui.commands.options import add_annotation_options, add_engine_option, add_family_option, annotations_path
 from tui.files import json_text
 from tui.text import markup, rich_text
 
@@ -32,6 +32,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--iou", choices=(*IOU_TYPES, "both"), default="both",
                         help="evaluate boxes (bbox), masks (segm) or both (default)")
     add_family_option(parser)
+    add_engine_option(parser)
+    parser.add_argument("--corrected-means", action="store_true",
+                        help="leave COCOeval's -1 cells (weighted categories with only crowd objects) out of the "
+                        "weighted means instead of the paper's np.nanmean over them; labelled as not the paper's")
     parser.add_argument("--per-category", action="store_true", help="also print AP and TP/FP/FN per category")
     parser.add_argument("--json", action="store_true",
                         help="one JSON object with a `results` list, one entry per file and IoU type")
@@ -40,17 +44,21 @@ def add_arguments(parser) -> None:
 _HOLDS = {"bbox": "boxes", "segm": "masks"}
 
 
-def _summary_table(evaluations: list[Evaluation], annotations: Path, iou_types: tuple[str, ...]) -> Table:
+def _summary_table(evaluations: list[Evaluation], annotations: Path, iou_types: tuple[str, ...],
+                   corrected: bool = False) -> Table:
     from rich.table import Table
 
     from tui.evaluation import METRICS
     from tui.evaluation.report import box_mask_rows
 
     holds = _HOLDS[iou_types[0]] if len(iou_types) == 1 else "box | mask"
-    table = Table("model", "file", title=f"{markup(annotations.name)}: weighted over 22 categories, {holds}, %")
+    means = ", CORRECTED means" if corrected else ""
+    table = Table("model", "file", title=f"{markup(annotations.name)}: weighted over 22 categories, {holds}, %{means}")
+    if corrected:
+        table.caption = "not the paper's numbers: COCOeval's -1 cells left out of the weighted means"
     for _, heading in METRICS:
         table.add_column(heading, justify="center")
-    for model, label, cells in box_mask_rows(evaluations):
+    for model, label, cells in box_mask_rows(evaluations, corrected=corrected):
         table.add_row(rich_text(model), rich_text(label), *(_cell_text(cell, iou_types) for cell in cells))
     return table
 
@@ -71,8 +79,11 @@ def _category_table(evaluation: Evaluation) -> Table:
     table = Table("id", "category", "weight", "AP", "AP50", "AP75", "TP", "FP", "FN",
                   title=f"{markup(Path(evaluation.file).name)} ({evaluation.iou_type}): per category, TP/FP/FN at IoU 0.5")
     for c in evaluation.per_category:
+        fp = f"({c.not_counted})" if c.not_counted else str(c.false_positives)
         table.add_row(str(c.category_id), rich_text(c.name), f"{c.weight:.3f}", percent(c.ap), percent(c.ap50),
-                      percent(c.ap75), str(c.true_positives), str(c.false_positives), str(c.false_negatives))
+                      percent(c.ap75), str(c.true_positives), fp, str(c.false_negatives))
+    if any(c.not_counted for c in evaluation.per_category):
+        table.caption = "(N): detections of a category with no annotated object; the paper counts them nowhere"
     return table
 
 
@@ -92,12 +103,19 @@ def execute(args) -> int:
         for path in args.files:
             show = (lambda fraction, stage, name=path.name: status.update(f"{name}: {stage} {fraction:.0%}")) \
                 if status else None
-            evaluations += evaluator.evaluate(path, iou_types, family=args.family, on_progress=show)
+            evaluations += evaluator.evaluate(path, iou_types, family=args.family, on_progress=show,
+                                              engine=args.engine)
     if args.json:
-        print(json_text({"annotations": str(annotations), "results": [e.as_json() for e in evaluations]}))
+        print(json_text({"annotations": str(annotations),
+                         "results": [e.as_json(corrected=args.corrected_means) for e in evaluations]}))
         return 0
+    err = Console(stderr=True)
+    for evaluation in evaluations:
+        for warning in evaluation.warnings:
+            err.print(f"[yellow]warning: {markup(Path(evaluation.file).name)} ({evaluation.iou_type}): "
+                      f"{markup(warning)}[/]", highlight=False, soft_wrap=True)
     out = output_console()
-    out.print(_summary_table(evaluations, annotations, iou_types))
+    out.print(_summary_table(evaluations, annotations, iou_types, args.corrected_means))
     for by_type in by_file(evaluations).values():
         evaluation = next(iter(by_type.values()))
         for note in coverage_notes(evaluation):

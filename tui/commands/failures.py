@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tui.catalog import category_name
 from tui.commands import output_console
-from tui.commands.options import add_annotation_options, add_family_option, annotations_path
+from tui.commands.options import add_annotation_options, add_engine_option, add_family_option, annotations_path
 from tui.errors import UserError
 from tui.files import json_text
 from tui.text import markup, rich_text
@@ -39,6 +39,7 @@ def add_arguments(parser) -> None:
                         help=f"only detections scoring at least X count, as finds and as false positives "
                         f"(default {DEFAULT_MIN_SCORE}; 0 counts every detection, as eval does)")
     add_family_option(parser)
+    add_engine_option(parser)
     parser.add_argument("--top", type=int, default=10, metavar="N",
                         help="images with the most false positives listed per model, and rows per list in the "
                         "text output (default 10; --json lists every object)")
@@ -80,14 +81,20 @@ def _category_table(cases: FailureCases) -> Table:
     from rich.table import Table
 
     table = Table("id", "category", "objects", "missed by all", "some miss",
-                  title="Per category; per model: objects found · false positives", title_justify="left")
+                  title="Per category; per model: objects found · false positives (+N not counted: none annotated)",
+                  title_justify="left")
     for label in cases.labels:
         table.add_column(rich_text(label), justify="center")
     for category_id, counts in cases.per_category().items():
         table.add_row(str(category_id), rich_text(category_name(category_id)), str(counts["objects"]), str(counts["missed_by_all"]),
                       str(counts["disagreements"]),
-                      *(f"{counts['found'][m]} · {counts['false_positives'][m]}" for m in cases.labels))
+                      *(_found_and_false(counts, m) for m in cases.labels))
     return table
+
+
+def _found_and_false(counts: dict, label: str) -> str:
+    text = f"{counts['found'][label]} · {counts['false_positives'][label]}"
+    return f"{text} +{counts['not_counted'][label]}" if counts["not_counted"][label] else text
 
 
 def _print(cases: FailureCases, top: int) -> None:
@@ -129,7 +136,8 @@ def execute(args) -> int:
                              on_progress=lambda i, f: show(f"{args.files[i].name}: reading {f:.0%}"))
         show("matching")
         cases = find_failures(models, evaluator.truth, args.iou, args.min_score,
-                              on_progress=lambda done: show(f"matched {done} of {counted(len(models), 'model')}"))
+                              on_progress=lambda done: show(f"matched {done} of {counted(len(models), 'model')}"),
+                              engine=args.engine)
     if args.json:
         print(json_text(cases.as_json(top=args.top)))
     else:

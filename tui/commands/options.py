@@ -28,3 +28,11 @@ def add_family_option(parser, files: str = "the files") -> None:
     parser.add_argument("--family", choices=FAMILY_CHOICES, metavar="NAME",
                         help=f"read {files} as this family or model (e.g. facere+) instead of detecting it: "
                         + ", ".join(FAMILY_CHOICES))
+
+
+def add_engine_option(parser) -> None:
+    from tui.evaluation.engines import DEFAULT_ENGINE, ENGINES
+
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                        help=f"the COCO evaluation engine (default {DEFAULT_ENGINE}; pycocotools is the reference, "
+                        "faster-coco-eval its C++ port, equal to it)")

@@ -17,7 +17,8 @@ from tui import outside_json
 from tui.evaluation.results import Evaluation
 from tui.files import json_text, write_atomically
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the paper's counts and means (COCOeval2, compute_map_weighted), float64 files kept float64."""
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,12 @@ class CacheKey:
     iou_type: str
     family: str
     """The --family the file was read with; empty for detected from the file."""
+    engine: str = ""
+    """The evaluation engine (tui.evaluation.engines), so that asking for the other one runs it."""
 
     def path_beside(self, predictions: Path) -> Path:
-        text = f"{FORMAT_VERSION}:{self.predictions_sha256}:{self.annotations_sha256}:{self.iou_type}:{self.family}"
+        text = (f"{FORMAT_VERSION}:{self.predictions_sha256}:{self.annotations_sha256}:{self.iou_type}:{self.family}"
+                f":{self.engine}")
         short = hashlib.sha256(text.encode()).hexdigest()[:12]
         return predictions.with_name(f"{predictions.name}.eval-{short}.json")
 

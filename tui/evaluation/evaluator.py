@@ -8,6 +8,8 @@ from pathlib import Path
 from tui import paths
 from tui.errors import UserError, require_file
 from tui.evaluation import cache
+from tui.evaluation.engines import DEFAULT_ENGINE
+from tui.evaluation.conversion import to_coco_results
 from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
 from tui.evaluation.results import Evaluation
 from tui.evaluation.scoring import evaluate_predictions
@@ -50,25 +52,32 @@ class Evaluator:
         return self._truth
 
     def evaluate(self, predictions: Path, iou_types: Sequence[str] = ("bbox", "segm"), family: str | None = None,
-                 on_progress: StageProgress | None = None) -> list[Evaluation]:
+                 on_progress: StageProgress | None = None, engine: str | None = None) -> list[Evaluation]:
         """One Evaluation per IoU type, in the order asked; UserError when a file cannot be evaluated."""
         report = on_progress or (lambda fraction, stage: None)
         predictions = Path(predictions)
         require_file(predictions)
         report(0.0, "hashing")
         digest = sha256_of(predictions)
-        keys = {t: cache.CacheKey(digest, self._annotations_sha256, t, family or "") for t in iou_types}
+        engine = engine or DEFAULT_ENGINE
+        keys = {t: cache.CacheKey(digest, self._annotations_sha256, t, family or "", engine) for t in iou_types}
         found = {t: cache.read(predictions, key, self.annotations) for t, key in keys.items()}
         if all(found.values()):
             return [found[t] for t in iou_types]
         truth = self.truth
         prediction_set = load_predictions(predictions, family=family, on_progress=lambda f, _: report(f, "loading"))
         model = prediction_set.model or prediction_set.family
-        for iou_type, evaluation in found.items():
-            if evaluation is not None:
-                continue
+        missing = [t for t, evaluation in found.items() if evaluation is None]
+        results = None
+        if "segm" in missing and "bbox" in missing and truth.has_masks:  # converted once: the masks' results serve boxes too
+            try:
+                results = to_coco_results(prediction_set.images, truth, "segm")
+            except UserError as exc:
+                raise UserError(f"{predictions}: {exc}", hint=exc.hint) from None
+        for iou_type in missing:
             evaluation = evaluate_predictions(prediction_set.images, truth, iou_type, file=str(predictions),
-                                              model=model, on_progress=lambda f, t=iou_type: report(f, t))
+                                              model=model, on_progress=lambda f, t=iou_type: report(f, t),
+                                              engine=engine, results=results)
             cache.write(predictions, keys[iou_type], evaluation)
             found[iou_type] = evaluation
         return [found[t] for t in iou_types]

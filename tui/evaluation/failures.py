@@ -4,14 +4,16 @@ the images with the most false positives, each per category.
 Matching is COCOeval's own at IoU 0.5 (area all, 100 detections per image and category, greedy by
 score), on the same COCO results and categories 0..26 that `eval` scores. Only detections scoring at
 least `min_score` take part: with 0 every detection counts and the found/missed/false-positive
-counts equal `eval`'s TP/FN/FP; the default 0.5 asks what a model shows at a usual threshold.
+counts equal `eval`'s TP/FN/FP. As in the paper's counts, detections of a category with no annotated
+object (none at all, or only crowd) are no false positives: they are listed apart, as `not_counted`.
+The default `min_score` 0.5 asks what a model shows at a usual threshold.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.catalog import FASHIONFAIL_CATEGORY_IDS, category_name
@@ -19,7 +21,8 @@ from tui.errors import UserError
 from tui.evaluation.conversion import to_coco_results
 from tui.evaluation.ground_truth import GroundTruth
 from tui.evaluation.report import model_labels
-from tui.evaluation.scoring import MATCHING_IOU, matches_at_iou50, run_cocoeval
+from tui.evaluation.engines import DEFAULT_ENGINE
+from tui.evaluation.scoring import MATCHING_IOU, run_cocoeval
 from tui.predictions import PredictionSet, load_predictions
 
 DEFAULT_MIN_SCORE = 0.5
@@ -78,14 +81,23 @@ class ImageFalsePositives:
     count: int
     by_category: dict[int, int]
     """Category id -> false positives of it on this image."""
+    not_counted: dict[int, int] = field(default_factory=dict)
+    """Category id -> detections on this image of a category with no annotated object in the whole
+    annotation file: not false positives in the paper's counts."""
 
     def kinds(self) -> str:
-        """`pants 2, shirt, blouse 1`: the categories seen that are not there, the most first."""
-        return ", ".join(f"{category_name(c)} {n}" for c, n in sorted(self.by_category.items(), key=lambda i: -i[1]))
+        """`pants 2, shirt, blouse 1`: the categories seen that are not there, the most first; then
+        `(not annotated anywhere: cape 1)` for detections the paper does not count."""
+        text = ", ".join(f"{category_name(c)} {n}" for c, n in sorted(self.by_category.items(), key=lambda i: -i[1]))
+        if self.not_counted:
+            apart = ", ".join(f"{category_name(c)} {n}" for c, n in sorted(self.not_counted.items(), key=lambda i: -i[1]))
+            text = f"{text} (not annotated anywhere: {apart})" if text else f"not annotated anywhere: {apart}"
+        return text
 
     def as_json(self) -> dict:
         return {"image": self.image, "false_positives": self.count,
-                "by_category": {category_name(c): n for c, n in sorted(self.by_category.items())}}
+                "by_category": {category_name(c): n for c, n in sorted(self.by_category.items())},
+                "not_counted": {category_name(c): n for c, n in sorted(self.not_counted.items())}}
 
 
 @dataclass(frozen=True)
@@ -123,14 +135,15 @@ class FailureCases:
         return [o for o in self.objects if o.found_by and o.missed_by]
 
     def per_category(self) -> dict[int, dict]:
-        """Category id -> objects, missed by all, disagreements, found and false positives per model;
-        categories with neither objects nor false positives left out."""
+        """Category id -> objects, missed by all, disagreements, found, false positives and detections
+        not counted (no annotated object) per model; categories with none of these left out."""
         table: dict[int, dict] = {}
 
         def row(category_id: int) -> dict:
             return table.setdefault(category_id, {
                 "objects": 0, "missed_by_all": 0, "disagreements": 0,
-                "found": dict.fromkeys(self.labels, 0), "false_positives": dict.fromkeys(self.labels, 0)})
+                "found": dict.fromkeys(self.labels, 0), "false_positives": dict.fromkeys(self.labels, 0),
+                "not_counted": dict.fromkeys(self.labels, 0)})
 
         for obj in self.objects:
             counts = row(obj.category_id)
@@ -143,6 +156,8 @@ class FailureCases:
             for image in images:
                 for category_id, count in image.by_category.items():
                     row(category_id)["false_positives"][label] += count
+                for category_id, count in image.not_counted.items():
+                    row(category_id)["not_counted"][label] += count
         return dict(sorted(table.items()))
 
     def as_json(self, top: int = 10) -> dict:
@@ -166,8 +181,9 @@ def _without(record: dict, *keys: str) -> dict:
     return {k: v for k, v in record.items() if k not in keys}
 
 
-def _match(model: ModelPredictions, truth: GroundTruth, iou_type: str, min_score: float):
-    """(annotation ids found, {image id: Counter(category id -> false positives)}, coverage) for one model."""
+def _match(model: ModelPredictions, truth: GroundTruth, iou_type: str, min_score: float, engine: str):
+    """(annotation ids found, {image id: Counter(category id -> false positives)}, {image id: Counter(category
+    id -> detections not counted)}, coverage) for one model."""
     try:
         results = to_coco_results(model.predictions.images, truth, iou_type)
     except UserError as exc:
@@ -175,12 +191,18 @@ def _match(model: ModelPredictions, truth: GroundTruth, iou_type: str, min_score
     detections = [d for d in results.detections if d["score"] >= min_score]
     found: set[int] = set()
     false_positives: dict[int, Counter] = {}
-    for cell in matches_at_iou50(run_cocoeval(truth, detections, iou_type, matching_only=True)):
+    not_counted: dict[int, Counter] = {}
+    run = run_cocoeval(truth, detections, iou_type, matching_only=True, engine=engine)
+    annotated = run.annotated_categories()
+    for cell in run.cells:
         found.update(cell.found)
-        if cell.false_positives:
+        if cell.category_id not in annotated:
+            if cell.detection_ids:
+                not_counted.setdefault(cell.image_id, Counter())[cell.category_id] += len(cell.detection_ids)
+        elif cell.false_positives:
             false_positives.setdefault(cell.image_id, Counter())[cell.category_id] += cell.false_positives
     coverage = ModelCoverage(model.label, str(model.file), len(detections), results.not_in_predictions)
-    return found, false_positives, coverage
+    return found, false_positives, not_counted, coverage
 
 
 def _objects(truth: GroundTruth) -> list[dict]:
@@ -193,7 +215,7 @@ def _objects(truth: GroundTruth) -> list[dict]:
 
 def find_failures(models: Sequence[ModelPredictions], truth: GroundTruth, iou_type: str = "bbox",
                   min_score: float = DEFAULT_MIN_SCORE,
-                  on_progress: Callable[[int], None] | None = None) -> FailureCases:
+                  on_progress: Callable[[int], None] | None = None, engine: str = DEFAULT_ENGINE) -> FailureCases:
     """Match every model against the annotations and collect the failure cases; on_progress(models done)."""
     if not models:
         raise UserError("no prediction files given")
@@ -202,10 +224,11 @@ def find_failures(models: Sequence[ModelPredictions], truth: GroundTruth, iou_ty
                         "so masks cannot be compared", hint="use --iou bbox")
     found_by_model, false_positives, coverage = {}, {}, []
     for done, model in enumerate(models, start=1):
-        found, per_image, covered = _match(model, truth, iou_type, min_score)
+        found, per_image, apart, covered = _match(model, truth, iou_type, min_score, engine)
         found_by_model[model.label] = found
-        images = [ImageFalsePositives(truth.file_name(image_id), sum(counts.values()), dict(counts))
-                  for image_id, counts in per_image.items()]
+        images = [ImageFalsePositives(truth.file_name(image_id), sum(per_image.get(image_id, {}).values()),
+                                      dict(per_image.get(image_id, {})), dict(apart.get(image_id, {})))
+                  for image_id in per_image.keys() | apart.keys()]
         false_positives[model.label] = tuple(sorted(images, key=lambda i: (-i.count, i.image)))
         coverage.append(covered)
         if on_progress:

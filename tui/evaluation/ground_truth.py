@@ -82,6 +82,8 @@ def _check(path: Path, dataset) -> None:
             raise _bad(path, f"annotations[{index}] has a bbox that is not [x, y, w, h]")
         if not (_is_number(annotation["area"]) and _is_number(annotation["iscrowd"])):
             raise _bad(path, f"annotations[{index}] has an area or iscrowd that is not a number")
+        if annotation["iscrowd"] not in (0, 1):  # pycocotools and faster-coco-eval read other values apart
+            raise _bad(path, f"annotations[{index}] has an iscrowd that is neither 0 nor 1")
         if "segmentation" not in annotation:  # box-only annotations: masks are then refused where compared
             continue
         segmentation = annotation["segmentation"]

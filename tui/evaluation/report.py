@@ -34,13 +34,15 @@ def short_paths(files: Sequence[str]) -> list[str]:
     return [_distinguishing_tail(file, [other for other in files if other != file]) for file in files]
 
 
-def box_mask_rows(evaluations: Iterable[Evaluation]) -> list[tuple[str, str, list[Cell]]]:
-    """(model, file label, [(box, mask) for each of the paper's metrics]); None where that IoU type was not run."""
+def box_mask_rows(evaluations: Iterable[Evaluation], corrected: bool = False) -> list[tuple[str, str, list[Cell]]]:
+    """(model, file label, [(box, mask) for each of the paper's metrics]); None where that IoU type was not run.
+    With `corrected`, the corrected means (see Evaluation.corrected) instead of the paper's."""
     grouped = by_file(evaluations)
     rows = []
     for (file, by_type), label in zip(grouped.items(), short_paths(list(grouped))):
         box, mask = by_type.get("bbox"), by_type.get("segm")
-        cells = [(box.metric(key) if box else None, mask.metric(key) if mask else None) for key, _ in METRICS]
+        cells = [(box.metric(key, corrected) if box else None, mask.metric(key, corrected) if mask else None)
+                 for key, _ in METRICS]
         rows.append(((box or mask).model, label, cells))
     return rows
 

@@ -26,10 +26,13 @@ class CategoryResult:
     ap50: float | None
     ap75: float | None
     true_positives: int
-    """Detections matched to an annotation at IoU 0.5."""
+    """Detections matched to an annotation at IoU 0.5 (the paper's COCOeval2 counts, as are the next two)."""
     false_positives: int
     false_negatives: int
     annotated: int
+    not_counted: int = 0
+    """Detections of this category when it has no annotated object: COCOeval2 skips such a category
+    before counting, so they are in no count above."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,16 @@ class Evaluation:
     """Annotated images without predictions: evaluated, their objects count as missed (as the original does)."""
     model: str = ""
     """The model (or family) whose conventions the file was read with; empty when not known."""
+    corrected: dict[str, float] = field(default_factory=dict)
+    """The five metrics with COCOeval's -1 cells left out of the means (METRICS keys); opt-in, not the paper's."""
+    empty_weighted_categories: tuple[int, ...] = ()
+    """Weighted categories with no annotated object (only crowd): their -1 cells enter the paper's means."""
+    warnings: tuple[str, ...] = ()
     from_cache: bool = field(default=False, compare=False)
 
-    def metric(self, key: str) -> float:
-        return getattr(self, key)
+    def metric(self, key: str, corrected: bool = False) -> float:
+        """The paper's value of a metric, or with `corrected` the value with -1 cells left out."""
+        return self.corrected[key] if corrected else getattr(self, key)
 
     def worst_images(self, by: str, count: int = 10) -> list[ImageErrors]:
         """The images with the most `false_positives` or `missed`, ties by the other count, then name; zeros left out."""
@@ -72,9 +81,12 @@ class Evaluation:
         ranked = sorted(self.image_errors, key=lambda e: (-getattr(e, by), -getattr(e, other), e.image_file))
         return [e for e in ranked if getattr(e, by) > 0][:count]
 
-    def as_json(self, worst: int = 10) -> dict:
+    def as_json(self, worst: int = 10, corrected: bool = False) -> dict:
+        """The `eval --json` entry; with `corrected`, the metrics are the corrected means and `means` says so."""
         out = {"file": self.file, "model": self.model, "annotations": self.annotations, "iou_type": self.iou_type}
-        out.update({key: self.metric(key) for key, _ in METRICS})
+        out.update({key: self.metric(key, corrected) for key, _ in METRICS})
+        out["means"] = "corrected (-1 cells left out)" if corrected else "paper"
+        out["warnings"] = list(self.warnings)
         out["per_category"] = [asdict(c) for c in self.per_category]
         out["images_evaluated"] = self.images_evaluated
         out["detections"] = self.detections
@@ -98,4 +110,6 @@ class Evaluation:
         data["image_errors"] = tuple(ImageErrors(**e) for e in data["image_errors"])
         data["not_in_annotations"] = tuple(data["not_in_annotations"])
         data["not_in_predictions"] = tuple(data["not_in_predictions"])
+        data["empty_weighted_categories"] = tuple(data.get("empty_weighted_categories", ()))
+        data["warnings"] = tuple(data.get("warnings", ()))
         return cls(**data)

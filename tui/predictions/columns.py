@@ -31,11 +31,11 @@ class Columns:
     image_offsets: np.ndarray
     """int64 [I+1]."""
     boxes: np.ndarray
-    """float32 [D, 4]; xyxy pixels once normalized, the file's layout in RawColumns."""
+    """float32 or float64 [D, 4] (see file_float_dtype); xyxy pixels once normalized, the file's layout in RawColumns."""
     classes: np.ndarray
     """int64 [D]; category ids 0..45 once normalized, the file's class numbers in RawColumns."""
     scores: np.ndarray
-    """float32 [D]."""
+    """float32 or float64 [D] (see file_float_dtype)."""
     mask_sizes: np.ndarray
     """int32 [D, 2], (height, width); (0, 0) where a detection has no mask."""
     mask_offsets: np.ndarray
@@ -71,6 +71,21 @@ class RawColumns(Columns):
     """The dtype the file stored classes in (fformer writes int32)."""
 
 
+def _numbers(values) -> np.ndarray:
+    """A record's boxes or scores as numbers in the file's own type: float32 and float64 as stored
+    (the paper's conversion computes in the stored type), any other numbers as float64."""
+    array = np.asarray(values)
+    if array.dtype == np.float32 or array.dtype == np.float64:
+        return array
+    return np.asarray(array, dtype=np.float64)
+
+
+def file_float_dtype(arrays: list[np.ndarray]) -> type:
+    """float32 when every non-empty record stores float32, else float64: a float64 file stays float64,
+    as the paper's code keeps it (an empty record's dtype says nothing: writers default it to float64)."""
+    return np.float32 if all(a.dtype == np.float32 for a in arrays if a.size) else np.float64
+
+
 def decode_mask(rle: dict) -> np.ndarray:
     """A pycocotools RLE as a bool [h, w] array, checked first and built with numpy (pycocotools' own
     decode writes as many pixels as the runs say). UserError for a malformed RLE."""
@@ -103,7 +118,7 @@ def mask_error(image_offsets: np.ndarray, row: int, reason: str) -> UserError:
 
 
 _DETECTION_BYTES = 16 + 8 + 4 + 8 + 8
-"""What one detection takes in the columns: box, class, score, mask size and offset."""
+"""What one detection takes in the columns: box, class, score, mask size and offset (float32 box and score)."""
 
 
 class _Allowance:
@@ -148,14 +163,14 @@ def records_to_columns(records, *, limit: int, on_progress: Callable[[float], No
             keys = ", ".join(repr(key)[:40] for key in list(record)[:10])
             raise _record_error(index, f"lacks {', '.join(missing)} (has {keys or 'no keys'})")
         try:
-            box = np.asarray(record["boxes"], dtype=np.float32).reshape(-1, 4)
+            box = _numbers(record["boxes"]).reshape(-1, 4)
             cls = np.asarray(record["classes"]).reshape(-1)
-            score = np.asarray(record["scores"], dtype=np.float32).reshape(-1)
+            score = _numbers(record["scores"]).reshape(-1)
         except (ValueError, TypeError, OverflowError) as exc:
             raise _record_error(index, f"boxes, classes or scores are not numeric arrays ({described(exc)})") from None
         if not (len(box) == len(cls) == len(score)):
             raise _record_error(index, f"{len(box)} boxes, {len(cls)} classes and {len(score)} scores")
-        allowance.spend(len(score) * _DETECTION_BYTES)
+        allowance.spend(len(score) * (_DETECTION_BYTES + 4 * (box.itemsize - 4) + score.itemsize - 4))
         if cls.dtype.kind == "f" and np.all(np.mod(cls, 1) == 0):
             cls = cls.astype(np.int64)
         elif cls.dtype.kind not in "iu":
@@ -198,9 +213,9 @@ def records_to_columns(records, *, limit: int, on_progress: Callable[[float], No
     return RawColumns(
         image_names=np.array(names, dtype=str) if names else np.zeros(0, dtype="<U1"),
         image_offsets=image_offsets,
-        boxes=np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32),
+        boxes=np.concatenate(boxes, dtype=file_float_dtype(boxes)) if boxes else np.zeros((0, 4), np.float32),
         classes=np.concatenate(classes) if classes else np.zeros(0, np.int64),
-        scores=np.concatenate(scores) if scores else np.zeros(0, np.float32),
+        scores=np.concatenate(scores, dtype=file_float_dtype(scores)) if scores else np.zeros(0, np.float32),
         mask_sizes=mask_sizes,
         mask_offsets=mask_offsets,
         mask_counts=mask_counts,

@@ -156,6 +156,6 @@ def normalize(raw: RawColumns, conventions: Conventions) -> Columns:
                         hint=f"choose the family with --family ({', '.join(FAMILY_CHOICES)})")
     return Columns(
         image_names=raw.image_names, image_offsets=raw.image_offsets,
-        boxes=np.ascontiguousarray(boxes, dtype=np.float32), classes=table[index],
+        boxes=np.ascontiguousarray(boxes), classes=table[index],
         scores=raw.scores, mask_sizes=raw.mask_sizes, mask_offsets=raw.mask_offsets, mask_counts=raw.mask_counts,
     )

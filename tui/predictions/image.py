@@ -16,11 +16,11 @@ class ImagePredictions:
     image_file: str
     """The image's basename (tar member paths and directories stripped)."""
     boxes: np.ndarray
-    """float32 [N, 4], xyxy, original-image pixels."""
+    """float32 [N, 4], xyxy, original-image pixels; float64 where the file stores float64."""
     category_ids: np.ndarray
     """int64 [N], Fashionpedia category ids 0..45."""
     scores: np.ndarray
-    """float32 [N]."""
+    """float32 [N]; float64 where the file stores float64."""
     masks: list[dict] = field(default_factory=list)
     """N pycocotools RLEs {size: [h, w], counts: bytes}; decoded only where needed."""
 

@@ -20,8 +20,9 @@ from tui import outside_json, paths
 from tui.files import json_text, replaced_atomically
 from tui.predictions.columns import Columns
 
-VERSION = 2
-"""2: masks' sizes and form checked (tui.predictions.rle) before the index is written; older ones are rebuilt."""
+VERSION = 3
+"""2: masks' sizes and form checked (tui.predictions.rle) before the index is written; 3: float64 boxes and
+scores kept as float64 (2 made them float32); older ones are rebuilt."""
 MAX_SIZE_RATIO = 16
 """An index larger than this many times its file (plus INDEX_SLACK) is not kept in the cache."""
 INDEX_SLACK = 16 << 20

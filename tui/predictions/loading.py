@@ -31,6 +31,10 @@ class ImageSequence(Sequence):
     def __init__(self, columns: Columns):
         self._columns = columns
 
+    @property
+    def columns(self) -> Columns:
+        return self._columns
+
     def __len__(self) -> int:
         return len(self._columns.image_names)
 
