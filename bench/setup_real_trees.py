@@ -230,22 +230,25 @@ def main() -> int:
             trees[name] = {"path": str(root / "trees" / name), "commit": commit, "missing": missing}
         if "amrcnn" in families:
             print("amrcnn (Python 3.9, TensorFlow 2.11)")
-            python = set_up_amrcnn(root, find_python("3.9", args.python39), logs)
+            base39 = find_python("3.9", args.python39)
+            python = set_up_amrcnn(root, base39, logs)
             checkpoint = root / "checkpoints" / "amrcnn-r50-fpn" / "model.ckpt"
             make_checkpoint(python, "amrcnn", ["--source", trees["tpu"]["path"], "--config", AMRCNN_CONFIG,
                                                "--output", checkpoint],
                             checkpoint.with_name("model.ckpt.index"), logs / "checkpoint-amrcnn.log")
-            manifest["amrcnn"] = {"python": str(python), "model": "amrcnn-r50-fpn", "config": AMRCNN_CONFIG,
-                                  "checkpoint": str(checkpoint)}
+            manifest["amrcnn"] = {"python": str(python), "base_python": str(base39), "model": "amrcnn-r50-fpn",
+                                  "config": AMRCNN_CONFIG, "checkpoint": str(checkpoint)}
         if "fformer" in families:
             print("fformer (Python 3.8, torch 1.9, mmcv-full 1.3.18, mmdet 2.18)")
-            python = set_up_fformer(root, find_python("3.8", args.python38), args.panopticapi, logs)
+            base38 = find_python("3.8", args.python38)
+            python = set_up_fformer(root, base38, args.panopticapi, logs)
             checkpoint = root / "checkpoints" / "fformer-r50-fpn" / "fformer_r50_random.pth"
             make_checkpoint(python, "fformer", ["--source", trees["FashionFormer"]["path"], "--config",
                                                 FFORMER_CONFIG, "--output", checkpoint],
                             checkpoint, logs / "checkpoint-fformer.log")
-            manifest["fformer"] = {"python": str(python), "model": "fformer-r50-fpn", "config": FFORMER_CONFIG,
-                                   "checkpoint": str(checkpoint)}
+            manifest["fformer"] = {"python": str(python), "base_python": str(base38), "model": "fformer-r50-fpn",
+                                   "config": FFORMER_CONFIG, "checkpoint": str(checkpoint),
+                                   "panopticapi": args.panopticapi}
     except SetupFailed as exc:
         print(f"setup_real_trees: error: {exc}", file=sys.stderr)
         return 1

@@ -223,7 +223,7 @@ async def test_backends_that_are_not_installed_are_dimmed_and_cannot_be_chosen(s
         for _ in range(6):  # the cursor walks the list, round and round: past what is not installed
             await pilot.press("down", "enter")
             chosen.add(screen.backend_choice.value)
-        assert chosen == {"auto", "embedded", "mamba"}
+        assert chosen == {"auto", "embedded", "uv", "mamba"}
 
 
 async def test_an_unreachable_channel_is_one_short_line_and_its_cause_goes_to_the_log(setup_config, tmp_path):

@@ -141,8 +141,9 @@ def test_the_bundled_specs_say_what_the_models_need():
     fformer = load("fformer", config_for(paths.envs_specs_dir()))
     assert "python=3.8.13" in fformer.conda and "pytorch::pytorch=1.9.0" in fformer.conda
     assert "mmdet==2.18.0" in fformer.pip and not any(p.lower().startswith("datasets") for p in fformer.pip)
-    mmcv = next(step for step in fformer.steps if "mmcv-full==1.3.18" in step.pip)
-    assert "https://download.openmmlab.com/mmcv/dist/cu111/torch1.9.0/index.html" in mmcv.pip
+    assert "mmcv-full==1.3.18" in fformer.lock.requirements and fformer.lock.no_build_isolation == ("mmcv-full",)
+    assert {"torch==1.9.0", "torchvision==0.10.0"} <= set(fformer.lock.from_conda)
+    assert not any("torchmetrics" in line for line in fformer.pip + fformer.lock.requirements)
     amrcnn = load("amrcnn", config_for(paths.envs_specs_dir()))
     assert amrcnn.conda[0] == "python=3.9" and "tensorflow-gpu==2.11.0" in amrcnn.pip
     assert "import tensorflow, pycocotools" in " ".join(amrcnn.verify_run)

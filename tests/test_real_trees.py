@@ -9,8 +9,14 @@ manifest lacks (its setup did not finish) is skipped the same way.
 
 Five test images, made here: JPEG, grayscale PNG, RGBA PNG, palette BMP and WebP. For each family
 the original runs as the paper's instructions run it, and the app runs the same checkpoint with
-the family's interpreter set in its config (`[envs.<family>] python`); each image's records
-(boxes, classes, scores, attributes, RLE bytes) must be identical.
+the family's environment made in one of two ways; each image's records (boxes, classes, scores,
+attributes, RLE bytes) must be identical:
+- `env use`: the set-up venv's interpreter set in the app's config (`[envs.<family>] python`);
+- `uv`: `fashionfail-tui env create FAMILY --backend uv --python <the family's Python>` builds the
+  environment from the family's hash lock (envs/<family>.lock) in the app's data dir, as a user
+  without conda does (fformer: mmcv-full 1.3.18 is built from its source package; uv's cache keeps
+  the build). Its build time is recorded.
+Each family and way writes what it found (build time, per-image result) to DIR/results/.
 - amrcnn: `inference_fashion.py` over a tar of the images (`images/test/NAME` members, as
   `tar -cvf ff_test.tar images/test/*` makes them), from `models/official/detection`.
 - fformer: FashionFail's `predict_fformer.py` with the FashionFormer root on PYTHONPATH. It globs
@@ -28,12 +34,14 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.helpers.images import write_image
+from tests.helpers.interpreters import pyenv_python
 from tests.helpers.runs import ROOT, load_predictions
 
 REAL_TREES_ENV = "FASHIONFAIL_TUI_REAL_TREES"
@@ -86,19 +94,35 @@ def checked_run(argv, log: Path, **kwargs) -> None:
 
 # ---- the app ------------------------------------------------------------------------------------
 
-def app_home(home: Path, family: str, python: str, trees: dict[str, Path]) -> dict[str, str]:
-    """Cache, data and config dirs for the app: the trees linked in as its source trees, the family's
-    interpreter set in the config. Returns the environment variables that point the app there."""
+def app_home(home: Path, trees: dict[str, Path]) -> dict[str, str]:
+    """Cache, data and config dirs for the app, the trees linked in as its source trees. Returns the
+    environment variables that point the app there."""
     from tui import paths
 
     sources = home / "cache" / "sources"
     sources.mkdir(parents=True)
     for name in ("tpu", "FashionFormer"):
         (sources / name).symlink_to(trees[name], target_is_directory=True)
-    env = {paths.CACHE_ENV: str(home / "cache"), paths.DATA_ENV: str(home / "data"),
-           paths.CONFIG_ENV: str(home / "config.toml")}
-    use_interpreter(family, python, env)
-    return env
+    return {paths.CACHE_ENV: str(home / "cache"), paths.DATA_ENV: str(home / "data"),
+            paths.CONFIG_ENV: str(home / "config.toml")}
+
+
+def build_with_uv(setup: dict, family: str, env: dict[str, str], log: Path) -> float:
+    """`fashionfail-tui env create FAMILY --backend uv --python PY`; its seconds. A panopticapi taken from
+    a local copy at set-up (`--panopticapi git+file://...`) stands in for GitHub through git's own
+    url.<base>.insteadOf, so the spec's git step runs unchanged."""
+    base = setup.get("base_python") or pyenv_python({"amrcnn": "3.9", "fformer": "3.8"}[family])
+    if base is None:
+        pytest.skip(f"no Python for the uv build of {family}: rerun bench/setup_real_trees.py")
+    git = {}
+    local = setup.get("panopticapi", "")
+    if local.startswith("git+file://"):
+        git = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{local[len('git+'):]}.insteadOf",
+               "GIT_CONFIG_VALUE_0": "https://github.com/cocodataset/panopticapi.git"}
+    started = time.monotonic()
+    checked_run([sys.executable, "-m", "tui", "env", "create", family, "--backend", "uv", "--python", str(base)], log,
+                env={**os.environ, **env, **git, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    return time.monotonic() - started
 
 
 def use_interpreter(family: str, python: str, env: dict[str, str]) -> None:
@@ -109,13 +133,18 @@ def use_interpreter(family: str, python: str, env: dict[str, str]) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def run_app(setup: dict, family: str, images: Path, work: Path) -> tuple[dict[str, dict], list[dict]]:
-    """`fashionfail-tui run MODEL --images ... --model-file ... --json`: records by image name (none when
-    the run failed), and the run's events (its warnings say why an image was skipped, `error` why the
-    run failed), so that each image's test can say what happened to it."""
+def run_app(setup: dict, family: str, images: Path, work: Path, way: str) -> tuple[dict[str, dict], list[dict], dict]:
+    """The family's environment made `way` (`env use` or `uv`), then `fashionfail-tui run MODEL --images ...
+    --model-file ... --json`: records by image name (none when the run failed), the run's events (its
+    warnings say why an image was skipped, `error` why the run failed), and what the build took."""
     work.mkdir(parents=True)
-    env = {**os.environ, **app_home(work / "home", family, setup["python"], setup["trees"]),
-           "PYTHONPATH": str(ROOT)}
+    home = app_home(work / "home", setup["trees"])
+    built = {}
+    if way == "uv":
+        built["env_create_seconds"] = round(build_with_uv(setup, family, home, work / "env-create.log"), 1)
+    else:
+        use_interpreter(family, setup["python"], home)
+    env = {**os.environ, **home, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "tui", "run", setup["model"], "--images", str(images),
                            "--out", str(work / "out"), "--model-file", setup["checkpoint"], "--device", "cpu",
                            "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=RUN_TIMEOUT)
@@ -125,9 +154,9 @@ def run_app(setup: dict, family: str, images: Path, work: Path) -> tuple[dict[st
     if done.returncode != 0 or not output.exists():
         if not any(event.get("event") == "error" for event in events):
             events.append({"event": "error", "message": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]})
-        return {}, events
+        return {}, events, built
     records, _ = load_predictions(output)
-    return {record["image_file"]: record for record in records}, events
+    return {record["image_file"]: record for record in records}, events, built
 
 
 # ---- the originals ------------------------------------------------------------------------------
@@ -197,15 +226,26 @@ def differences(original: dict, ours: dict) -> list[str]:
     return found
 
 
-def compare(name: str, original: dict[str, dict], app: tuple[dict[str, dict], list[dict]]) -> None:
-    ours, events = app
+def compare(name: str, original: dict[str, dict], app: tuple[dict[str, dict], list[dict], dict]) -> list[str]:
+    """What differs for one image (empty: identical); a failure when either side has no record of it."""
+    ours, events, _ = app
     assert name in original, f"the original procedure produced no record for {name}"
     if name not in ours:
         said = [e["message"] for e in events
                 if e.get("event") == "error" or e.get("event") == "warning" and name in json.dumps(e)]
         pytest.fail(f"fashionfail-tui run produced no record for {name}: {said or 'no warning or error about it'}")
-    found = differences(original[name], ours[name])
-    assert not found, f"{name}: " + "; ".join(found)
+    return differences(original[name], ours[name])
+
+
+def record_result(family: str, way: str, built: dict, name: str, found: list[str], detections: int) -> None:
+    """Add one image's outcome (and the build's time) to DIR/results/<family>-<way>.json for the report."""
+    folder = Path(os.environ[REAL_TREES_ENV]).expanduser() / "results"
+    folder.mkdir(exist_ok=True)
+    file = folder / f"{family}-{way.replace(' ', '-')}.json"
+    result = json.loads(file.read_text()) if file.exists() else {}
+    result.update(built)
+    result.setdefault("images", {})[name] = {"identical": not found, "detections": detections, "differences": found}
+    file.write_text(json.dumps(result, indent=2) + "\n")
 
 
 # ---- the test ---------------------------------------------------------------------------------
@@ -213,16 +253,23 @@ def compare(name: str, original: dict[str, dict], app: tuple[dict[str, dict], li
 ORIGINALS = {"amrcnn": run_amrcnn_original, "fformer": run_fformer_original}
 
 
-@pytest.fixture(scope="module", params=ORIGINALS)
+WAYS = ("env use", "uv")
+
+
+@pytest.fixture(scope="module", params=[(family, way) for family in ORIGINALS for way in WAYS],
+                ids=lambda param: f"{param[0]}-{param[1].replace(' ', '-')}")
 def runs(request, images, tmp_path_factory):
-    """One family's original run and app run over the images (once per family: module scope)."""
-    family = request.param
+    """One family's original run and app run over the images, its environment made one way (once per
+    family and way: module scope)."""
+    family, way = request.param
     setup = family_setup(family)
-    work = tmp_path_factory.mktemp(family)
-    return ORIGINALS[family](setup, images, work / "original"), run_app(setup, family, images, work / "app")
+    work = tmp_path_factory.mktemp(f"{family}-{way.replace(' ', '-')}")
+    return family, way, ORIGINALS[family](setup, images, work / "original"), run_app(setup, family, images, work / "app", way)
 
 
 @pytest.mark.parametrize("name", IMAGES)
 def test_run_matches_the_original(runs, name):
-    original, app = runs
-    compare(name, original, app)
+    family, way, original, app = runs
+    found = compare(name, original, app)
+    record_result(family, way, app[2], name, found, len(original[name]["scores"]))
+    assert not found, f"{name}: " + "; ".join(found)

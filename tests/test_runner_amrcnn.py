@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_api
 
+from tests.helpers.interpreters import runner_python_params, runner_pythons  # noqa: F401 (a fixture)
 from tests.helpers.standin_runs import (STANDINS, assert_one_error_event, break_input, run_standin_runner,
                                         standin_tree)
 
@@ -117,11 +118,13 @@ def stored(output):
         return list(npz["data"]), json.loads(str(npz["meta"]))
 
 
-def test_records_match_the_original_procedure(tmp_path, tree, checkpoint):
+@pytest.mark.parametrize("python", runner_python_params())
+def test_records_match_the_original_procedure(tmp_path, tree, checkpoint, runner_pythons, python):
+    """Under the app's Python and under 3.8 and 3.9 (the paper's environments' Pythons) alike."""
     images = make_images(tmp_path / "images")
     output = tmp_path / "out" / "amrcnn-r50-fpn.npz"
     output.parent.mkdir()
-    result, events = run_runner(tree, checkpoint, images, output)
+    result, events = run_runner(tree, checkpoint, images, output, python=runner_pythons(python))
     assert result.returncode == 0, result.stderr
     assert events[0]["event"] == "start" and events[0]["total"] == 7 and events[0]["providers"] == ["CPU"]
     assert events[-1]["event"] == "done" and events[-1]["images"] == 5 and events[-1]["skipped"] == 2

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_api
 
+from tests.helpers.interpreters import runner_python_params, runner_pythons  # noqa: F401 (a fixture)
 from tests.helpers.standin_runs import (STANDINS, assert_one_error_event, break_input, run_standin_runner,
                                         standin_tree)
 
@@ -77,11 +78,13 @@ def original_record(path, threshold):
     return {"image_file": path.name, "boxes": boxes, "classes": labels, "scores": scores, "masks": masks}
 
 
+@pytest.mark.parametrize("python", runner_python_params())
 @pytest.mark.parametrize("threshold", [0.05, 0.0])
-def test_records_match_the_original_scripts_layout(tmp_path, tree, checkpoint, threshold):
+def test_records_match_the_original_scripts_layout(tmp_path, tree, checkpoint, threshold, runner_pythons, python):
+    """Under the app's Python and under 3.8 and 3.9 (the paper's environments' Pythons) alike."""
     images = make_images(tmp_path / "images")
     output = tmp_path / "fformer-r50-fpn.npz"
-    result, events = run_runner(tree, checkpoint, images, output, str(threshold))
+    result, events = run_runner(tree, checkpoint, images, output, str(threshold), python=runner_pythons(python))
     assert result.returncode == 0, result.stderr
     assert events[0]["providers"] == ["cpu"]
     warnings = {e["image"]: e["message"] for e in events if e["event"] == "warning"}

@@ -14,7 +14,7 @@ A missing file means defaults; a broken one is a UserError naming the file and l
     commit = "85b65b6..."        # check out this commit instead of the catalog's pin
 
     [environments]
-    backend = "auto"             # auto | embedded | conda | mamba | micromamba
+    backend = "auto"             # auto | embedded | uv | conda | mamba | micromamba
     executable = "/opt/conda/bin/conda"            # which conda/mamba/micromamba to drive
     channels = ["https://mirror.local/conda-forge"]  # embedded backend: use these instead of the specs' channels
     channel_alias = "https://mirror.local/"        # embedded backend: what bare channel names resolve against
@@ -55,7 +55,7 @@ from tui.errors import UserError
 from tui.files import json_text, replaced_atomically, write_atomically
 from tui.urls import url_problem
 
-BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
+BACKENDS = ("auto", "embedded", "uv", "conda", "mamba", "micromamba")
 COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
 """A git commit id, full or abbreviated: the only form a source tree's `commit` may take."""
 DEVICES = ("auto", "cpu", "cuda")

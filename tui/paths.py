@@ -66,6 +66,11 @@ def environments_dir() -> Path:
     return data_dir() / "envs"
 
 
+def venvs_dir() -> Path:
+    """The uv backend's virtual environments, one per environment spec."""
+    return data_dir() / "venvs"
+
+
 def logs_dir() -> Path:
     return data_dir() / "logs"
 

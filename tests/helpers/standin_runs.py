@@ -21,15 +21,16 @@ def standin_tree(name: str, into: Path) -> Path:
 
 
 def run_standin_runner(model_name: str, model_file: Path, images: Path, output: Path, tree: Path,
-                       *extra: str, cwd: Path | None = None, env: dict[str, str] | None = None
-                       ) -> tuple[subprocess.CompletedProcess, list[dict]]:
+                       *extra: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+                       python: Path | None = None) -> tuple[subprocess.CompletedProcess, list[dict]]:
     """The model's runner as the job layer starts it, with the stand-ins importable; its events.
-    Paths go as given (relative ones are relative to `cwd`); `env` adds environment variables."""
+    Paths go as given (relative ones are relative to `cwd`); `env` adds environment variables;
+    `python` runs it (default: the app's interpreter)."""
     model = catalog.get(model_name)
     runner_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     runner_env.update(env or {})
     runner_env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "runners"), str(STANDINS)])
-    argv = [sys.executable, "-u", str(ROOT / "runners" / model.runner), "--model", model.name,
+    argv = [str(python or sys.executable), "-u", str(ROOT / "runners" / model.runner), "--model", model.name,
             "--family", model.family, "--box-format", model.box_format, "--class-ids", model.class_ids.name,
             "--model-file", str(model_file), "--images", str(images), "--output", str(output),
             "--source", str(tree), "--config", model.config, *extra]

@@ -1,4 +1,5 @@
-"""`fashionfail-tui env list|create|update|remove|verify [FAMILY]`: the model environments, and
+"""`fashionfail-tui env list|create|update|remove|verify [FAMILY]`: the model environments,
+`env lock [FAMILY]`: regenerate the hash locks of their pip packages (envs/FAMILY.lock), and
 `env use FAMILY PYTHON|SPEC`: what a model family runs in (an interpreter you already have, or a
 variant spec such as amrcnn-tf215), written to the config's `[envs.FAMILY]`."""
 
@@ -17,9 +18,9 @@ from tui.files import json_text
 from tui.text import markup, rich_text, visible
 
 COMMAND = "env"
-HELP = "list, create, update, remove or verify the conda environments the models run in, or choose one (use)"
+HELP = "list, create, update, remove or verify the environments the models run in, choose one (use), or lock their pip packages (lock)"
 ORDER = 30
-ACTIONS = ("list", "create", "update", "remove", "verify", "use")
+ACTIONS = ("list", "create", "update", "remove", "verify", "use", "lock")
 STATE_STYLE = {State.READY: "green", State.MISSING: "yellow", State.OUT_OF_DATE: "yellow", State.BROKEN: "red"}
 
 
@@ -29,8 +30,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("target", nargs="?", metavar="PYTHON|SPEC",
                         help="use only: an interpreter of an environment you already have (run after a check), "
                              "or an environment spec of the family (amrcnn-tf215; the family's own name goes back to it)")
-    parser.add_argument("--backend", choices=("embedded", "conda", "mamba", "micromamba"),
+    parser.add_argument("--backend", choices=("embedded", "uv", "conda", "mamba", "micromamba"),
                         help="build with this backend instead of the config's (default: your conda if found, else embedded)")
+    parser.add_argument("--python", metavar="PATH", type=Path,
+                        help="uv backend: the interpreter to build the venv with (default: one of the spec's Python "
+                             "version from pyenv or uv's discovery, else one uv downloads)")
     parser.add_argument("--json", action="store_true", help="JSON lines: step, line and progress events, then the result")
 
 
@@ -42,7 +46,11 @@ def execute(args) -> int:
         raise UserError(f"env {args.action} takes one FAMILY, not also {args.target!r}")
     if args.action == "use":
         return _use(args, settings)
-    backend = backend_for(settings, args.backend)
+    if args.action == "lock":
+        return _lock(args, settings)
+    if args.python is not None and (args.backend or settings.backend) != "uv":
+        raise UserError("--python is for the uv backend: add --backend uv")
+    backend = backend_for(settings, args.backend, args.python and Path(os.path.abspath(args.python.expanduser())))
     if args.action == "list":
         rows = _rows(backend, settings, args.family)
         if args.json:
@@ -54,6 +62,9 @@ def execute(args) -> int:
         return 0
     if not args.family:
         raise UserError(f"env {args.action} needs a FAMILY (one of: {', '.join(specs.families(settings)) or 'none'})")
+    if args.action in ("update", "remove", "verify") and not args.backend and args.family in specs.families(settings):
+        from tui.environments.selection import backend_holding
+        backend = backend_holding(args.family, settings)  # where it was built, when that was another backend
     status = getattr(backend, args.action)(args.family, _json_event if args.json else _text_event)
     if args.json:
         emit_event({"event": "done", **status.to_json()})
@@ -63,10 +74,30 @@ def execute(args) -> int:
     return 0 if status.state is wanted else 1
 
 
+def _lock(args, settings) -> int:
+    """`env lock [FAMILY]`: regenerate one lock, or those of every spec with pip packages."""
+    from tui.environments import locks
+    from tui.environments.operation import Operation
+
+    names = [args.family] if args.family else [n for n in specs.families(settings)
+                                               if locks.has_pip_part(specs.load(n, settings))]
+    for name in names:
+        spec = specs.load(name, settings)
+        Operation("lock", spec, lambda: None, _json_event if args.json else _text_event).run(
+            [(f"resolve {spec.file.name}'s pip packages for Python {spec.python_version} on {locks.PLATFORM}",
+              lambda context, spec=spec: locks.compile_lock(spec, context))], marks=False)
+        if args.json:
+            emit_event({"event": "done", "family": name, "lock": str(spec.lock_file)})
+        else:
+            print(f"{name}: {spec.lock_file}")
+    return 0
+
+
 def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | None]]:
     """Every spec's environment from `backend`, then each external one; beside each, the model family
     that runs in it (None for one no family uses now)."""
     from tui.environments import status_for
+    from tui.environments.selection import built_status
 
     if only and only not in specs.families(settings):
         specs.load(only, settings)  # UserError naming the known environments
@@ -74,7 +105,8 @@ def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | No
     for family in catalog.FAMILIES:
         if family in specs.families(settings) and settings.env_choice_for(family).python is None:
             users[specs.selected(family, settings)] = family
-    rows = [(status, users.get(status.family)) for status in backend.list()]
+    rows = [(status if status.state is State.READY else built_status(status.family, settings),
+             users.get(status.family)) for status in backend.list()]
     rows += [(status_for(family, settings), family) for family in catalog.FAMILIES
              if settings.env_choice_for(family).python is not None]
     return [(status, runs) for status, runs in rows if not only or only in (status.family, runs)]

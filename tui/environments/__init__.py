@@ -1,7 +1,7 @@
 """Conda environments for the model families: states, building, checking, and which interpreter
 a runner gets. No Textual here: the CLI (`env`, `doctor`) and the setup wizard drive it.
 
-    backend_for(config, choice=None)     the embedded backend or the user's conda/mamba/micromamba
+    backend_for(config, choice=None)     the embedded or uv backend, or the user's conda/mamba/micromamba
     status_for(model_or_family, config)  an environment's state (missing, ready, broken, out of date)
     python_for(model_or_family, config)  the interpreter a runner should use, or None
     note_for(model_or_family, config)    how that environment departs from the paper's ("" when it does not)
@@ -9,8 +9,9 @@ a runner gets. No Textual here: the CLI (`env`, `doctor`) and the setup wizard d
     load_config(path=None)               the config, its [envs] spec names checked against the spec files
 
 The logic lives in the modules: selection.py (the functions above), base.py (states, events, the
-backend interface), conda.py and embedded.py (the backends), external.py (an interpreter the config
-names), specs.py (the spec files), operation.py and process.py (running the steps).
+backend interface), conda.py, embedded.py and uv_backend.py (the backends), locks.py (the hash locks
+of the pip packages, installed with uv), external.py (an interpreter the config names), specs.py
+(the spec files), operation.py and process.py (running the steps).
 """
 
 from typing import TYPE_CHECKING

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from tui import outside_json, paths
 from tui.config import Config
-from tui.environments import specs
+from tui.environments import locks, specs
 from tui.environments.operation import (MARKERS, Action, Event, Operation, Reporter, StepContext, StepFailed,
-                                        one_line)
+                                        StepOutOfDate, one_line)
 from tui.environments.specs import EnvSpec
 from tui.errors import UserError
 
@@ -64,6 +64,9 @@ def state_of(spec: EnvSpec, prefix: Path | None) -> tuple[State, str]:
         return State.MISSING, ""
     markers = prefix / MARKERS
     try:
+        if (markers / "out-of-date.json").is_file():
+            reason = outside_json.read_object(markers / "out-of-date.json").get("reason")
+            return State.OUT_OF_DATE, reason if isinstance(reason, str) else "unreadable marker out-of-date.json"
         if (markers / "broken.json").is_file():
             broken = outside_json.read_object(markers / "broken.json")
             reason, log = broken.get("reason"), broken.get("log")
@@ -77,7 +80,7 @@ def state_of(spec: EnvSpec, prefix: Path | None) -> tuple[State, str]:
     if not isinstance(ready.get("digest"), str):
         return State.BROKEN, "unreadable marker: ready.json names no digest"
     if ready.get("digest") != spec.digest:
-        return State.OUT_OF_DATE, f"{spec.file.name} changed since it was built"
+        return State.OUT_OF_DATE, f"{spec.file.name} changed since it was built (or its .post.toml or .lock did)"
     return State.READY, ""
 
 
@@ -105,6 +108,9 @@ class Backend(ABC):
     conda packages are installed and removed; the post-install steps, checks and markers are shared."""
 
     name: str
+    exact_lock = False
+    """Whether the environment is exactly its lock (the uv backend) or the lock after a conda part
+    (whose `[lock] from_conda` packages it leaves alone): see locks.install."""
 
     def __init__(self, config: Config):
         self.config = config
@@ -176,10 +182,31 @@ class Backend(ABC):
     def _check_steps(self, spec: EnvSpec) -> list[tuple[str, Action]]:
         """Every build ends with what `verify` checks: an environment is only ready once they pass."""
         steps = [("check installed files", lambda context: self._check_files(spec, self.prefix_for(spec), context))]
+        if locks.has_pip_part(spec):  # before the check command: a package that differs says more than its import error
+            steps.append(("compare the installed packages with the lock",
+                          lambda context: self._check_lock(spec, self.prefix_for(spec), context)))
         if spec.verify_run:
             steps.append(("run the check command",
                           lambda context: context.run(expand(spec.verify_run, self.prefix_for(spec)))))
         return steps
+
+    def lock_step(self, spec: EnvSpec) -> tuple[str, Action]:
+        """The pip part: a hash-checked install of the spec's lock (locks.install)."""
+        def action(context: StepContext) -> None:
+            locks.install(spec, self.prefix_for(spec) / "bin" / "python", context, exact=self.exact_lock)
+        return (f"install the locked pip packages ({spec.lock_file.name})", action)
+
+    def _check_lock(self, spec: EnvSpec, prefix: Path, context: StepContext) -> None:
+        trouble = locks.problem(spec)
+        if trouble:
+            raise StepOutOfDate(trouble)
+        differences = locks.drift(spec, prefix / "bin" / "python", exact=self.exact_lock)
+        for line in differences[:20]:
+            context.line(line)
+        if differences:
+            raise StepOutOfDate(f"{len(differences)} package(s) differ from {spec.lock_file.name}, e.g. "
+                                f"{differences[0]} (run fashionfail-tui env update {spec.family})")
+        context.line(f"every package at its version in {spec.lock_file.name}")
 
     def _check_files(self, spec: EnvSpec, prefix: Path, context: StepContext) -> None:
         expected = installed_files(prefix) + [prefix / f for f in spec.verify_files]
@@ -195,8 +222,9 @@ class Backend(ABC):
         def step_action(step):
             def action(context: StepContext) -> None:
                 prefix = self.prefix_for(spec)
-                if step.pip:
-                    context.run([str(prefix / "bin" / "python"), "-m", "pip", "install", *step.pip])
+                if step.pip:  # without dependencies: the lock has them, pinned and hashed
+                    context.run([locks.uv_bin(), "pip", "install", "--python", str(prefix / "bin" / "python"),
+                                 "--no-deps", *step.pip])
                 else:
                     context.run(expand(step.run, prefix))
             return action

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from tui import outside_json, processes
 from tui.config import Config
+from tui.environments import locks
 from tui.environments.base import Action, Backend, EnvStatus, Reporter, State, StepContext, StepFailed, state_of
 from tui.environments.specs import EnvSpec
 from tui.errors import UserError
@@ -71,15 +73,26 @@ class CondaBackend(Backend):
         return [str(self.executable), *args, "--json", *yes]
 
     def package_steps(self, spec: EnvSpec, updating: bool) -> list[tuple[str, Action]]:
-        if not updating:
-            command = self._program("create", "--file", str(spec.file), "--name", spec.name) \
-                if self.name == "micromamba" else self._program("env", "create", "--file", str(spec.file), "--name", spec.name)
-        elif self.name == "micromamba":
-            command = self._program("install", "--file", str(spec.file), "--name", spec.name)
-        else:
-            command = self._program("env", "update", "--file", str(spec.file), "--name", spec.name, "--prune")
+        """conda builds the conda part from a copy of the spec without its `pip:` section; the pip
+        part is the lock, installed with uv (never conda's unpinned pip resolve)."""
         verb = "update" if updating else "create"
-        return [(f"{self.name} {verb}: conda and pip packages", lambda context: self._run_json(command, context))]
+        steps = [(f"{self.name} {verb}: conda packages", lambda context: self._conda_part(spec, updating, context))]
+        if locks.has_pip_part(spec):
+            steps.append(self.lock_step(spec))
+        return steps
+
+    def _conda_part(self, spec: EnvSpec, updating: bool, context: StepContext) -> None:
+        with tempfile.TemporaryDirectory(prefix="fashionfail-conda-") as work:
+            file = Path(work) / spec.file.name
+            file.write_text(conda_part(spec), encoding="utf-8")
+            if not updating:
+                command = self._program("create", "--file", str(file), "--name", spec.name) \
+                    if self.name == "micromamba" else self._program("env", "create", "--file", str(file), "--name", spec.name)
+            elif self.name == "micromamba":
+                command = self._program("install", "--file", str(file), "--name", spec.name)
+            else:
+                command = self._program("env", "update", "--file", str(file), "--name", spec.name, "--prune")
+            self._run_json(command, context)
 
     def update(self, family: str, report: Reporter | None = None) -> EnvStatus:
         """conda's update does not bring back deleted files: a broken environment is rebuilt instead."""
@@ -118,6 +131,13 @@ class CondaBackend(Backend):
         result = _final_json(tail)
         if result is not None and result.get("success") is False:
             raise StepFailed(str(result.get("message") or result.get("error") or "reported success: false"))
+
+
+def conda_part(spec: EnvSpec) -> str:
+    """The spec's environment file less its `pip:` section: what conda is given."""
+    lines = [f"name: {spec.name}", "channels:", *(f"  - {c}" for c in spec.channels),
+             "dependencies:", *(f"  - {d}" for d in spec.conda)]
+    return "\n".join(lines) + "\n"
 
 
 def _json_object(text: str) -> dict | None:

@@ -1,5 +1,5 @@
 """The embedded backend: py-rattler solves and installs the conda packages into
-`environments_dir()/<family>`, then the environment's own pip installs the `pip:` section.
+`environments_dir()/<family>`, then uv installs the spec's lock (the pip part), hash-checked.
 Needs no conda on the machine."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui import paths
+from tui.environments import locks
 from tui.environments.base import Action, Backend, StepContext, StepFailed, one_line, remove_tree
 from tui.environments.specs import EnvSpec
 
@@ -70,8 +71,8 @@ class EmbeddedBackend(Backend):
     def package_steps(self, spec: EnvSpec, updating: bool) -> list[tuple[str, Action]]:
         steps = [("solve the conda packages", lambda context: self._solve(spec, context)),
                  ("install the conda packages", lambda context: self._install(spec, context, updating))]
-        if spec.pip:
-            steps.append(("install the pip packages", lambda context: self._pip(spec, context)))
+        if locks.has_pip_part(spec):
+            steps.append(self.lock_step(spec))
         return steps
 
     def delete(self, spec: EnvSpec, context: StepContext) -> None:
@@ -108,10 +109,3 @@ class EmbeddedBackend(Backend):
         except Exception as exc:  # rattler's install errors are plain exceptions with a cause chain
             raise _step_failed(exc, self.channels(spec), context) from None
         (prefix / ".fashionfail").mkdir(exist_ok=True)
-
-    def _pip(self, spec: EnvSpec, context: StepContext) -> None:
-        prefix = self.prefix_for(spec)
-        requirements = prefix / ".fashionfail" / "requirements.txt"
-        requirements.write_text("\n".join(spec.pip) + "\n", encoding="utf-8")
-        context.run([str(prefix / "bin" / "python"), "-m", "pip", "install", "-r", str(requirements)])
-

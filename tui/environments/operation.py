@@ -40,6 +40,11 @@ class StepFailed(Exception):
     """A step's program failed; the message is one line for the user."""
 
 
+class StepOutOfDate(StepFailed):
+    """A check found the environment working but not what its spec and lock say (drift): it reads
+    "out of date", not broken."""
+
+
 class StepContext:
     """Handed to each step: where to report lines and progress, and what earlier steps left."""
 
@@ -102,7 +107,9 @@ class Operation:
                     reason = one_line(exc)
                     self.log.write(f"\nFAILED: {reason}\n")
                     self.log.flush()
-                    if marks:
+                    if marks and isinstance(exc, StepOutOfDate):
+                        self._mark_out_of_date(name, reason)
+                    elif marks:
                         self._mark_broken(name, reason)
                     raise UserError(f"{self.verb} {self.spec.family}: step '{name}' failed: {reason} "
                                     f"(log: {self.log_file})") from None
@@ -118,17 +125,24 @@ class Operation:
         markers = self._marker_dir()
         if markers:
             (markers / "ready.json").unlink(missing_ok=True)
+            (markers / "out-of-date.json").unlink(missing_ok=True)
 
     def _mark_broken(self, step: str, reason: str) -> None:
         markers = self._marker_dir()
         if markers:
             _write_json(markers / "broken.json", {"step": step, "reason": reason, "log": str(self.log_file)})
 
+    def _mark_out_of_date(self, step: str, reason: str) -> None:
+        markers = self._marker_dir()
+        if markers:
+            _write_json(markers / "out-of-date.json", {"step": step, "reason": reason, "log": str(self.log_file)})
+
     def _mark_ready(self) -> None:
         markers = self._marker_dir()
         if markers is None:
             raise UserError(f"{self.verb} {self.spec.family}: the environment's folder was not created")
         (markers / "broken.json").unlink(missing_ok=True)
+        (markers / "out-of-date.json").unlink(missing_ok=True)
         _write_json(markers / "ready.json", {"digest": self.spec.digest, "built": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
 

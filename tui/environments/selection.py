@@ -18,15 +18,18 @@ from tui.environments import external, specs
 from tui.environments.base import Backend, EnvStatus, State
 from tui.environments.conda import CondaBackend, find_executable
 from tui.environments.embedded import EmbeddedBackend
+from tui.environments.uv_backend import UvBackend
 from tui.errors import UserError
 
 
-def backend_for(config: Config, choice: str | None = None) -> Backend:
+def backend_for(config: Config, choice: str | None = None, python: Path | None = None) -> Backend:
     """The backend `choice` names (else the config's `backend`); `auto` is the user's conda, mamba or
-    micromamba when one is found, else the embedded one."""
+    micromamba when one is found, else the embedded one. `python`: the interpreter the uv backend builds with."""
     choice = choice or config.backend
     if choice == "embedded":
         return EmbeddedBackend(config)
+    if choice == "uv":
+        return UvBackend(config, python)
     executable = find_executable(config, None if choice == "auto" else choice)
     if executable is not None:
         return CondaBackend(config, executable, None if choice == "auto" else choice)
@@ -63,9 +66,7 @@ def family_of(model_or_family: Model | str, config: Config) -> str:
 def status_for(model_or_family: Model | str, config: Config, checked_since: float | None = None) -> EnvStatus | None:
     """The state of the environment a model (or family, or spec) runs in: an external interpreter's
     when the config names one (checked again when its last check is older than `checked_since`,
-    a time.time()), else the selected spec's
-    from the configured backend, or from the embedded one when it is ready there and not in the
-    configured one; None when there is no such spec."""
+    a time.time()), else the selected spec's (built_status); None when there is no such spec."""
     family = family_of(model_or_family, config)
     python = config.env_choice_for(family).python
     if python is not None:
@@ -73,12 +74,23 @@ def status_for(model_or_family: Model | str, config: Config, checked_since: floa
     name = specs.selected(family, config)
     if name not in specs.families(config):
         return None
-    status = backend_for(config).status(name)
-    if status.state is not State.READY and status.backend != "embedded":
-        embedded = EmbeddedBackend(config).status(name)
-        if embedded.state is State.READY:
-            return embedded
-    return status
+    return built_status(name, config)
+
+
+def backend_holding(name: str, config: Config) -> Backend:
+    """The backend holding spec `name`'s environment: the configured one, or the embedded or the uv one
+    where it was built (`env create --backend ...`); a ready environment first, then any that exists;
+    the configured backend when none holds it."""
+    configured = backend_for(config)
+    backends = [configured] + [b for b in (EmbeddedBackend(config), UvBackend(config)) if b.name != configured.name]
+    states = [(backend, backend.status(name).state) for backend in backends]
+    return next((b for b, state in states if state is State.READY),
+                next((b for b, state in states if state is not State.MISSING), configured))
+
+
+def built_status(name: str, config: Config) -> EnvStatus:
+    """A spec's environment's state, from the backend that holds it (backend_holding)."""
+    return backend_holding(name, config).status(name)
 
 
 def python_for(model_or_family: Model | str, config: Config) -> Path | None:

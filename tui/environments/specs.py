@@ -33,6 +33,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class LockInputs:
+    """The post file's `[lock]` table: what the lock holds beyond the spec's `pip:` lines."""
+
+    requirements: tuple[str, ...] = ()
+    """More requirement lines, for every backend."""
+    from_conda: tuple[str, ...] = ()
+    """Requirement lines for what the conda part installs: in the lock for the uv backend (PyPI's
+    builds), left out of the lock's install by the conda backends."""
+    no_build_isolation: tuple[str, ...] = ()
+    """Packages built from source against the environment (their build imports what is installed
+    before them, as mmcv-full's imports torch): installed after the rest of the lock."""
+
+
+@dataclass(frozen=True)
 class EnvSpec:
     family: str
     name: str
@@ -51,11 +65,27 @@ class EnvSpec:
     file: Path
     post_file: Path | None
     digest: str = field(repr=False)
-    """sha256 of both files: recorded in a prefix when it is built, compared to find stale ones."""
+    """sha256 of both files and the lock: recorded in a prefix when it is built, compared to find stale ones."""
     variant_of: str | None = None
     """The family whose models this spec can run instead of the family's own (`[envs.FAMILY] spec`)."""
     note: str = ""
     """How this environment departs from the paper's: shown by doctor, recorded in each output's meta."""
+    lock: LockInputs = LockInputs()
+    """What `<family>.lock` is made from, beyond the `pip:` lines (`[lock]` in the post file)."""
+
+    @property
+    def lock_file(self) -> Path:
+        """`envs/<family>.lock`: every pip package pinned and hashed (it may not exist yet)."""
+        return self.file.with_suffix(".lock")
+
+    @property
+    def python_version(self) -> str | None:
+        """The version the conda part's `python` spec names (`python=3.9` gives "3.9"); None without one."""
+        for line in self.conda:
+            name, _, version = line.replace("==", "=").partition("=")
+            if name.strip().split("::")[-1] == "python" and version:
+                return version.strip().rstrip(".*")
+        return None
 
 
 def specs_dir(config: Config) -> Path:
@@ -103,9 +133,10 @@ def load(family: str, config: Config) -> EnvSpec:
         size_mb=int(post.get("size_mb", 0)),
         file=file,
         post_file=post_file if post_text else None,
-        digest=hashlib.sha256(text.encode() + b"\0" + post_text.encode()).hexdigest(),
+        digest=hashlib.sha256(text.encode() + b"\0" + post_text.encode() + b"\0" + _read_or_empty(file.with_suffix(".lock"))).hexdigest(),
         variant_of=post.get("variant_of") or None,
         note=post.get("note", ""),
+        lock=_lock_inputs(post_file, post.get("lock", {})),
     )
 
 
@@ -125,6 +156,21 @@ def selected(family: str, config: Config) -> str:
         raise UserError(f"[envs.{family}] spec = '{wanted}' is not an environment of {family} "
                         f"(choose one of: {', '.join(choices)})")
     return wanted
+
+
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def _lock_inputs(post_file: Path, raw) -> LockInputs:
+    keys = ("requirements", "from_conda", "no_build_isolation")
+    if not isinstance(raw, dict) or set(raw) - set(keys) or \
+            not all(isinstance(raw.get(k, []), list) and all(isinstance(v, str) for v in raw.get(k, [])) for k in keys):
+        raise UserError(f"{post_file}: [lock] takes only lists of strings: {', '.join(keys)}")
+    return LockInputs(*(tuple(raw.get(k, [])) for k in keys))
 
 
 def _step(post_file: Path, raw: dict) -> Step:

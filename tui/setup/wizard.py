@@ -97,13 +97,13 @@ def free_bytes(folder: Path) -> int:
 
 
 def disk_needs(models: list[Model], backend_name: str, config: Config) -> list[DiskNeed]:
-    """Checkpoints in the cache dir; environments in the data dir when the embedded backend builds them."""
+    """Checkpoints in the cache dir; environments in the data dir when the embedded or the uv backend builds them."""
     sized = [m.weights for m in models if m.weights.size]
     needs = [DiskNeed("checkpoints", paths.cache_dir(), sum(a.size for a in sized), free_bytes(paths.cache_dir()),
                       tuple(m.weights.filename for m in models if not m.weights.size))]
     env_bytes = sum(specs.load(f, config).size_mb * 1_000_000 for f in environments_for(models, config)
                     if f in specs.families(config))
-    if backend_name == "embedded":
+    if backend_name in ("embedded", "uv"):
         needs.append(DiskNeed("environments", paths.data_dir(), env_bytes, free_bytes(paths.data_dir())))
     else:
         needs.append(DiskNeed(f"logs ({backend_name} keeps the environments, about {human_size(env_bytes)})",

@@ -13,6 +13,7 @@ from tui import catalog
 BACKEND_TEXT = {
     "auto": "automatic: your conda/mamba/micromamba if found, else embedded",
     "embedded": "embedded: py-rattler builds the environments in the app's data folder (no conda needed)",
+    "uv": "uv: venvs from the hash locks, PyPI only (no conda-forge needed; the machine provides CUDA)",
     "conda": "conda", "mamba": "mamba", "micromamba": "micromamba",
 }
 
