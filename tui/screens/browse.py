@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, ProgressBar, Static
+from textual.widgets import Header, Input, ProgressBar, Static
 
 from tui.errors import UserError
 from tui.evaluation.report import short_paths
@@ -30,6 +30,7 @@ from tui.widgets.browser.file_bar import FileBar
 from tui.widgets.browser.filter_bar import FilterBar
 from tui.widgets.browser.image_list import ImageList
 from tui.widgets.browser.picture import Picture
+from tui.widgets.footer import AppFooter
 
 LABELS = ("A", "B")
 SCORE_KEYS = Binding.Group("Score")
@@ -108,7 +109,7 @@ class BrowseScreen(Screen):
                     yield Picture(id="picture-a")
                     yield Picture(id="picture-b", classes="hidden")
                 yield DetectionsTable(id="detections")
-        yield Footer()
+        yield AppFooter()
 
     # ----- typed accessors -----
     @property

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui.cluster import operations, record
 from tui.cluster.status import JobStatus, job_status
@@ -20,6 +20,7 @@ from tui.widgets.cluster.job_list import JobList
 from tui.widgets.cluster.log_tail import LogTail
 from tui.widgets.cluster.summary import JobSummary
 from tui.widgets.cluster.task_table import TaskTable
+from tui.widgets.footer import AppFooter
 
 POLL_S = 5.0
 
@@ -48,7 +49,7 @@ class ClusterScreen(Screen):
                 yield JobSummary(id="job-summary")
                 yield TaskTable(id="task-table")
                 yield LogTail(id="log-tail", classes="hidden")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def job_list(self) -> JobList:

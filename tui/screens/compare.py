@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Header, Static
 
 from tui import catalog, paths
 from tui.comparison.plan import Plan, make_plan, nothing_to_run
@@ -30,6 +30,7 @@ from tui.widgets.compare.paper_table import PaperTableView
 from tui.widgets.compare.queue_table import QueueTable
 from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import GpuPane
+from tui.widgets.footer import AppFooter
 
 
 class CompareScreen(Screen):
@@ -91,7 +92,7 @@ class CompareScreen(Screen):
                 yield PaperTableView(id="compare-table", classes="hidden")
             with Container(id="gpu-slot"):
                 yield GpuPane()
-        yield Footer()
+        yield AppFooter()
 
     @property
     def form(self) -> CompareForm:

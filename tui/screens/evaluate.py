@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
+from textual.widgets import DataTable, Header, Label, ProgressBar, Static
 
 from tui import paths
 from tui.errors import UserError
@@ -24,6 +24,7 @@ from tui.widgets.evaluate.category_bars import CategoryBars
 from tui.widgets.evaluate.comparison import ComparisonTable
 from tui.widgets.evaluate.form import EvaluationForm
 from tui.widgets.evaluate.worst_images import WorstImages
+from tui.widgets.footer import AppFooter
 
 
 class EvaluateScreen(Screen):
@@ -57,7 +58,7 @@ class EvaluateScreen(Screen):
                 yield CategoryBars("Evaluate some files to see their AP per category.", id="category-bars")
             with Vertical(id="worst-pane"):
                 yield WorstImages(id="worst-images")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def form(self) -> EvaluationForm:

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.comparison.gallery import GalleryCase
 from tui.errors import UserError
@@ -26,6 +26,7 @@ from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.scoring import MATCHING_IOU
 from tui.predictions.view import image_folders
 from tui.widgets.compare.gallery import CaseList, PanelGrid
+from tui.widgets.footer import AppFooter
 
 PANEL_PIXELS = 640
 """Longest side each panel is drawn at."""
@@ -65,7 +66,7 @@ class FailureGallery(Screen):
             with Vertical(id="gallery-main"):
                 yield Static("", id="gallery-case-title")
                 yield PanelGrid(id="gallery-panels")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def case_list(self) -> CaseList:

@@ -10,12 +10,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui import catalog
 from tui.screens import NavEntry
 from tui.screens.run import open_in_run
 from tui.setup.diagnosis import Diagnosis, diagnose
+from tui.widgets.footer import AppFooter
 
 
 class HomeScreen(Screen):
@@ -34,7 +35,7 @@ class HomeScreen(Screen):
                      classes="intro")
         yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
         yield Static("", id="model-detail")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def models_table(self) -> DataTable:

@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui import catalog
 from tui.downloads import ModelFiles
@@ -21,6 +21,7 @@ from tui.widgets.models.detail import ModelDetail
 from tui.widgets.models.files_table import ModelFilesTable
 from tui.widgets.models.import_dialog import ImportDialog
 from tui.widgets.models.cache_operations import CacheOperations
+from tui.widgets.footer import AppFooter
 
 
 class ModelsScreen(Screen):
@@ -47,7 +48,7 @@ class ModelsScreen(Screen):
         yield ModelFilesTable(id="model-files")
         yield ModelDetail(id="model-detail")
         yield CacheOperations(self.app.settings)
-        yield Footer()
+        yield AppFooter()
 
     @property
     def files_table(self) -> ModelFilesTable:

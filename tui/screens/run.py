@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, RichLog, Static
+from textual.widgets import Button, Header, RichLog, Static
 
 from tui import catalog
 from tui.errors import UserError
@@ -26,6 +26,7 @@ from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import GpuPane, gpus_found, toggle_gpu_pane
 from tui.widgets.run.form import RunForm
 from tui.widgets.run.progress import RunProgress
+from tui.widgets.footer import AppFooter
 
 GPU_PANE_MIN_WIDTH = 120
 """Narrower terminals open the Run screen without the GPU pane: the paths need the room."""
@@ -91,7 +92,7 @@ class RunScreen(Screen):
                 yield Static("", id="run-summary", classes="hidden")
                 yield RichLog(id="run-log", wrap=True, max_lines=5000)
             yield Container(id="gpu-slot")  # the GPU pane goes here: by itself only beside a GPU (g toggles it)
-        yield Footer()
+        yield AppFooter()
 
     @property
     def form(self) -> RunForm:

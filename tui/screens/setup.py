@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Footer, Header, Static
+from textual.widgets import Button, ContentSwitcher, Header, Static
 
 from tui import catalog
 from tui.config import Config
@@ -28,6 +28,7 @@ from tui.setup.diagnosis import diagnose
 from tui.setup.wizard import STEP_TITLES, STEPS
 from tui.widgets.confirm import Confirm
 from tui.widgets.setup import BackendChoice, CheckReport, DiskTable, ModelChoice, Task, TaskRunner
+from tui.widgets.footer import AppFooter
 
 FORWARD = {"backend": "Next: models", "models": "Next: disk space", "disk": "Build the environments",
            "environments": "Fetch the checkpoints", "checkpoints": "Final check", "check": "Finish",
@@ -69,7 +70,7 @@ class SetupScreen(Screen):
             yield Button("Back", id="setup-back", compact=True)
             yield Button("Next", id="setup-forward", variant="primary", compact=True)
             yield Button("Retry", id="setup-retry", compact=True, classes="hidden")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def panes(self) -> ContentSwitcher:
