@@ -73,12 +73,12 @@ async def test_in_a_field_the_footer_says_how_to_get_the_area_keys_back():
         assert app.focused is field
         footer = footer_text(app)
         assert "esc Back to area keys" in footer and "^q Quit" in footer
-        assert "h r p m s b v j Areas (?)" not in footer  # the field takes the letters
+        assert "h r p m s b v j Areas" not in footer  # the field takes the letters
         await pilot.press("j")
         assert field.value == "j" and app.current_mode == "evaluate"
         await pilot.press("escape")
         await pilot.pause()
-        assert app.focused is None and "h r p m s b v j Areas (?)" in footer_text(app)
+        assert app.focused is None and "h r p m s b v j Areas" in footer_text(app)
         await pilot.press("j")
         await pilot.pause()
         assert app.current_mode == "cluster"

@@ -22,11 +22,11 @@ from tui.environments import load_config
 from tui.runs.process import active_jobs
 from tui.screens import discover
 from tui.widgets.confirm import Confirm
+from tui.widgets.footer import AREA_KEYS
 from tui.widgets.gpu import toggle_gpu_pane
 from tui.widgets.keys import KeysScreen, declared_bindings
 
 _AREAS = discover()
-AREA_KEYS = Binding.Group("Areas (?)")
 
 
 @dataclass

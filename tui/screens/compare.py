@@ -36,6 +36,7 @@ from tui.widgets.footer import AppFooter
 class CompareScreen(Screen):
     NAV = NavEntry("compare", "p", "Compare", "Every model over one folder in turn, then the paper's table", order=15)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("ctrl+s", "start_comparison", "Start", tooltip="Run the chosen models over the image folder in turn"),
         Binding("ctrl+x", "cancel_comparison", "Cancel",

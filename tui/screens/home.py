@@ -46,7 +46,8 @@ class HomeScreen(Screen):
         return self.query_one("#model-detail", Static)
 
     def on_mount(self) -> None:
-        self.models_table.add_columns("model", "family", "backbone", "runs in", "state")
+        for column in ("model", "family", "backbone", "runs in", "state"):
+            self.models_table.add_column(column, key=column)
         self.diagnoses: dict[str, Diagnosis] = {}
         self.refresh_states()
 
@@ -61,13 +62,22 @@ class HomeScreen(Screen):
     def show_states(self, message: Diagnosed) -> None:
         table = self.models_table
         selected = table.cursor_row
-        table.clear()
         self.diagnoses = {d.model: d for d in message.diagnoses}
+        refill = table.row_count != len(catalog.MODELS)
+        if refill:
+            table.clear()
         for model, diagnosis in zip(catalog.MODELS, message.diagnoses):
             state = Text("ready", style="green") if diagnosis.ready else \
                 Text(f"{len(diagnosis.gaps)} missing", style="yellow")
-            table.add_row(model.name, model.family, model.backbone, diagnosis.environment, state, key=model.name)
+            if refill:
+                table.add_row(model.name, model.family, model.backbone, diagnosis.environment, state, key=model.name)
+            else:
+                table.update_cell(model.name, "runs in", diagnosis.environment, update_width=True)
+                table.update_cell(model.name, "state", state, update_width=True)
         table.move_cursor(row=min(selected, table.row_count - 1))
+        # Textual's DataTable can keep drawing a header it rendered before it measured the new rows
+        # (its cache key misses the widths); once they are measured, it draws afresh
+        self.call_after_refresh(table.notify_style_update)
         self.show_detail()
 
     @on(DataTable.RowSelected, "#models")

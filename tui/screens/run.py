@@ -50,6 +50,7 @@ def _where_to_fix(error: UserError) -> str:
 class RunScreen(Screen):
     NAV = NavEntry("run", "r", "Run", "Run a model over a folder of images, live", order=10)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [  # priority: they work with the cursor in a path field too (an Input takes ctrl+x as "cut")
         Binding("ctrl+s", "start_run", "Start", tooltip="Run the chosen model over the image folder", priority=True),
         Binding("ctrl+x", "cancel_run", "Cancel run",
@@ -243,11 +244,11 @@ class RunScreen(Screen):
         self.app.runner_pids = frozenset()
         self.form.set_running(False)
         skipped = f" ({event.skipped} skipped)" if event.skipped else ""
+        # said in the summary, not in a toast, which would cover it on a small terminal
         self.summary.update(f"Done: {event.images} images{skipped}, {event.detections} detections "
-                            f"in {event.seconds:.1f} s -> {event.output}")
+                            f"in {event.seconds:.1f} s -> {event.output} (ctrl+b browses it)")
         self.summary.set_classes("-done")
         self.last_output = event.output
-        self.notify(f"Wrote {event.output}; ctrl+b opens it in the browser")
 
     def failed(self, event: Failed) -> None:
         self.job = None

@@ -3,8 +3,9 @@
 - Where typed letters go: a badge on the left says `keys` while no text field has the cursor (the
   letters are keys: areas, the screen's own) and `typing` while one has it (escape leaves it).
 - Which letter is which area: where the footer has room the area keys are named one by one
-  (`h home  r run ...`); where it has not they stay one group, `h r p m s b v j Areas ?`, and `?`
-  (or F1) opens the keys screen that names them.
+  (`h home  r run ...`); where it has not they stay one group, `h r p m s b v j Areas`, and `?`
+  (or F1) opens the keys screen that names them: below 100 columns `? keys` takes the right edge
+  where the palette's key is on wider terminals (the keys screen names ctrl+p).
 
 Textual's Footer.compose is rewritten here, not wrapped: the area group is laid out either way
 depending on the room the other keys leave, which only the footer knows.
@@ -17,11 +18,16 @@ from itertools import groupby
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Footer, Input, TextArea
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
-PALETTE_WIDTH = 14
+AREA_KEYS = Binding.Group("Areas")
+"""The app's area keys: the one group the footer names key by key where it has room."""
+PALETTE_WIDTH = 12
 """The command palette's key at the right edge, with its border."""
+KEYS_AT_THE_EDGE_BELOW = 100
+"""Narrower footers end with `? keys` instead of the palette's key."""
 
 
 def typing_into_a_field(screen) -> bool:
@@ -58,13 +64,14 @@ class AppFooter(Footer):
         shown = [entries[0] for entries in by_action.values()]
 
         def width(binding) -> int:
-            return cell_len(self.app.get_key_display(binding)) + cell_len(binding.description) + 3
+            return cell_len(self.app.get_key_display(binding)) + cell_len(binding.description) + 1
 
         room = self.size.width - PALETTE_WIDTH - cell_len(" typing ") - sum(
             width(binding) for binding, _, _ in shown if binding.group is None)
         for group, members in groupby(shown, lambda entry: entry[0].group):
             members = list(members)
-            named = group is None or len(members) == 1 or sum(width(binding) for binding, _, _ in members) <= room
+            named = group is None or len(members) == 1 or (
+                group is AREA_KEYS and sum(width(binding) for binding, _, _ in members) <= room)
             if named:
                 for binding, enabled, tooltip in members:
                     yield FooterKey(binding.key, self.app.get_key_display(binding),
@@ -77,7 +84,10 @@ class AppFooter(Footer):
                     yield FooterKey(binding.key, self.app.get_key_display(binding), "", binding.action,
                                     disabled=not enabled, tooltip=tooltip or binding.description, classes="-grouped")
             yield FooterLabel(group.description)
-        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+        if self.size.width < KEYS_AT_THE_EDGE_BELOW:
+            yield FooterKey("question_mark", "?", "keys", "app.show_keys", classes="-command-palette",
+                            tooltip="Every key of this screen and every area; ctrl+p searches every action")
+        elif self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
             try:
                 _, binding, enabled, tooltip = active[self.app.COMMAND_PALETTE_BINDING]
             except KeyError:
