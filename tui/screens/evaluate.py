@@ -40,6 +40,8 @@ class EvaluateScreen(Screen):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.evaluations: list[Evaluation] = []
+        self.read_as: str | None = None
+        """The family (or model) the evaluated files were read as; None: detected from each file."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -90,6 +92,7 @@ class EvaluateScreen(Screen):
     @on(EvaluationForm.Submitted)
     def _start(self, event: EvaluationForm.Submitted) -> None:
         self.progress_row.remove_class("hidden")
+        self.read_as = event.family
         self.evaluate_files(event.files, event.annotations, event.iou_types, event.family)
 
     @work(thread=True, exclusive=True, group="evaluate")
@@ -157,7 +160,7 @@ class EvaluateScreen(Screen):
         if not files:
             self.notify("Evaluate some files first: their failure cases open here.", severity="warning")
             return
-        self.app.push_screen(FailureGallery(files, Path(self.evaluations[0].annotations)))
+        self.app.push_screen(FailureGallery(files, Path(self.evaluations[0].annotations), family=self.read_as))
 
     @on(WorstImages.ImageChosen)
     def _open_image(self, event: WorstImages.ImageChosen) -> None:

@@ -50,8 +50,11 @@ class FailureGallery(Screen):
         panels: list[tuple[str, PILImage.Image | None, str]]
 
     def __init__(self, files: list[Path], annotations: Path, images: Path | None = None,
-                 cases: FailureCases | None = None):
+                 cases: FailureCases | None = None, family: str | None = None):
+        """`family`: read the files as this family (or model), as the Evaluate screen's "read as" says;
+        None detects it from each file."""
         super().__init__()
+        self.family = family
         self.files = [Path(f) for f in files]
         self.annotations = Path(annotations)
         self.images = images
@@ -90,7 +93,7 @@ class FailureGallery(Screen):
     def find_cases(self) -> None:
         try:
             truth = Evaluator(self.annotations).truth
-            self.post_message(self.CasesFound(find_failures(load_models(self.files), truth)))
+            self.post_message(self.CasesFound(find_failures(load_models(self.files, family=self.family), truth)))
         except UserError as exc:
             self.post_message(self.CasesFailed(str(exc)))
 
