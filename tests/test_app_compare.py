@@ -210,3 +210,21 @@ async def test_the_gallery_from_evaluate_shows_every_model_beside_the_ground_tru
             "ground truth: 1 object(s)", "facere: missed it", "fformer-swin: found it", "amrcnn-spine: found it"]
         assert "b.jpg not found" in str(pictures[1].placeholder.render())
         assert pictures[1].drawn.size == (100, 100)
+
+
+
+async def test_tab_goes_from_path_field_to_path_field_so_two_paths_never_share_one(workspace):
+    """Typed with Tab between the fields, the second path once landed on a Browse button, whose letters
+    switched areas, and ended up in the first field."""
+    app = FashionFailApp(LaunchOptions(mode="compare"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        screen.form.field("images").input.value = ""
+        screen.form.field("images").input.focus()
+        await pilot.press(*"img", "tab", *"outs")
+        await pilot.pause()
+        assert app.current_mode == "compare"
+        assert screen.form.field("images").input.value == "img" and screen.form.field("out").input.value == "outs"
+        await pilot.press("ctrl+o")  # the field's own picker, for the output
+        await pilot.pause()
+        assert app.screen.title_text == "Choose: Output"

@@ -116,10 +116,18 @@ class ModelsScreen(Screen):
         return model
 
     def action_download(self) -> None:
-        if catalog.get(self.selected).weights.kind == "manual" and not self._present(self.selected):
+        """A download is long: the d key asks first (a letter typed by mistake starts nothing)."""
+        model = catalog.get(self.selected)
+        if model.weights.kind == "manual" and not self._present(self.selected):
             self.action_import_file()
-        elif model := self._start("download"):
-            self.operations.download(model)
+            return
+        size = f" ({human_size(model.weights.size)})" if model.weights.size else ""
+        self.app.push_screen(Confirm(f"Download {model.name}'s checkpoint {model.weights.filename}{size} now?",
+                                     yes="Download", no="Not now"), lambda yes: yes and self._download(model.name))
+
+    def _download(self, name: str) -> None:
+        if self.selected == name and self._start("download"):
+            self.operations.download(name)
 
     def action_import_file(self) -> None:
         model = catalog.get(self.selected)

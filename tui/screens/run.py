@@ -55,8 +55,8 @@ class RunScreen(Screen):
         Binding("ctrl+s", "start_run", "Start", tooltip="Run the chosen model over the image folder", priority=True),
         Binding("ctrl+x", "cancel_run", "Cancel run",
                 tooltip="Stop the runner after the image in flight (rerun resumes)", priority=True),
-        Binding("ctrl+o", "browse('images')", "Images folder", tooltip="Open the folder picker for the images",
-                show=False, priority=True),
+        Binding("ctrl+o", "browse('images')", "Images folder",  # not priority: in a field, ctrl+o is the field's
+                tooltip="Open the folder picker for the images (in a path field: for that field)", show=False),
         Binding("ctrl+t", "browse('out')", "Output folder", tooltip="Open the folder picker for the output",
                 show=False, priority=True),
         Binding("ctrl+l", "browse('model-file')", "Model file",
