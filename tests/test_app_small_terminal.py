@@ -131,7 +131,7 @@ async def test_browse_and_evaluate_two_files_of_one_model_fit(size, two_runs):
         await wait_for(pilot, lambda: screen.pictures[1].drawn is not None)
         await fitted(pilot)
         captions = [str(picture.caption.content) for picture in screen.pictures]
-        assert captions[0].startswith("A: run1/facere.npz") and captions[1].startswith("B: run2/facere.npz")
+        assert captions[0].startswith("img00.jpg · A: run1/facere.npz") and captions[1].startswith("img00.jpg · B: run2/facere.npz")
         await check(pilot, size)
 
         await pilot.press("v")

@@ -113,7 +113,7 @@ class BrowseScreen(Screen):
                 with Horizontal(id="pictures"):
                     yield Picture(id="picture-a")
                     yield Picture(id="picture-b", classes="hidden")
-                yield DetectionsTable(id="detections")
+        yield DetectionsTable(id="detections")  # the whole width: box and mask area fit at 80 columns
         yield AppFooter()
 
     # ----- typed accessors -----
