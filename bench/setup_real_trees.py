@@ -99,10 +99,15 @@ def missing_blobs(repo: Path, commit: str) -> list[str]:
 
 
 def set_up_tree(name: str, origin: str, commit: str, target: Path, log: Path) -> list[str]:
-    """A git work tree of `origin` at `commit` in `target`; returns the paths left out for lack of blobs."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=target, capture_output=True, text=True)
-    if head.returncode == 0 and head.stdout.strip() == commit:
-        return json.loads((target / ".git" / "fashionfail-missing.json").read_text())
+    """A git work tree of `origin` at `commit` in `target`; returns the paths left out for lack of blobs.
+
+    Only a `target` that is a clone of its own, made here, is kept: a new folder has nothing to ask git
+    (which would fail to start in it), and a folder inside another repository would answer for that one."""
+    made_here = target / ".git" / "fashionfail-missing.json"
+    if made_here.is_file():
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=target, capture_output=True, text=True)
+        if head.returncode == 0 and head.stdout.strip() == commit:
+            return json.loads(made_here.read_text())
     if target.exists():
         shutil.rmtree(target)
     run(["git", "clone", "--no-checkout", origin, target], log)

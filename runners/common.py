@@ -46,6 +46,7 @@ from run_files import IMAGE_SUFFIXES, image_set, select_images, shard_of, write_
 
 JOURNAL_VERSION = 1
 EXIT_CANCELLED = protocol.EXIT_CANCELLED
+EXIT_INPUT = protocol.EXIT_INPUT
 PREFETCH = 2
 """Images prepared ahead of the one being inferred, when the pipeline overlaps."""
 PARENT_POLL = 0.5
@@ -224,7 +225,7 @@ class Journal(object):
             lines = handle.read().split(b"\n")
         try:
             header = json.loads(lines[0].decode("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):  # a damaged or hostile journal: start over
             header = None
         if not isinstance(header, dict) or header.get("settings") != self.header["settings"]:
             protocol.log("starting over: {} was made with other settings".format(os.path.basename(self.path)))
@@ -236,7 +237,7 @@ class Journal(object):
             try:
                 entry = json.loads(line.decode("utf-8"))
                 self.entries[entry["image_file"]] = entry
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 break
             good_bytes += len(line) + 1
         with open(self.path, "r+b") as handle:
@@ -357,15 +358,16 @@ def _now():
 
 def _check_folders(args):
     if not os.path.isdir(args.images):
-        protocol.fail("image folder {} does not exist".format(args.images))
+        protocol.fail("image folder {} does not exist".format(args.images), code=EXIT_INPUT)
     images = select_images(args.images)
     if not images:
-        protocol.fail("no images ({}) in {}".format(", ".join(IMAGE_SUFFIXES), args.images))
+        protocol.fail("no images ({}) in {}".format(", ".join(IMAGE_SUFFIXES), args.images), code=EXIT_INPUT)
     if args.shard and len(images) < args.shard[1]:
-        protocol.fail("{} images cannot make {} shards: use at most {}".format(len(images), args.shard[1], len(images)))
+        protocol.fail("{} images cannot make {} shards: use at most {}".format(len(images), args.shard[1], len(images)),
+                      code=EXIT_INPUT)
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK):
-        protocol.fail("cannot write to output folder {}".format(out_dir))
+        protocol.fail("cannot write to output folder {}".format(out_dir), code=EXIT_INPUT)
     return images
 
 
@@ -390,12 +392,14 @@ def hold_output(output):
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        protocol.fail("another run is writing {} right now; wait for it to end or cancel it".format(output))
+        protocol.fail("another run is writing {} right now; wait for it to end or cancel it".format(output),
+                      code=protocol.EXIT_BUSY)
     return handle
 
 
 def run(args, load_predictor):
-    """Run a whole job; never returns (exits with 0, 1 on an error, 130 when cancelled)."""
+    """Run a whole job; never returns (exits with 0, 1 on an error, 2 on input the user can fix, 75 while
+    another run writes the output, 130 when cancelled)."""
     started = time.monotonic()
     stop = StopFlag()
     stop.install()
@@ -436,7 +440,20 @@ def run(args, load_predictor):
     if stop:
         protocol.fail("cancelled ({}) after {} of {} images; rerun the same command to resume".format(
             stop.signal_name, sum(name in journal.entries for name in names), len(images)), code=EXIT_CANCELLED)
+    _fail_unless_any_read(journal, names)
     _write_output(args, predictor, journal, names, time.monotonic() - started, all_images, progress, lock)
+
+
+def _fail_unless_any_read(journal, names, shown=5):
+    """A run that read none of its images did nothing: it ends in an error naming them (the input is
+    the user's to fix), and writes no output that would pass for a result."""
+    entries = [journal.entries[name] for name in names if name in journal.entries]
+    if not names or any("record" in entry for entry in entries):
+        return
+    skipped = ["{} ({})".format(entry["image_file"], entry["skipped"]) for entry in entries if "skipped" in entry]
+    more = " and {} more".format(len(skipped) - shown) if len(skipped) > shown else ""
+    protocol.fail("no image could be read: {}{}; replace or remove {} and rerun".format(
+        "; ".join(skipped[:shown]), more, "it" if len(skipped) == 1 else "them"), code=EXIT_INPUT)
 
 
 def _overlaps(args, predictor):

@@ -19,6 +19,10 @@ import threading
 EVENTS = ("start", "progress", "log", "warning", "done", "error")
 EXIT_CANCELLED = 130
 """The exit status of a run the user stopped (Ctrl+C, SIGTERM): not an error, though it ends with one."""
+EXIT_INPUT = 2
+"""Input the user can fix: no images in the folder, none of them readable, an output folder not writable."""
+EXIT_BUSY = 75
+"""Another run is writing the same output right now: wait for it, or choose another (sysexits' EX_TEMPFAIL)."""
 _lock = threading.Lock()
 
 

@@ -33,6 +33,14 @@ class Served:
     dropped connection looks like a complete, shorter file."""
     faults: list[str] = field(default_factory=list)
     """One per request, consumed in order: 'drop:N' (close after N body bytes), '404', '500'."""
+    endless: bool = False
+    """After `body`, keep sending zeros until the client hangs up (with no Content-Length unless `announce`)."""
+    drip: float = 0.0
+    """Send the body one byte at a time, this many seconds apart (a server that is never quite silent)."""
+    announce: int | None = None
+    """The Content-Length to send instead of the body's real length (a lying server)."""
+    drip_headers: float = 0.0
+    """Send even the status line and headers one byte at a time, this many seconds apart."""
 
 
 class FileServer:
@@ -112,12 +120,16 @@ class FileServer:
             request.send_header("Content-Length", "0")
             request.end_headers()
             return
+        if served.drip_headers:
+            return self._drip_headers(request, served)
         body = bytes(b ^ 0xFF for b in served.body) if served.corrupt else served.body
         start = self._range_start(request, served)
         request.send_response(206 if start else 200)
         if start:
             request.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        if not served.no_length:
+        if served.announce is not None:
+            request.send_header("Content-Length", str(served.announce))
+        elif not served.no_length and not served.endless:
             request.send_header("Content-Length", str(len(body) - start))
         request.send_header("ETag", served.etag)
         request.send_header("Last-Modified", served.last_modified)
@@ -126,6 +138,8 @@ class FileServer:
         remaining = body[start:]
         if fault and fault.startswith("drop:"):
             remaining = remaining[:int(fault[5:])]
+        if served.endless or served.drip:
+            return self._stream(request, remaining, served)
         for offset in range(0, len(remaining), 1024):
             request.wfile.write(remaining[offset:offset + 1024])
             request.wfile.flush()
@@ -134,6 +148,39 @@ class FileServer:
         if fault and fault.startswith("drop:"):
             request.close_connection = True
             request.connection.shutdown(2)
+
+    @staticmethod
+    def _drip_headers(request: BaseHTTPRequestHandler, served: Served) -> None:
+        request.close_connection = True
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(served.body)}\r\n\r\n".encode()
+        try:
+            for index in range(len(head)):
+                request.wfile.write(head[index:index + 1])
+                request.wfile.flush()
+                time.sleep(served.drip_headers)
+            request.wfile.write(served.body)
+        except OSError:
+            pass  # the client hung up
+
+    @staticmethod
+    def _stream(request: BaseHTTPRequestHandler, body: bytes, served: Served) -> None:
+        """The body a byte at a time (drip), then zeros for ever (endless), until the client hangs up."""
+        request.close_connection = True
+        try:
+            for index in range(len(body)) if served.drip else ():
+                request.wfile.write(body[index:index + 1])
+                request.wfile.flush()
+                time.sleep(served.drip)
+            if not served.drip:
+                request.wfile.write(body)
+            zeros = bytes(1 << 16)
+            while served.endless:
+                request.wfile.write(zeros[:1] if served.drip else zeros)
+                request.wfile.flush()
+                if served.drip:
+                    time.sleep(served.drip)
+        except OSError:
+            pass  # the client hung up: what these faults wait for
 
     @staticmethod
     def _range_start(request: BaseHTTPRequestHandler, served: Served) -> int:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from failure_case import MODELS, write_case
-from tests.helpers.comparison import annotations_from, make_workspace, slow_facere_plus
+from tests.helpers.comparison import annotations_from, make_workspace
+from tests.helpers.gate import hold_runner
 from tests.helpers.pilot import wait_for
 from tests.test_app_small_terminal import check
 from tui.app import FashionFailApp, LaunchOptions
@@ -106,15 +107,16 @@ async def test_screenshot_compare_runs_the_queue_then_shows_the_papers_table(wor
         assert app.screen is screen
 
 
-async def test_screenshot_cancelling_keeps_the_finished_model_and_the_started_images(workspace, screenshot_dir):
-    slow_facere_plus(workspace, more_images=12, size=(640, 480), channels=160)  # a second an image: the click lands mid-run
+async def test_screenshot_cancelling_keeps_the_finished_model_and_the_started_images(workspace, screenshot_dir,
+                                                                                  monkeypatch):
+    gate = hold_runner(monkeypatch, workspace, "facere+", after=1)  # the click lands mid-run, however fast the machine
     app = FashionFailApp(LaunchOptions(mode="compare"))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         await wait_for(pilot, lambda: screen.form.models.option_count == 6)
         fill_form(screen, workspace, None)
         await pilot.click("#compare-start")
-        await wait_for(pilot, seconds=90.0, condition=lambda: screen.rows is not None
+        await wait_for(pilot, seconds=60.0, condition=lambda: screen.rows is not None
                        and screen.rows.rows["facere+"].state == "running" and screen.rows.rows["facere+"].done >= 1)
         assert screen.queue_table.state_of("facere") == "done"
         assert str(screen.queue_table.get_cell("facere+", "rate")).endswith(" img/s")
@@ -122,7 +124,8 @@ async def test_screenshot_cancelling_keeps_the_finished_model_and_the_started_im
         pid = screen.queue.running_pid
         assert app.runner_pids == frozenset({pid})
         app.save_screenshot(filename="compare-running.svg", path=str(screenshot_dir))
-        await pilot.click("#compare-cancel")
+        await pilot.click("#compare-cancel")  # SIGINT to the runner, held after its first image
+        gate.open()
         await wait_for(pilot, seconds=60.0, condition=lambda: not screen.running)
         assert screen.queue_table.state_of("facere+") == "cancelled", (sorted(p.name for p in (workspace / "out").iterdir()), screen.rows.rows["facere+"])
         assert "Cancelled" in str(screen.status.render())

@@ -51,7 +51,7 @@ async def test_screenshot_two_files_side_by_side_with_bars_and_worst_images_open
         await add_and_evaluate(pilot, prediction_files)
         table = screen.comparison
         assert [k.value for k in table.rows] == [str(good), str(poor)]
-        assert table.get_row(str(good))[0] == "facere (good.npz)"  # two files of one model: which is which
+        assert str(table.get_row(str(good))[0]) == "facere (good.npz)"  # two files of one model: which is which
         assert all(str(cell) == "100.0 | 100.0" for cell in table.get_row(str(good))[1:])
         assert str(table.get_row(str(poor))[1]) != "100.0 | 100.0"
         assert "shirt, blouse" in str(screen.category_bars.render())
@@ -106,12 +106,12 @@ async def test_files_can_be_read_as_a_chosen_model(tmp_path):
     async with app.run_test(size=(160, 45)) as pilot:
         await add_and_evaluate(pilot, [file])
         table = app.screen.comparison
-        assert table.get_row(str(file))[0] == "facere+"
+        assert str(table.get_row(str(file))[0]) == "facere+"
         app.screen.form.family_select.value = "facere"
         await pilot.click("#evaluate-button")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert table.get_row(str(file))[0] == "facere" and table.row_count == 1
+        assert str(table.get_row(str(file))[0]) == "facere" and table.row_count == 1
 
 
 async def test_on_an_80_column_terminal_the_annotation_path_stays_typeable():

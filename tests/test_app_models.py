@@ -221,3 +221,22 @@ async def test_d_asks_before_it_downloads_and_n_starts_nothing(tmp_path):
         await pilot.pause()
         assert app.screen.busy == set() and cell(app, "facere", "state") == "missing"
         assert not any(worker.group == "model-facere" for worker in app.workers)
+
+
+async def test_deleting_an_imported_checkpoint_says_it_comes_back_by_importing(tmp_path):
+    """Not "downloading it again" for a file the user imported (`fetch facere --from FILE`)."""
+    from tests.helpers.onnx_models import build_maskrcnn_like
+    from tui.downloads.fetch import import_model
+
+    import_model(catalog.get("facere"), build_maskrcnn_like(tmp_path / "my-facere.onnx"))
+    app = app_with("")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("m")
+        await settle(pilot, app, lambda: cell(app, "facere", "state") == "verified")
+        await select(pilot, app, "facere")
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        question = str(app.screen.query_one("#confirm-question").render())
+        assert question.startswith("Delete facere's checkpoint from the cache (facere_base.onnx, ")
+        assert question.endswith("It was imported: getting it back means importing your copy again, or downloading it.")

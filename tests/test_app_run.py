@@ -10,6 +10,7 @@ import pytest
 
 from gpu_standins import bin_dir, replay_pynvml  # noqa: F401 (bin_dir is a fixture)
 
+from tests.helpers.gate import hold_runner
 from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tui.app import FashionFailApp, LaunchOptions, QuitQuestion
@@ -74,14 +75,17 @@ async def test_screenshot_a_run_goes_live_to_its_summary(workspace, monkeypatch,
         assert app.screen.files == [output] and app.screen.loaded_sets[0].family == "facere"
 
 
-async def test_bad_input_is_a_notification_not_a_traceback(workspace):
+@pytest.mark.parametrize(("folder", "said"), [("nowhere", "image folder {} does not exist"),
+                                             ("empty", "no images (.jpg, .jpeg, .png, .webp, .bmp) in {}")])
+async def test_bad_input_is_a_notification_not_a_traceback(workspace, folder, said):
+    (workspace / "empty").mkdir()
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(150, 42)) as pilot:
         screen = app.screen
-        fill_form(screen, workspace / "nowhere", workspace / "out", workspace / "m.onnx")
+        fill_form(screen, workspace / folder, workspace / "out", workspace / "m.onnx")
         await pilot.click("#run-start")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-failed" in screen.summary.classes)
-        assert "image folder" in str(screen.summary.render()) and "does not exist" in str(screen.summary.render())
+        assert said.format(workspace / folder) in str(screen.summary.render())
         assert any(n.severity == "error" for n in app._notifications)
         assert str(screen.progress.status.render()) == "Not started."  # not a "Starting facere..." that never ends
         assert screen.progress.bar.total is not None, "no busy bar for a run that is not going"
@@ -90,17 +94,17 @@ async def test_bad_input_is_a_notification_not_a_traceback(workspace):
         await wait_for(pilot, seconds=60.0, condition=lambda: "not a valid ONNX model" in str(screen.summary.render()))
 
 
-SLOW_RUN_IMAGES = 160
-"""Enough that a quiet machine is still running when a test has asked its questions (40 were done first)."""
+SLOW_RUN_IMAGES = 8
 
 
 @pytest.fixture
-def slow_run(workspace):
-    """A model and enough images for a run that is still going when the test acts on it."""
-    build_maskrcnn_like(workspace / "slow.onnx", detections=3, backbone_layers=8, backbone_channels=64)
+def slow_run(workspace, monkeypatch):
+    """A run that is still going when the test acts on it: facere's runner holds after each image from
+    the first on until the test opens the gate (tests/helpers/gate.py); returns (workspace, gate)."""
+    build_maskrcnn_like(workspace / "slow.onnx", detections=3)
     for index in range(SLOW_RUN_IMAGES):
-        write_image(workspace / "many" / f"{index:03}.jpg", size=(480, 360), seed=index)
-    return workspace
+        write_image(workspace / "many" / f"{index:03}.jpg", size=(64, 48), seed=index)
+    return workspace, hold_runner(monkeypatch, workspace, "facere", after=1)
 
 
 async def start_slow_run(pilot, workspace: Path):
@@ -113,11 +117,12 @@ async def start_slow_run(pilot, workspace: Path):
 
 
 async def test_cancel_then_quit_leaves_no_runner_behind(slow_run):
-    workspace = slow_run
+    workspace, gate = slow_run
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(150, 42)) as pilot:
         screen = await start_slow_run(pilot, workspace)
         await pilot.press("ctrl+x")
+        gate.open()
         await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
         summary = str(screen.summary.render())
         assert summary.startswith("Cancelled after ") and f" of {SLOW_RUN_IMAGES} images: the finished images are kept" in summary
@@ -129,6 +134,7 @@ async def test_cancel_then_quit_leaves_no_runner_behind(slow_run):
         assert Path(str(workspace / "out" / "facere.npz") + ".journal").exists()
 
         # start again (it resumes), then quit the app mid-run
+        gate.close()
         await pilot.press("ctrl+s")
         await wait_for(pilot, seconds=60.0, condition=lambda: screen.job is not None and screen.progress.bar.progress >= 2)
         # the status line says "resuming" only until the next image is done; the log keeps it (the line comes
@@ -165,7 +171,7 @@ async def test_q_without_a_run_quits_at_once():
 
 async def test_the_run_keys_work_with_the_cursor_in_a_path_field(slow_run):
     """ctrl+x is an Input's "cut": the Run screen's keys take precedence, so it cancels the run."""
-    workspace = slow_run
+    workspace, gate = slow_run
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(100, 30)) as pilot:
         field = app.screen.form.field("images").input
@@ -173,6 +179,7 @@ async def test_the_run_keys_work_with_the_cursor_in_a_path_field(slow_run):
         screen = await start_slow_run(pilot, workspace)
         field.select_all()  # what a cut would remove
         await pilot.press("ctrl+x")
+        gate.open()
         await wait_for(pilot, seconds=60.0, condition=lambda: "-cancelled" in screen.summary.classes)
         assert app.focused is field and field.value == str(workspace / "many")
 
@@ -314,4 +321,19 @@ async def test_a_run_into_another_runs_output_asks_before_replacing_it(workspace
         await wait_for(pilot, seconds=60.0, condition=lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
         await wait_for(pilot, seconds=60.0, condition=lambda: "-done" in screen.summary.classes)
-        assert str(screen.summary.render()).startswith("Done: 1 images, ")
+        assert str(screen.summary.render()).startswith("Done: 1 image, ")
+
+
+async def test_a_folder_with_no_readable_image_fails_saying_so(workspace):
+    """The command line's exit 2, in the app's words: not "Done: 0 images (1 skipped)"."""
+    (workspace / "unreadable").mkdir()
+    (workspace / "images" / "broken.jpg").rename(workspace / "unreadable" / "broken.jpg")
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(150, 42)) as pilot:
+        screen = app.screen
+        fill_form(screen, workspace / "unreadable", workspace / "out", workspace / "m.onnx")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, seconds=60.0, condition=lambda: "-failed" in screen.summary.classes)
+        summary = str(screen.summary.render())
+        assert summary.startswith("Failed: no image could be read: broken.jpg (") and "replace or remove it" in summary
+        assert not (workspace / "out" / "facere.npz").exists()

@@ -84,7 +84,7 @@ async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopen
         await app.workers.wait_for_complete()  # the needs are measured in a thread worker
         await pilot.pause()
         rows = {str(screen.disk_table.get_row(key)[0]): screen.disk_table.get_row(key) for key in ("checkpoints", "environments")}
-        assert rows["environments"][1] == "3.0 MB" and "enough" in str(rows["environments"][3])
+        assert str(rows["environments"][1]) == "3.0 MB" and "enough" in str(rows["environments"][3])
         assert str(rows["checkpoints"][1]).startswith("185.0 MB + unknown (fashionpedia-spinenet")  # as wide as fits
         assert load_state().models == ["amrcnn-spine", "facere"] and load_state().backend == "embedded"
 
@@ -123,6 +123,7 @@ async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopen
         assert "facere  ready  runs in the app's own interpreter" in report.splitlines()
         amrcnn = report[report.index("amrcnn-spine"):report.index("facere")]
         assert "missing checkpoint" in amrcnn and "fashionfail-tui fetch amrcnn-spine" in amrcnn
+        assert "fashionfail-tui fetch MODEL --from FILE, or i on the Models screen" in report  # the offline route
         assert "environment" not in amrcnn.replace("runs in", "")  # built by the wizard above
         assert footer(reopened)["Finish"] and "Next" not in footer(reopened)
         assert str(screen.outcome.render()) == ("Steps that failed: Checkpoints (amrcnn-spine). The table says what "

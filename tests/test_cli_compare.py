@@ -232,3 +232,18 @@ def test_a_comparison_file_that_cannot_be_written_is_one_line_and_the_outputs_st
     assert code == 2
     assert_one_line_error(err.splitlines()[-1], f"cannot write {workspace / 'out' / 'comparison.json'}")
     assert (workspace / "out" / "facere.npz").is_file() and (workspace / "out" / "facere+.npz").is_file()
+
+
+def test_a_folder_of_images_no_model_can_read_exits_2_naming_them(workspace, capsys):
+    """Each model fails alike (input to fix), so the command exits as `run` would: 2, not 1."""
+    from tests.helpers.images import write_corrupt_image
+
+    write_corrupt_image(workspace / "unreadable" / "photo.jpg")
+    code, _, err = compare(capsys, "--images", workspace / "unreadable", "--out", workspace / "out", "--models", "ready")
+    assert code == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("fashionfail-tui: error: facere failed: no image could be read: photo.jpg (")
+    assert "; facere+ failed: no image could be read: photo.jpg (" in last
+    (workspace / "empty-folder").mkdir()
+    code, _, err = compare(capsys, "--images", workspace / "empty-folder", "--out", workspace / "out")
+    assert code == 2 and err.strip().endswith(f"no images (.jpg, .jpeg, .png, .webp, .bmp) in {workspace / 'empty-folder'}")

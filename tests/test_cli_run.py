@@ -12,7 +12,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from tests.helpers.images import write_image
+from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tests.helpers.processes import children, gone
 from tui import paths
@@ -74,7 +74,7 @@ def test_the_config_file_names_the_checkpoint_when_no_model_file_is_given(worksp
     (["nope", "--images", "{ws}/images", "--out", "{ws}/out"], 2, ["unknown model 'nope'", "facere+"]),
     (["facere", "--images", "{ws}/missing", "--out", "{ws}/out", "--model-file", "{ws}/m.onnx"], 2,
      ["image folder", "missing does not exist"]),
-    (["facere", "--images", "{ws}/empty", "--out", "{ws}/out", "--model-file", "{ws}/m.onnx"], 1,
+    (["facere", "--images", "{ws}/empty", "--out", "{ws}/out", "--model-file", "{ws}/m.onnx"], 2,
      ["no images (.jpg, .jpeg, .png, .webp, .bmp) in", "empty"]),
     (["facere", "--images", "{ws}/images", "--out", "{ws}/out", "--model-file", "{ws}/nothing.onnx"], 2,
      ["model file", "nothing.onnx does not exist"]),
@@ -163,6 +163,39 @@ def test_ctrl_c_cancels_keeps_what_is_done_and_ends_the_json_stream_with_an_erro
     assert (workspace / "out" / "facere.npz.journal").exists()
 
 
+def test_a_folder_whose_only_image_cannot_be_read_is_input_to_fix_not_done(workspace, capsys):
+    """Not "facere: 0 images (1 skipped)" and exit 0: nothing was done, and no empty output passes for a result."""
+    write_corrupt_image(workspace / "broken" / "photo.jpg")
+    code, out, err = run_cli(capsys, "facere", "--images", workspace / "broken", "--out", workspace / "out",
+                             "--model-file", workspace / "m.onnx")
+    assert code == 2 and out == ""
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("fashionfail-tui: error: no image could be read: photo.jpg (")
+    assert last.endswith("); replace or remove it and rerun")
+    assert not (workspace / "out" / "facere.npz").exists()
+    code, out, _ = run_cli(capsys, "facere", "--images", workspace / "broken", "--out", workspace / "out",
+                           "--model-file", workspace / "m.onnx", "--json")
+    assert code == 2 and json.loads(out.splitlines()[-1])["event"] == "error"
+    write_image(workspace / "broken" / "good.jpg")  # one readable image: done, the broken one skipped
+    code, out, _ = run_cli(capsys, "facere", "--images", workspace / "broken", "--out", workspace / "out",
+                           "--model-file", workspace / "m.onnx")
+    assert code == 0 and out.startswith("facere: 1 image, 3 detections, 1 skipped in ")
+
+
+def test_another_run_writing_the_output_is_its_own_status(workspace, capsys):
+    """75 (sysexits' EX_TEMPFAIL): nothing is wrong with the input; try again once the other run has ended."""
+    import fcntl
+
+    (workspace / "out").mkdir()
+    with open(workspace / "out" / "facere.npz.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = run_cli(capsys, "facere", "--images", workspace / "images", "--out", workspace / "out",
+                               "--model-file", workspace / "m.onnx")
+    assert code == 75
+    assert err.strip().splitlines()[-1] == (f"fashionfail-tui: error: another run is writing {workspace / 'out' / 'facere.npz'}"
+                                            " right now; wait for it to end or cancel it")
+
+
 def test_a_missing_config_file_override_points_at_the_config_not_at_fetch(workspace, capsys):
     paths.config_file().write_text(f'[models.facere]\nfile = "{workspace / "gone.onnx"}"\n')
     result, _, err = run_cli(capsys, "facere", "--images", workspace / "images", "--out", workspace / "out")
@@ -249,3 +282,12 @@ def test_sigkill_of_the_command_stops_its_runner_and_frees_the_output(workspace)
     process.wait(timeout=10)
     assert gone(runner, within=15)
     _rerun_finishes(workspace)
+
+
+@pytest.mark.parametrize("command", [["run", "facere"], ["compare", "--models", "facere"],
+                                     ["cluster", "submit", "facere", "--shards", "2", "--dry-run"]])
+def test_an_empty_image_folder_is_input_to_fix_for_every_command_that_runs(workspace, capsys, command):
+    paths.config_file().write_text(f'[models.facere]\nfile = "{workspace / "m.onnx"}"\n')
+    code = main([*command, "--images", str(workspace / "empty"), "--out", str(workspace / "out")])
+    assert code == 2
+    assert_one_line_error(capsys.readouterr().err, f"no images (.jpg, .jpeg, .png, .webp, .bmp) in {workspace / 'empty'}")

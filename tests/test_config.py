@@ -42,12 +42,12 @@ def test_dataset_section(tmp_path):
 
 def test_config_file_from_environment(monkeypatch, tmp_path):
     file = tmp_path / "c.toml"
-    file.write_text('[models.facere_plus]\nurl = "http://127.0.0.1:8000/f.onnx"\nsha256 = "AB"\n'
+    file.write_text(f'[models.facere_plus]\nurl = "http://127.0.0.1:8000/f.onnx"\nsha256 = "{"AB" * 32}"\n'
                     '[environments]\nbackend = "embedded"\n[run]\ndevice = "cpu"\n')
     monkeypatch.setenv(paths.CONFIG_ENV, str(file))
     settings = config.load()
     assert settings.override_for("facere+").url == "http://127.0.0.1:8000/f.onnx"
-    assert settings.override_for("facere+").sha256 == "ab"
+    assert settings.override_for("facere+").sha256 == "ab" * 32
     assert settings.backend == "embedded" and settings.device == "cpu"
 
 

@@ -95,8 +95,10 @@ def test_the_table_has_evals_numbers_and_marks_each_columns_best(report):
     expected_best = set()
     for column, (key, _) in enumerate(METRICS, start=1):
         for iou in ("bbox", "segm"):
-            best = percent(max(results[m][iou][key] for m in results))  # ties as printed, at one decimal
-            expected_best |= {(m, column, best) for m in results if percent(results[m][iou][key]) == best}
+            printed = {m: percent(results[m][iou][key]) for m in results}  # ties as printed, at one decimal
+            best = percent(max(results[m][iou][key] for m in results))
+            if len(set(printed.values())) > 1:  # a column of equal values has no best
+                expected_best |= {(m, column, best) for m in results if printed[m] == best}
     assert set(page.best) == expected_best and len(page.best) >= 10
 
 
@@ -152,6 +154,32 @@ def test_the_table_as_text_marks_the_best():
     assert lines[2].startswith("facere (b/f.npz)") and lines[2].count("24.0* | 50.0*") == 5  # a tie at one decimal
     assert lines[3].startswith("fformer-swin") and lines[3].count("1.0   | –") == 5
     assert lines[-1].endswith("* best in its column")
+
+
+def results(model: str, box: float, mask: float) -> dict:
+    return {"model": model, "file": f"{model}.npz", "results": [
+        {"iou_type": "bbox", **dict.fromkeys((k for k, _ in METRICS), box)},
+        {"iou_type": "segm", **dict.fromkeys((k for k, _ in METRICS), mask)}]}
+
+
+def test_one_model_or_a_column_of_ties_has_no_best():
+    alone = paper_table_text(paper_table({"annotations": "x.json", "models": [results("facere", 0.0, 0.0)]}))
+    assert alone.splitlines()[1].split() == ["facere", *["0.0", "|", "0.0"] * 5], "no 0.0*: nothing to compare"
+    assert alone.splitlines()[-1] == "box | mask, weighted over 22 categories, %"
+    tied = paper_table({"annotations": "x.json", "models": [results("facere", 0.2, 0.0), results("facere+", 0.2, 0.3)]})
+    assert "*" not in paper_table_text(tied).splitlines()[1]  # box: 20.0 both, mask: facere+ wins
+    assert paper_table_text(tied).splitlines()[2].count("20.0  | 30.0*") == 5
+    assert paper_table_text(tied).splitlines()[-1].endswith("; * best in its column")
+
+
+def test_a_report_of_one_model_highlights_nothing(tmp_path):
+    anns, files = write_case(tmp_path)
+    evaluator = Evaluator(anns)
+    compared = comparison(anns, evaluator.evaluate(files[0]))
+    cases = find_failures(load_models(files[:1]), evaluator.truth)
+    path = write_report(tmp_path / "report.html", compared, cases)
+    assert parsed(path).best == []
+    assert "best in its column" not in path.read_text()
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")

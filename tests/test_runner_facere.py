@@ -144,11 +144,24 @@ def test_links_that_lead_nowhere_and_folders_named_like_images_are_not_images(tm
     assert events[0]["total"] == 1 and events[-1]["event"] == "done" and events[-1]["images"] == 1
 
 
+def test_a_run_that_reads_no_image_is_an_error_and_writes_nothing(tmp_path, facere_model):
+    images = tmp_path / "images"
+    write_corrupt_image(images / "b.jpg")
+    (images / "c.png").write_bytes(b"")
+    code, events, stderr = run_runner(facere_model, images, tmp_path / "out.npz")
+    assert code == 2 and "Traceback" not in stderr
+    assert sorted(e["image"] for e in events if e["event"] == "warning") == ["b.jpg", "c.png"]
+    message = events[-1]["message"]
+    assert events[-1]["event"] == "error" and message.startswith("no image could be read: b.jpg (")
+    assert "; c.png (" in message and message.endswith("); replace or remove them and rerun")
+    assert not (tmp_path / "out.npz").exists()
+
+
 def test_empty_or_missing_folder_is_an_error_event(tmp_path, facere_model):
     (tmp_path / "empty").mkdir()
     for folder, expected in [(tmp_path / "empty", "no images"), (tmp_path / "missing", "does not exist")]:
         code, events, stderr = run_runner(facere_model, folder, tmp_path / "out.npz")
-        assert code == 1
+        assert code == 2  # input the user can fix
         assert events == [{"event": "error", "message": events[0]["message"]}]
         assert expected in events[0]["message"] and "Traceback" not in stderr
     assert not (tmp_path / "out.npz").exists()
@@ -279,7 +292,7 @@ def test_a_second_run_into_the_same_output_is_refused_while_the_first_goes_on(tm
     with open(str(output) + ".lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         code, events, stderr = run_runner(facere_model, tmp_path / "images", output)
-    assert code == 1 and "Traceback" not in stderr
+    assert code == 75 and "Traceback" not in stderr  # sysexits' EX_TEMPFAIL: try again later
     assert events[-1]["event"] == "error" and "another run is writing" in events[-1]["message"]
     assert not output.exists()
     code, events, _ = run_runner(facere_model, tmp_path / "images", output)  # once it is free

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.errors import UserError
+from tui.errors import UserError, did_you_mean
 
 # Fashionpedia's 46 categories, ids 0..45. FashionFail uses 0..26.
 CATEGORIES: tuple[str, ...] = (
@@ -183,7 +183,8 @@ def get(name: str) -> Model:
     try:
         return _BY_NAME[name.strip().lower()]
     except KeyError:
-        raise UserError(f"unknown model '{name}'; known models: {', '.join(names())}") from None
+        raise UserError(f"unknown model '{name}'{did_you_mean(name, _BY_NAME)}; known models: {', '.join(names())}") \
+            from None
 
 
 def family_models(family: str) -> list[Model]:

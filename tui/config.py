@@ -39,7 +39,6 @@ A missing file means defaults; a broken one is a UserError naming the file and l
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -53,13 +52,17 @@ else:  # pragma: no cover
 
 from tui import catalog, paths
 from tui.errors import UserError
-from tui.files import read_small_json, replaced_atomically, write_atomically
+from tui.files import json_text, replaced_atomically, write_atomically
+from tui.urls import url_problem
 
 BACKENDS = ("auto", "embedded", "conda", "mamba", "micromamba")
 COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
 """A git commit id, full or abbreviated: the only form a source tree's `commit` may take."""
 DEVICES = ("auto", "cpu", "cuda")
 DATASET_KEYS = ("annotations_url", "workers")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_CHANNEL_SCHEMES = ("http", "https", "file")
+_GIT_SCHEMES = ("http", "https", "file", "ssh", "git")
 MAX_WORKERS = 64
 
 
@@ -137,8 +140,9 @@ def _bad(path: Path, message: str, line: int | None = None) -> UserError:
 
 
 def error_at(path: Path, key: str, message: str) -> UserError:
-    """A UserError naming the config file and the line that sets `key`, for a check made after loading
-    (`tui.environments.load_config` checks the [envs] spec names against the spec files)."""
+    """A UserError naming the config file and the line that sets `key` (dotted: `envs.amrcnn` is that
+    table's header), for a check made after loading (`tui.environments.load_config` checks the [envs]
+    spec names against the spec files)."""
     try:
         line = _line_of(path.read_text(encoding="utf-8"), key)
     except (OSError, UnicodeDecodeError):
@@ -146,47 +150,100 @@ def error_at(path: Path, key: str, message: str) -> UserError:
     return _bad(path, message, line)
 
 
-def _line_of(text: str, key: str) -> int | None:
+_HEADER = re.compile(r"^\s*\[\[?([^\[\]]*)\]\]?\s*(?:#.*)?$")
+_NAME_PART = re.compile(r"\"((?:[^\"\\]|\\.)*)\"|'([^']*)'|([^.\s]+)")
+
+
+def _table_name(header: str) -> tuple[str, ...]:
+    """`models."facere+"` -> ("models", "facere+")."""
+    return tuple(next(group for group in match.groups() if group is not None)
+                 for match in _NAME_PART.finditer(header))
+
+
+def _line_of(text: str, key: str, table: tuple[str, ...] = ()) -> int | None:
+    """The line that sets `key` (dotted for a table: `models.yolo`) inside `table`: a `key = ...` line
+    under that table's header, or the header `[table.key]`. A key written another way (an inline table,
+    a dotted key) falls back to the first line anywhere that starts with it."""
+    parts = table + tuple(key.split("."))
+    owner, name = parts[:-1], parts[-1]
+    assignment = re.compile(rf"""^\s*(?:{re.escape(name)}|"{re.escape(name)}"|'{re.escape(name)}')\s*=""")
+    current: tuple[str, ...] = ()
+    fallback = None
     for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"\s*\[?\s*{re.escape(key)}\b", line):
+        if header := _HEADER.match(line):
+            current = _table_name(header.group(1))
+            if current[:len(parts)] == parts:
+                return number
+        elif assignment.match(line) and current == owner:
             return number
-    return None
+        if fallback is None and re.match(rf"\s*\[?\s*{re.escape(key)}\b", line):
+            fallback = number
+    return fallback
 
 
-def _expect(path: Path, text: str, table: dict, key: str, kind: type | tuple, choices=None):
-    value = table.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise _bad(path, f"'{key}' has the wrong type ({type(value).__name__})", _line_of(text, key))
-    if choices and value not in choices:
-        raise _bad(path, f"'{key}' must be one of {', '.join(choices)}, not {value!r}", _line_of(text, key))
-    return value
+class _Table:
+    """One table of the config file, whose values are checked here and reported at their own lines."""
 
+    def __init__(self, path: Path, text: str, name: tuple[str, ...], data: dict):
+        self.path, self.text, self.name, self.data = path, text, name, data
 
-def _seconds(path: Path, text: str, table: dict, key: str, default: float) -> float:
-    value = _expect(path, text, table, key, (int, float))
-    if value is None:
-        return default
-    if not 0 < value < float("inf"):
-        raise _bad(path, f"'{key}' must be a positive number of seconds, not {value}", _line_of(text, key))
-    return float(value)
+    def bad(self, key: str, message: str) -> UserError:
+        return _bad(self.path, message, _line_of(self.text, key, self.name))
 
+    def value(self, key: str, kind: type | tuple, choices=None):
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise self.bad(key, f"'{key}' has the wrong type ({type(value).__name__})")
+        if choices and value not in choices:
+            raise self.bad(key, f"'{key}' must be one of {', '.join(choices)}, not {value!r}")
+        return value
 
-def _http_url(path: Path, text: str, table: dict, key: str) -> str | None:
-    value = _expect(path, text, table, key, str)
-    if value is not None and not value.lower().startswith(("http://", "https://")):
-        raise _bad(path, f"'{key}' must be an http:// or https:// URL, not {value!r}", _line_of(text, key))
-    return value
+    def text_value(self, key: str) -> str | None:
+        """A string that is not empty and holds no NUL (it names a file, a URL, a commit: no path or
+        program argument can hold a NUL). Other control characters are allowed, as file names may
+        hold them; every place that shows the value escapes them (`tui.text`)."""
+        value = self.value(key, str)
+        if value is None:
+            return None
+        if not value:
+            raise self.bad(key, f"'{key}' must not be empty")
+        if "\0" in value:
+            raise self.bad(key, f"'{key}' contains a NUL character, which no path or URL can hold: {value!r}")
+        return value
 
+    def path_value(self, key: str) -> Path | None:
+        value = self.text_value(key)
+        return Path(value).expanduser() if value else None
 
-def _workers(path: Path, text: str, table: dict) -> int:
-    value = _expect(path, text, table, "workers", int)
-    if value is None:
-        return 8
-    if not 1 <= value <= MAX_WORKERS:
-        raise _bad(path, f"'workers' must be between 1 and {MAX_WORKERS}, not {value}", _line_of(text, "workers"))
-    return value
+    def seconds(self, key: str, default: float, lowest: float, highest: float) -> float:
+        value = self.value(key, (int, float))
+        if value is None:
+            return default
+        if not 0 < value < float("inf"):
+            raise self.bad(key, f"'{key}' must be a positive number of seconds, not {value}")
+        if not lowest <= value <= highest:
+            raise self.bad(key, f"'{key}' must be between {lowest:g} and {highest:g} seconds, not {value:g}")
+        return float(value)
+
+    def url(self, key: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+        value = self.value(key, str)
+        if value is None:
+            return None
+        if not value.lower().startswith(tuple(s + "://" for s in schemes)):
+            raise self.bad(key, f"'{key}' must be an {' or '.join(s + '://' for s in schemes)} URL, not {value!r}")
+        if problem := url_problem(value, schemes):
+            raise self.bad(key, f"'{key}' is not a valid URL ({problem}): {value!r}")
+        return value
+
+    def workers(self) -> int:
+        value = self.value("workers", int)
+        if value is None:
+            return 8
+        if not 1 <= value <= MAX_WORKERS:
+            raise self.bad("workers", f"'workers' must be between 1 and {MAX_WORKERS}, not {value}")
+        return value
 
 
 def _env_choice(path: Path, text: str, family: str, table) -> EnvChoice:
@@ -197,11 +254,56 @@ def _env_choice(path: Path, text: str, family: str, table) -> EnvChoice:
     unknown = sorted(set(table) - {"spec", "python"})
     if unknown:
         raise _bad(path, f"[envs.{family}] has an unknown key '{unknown[0]}' (known: spec, python)", where)
-    python = _expect(path, text, table, "python", str)
+    checked = _Table(path, text, ("envs", family), table)
+    python = checked.text_value("python")
     if python is not None and not Path(python).expanduser().is_absolute():
-        raise _bad(path, f"[envs.{family}] python must be an absolute path, not {python!r}", _line_of(text, "python"))
-    return EnvChoice(spec=_expect(path, text, table, "spec", str) or None,
-                     python=Path(python).expanduser() if python else None)
+        raise checked.bad("python", f"[envs.{family}] python must be an absolute path, not {python!r}")
+    return EnvChoice(spec=checked.text_value("spec") or None, python=Path(python).expanduser() if python else None)
+
+
+def _model_override(path: Path, text: str, name: str, table) -> tuple[str, ModelOverride]:
+    if not isinstance(table, dict):
+        raise _bad(path, f"[models.{name}] must be a table", _line_of(text, f"models.{name}"))
+    try:
+        canonical = catalog.get(name).name
+    except UserError:
+        raise _bad(path, f"unknown model '{name}' in [models.{name}]", _line_of(text, f"models.{name}")) from None
+    checked = _Table(path, text, ("models", name), table)
+    sha256 = checked.text_value("sha256")
+    if sha256 is not None and not SHA256.match(sha256.lower()):
+        raise checked.bad("sha256", f"'sha256' must be 64 hex digits, not {sha256!r}")
+    return canonical, ModelOverride(url=checked.url("url"),  # checkpoints come over HTTP
+                                    sha256=sha256.lower() if sha256 else None, file=checked.path_value("file"))
+
+
+def _source_override(path: Path, text: str, name: str, table, trees: dict[str, str]) -> tuple[str, SourceOverride]:
+    if not isinstance(table, dict) or name.lower() not in trees:
+        raise _bad(path, f"[sources.{name}] must be a table named after a source tree ({', '.join(trees.values())})",
+                   _line_of(text, f"sources.{name}"))
+    checked = _Table(path, text, ("sources", name), table)
+    commit = checked.value("commit", str)
+    if commit is not None and not COMMIT_ID.match(commit.lower()):
+        # git would read a value such as `--upload-pack=...` as an option, and run it
+        raise checked.bad("commit", f"'commit' must be a commit id: 7 to 40 hex digits, not {commit!r}")
+    tree_url = checked.text_value("url")
+    if tree_url is not None and tree_url.startswith("-"):
+        raise checked.bad("url", f"'url' must be a repository url or path, not {tree_url!r}")
+    if tree_url is not None and "://" in tree_url and (problem := url_problem(tree_url, _GIT_SCHEMES)):
+        raise checked.bad("url", f"'url' is not a valid URL ({problem}): {tree_url!r}")
+    return trees[name.lower()], SourceOverride(url=tree_url, commit=commit.lower() if commit else None)
+
+
+def _channels(table: _Table) -> tuple[str, ...]:
+    channels = table.value("channels", list) or []
+    if not all(isinstance(c, str) for c in channels):
+        raise table.bad("channels", "'channels' must be a list of strings")
+    for channel in channels:
+        problem = (url_problem(channel, _CHANNEL_SCHEMES) if "://" in channel
+                   else None if channel and channel.isprintable() and not channel.startswith("-") else "not a channel name")
+        if problem:
+            raise table.bad("channels", f"'channels' holds {channel!r}, which is not a valid channel URL or name "
+                                        f"({problem})")
+    return tuple(channels)
 
 
 def load(path: Path | None = None) -> Config:
@@ -226,67 +328,31 @@ def load(path: Path | None = None) -> Config:
         if not isinstance(data[key], dict):
             raise _bad(path, f"'{key}' must be a table ([{key}] or [{key}.NAME])", _line_of(text, key))
 
-    models: dict[str, ModelOverride] = {}
-    for name, table in data.get("models", {}).items():
-        if not isinstance(table, dict):
-            raise _bad(path, f"[models.{name}] must be a table", _line_of(text, f"models.{name}"))
-        try:
-            canonical = catalog.get(name).name
-        except UserError:
-            raise _bad(path, f"unknown model '{name}' in [models.{name}]", _line_of(text, f"models.{name}")) from None
-        file_value = _expect(path, text, table, "file", str)
-        models[canonical] = ModelOverride(
-            url=_http_url(path, text, table, "url"),  # checkpoints come over HTTP
-            sha256=(_expect(path, text, table, "sha256", str) or None) and table["sha256"].lower(),
-            file=Path(file_value).expanduser() if file_value else None,
-        )
-
+    models = dict(_model_override(path, text, name, table) for name, table in data.get("models", {}).items())
     trees = {m.source.name.lower(): m.source.name for m in catalog.MODELS if m.source}
-    sources: dict[str, SourceOverride] = {}
-    for name, table in data.get("sources", {}).items():
-        if not isinstance(table, dict) or name.lower() not in trees:
-            raise _bad(path, f"[sources.{name}] must be a table named after a source tree ({', '.join(trees.values())})",
-                       _line_of(text, f"sources.{name}"))
-        commit = _expect(path, text, table, "commit", str)
-        if commit is not None and not COMMIT_ID.match(commit.lower()):
-            # git would read a value such as `--upload-pack=...` as an option, and run it
-            raise _bad(path, f"'commit' must be a commit id: 7 to 40 hex digits, not {commit!r}",
-                       _line_of(text, "commit"))
-        tree_url = _expect(path, text, table, "url", str)
-        if tree_url is not None and tree_url.startswith("-"):
-            raise _bad(path, f"'url' must be a repository url or path, not {tree_url!r}", _line_of(text, "url"))
-        sources[trees[name.lower()]] = SourceOverride(url=tree_url, commit=commit.lower() if commit else None)
-
+    sources = dict(_source_override(path, text, name, table, trees) for name, table in data.get("sources", {}).items())
     envs = {family: _env_choice(path, text, family, table) for family, table in data.get("envs", {}).items()}
-    environments = data.get("environments", {})
-    run = data.get("run", {})
-    gpu = data.get("gpu", {})
-    dataset = data.get("dataset", {})
-    for key in dataset:
+    environments, run, gpu, dataset = (_Table(path, text, (name,), data.get(name, {}))
+                                       for name in ("environments", "run", "gpu", "dataset"))
+    for key in dataset.data:
         if key not in DATASET_KEYS:
-            raise _bad(path, f"unknown key '{key}' in [dataset] (known: {', '.join(DATASET_KEYS)})", _line_of(text, key))
-    executable = _expect(path, text, environments, "executable", str)
-    channels = _expect(path, text, environments, "channels", list) or []
-    if not all(isinstance(c, str) for c in channels):
-        raise _bad(path, "'channels' must be a list of strings", _line_of(text, "channels"))
-    specs = _expect(path, text, environments, "specs", str)
-    config = Config(
+            raise dataset.bad(key, f"unknown key '{key}' in [dataset] (known: {', '.join(DATASET_KEYS)})")
+    return Config(
         models=models,
         sources=sources,
-        backend=_expect(path, text, environments, "backend", str, BACKENDS) or "auto",
-        executable=Path(executable).expanduser() if executable else None,
-        channels=tuple(channels),
-        channel_alias=_expect(path, text, environments, "channel_alias", str),
-        specs_dir=Path(specs).expanduser() if specs else None,
+        backend=environments.value("backend", str, BACKENDS) or "auto",
+        executable=environments.path_value("executable"),
+        channels=_channels(environments),
+        channel_alias=environments.url("channel_alias", _CHANNEL_SCHEMES),
+        specs_dir=environments.path_value("specs"),
         envs=envs,
-        device=_expect(path, text, run, "device", str, DEVICES) or "auto",
-        gpu_interval=_seconds(path, text, gpu, "interval", 1.0),
-        gpu_history=_seconds(path, text, gpu, "history", 300.0),
-        dataset_annotations_url=_http_url(path, text, dataset, "annotations_url"),
-        dataset_workers=_workers(path, text, dataset),
+        device=run.value("device", str, DEVICES) or "auto",
+        gpu_interval=gpu.seconds("interval", 1.0, 0.1, 3600),  # faster would keep the app busy sampling
+        gpu_history=gpu.seconds("history", 300.0, 1, 86400),  # a day of samples fits in memory
+        dataset_annotations_url=dataset.url("annotations_url"),
+        dataset_workers=dataset.workers(),
         source=path,
     )
-    return config
 
 
 def write_env_choice(family: str, choice: EnvChoice, path: Path | None = None) -> Path:
@@ -366,8 +432,11 @@ _REMEMBERED_PATHS = ("images_dir", "out_dir", "model_file")
 
 def load_remembered() -> Remembered:
     """What the last start left in the state file; nothing (or less) where the file is missing or wrong."""
-    data = read_small_json(paths.state_file(), REMEMBERED_MAX_BYTES)
-    if not isinstance(data, dict):
+    from tui import outside_json
+
+    try:
+        data = outside_json.read_object(paths.state_file(), REMEMBERED_MAX_BYTES)
+    except (OSError, ValueError):  # missing, not a regular file, too large, not JSON, not an object
         return Remembered()
     found = {name: _remembered_text(data.get(name)) for name in (f.name for f in fields(Remembered))}
     for name in _REMEMBERED_PATHS:
@@ -387,4 +456,4 @@ def save_remembered(state: Remembered) -> None:
     undecodable bytes is written escaped, and dropped by `load_remembered`.)"""
     data = {f.name: None if getattr(state, f.name) is None else str(getattr(state, f.name)) for f in fields(state)}
     paths.state_file().parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(paths.state_file(), json.dumps(data, indent=1) + "\n")
+    write_atomically(paths.state_file(), json_text(data, indent=1) + "\n")

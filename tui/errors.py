@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
@@ -11,6 +13,12 @@ _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
 def redact(text: str) -> str:
     """`text` with the credentials of every URL in it (`https://user:password@host`) replaced by ***."""
     return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """` (did you mean 'models'?)` when one known word is close to a mistyped one (`modles`), else ""."""
+    close = difflib.get_close_matches(word.strip().lower(), list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 class UserError(Exception):

@@ -1,17 +1,20 @@
 """File helpers no feature owns: a file's SHA-256, the one way a file is replaced atomically (text or
-bytes, durable or not), reading a small JSON file that may have been tampered with."""
+bytes, durable or not), the one way JSON is written (strictly). JSON from outside is read by
+`tui.outside_json`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+from tui.errors import UserError
 
 CHUNK = 1 << 20
 
@@ -56,6 +59,37 @@ def write_atomically(path: Path, data: str | bytes, *, durable: bool = False) ->
         handle.write(data)
 
 
+def json_text(value, **options) -> str:
+    """`json.dumps(value, **options)` for everything the app writes as JSON (files, `--json` output,
+    caches): strict JSON, so a NaN or an infinity is refused with a UserError naming where it is
+    (`results[0].score is NaN`) rather than written as the bare `NaN` strict parsers refuse."""
+    try:
+        return json.dumps(value, allow_nan=False, **options)
+    except ValueError:
+        found = _non_finite(value, "")
+        if found is None:
+            raise
+        where, number = found
+        raise UserError(f"{where or 'the value'} is {json.dumps(number)}: strict JSON has no NaN or infinity, "
+                        "so nothing was written") from None
+
+
+def _non_finite(value, where: str) -> tuple[str, float] | None:
+    """(where, the number) of the first NaN or infinity in a JSON-like value, depth first."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, value)
+    if isinstance(value, dict):
+        items = ((f"{where}.{key}" if where else str(key), item) for key, item in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{where}[{index}]", item) for index, item in enumerate(value))
+    else:
+        return None
+    for place, item in items:
+        if (found := _non_finite(item, place)) is not None:
+            return found
+    return None
+
+
 def fsync_dir(directory: Path) -> None:
     """Flush a folder's entries (a rename into it) to disk."""
     descriptor = os.open(directory, os.O_RDONLY)
@@ -63,29 +97,3 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def read_small_json(path: Path, limit: int) -> object | None:
-    """The JSON value in `path`, or None when it is missing, not a regular file, larger than `limit`
-    bytes, unreadable, not UTF-8 or not JSON. Opened without blocking and checked before reading, so
-    a FIFO or a device put in its place cannot hang or flood the reader."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return None
-        raw = b""
-        while len(raw) <= limit and (chunk := os.read(descriptor, limit + 1 - len(raw))):
-            raw += chunk
-    except OSError:
-        return None
-    finally:
-        os.close(descriptor)
-    if len(raw) > limit:
-        return None
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None

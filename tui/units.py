@@ -29,3 +29,9 @@ def human_duration(seconds: float | None) -> str:
 def human_rate(images_per_s: float | None) -> str:
     """Images per second: 1.25 img/s; '-' when unknown or zero."""
     return f"{images_per_s:.2f} img/s" if images_per_s else "-"
+
+
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """`1 image`, `0 images`, `1,024 images`: a count and its noun, singular only for one (`plural`
+    for a noun that does not just take an s)."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

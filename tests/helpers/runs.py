@@ -1,4 +1,5 @@
-"""The CLI as a user runs it (a subprocess of this checkout) and prediction files compared record by record."""
+"""The CLI as a user runs it (in this process, or a subprocess of this checkout) and prediction files
+compared record by record."""
 
 from __future__ import annotations
 
@@ -12,14 +13,23 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.helpers.cli import cli_in_process
+
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESS_SPACE_LIMIT = 3 << 30
 """What `confined_cli` lets the CLI map: a hostile file that would need more fails instead of swapping."""
 
 
-def cli(*args, check: bool = True, confined: bool = False, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`fashionfail-tui ARGS...`; with `check`, a non-zero exit fails the test with its stderr; with
-    `confined`, under a 3 GiB address-space limit (RLIMIT_AS)."""
+def cli(*args, check: bool = True, confined: bool = False, timeout: float = 120,
+        in_process: bool = True) -> subprocess.CompletedProcess:
+    """`fashionfail-tui ARGS...`; with `check`, a non-zero exit fails the test with its stderr. It runs
+    in this process (tests/helpers/cli.py) unless `in_process` is false or it is `confined`: then as a
+    subprocess, under a 3 GiB address-space limit (RLIMIT_AS) when `confined`, killed after `timeout`."""
+    if in_process and not confined:
+        result = cli_in_process(*args)
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}  # rich tables on one line per row
     result = subprocess.run([sys.executable, "-m", "tui", *map(str, args)], capture_output=True, text=True,
                             env=env, cwd=ROOT, timeout=timeout, preexec_fn=confine_address_space if confined else None)

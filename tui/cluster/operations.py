@@ -12,6 +12,7 @@ from tui.cluster.record import ClusterJob, Submission
 from tui.cluster.status import job_status
 from tui.errors import UserError
 from tui.runs.merging import merge_files
+from tui.units import counted
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def prepare(request: SubmitRequest, image_count: int) -> ClusterJob:
     if request.shards < 1:
         raise UserError(f"--shards must be at least 1, not {request.shards}")
     if image_count < request.shards:
-        raise UserError(f"{request.images} has {image_count} images: too few for {request.shards} shards")
+        raise UserError(f"{request.images} has {counted(image_count, 'image')}: too few for {counted(request.shards, 'shard')}")
     job = ClusterJob(
         model=catalog.get(request.model).name, images=request.images.resolve(), out=request.out.resolve(),
         shards=request.shards, image_count=image_count,

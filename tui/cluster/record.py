@@ -7,14 +7,13 @@ The output folder is on the cluster's shared file system; the index is per user.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tui import paths
+from tui import outside_json, paths
 from tui.errors import UserError
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 from tui.runs.shards import Shard, all_shards
 
 RECORD_SUFFIX = ".cluster.json"
@@ -111,16 +110,16 @@ class ClusterJob:
         data = asdict(self)
         for key in PATH_FIELDS:
             data[key] = str(data[key]) if data[key] is not None else None
-        write_atomically(self.record_path, json.dumps(data, indent=2) + "\n")
+        write_atomically(self.record_path, json_text(data, indent=2) + "\n")
         index = jobs_index_dir()
         index.mkdir(parents=True, exist_ok=True)
         for job_id in self.job_ids():
-            write_atomically(index / f"{job_id}.json", json.dumps({"record": str(self.record_path)}) + "\n")
+            write_atomically(index / f"{job_id}.json", json_text({"record": str(self.record_path)}) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> ClusterJob:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = outside_json.read_object(path)
             data["submissions"] = [Submission(**s) for s in data.get("submissions", [])]
             for key in PATH_FIELDS:
                 data[key] = Path(data[key]) if data.get(key) else None
@@ -150,8 +149,8 @@ def find(name: str) -> ClusterJob:
     if not name.isdigit() or not pointer.is_file():
         raise UserError(f"no cluster job '{name}' submitted from here; `fashionfail-tui cluster status` lists them")
     try:
-        record = Path(json.loads(pointer.read_text(encoding="utf-8"))["record"])
-    except (OSError, ValueError, KeyError):
+        record = Path(outside_json.read_object(pointer)["record"])
+    except (OSError, ValueError, KeyError, TypeError):
         raise UserError(f"the job index entry {pointer} is unreadable; name the job's output folder instead") from None
     if not record.is_file():
         raise UserError(f"job {name}'s record {record} is gone; was its output folder moved?")
@@ -164,8 +163,8 @@ def known_jobs() -> list[ClusterJob]:
     index = jobs_index_dir()
     for pointer in sorted(index.glob("*.json")) if index.is_dir() else []:
         try:
-            record = Path(json.loads(pointer.read_text(encoding="utf-8"))["record"])
-        except (OSError, ValueError, KeyError):
+            record = Path(outside_json.read_object(pointer)["record"])
+        except (OSError, ValueError, KeyError, TypeError):
             continue
         if record not in seen and record.is_file():
             try:

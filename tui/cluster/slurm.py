@@ -7,12 +7,12 @@ ones from `scontrol show job`, which remembers them for the cluster's MinJobAge.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui import outside_json, processes
 from tui.errors import UserError
 
 TIMEOUT_S = 30
@@ -37,7 +37,7 @@ class TaskRecord:
 
 def _run(command: list[str]) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+        return processes.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
     except FileNotFoundError:
         raise UserError(f"'{command[0]}' is not installed here: run this on a SLURM login node") from None
     except subprocess.TimeoutExpired:
@@ -95,7 +95,7 @@ def _reason(value) -> str:
 def parse_squeue_json(text: str, job_id: str) -> list[TaskRecord]:
     """Tasks of array job `job_id` in `squeue --json`; a pending range comes as one entry."""
     records = []
-    for job in json.loads(text).get("jobs", []):
+    for job in outside_json.parse(text).get("jobs", []):
         if str(_number(job.get("array_job_id"))) != job_id and str(_number(job.get("job_id"))) != job_id:
             continue
         task = _number(job.get("array_task_id"))

@@ -7,11 +7,11 @@ the log. Images done, rate and ETA come from the progress file the runner keeps 
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui import outside_json
 from tui.cluster import slurm
 from tui.cluster.record import ClusterJob
 from tui.runs.shards import Shard
@@ -126,7 +126,7 @@ class JobStatus:
 def read_progress(path: Path) -> ShardProgress | None:
     """The runner's progress file, or None while there is none (or it is mid-write)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = outside_json.read_object(path)
         return ShardProgress(int(data["done"]), int(data["total"]), float(data["started_at"]),
                              float(data["updated_at"]), int(data.get("resumed_from", 0)))
     except (OSError, ValueError, KeyError, TypeError):

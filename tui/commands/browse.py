@@ -6,7 +6,6 @@ from pathlib import Path
 
 from tui.commands.inspect import load_with_progress
 from tui.errors import UserError
-from tui.predictions.formats import FAMILY_CHOICES, from_name
 
 COMMAND = "browse"
 HELP = "open prediction files in the app's browser (a second file is drawn beside the first)"
@@ -14,6 +13,8 @@ ORDER = 61
 
 
 def add_arguments(parser) -> None:
+    from tui.predictions.formats import FAMILY_CHOICES
+
     parser.add_argument("files", nargs="+", metavar="FILE", help="one prediction file, or two to compare")
     parser.add_argument("--images", metavar="DIR",
                         help="folder holding the images (default: the file's meta image_dir, else FashionFail's images)")
@@ -23,6 +24,8 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.predictions.formats import from_name
+
     if len(args.files) > 2:
         raise UserError(f"browse compares at most two files, not {len(args.files)}")
     files = [Path(f).expanduser() for f in args.files]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
-from rich.console import Console
-from rich.table import Table
-
 from tui import catalog, paths
-from tui.downloads import delete_model, model_files_state
-from tui.environments import load_config
+from tui.commands import output_console
 from tui.errors import UserError
+from tui.files import json_text
+from tui.text import markup, rich_text, visible
 from tui.units import human_size
 
 COMMAND = "cache"
@@ -29,6 +26,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.table import Table
+
+    from tui.downloads import model_files_state
+    from tui.environments import load_config
+
     if args.action == "clean":
         return _clean(args)
     if args.model:
@@ -37,39 +39,41 @@ def execute(args) -> int:
     states = [model_files_state(model, settings) for model in catalog.MODELS]
     sources = {s.source.name: s.source for s in states if s.source}
     if args.json:
-        print(json.dumps({
+        print(json_text({
             "cache_dir": str(paths.cache_dir()),
             "models": [{"model": s.model, "state": s.state, "size": s.size,
                         "files": [{**asdict(f), "path": str(f.path)} for f in s.files]} for s in states],
             "sources": [{**asdict(t), "path": str(t.path)} for t in sources.values()],
         }))
         return 0
-    table = Table("model", "file", "size", "state", "sha256", title=f"cache: {paths.cache_dir()}")
+    table = Table("model", "file", "size", "state", "sha256", title=f"cache: {markup(paths.cache_dir())}")
     table.columns[1].overflow = "fold"
     for state in states:
         for index, file in enumerate(state.files):
             colour = _COLOURS.get(file.state, "white")
-            table.add_row(state.model if index == 0 else "", file.name, human_size(file.size) if file.size else "",
+            table.add_row(state.model if index == 0 else "", rich_text(file.name), human_size(file.size) if file.size else "",
                           f"[{colour}]{file.state}[/]", (file.sha256 or "")[:12])
     trees = Table("source tree", "commit", "state", "path")
     for tree in sources.values():
-        trees.add_row(tree.name, (tree.head or tree.commit or "")[:12],
-                      f"[{_COLOURS.get(tree.state, 'white')}]{tree.state}[/]", str(tree.path))
-    console = Console()
+        trees.add_row(rich_text(tree.name), rich_text((tree.head or tree.commit or "")[:12]),
+                      f"[{_COLOURS.get(tree.state, 'white')}]{tree.state}[/]", rich_text(tree.path))
+    console = output_console()
     console.print(table)
     console.print(trees)
     return 0
 
 
 def _clean(args) -> int:
+    from tui.downloads import delete_model
+
     if not args.model:
         raise UserError("cache clean needs a model name (or all)")
     models = catalog.MODELS if args.model.strip().lower() == "all" else (catalog.get(args.model),)
     removed = [str(path) for model in models for path in delete_model(model)]
     if args.json:
-        print(json.dumps({"removed": removed}))
+        print(json_text({"removed": removed}))
     elif removed:
-        print("\n".join(f"removed {path}" for path in removed))
+        print("\n".join(visible(f"removed {path}") for path in removed))
     else:
         print("nothing to remove")
     return 0

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from tui import catalog
-from tui.cluster import operations, record
+from tui.cluster import record
 from tui.cluster.status import JobStatus, job_status
-from tui.environments import load_config
-from tui.runs.checks import check_request
-from tui.runs.request import RunRequest
-from tui.runs.shards import list_images
-from tui.units import human_duration, human_rate
+from tui.commands import output_console
+from tui.files import json_text
+from tui.text import markup, rich_text, visible
+from tui.units import counted, human_duration, human_rate
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 COMMAND = "cluster"
 HELP = "run a model over a SLURM cluster as a job array of shards, and watch, cancel or merge it"
@@ -55,10 +54,16 @@ def add_arguments(parser) -> None:
 
 
 def _print(args, data: dict, text: str) -> None:
-    print(json.dumps(data) if args.json else text)
+    print(json_text(data) if args.json else visible(text))
 
 
 def _submit(args) -> int:
+    from tui.cluster import operations
+    from tui.environments import load_config
+    from tui.runs.checks import check_request
+    from tui.runs.request import RunRequest
+    from tui.runs.shards import list_images
+
     request = operations.SubmitRequest(
         model=args.model, images=args.images, out=args.out, shards=args.shards, model_file=args.model_file,
         device=args.device, partition=args.partition, gpus_per_task=args.gpus_per_task,
@@ -75,51 +80,57 @@ def _submit(args) -> int:
     merge = f"; merge job {job.merge_job_id} runs when all succeed" if job.merge_job_id else ""
     _print(args, {"job_id": job.job_id, "merge_job_id": job.merge_job_id, "script": str(job.script_path),
                   "out": str(job.out), "shards": job.shards, "submitted": True},
-           f"submitted job {job.job_id}: {job.shards} shards of {job.model} over {job.image_count} images "
+           f"submitted job {job.job_id}: {counted(job.shards, 'shard')} of {job.model} over {counted(job.image_count, 'image')} "
            f"({job.script_path}){merge}")
     return 0
 
 
 def _status_table(status: JobStatus) -> Table:
+    from rich.table import Table
+
     table = Table("shard", "job", "state", "images", "rate", "ETA", "detail",
-                  title=f"job {status.job.job_id}: {status.job.model} -> {status.job.out}", title_justify="left")
+                  title=markup(f"job {status.job.job_id}: {status.job.model} -> {status.job.out}"), title_justify="left")
     for task in status.tasks:
         style = _STATE_STYLE[task.state]
-        table.add_row(str(task.shard.index), task.job_id, f"[{style}]{task.state}[/]", f"{task.done}/{task.total}",
-                      human_rate(task.rate), human_duration(task.eta_s), task.detail)
+        table.add_row(str(task.shard.index), rich_text(task.job_id), f"[{style}]{markup(task.state)}[/]",
+                      f"{task.done}/{task.total}", human_rate(task.rate), human_duration(task.eta_s), rich_text(task.detail))
     merge = f"; merge job {status.merge_state}" if status.merge_state else ""
-    table.caption = status.summary + merge
+    table.caption = rich_text(status.summary + merge)
     return table
 
 
 def _status(args) -> int:
-    console = Console()
+    from rich.table import Table
+
+    console = output_console()
     if args.job is None:
         statuses = [job_status(job) for job in record.known_jobs()]
         if args.json:
-            print(json.dumps({"jobs": [s.to_json() for s in statuses]}))
+            print(json_text({"jobs": [s.to_json() for s in statuses]}))
             return 0
         table = Table("job", "model", "shards", "progress", "merged", "out")
         for status in statuses:
             merged = str(status.job.merged) if status.merge_state == "done" else status.merge_state or "-"
-            table.add_row(status.job.job_id, status.job.model, str(status.job.shards), status.summary, merged,
-                          str(status.job.out))
+            table.add_row(*map(rich_text, (status.job.job_id, status.job.model, str(status.job.shards), status.summary,
+                                           merged, str(status.job.out))))
         console.print(table if statuses else "no cluster jobs submitted from here")
         return 0
     status = job_status(record.find(args.job))
     if args.json:
-        print(json.dumps(status.to_json()))
+        print(json_text(status.to_json()))
         return 0
     console.print(_status_table(status))
     for task in status.tasks:
         if task.state == "failed" and task.log_tail:
-            console.print(f"\n[red]shard {task.shard.index} failed[/] ({task.detail}); end of {task.log}:",
+            console.print(f"\n[red]shard {task.shard.index} failed[/] ({markup(task.detail)}); end of {markup(task.log)}:",
                           soft_wrap=True)
-            console.print("\n".join(task.log_tail), markup=False, highlight=False, soft_wrap=True)
+            console.print("\n".join(map(visible, task.log_tail)), markup=False, highlight=False, soft_wrap=True)
     return 0
 
 
 def _cancel(args) -> int:
+    from tui.cluster import operations
+
     job = record.find(args.job)
     cancelled = operations.cancel(job)
     _print(args, {"job_id": job.job_id, "cancelled": cancelled},
@@ -128,6 +139,8 @@ def _cancel(args) -> int:
 
 
 def _resubmit(args) -> int:
+    from tui.cluster import operations
+
     job = record.find(args.job)
     shards = operations.resubmit_failed(job)
     _print(args, {"job_id": job.submissions[-1].job_id, "shards": shards},
@@ -136,9 +149,11 @@ def _resubmit(args) -> int:
 
 
 def _merge(args) -> int:
+    from tui.cluster import operations
+
     job = record.find(args.job)
     merged = operations.merge(job)
-    _print(args, {"job_id": job.job_id, "merged": str(merged)}, f"merged {job.shards} shards into {merged}")
+    _print(args, {"job_id": job.job_id, "merged": str(merged)}, f"merged {counted(job.shards, 'shard')} into {merged}")
     return 0
 
 

@@ -7,23 +7,25 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import Progress
+from typing import TYPE_CHECKING
 
 from tui import paths
 from tui.commands import discard_stdout, emit_event, report_error
 from tui.commands.options import add_annotation_options
-from tui.commands.run import EXIT_CANCELLED, EXIT_FAILED, finished_line, progress_columns, show_event
-from tui.comparison.plan import Plan, chosen_models, make_plan, nothing_to_run
-from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded, Reused
-from tui.comparison.results import COMPARISON_FILE, REPORT_FILE, WrittenComparison, write_comparison
-from tui.environments import load_config
+from tui.commands.run import finished_line, progress_columns, show_event
 from tui.errors import UserError
-from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.report import paper_table_text
-from tui.runs.events import Failed, Finished, LogLine
+from tui.runs.events import EXIT_CANCELLED, Failed, Finished, LogLine
+from tui.text import markup
+from tui.units import counted
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from tui.comparison.plan import Plan
+    from tui.comparison.queue import CompareQueue, ModelEvent, QueueEnded
+    from tui.comparison.results import WrittenComparison
+    from tui.evaluation.evaluator import Evaluator
 
 COMMAND = "compare"
 HELP = "run several models over one folder in turn, then print the paper's table and write a report"
@@ -31,6 +33,8 @@ ORDER = 25
 
 
 def add_arguments(parser) -> None:
+    from tui.comparison.results import COMPARISON_FILE, REPORT_FILE
+
     parser.description = (
         "Run each chosen model over the images in --images, one after another (they share the GPU), "
         f"into <out>/<model>.npz; then evaluate every output and print the paper's table, and write "
@@ -54,6 +58,10 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.comparison.plan import chosen_models, make_plan, nothing_to_run
+    from tui.comparison.queue import CompareQueue
+    from tui.environments import load_config
+
     settings = load_config()
     models, list_unready = chosen_models(args.models)
     evaluator = _evaluator(args)
@@ -77,13 +85,15 @@ def execute(args) -> int:
         _compare(ended, evaluator, plan, args)
     if ended.failed:
         report_error("; ".join(f"{model} failed: {message}" for model, message in ended.failed), as_json=args.json)
-        return EXIT_FAILED
+        return ended.exit_status
     return 0
 
 
 def _evaluator(args) -> Evaluator | None:
     """The annotation file's evaluator, read now so a broken file stops the command before any run;
     None when --anns is not given and the cache has no FashionFail annotations (the models still run)."""
+    from tui.evaluation.evaluator import Evaluator
+
     annotations = args.anns or paths.fashionfail_annotations(args.split)
     if args.anns is None and not annotations.is_file():
         return None
@@ -98,9 +108,11 @@ def _how_to_evaluate(args) -> str:
 
 
 def _print_plan(plan: Plan, evaluator: Evaluator | None) -> None:
+    from rich.console import Console
+
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     for skipped in plan.skipped:
-        console.print(f"[yellow]skipped {skipped.model}:[/] {escape(skipped.reason())}")
+        console.print(f"[yellow]skipped {skipped.model}:[/] {markup(skipped.reason())}")
     if evaluator is None:
         console.print("[yellow]no annotation file:[/] the models run, but nothing can be evaluated")
 
@@ -118,6 +130,8 @@ def _signals_cancel(queue: CompareQueue) -> Iterator[None]:
 
 
 def _follow_json(queue: CompareQueue) -> QueueEnded:
+    from tui.comparison.queue import ModelEvent
+
     for event in queue.events():
         if isinstance(event, ModelEvent) and isinstance(event.event, LogLine) and event.event.source == "stderr":
             continue
@@ -130,6 +144,11 @@ def _follow_json(queue: CompareQueue) -> QueueEnded:
 
 
 def _follow_terminal(queue: CompareQueue) -> QueueEnded:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from tui.comparison.queue import ModelEvent, Reused
+
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     count = len(queue.plan.requests)
     task = None
@@ -152,13 +171,17 @@ def _show(progress: Progress, task, event: ModelEvent, number: int, count: int):
         if isinstance(event.event, Finished):
             print(finished_line(event.model, event.event))
         elif not event.event.cancelled:
-            progress.console.print(f"[red]{event.model} failed:[/] {escape(event.event.message)}")
+            progress.console.print(f"[red]{event.model} failed:[/] {markup(event.event.message)}")
         return None
     return task
 
 
 def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args) -> None:
     """Evaluate the finished outputs and write the table's files, or say how to do it later."""
+    from rich.console import Console
+
+    from tui.comparison.results import write_comparison
+
     outputs = [output for _, output in ended.finished]
     if evaluator is None:
         how = _how_to_evaluate(args)
@@ -166,7 +189,7 @@ def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args) -
             emit_event({"event": "comparison", "annotations": None, "message": how,
                         "models": [{"model": m, "file": str(o), "results": []} for m, o in ended.finished]})
         else:
-            Console(stderr=True, highlight=False, soft_wrap=True).print(escape(how), style="yellow")
+            Console(stderr=True, highlight=False, soft_wrap=True).print(markup(how), style="yellow")
         return
     interactive = not args.json and Console(stderr=True).is_terminal
     with Console(stderr=True).status("evaluating") if interactive else nullcontext() as status:
@@ -180,11 +203,10 @@ def _compare(ended: QueueEnded, evaluator: Evaluator | None, plan: Plan, args) -
 
 def _print_comparison(written: WrittenComparison) -> None:
     cases = written.cases
-    count = len(written.data["models"])
-    print(f"\n{Path(written.data['annotations']).name}, {count} model{'s' if count != 1 else ''}:")
+    print(f"\n{Path(written.data['annotations']).name}, {counted(len(written.data['models']), 'model')}:")
     print(paper_table_text(written.table))
     print(f"\nfailure cases at IoU 0.5 (score >= {cases.min_score:g}): {len(cases.missed_by_all)} of "
-          f"{len(cases.objects)} objects missed by every model, {len(cases.disagreements)} found by some and "
+          f"{counted(len(cases.objects), 'object')} missed by every model, {len(cases.disagreements)} found by some and "
           "missed by others")
     print(f"wrote {written.json_file} and {written.report_file}")
 

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-from rich.progress import Progress as ProgressDisplay
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from tui import config, paths
-from tui.commands import emit_event, report_error
-from tui.dataset import (SPLITS, Annotations, ImageOutcome, SplitSummary, fetch_annotations, fetch_hint, fetch_images,
-                         split_state)
+from tui.commands import emit_event, output_console, report_error
 from tui.downloads.progress import Progress, describe
-from tui.environments import load_config
 from tui.errors import UserError
-from tui.units import human_rate
+from tui.files import json_text
+from tui.text import markup, visible
+from tui.units import counted, human_rate
+
+if TYPE_CHECKING:
+    from tui.dataset import Annotations, ImageOutcome, SplitSummary
 
 COMMAND = "dataset"
 HELP = "fetch the FashionFail dataset (annotation files and images) into the cache, or show what is there"
@@ -28,6 +25,8 @@ EXIT_INCOMPLETE = 1
 
 
 def add_arguments(parser) -> None:
+    from tui.dataset import SPLITS
+
     parser.description = (
         "fetch: download ff_<split>.json (from Hugging Face, or [dataset] annotations_url) and every image it "
         "lists into <cache>/images/<split>/, each checked to decode at the annotation's width and height. "
@@ -44,6 +43,9 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.dataset import SPLITS, fetch_annotations, fetch_images
+    from tui.environments import load_config
+
     settings = load_config()
     if args.action == "status":
         return _status(SPLITS if args.split in (None, "all") else (args.split,), args.json)
@@ -71,7 +73,7 @@ def execute(args) -> int:
         if summary.failures:
             incomplete.append(summary)
     if incomplete:
-        counts = "; ".join(f"{len(s.failures)} of {s.expected} images in {s.split} failed" for s in incomplete)
+        counts = "; ".join(f"{len(s.failures)} of {counted(s.expected, 'image')} in {s.split} failed" for s in incomplete)
         report_error(f"{counts} (listed above); run the same command again to retry them", args.json)
     if unfetched:
         raise UserError(f"the annotation file of {', '.join(unfetched)} could not be fetched (see above)")
@@ -105,11 +107,16 @@ class _TerminalReporter:
     stdout and the failures on stderr."""
 
     def __init__(self):
+        from rich.console import Console
+
         self.errors = Console(stderr=True)
         self.display = self.task = None
 
     @contextmanager
     def tracking(self, split: str) -> Iterator[None]:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as ProgressDisplay
+
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
         with ProgressDisplay(*columns, console=self.errors, transient=True,
@@ -132,29 +139,33 @@ class _TerminalReporter:
         counts = summary.counts
         done = [f"{counts['fetched']} fetched", f"{counts['present']} verified before"] + \
             ([f"{counts['checked']} already there and checked"] if counts["checked"] else [])
-        print(f"{summary.split}: {summary.verified} of {summary.expected} images verified in {summary.images_dir} "
-              f"({', '.join(done)})", flush=True)
+        print(visible(f"{summary.split}: {summary.verified} of {counted(summary.expected, 'image')} verified in "
+                      f"{summary.images_dir} ({', '.join(done)})"), flush=True)
         for failure in summary.failures:
-            print(f"  failed: {failure.name}: {failure.reason}", file=sys.stderr, flush=True)
+            print(f"  failed: {visible(failure.name)}: {visible(failure.reason)}", file=sys.stderr, flush=True)
 
 
 def _status(splits: tuple[str, ...], as_json: bool) -> int:
+    from rich.table import Table
+
+    from tui.dataset import fetch_hint, split_state
+
     states = [split_state(split) for split in splits]
     if as_json:
-        print(json.dumps({"cache_dir": str(paths.fashionfail_dir()), "splits": [s.as_json() for s in states]}))
+        print(json_text({"cache_dir": str(paths.fashionfail_dir()), "splits": [s.as_json() for s in states]}))
         return 0
     table = Table("split", "annotations", "images expected", "present", "verified",
-                  title=f"FashionFail in {paths.fashionfail_dir()}")
+                  title=f"FashionFail in {markup(paths.fashionfail_dir())}")
     for state in states:
         annotations = "unreadable" if state.problem else state.annotations.name if state.annotations_present else "missing"
         colour = "green" if state.complete else "yellow" if state.annotations_present else "dim"
-        table.add_row(state.split, f"[{colour}]{annotations}[/]", "-" if state.expected is None else str(state.expected),
+        table.add_row(state.split, f"[{colour}]{markup(annotations)}[/]", "-" if state.expected is None else str(state.expected),
                       str(state.present), str(state.verified))
-    console = Console()
+    console = output_console()
     console.print(table)
     for state in states:
         if state.problem:
-            console.print(f"{state.split}: {state.problem}", style="red", highlight=False, markup=False)
+            console.print(visible(f"{state.split}: {state.problem}"), style="red", highlight=False, markup=False)
     if hint := fetch_hint(states):
-        console.print(f"to fetch: {hint}", highlight=False)
+        console.print(f"to fetch: {markup(hint)}", highlight=False)
     return 0

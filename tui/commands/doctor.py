@@ -4,14 +4,13 @@ environments are checked again. Exit status 0 only when every model asked about 
 
 from __future__ import annotations
 
-import json
 import time
 
-from rich.console import Console
 
 from tui import catalog
-from tui.environments import load_config
-from tui.setup.diagnosis import diagnose
+from tui.commands import output_console
+from tui.files import json_text
+from tui.text import markup
 
 COMMAND = "doctor"
 HELP = "check what each model still needs, and say the command that fixes each gap"
@@ -24,19 +23,22 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.environments import load_config
+    from tui.setup.diagnosis import diagnose
+
     settings = load_config()
     models = [catalog.get(name) for name in args.models] if args.models else list(catalog.MODELS)
     started = time.time()  # external environments are checked again, each once
     diagnoses = [diagnose(model, settings, checked_since=started) for model in models]
     if args.json:
-        print(json.dumps({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
+        print(json_text({"ready": all(d.ready for d in diagnoses), "models": [d.to_json() for d in diagnoses]}))
     else:
-        console = Console(highlight=False)
+        console = output_console(highlight=False)
         for diagnosis in diagnoses:
             mark = "[green]ready[/]" if diagnosis.ready else "[yellow]not ready[/]"
-            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {diagnosis.environment}", soft_wrap=True)
+            console.print(f"[bold]{diagnosis.model}[/]: {mark}, runs in {markup(diagnosis.environment)}", soft_wrap=True)
             if diagnosis.note:
-                console.print(f"  [magenta]note: {diagnosis.note}[/]", soft_wrap=True)
-            for gap in diagnosis.gaps:
-                console.print(f"  missing {gap.what}\n    fix: [cyan]{gap.fix}[/]", soft_wrap=True)
+                console.print(f"  [magenta]note: {markup(diagnosis.note)}[/]", soft_wrap=True)
+            for gap in diagnosis.gaps:  # a fix may name a config table, [models.facere]: text, not markup
+                console.print(f"  missing {markup(gap.what)}\n    fix: [cyan]{markup(gap.fix)}[/]", soft_wrap=True)
     return 0 if all(d.ready for d in diagnoses) else 1

@@ -4,20 +4,17 @@ variant spec such as amrcnn-tf215), written to the config's `[envs.FAMILY]`."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from tui import catalog, config
-from tui.commands import emit_event
+from tui.commands import emit_event, output_console
 from tui.config import EnvChoice
-from tui.environments import EnvStatus, Event, State, backend_for, external, load_config, specs, status_for
+from tui.environments import EnvStatus, Event, State, external, specs
 from tui.errors import UserError
+from tui.files import json_text
+from tui.text import markup, rich_text, visible
 
 COMMAND = "env"
 HELP = "list, create, update, remove or verify the conda environments the models run in, or choose one (use)"
@@ -38,6 +35,8 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.environments import backend_for, load_config
+
     settings = load_config()
     if args.target is not None and args.action != "use":
         raise UserError(f"env {args.action} takes one FAMILY, not also {args.target!r}")
@@ -47,8 +46,9 @@ def execute(args) -> int:
     if args.action == "list":
         rows = _rows(backend, settings, args.family)
         if args.json:
-            print(json.dumps({"backend": backend.name,
-                              "environments": [{**s.to_json(), "runs": runs} for s, runs in rows]}))
+            print(json_text({"backend": backend.name,
+                             "environments": [{**s.to_json(), "runs": runs, "optional": bool(runs) and _optional(runs)}
+                                              for s, runs in rows]}))
         else:
             _print_table(rows)
         return 0
@@ -58,7 +58,7 @@ def execute(args) -> int:
     if args.json:
         emit_event({"event": "done", **status.to_json()})
     else:
-        print(f"{status.family} ({status.backend}): {status.state.value}" + (f" at {status.prefix}" if status.prefix else ""))
+        print(visible(f"{status.family} ({status.backend}): {status.state.value}" + (f" at {status.prefix}" if status.prefix else "")))
     wanted = State.MISSING if args.action == "remove" else State.READY
     return 0 if status.state is wanted else 1
 
@@ -66,6 +66,8 @@ def execute(args) -> int:
 def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | None]]:
     """Every spec's environment from `backend`, then each external one; beside each, the model family
     that runs in it (None for one no family uses now)."""
+    from tui.environments import status_for
+
     if only and only not in specs.families(settings):
         specs.load(only, settings)  # UserError naming the known environments
     users = {}
@@ -79,24 +81,36 @@ def _rows(backend, settings, only: str | None) -> list[tuple[EnvStatus, str | No
 
 
 def _print_table(rows: list[tuple[EnvStatus, str | None]]) -> None:
+    from rich.table import Table
+
     table = Table("environment", "conda name", "backend", "state", "runs")
     table.add_column("prefix", overflow="fold")  # a path to copy: wrapped, never cut short
     for status, runs in rows:
-        state = f"[{STATE_STYLE[status.state]}]{status.state.value}[/]" + (f" ({escape(status.detail)})" if status.detail else "")
+        state = f"[{STATE_STYLE[status.state]}]{status.state.value}[/]" + (f" ({markup(status.detail)})" if status.detail else "")
         if status.backend == external.BACKEND:
             state = f"external: {state}"
-        used = f"{runs} models" if runs else "-"
+        used = f"{markup(runs)} models" if runs else "-"
+        if runs and status.state is not State.READY and _optional(runs):
+            state += " (optional)"
+            used = f"{markup(runs)} models: the app's own interpreter until this is built"
         if status.note:
-            used += f" [magenta]({escape(status.note)})[/]"
+            used += f" [magenta]({markup(status.note)})[/]"
         where = status.python if status.backend == external.BACKEND else status.prefix
-        table.add_row(status.family, "-" if status.backend == external.BACKEND else status.name, status.backend,
-                      state, used, escape(str(where or "")))
-    Console().print(table)
+        table.add_row(rich_text(status.family), rich_text("-" if status.backend == external.BACKEND else status.name),
+                      status.backend, state, used, markup(str(where or "")))
+    output_console().print(table)
+
+
+def _optional(family: str) -> bool:
+    """Whether the family's models can do without their environment (facere: the app's own interpreter)."""
+    return all(model.environment is None for model in catalog.family_models(family))
 
 
 def _use(args, settings) -> int:
     """Point a family at a spec or an interpreter; an interpreter is checked first, and the config is
     only written when the check passes."""
+    from tui.environments import load_config, status_for
+
     family, target = args.family, args.target
     if family not in catalog.FAMILIES or family not in specs.families(settings):
         known = [f for f in catalog.FAMILIES if f in specs.families(settings)]
@@ -140,15 +154,15 @@ def _report_use(args, family: str, status: EnvStatus | None, written: Path) -> N
         emit_event({"event": "done", "runs": family, "config": str(written), **(status.to_json() if status else {})})
         return
     if status is None:
-        print(f"{family} models: no environment spec (config: {written})")
+        print(visible(f"{family} models: no environment spec (config: {written})"))
         return
     where = f"{status.python}, external" if status.backend == external.BACKEND else f"{status.family}, {status.backend}"
-    print(f"{family} models now run in {where}: {status.state.value} (config: {written})")
+    print(visible(f"{family} models now run in {where}: {status.state.value} (config: {written})"))
     if status.note:
-        print(f"note: {status.note}")
+        print(visible(f"note: {status.note}"))
     if status.backend != external.BACKEND and status.state is not State.READY:
         verb = "create" if status.state is State.MISSING else "update"
-        print(f"build it with: fashionfail-tui env {verb} {status.family}")
+        print(visible(f"build it with: fashionfail-tui env {verb} {status.family}"))
 
 
 def _json_event(event: Event) -> None:
@@ -162,6 +176,6 @@ def _json_event(event: Event) -> None:
 def _text_event(event: Event) -> None:
     """Step headings and every output line; progress fractions stay off a plain text stream."""
     if event.line is not None:
-        print(f"  {event.line}", flush=True)
+        print(f"  {visible(event.line)}", flush=True)
     elif event.started:
-        print(f"[{event.index + 1}/{event.total}] {event.step}", flush=True)
+        print(visible(f"[{event.index + 1}/{event.total}] {event.step}"), flush=True)

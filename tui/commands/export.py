@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.commands.options import add_annotation_options, add_family_option, annotations_path
-from tui.evaluation.export import FORMATS, check_target, export
-from tui.evaluation.evaluator import Evaluator
-from tui.predictions import load_predictions
+from tui.text import visible
+from tui.units import counted
 
 COMMAND = "export"
 HELP = "export a prediction file as COCO results (what COCO.loadRes takes) or CSV"
@@ -15,6 +14,8 @@ ORDER = 62
 
 
 def add_arguments(parser) -> None:
+    from tui.evaluation.export import FORMATS
+
     parser.add_argument("file", type=Path, metavar="FILE", help="a prediction file (.npz / .npy) of any family")
     parser.add_argument("--format", choices=FORMATS, required=True, dest="fmt",
                         help="coco: the results list COCO.loadRes takes (ids from the annotation file); "
@@ -26,6 +27,10 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.evaluation.evaluator import Evaluator
+    from tui.evaluation.export import check_target, export
+    from tui.predictions import load_predictions
+
     check_target(args.out, args.overwrite)  # before the reading, which can take a while
     truth = Evaluator(annotations_path(args)).truth if args.fmt == "coco" else None
     predictions = load_predictions(args.file, family=args.family)
@@ -34,7 +39,7 @@ def execute(args) -> int:
         what = f"COCO results with {'boxes and masks' if done.with_masks else 'boxes only'}, ids of {truth.path.name}"
     else:
         what = "CSV, one row per detection"
-    print(f"wrote {done.detections:,} detections on {done.images:,} images to {done.path} ({what})")
+    print(visible(f"wrote {counted(done.detections, 'detection')} on {counted(done.images, 'image')} to {done.path} ({what})"))
     for note in done.notes:
-        print(f"note: {note}")
+        print(visible(f"note: {note}"))
     return 0

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui import catalog
 from tui.commands import emit_event
-from tui.downloads import CheckpointNeeded, fetch_model
-from tui.downloads.progress import Progress, describe
-from tui.environments import load_config
 from tui.errors import UserError
+from tui.text import visible
+from tui.units import counted
+
+if TYPE_CHECKING:
+    from tui.downloads.progress import Progress
 
 COMMAND = "fetch"
 HELP = "download and verify a model's checkpoint (and source tree) into the cache"
@@ -36,14 +39,16 @@ class _Reporter:
         self.last_step: tuple = ()
 
     def progress(self, event: Progress) -> None:
+        from tui.downloads.progress import describe
+
         if self.as_json:
             emit_event({**event.as_event(), "model": self.model})
         elif self.live:
-            print(f"\r\033[K{describe(event)}", end="", file=sys.stderr, flush=True)
+            print(f"\r\033[K{visible(describe(event))}", end="", file=sys.stderr, flush=True)
         elif event.total is None or event.done == event.total:
             step = (event.stage, event.name, event.done, event.message)  # not a terminal: each step once
             if step != self.last_step:
-                print(describe(event), file=sys.stderr, flush=True)
+                print(visible(describe(event)), file=sys.stderr, flush=True)
             self.last_step = step
 
     def finished(self, event: str, **fields) -> None:
@@ -52,14 +57,17 @@ class _Reporter:
         if self.as_json:
             emit_event({"event": event, "model": self.model, **fields})
         elif event == "done":
-            print(f"{self.model}: {fields['path']}", flush=True)
+            print(visible(f"{self.model}: {fields['path']}"), flush=True)
         else:
-            print(f"{self.model}: {fields['message']}", file=sys.stderr, flush=True)
+            print(visible(f"{self.model}: {fields['message']}"), file=sys.stderr, flush=True)
 
 
 def execute(args) -> int:
     """Exit status 0 when every model is fetched; 1 when all that is left is a checkpoint to import
     by hand (the rest, e.g. its source tree, is fetched); 2 when anything failed."""
+    from tui.downloads import CheckpointNeeded, fetch_model
+    from tui.environments import load_config
+
     models = catalog.MODELS if args.model.strip().lower() == "all" else (catalog.get(args.model),)
     if args.source_file and len(models) > 1:
         raise UserError("--from imports one file: name the model it belongs to, not all")
@@ -81,9 +89,9 @@ def execute(args) -> int:
             reporter.finished("error", message=exc.for_command_line)
             continue
         reporter.finished("done", path=str(path))
-    left = f"{len(needing)} of {len(models)} models still need a checkpoint imported by hand: {', '.join(needing)}"
+    left = f"{len(needing)} of {counted(len(models), 'model')} still need a checkpoint imported by hand: {', '.join(needing)}"
     if failures:
-        raise UserError(f"{len(failures)} of {len(models)} models not fetched: {', '.join(failures)}"
+        raise UserError(f"{len(failures)} of {counted(len(models), 'model')} not fetched: {', '.join(failures)}"
                         + (f"; {left}" if needing else "") + " (see above)")
     if needing and len(models) > 1:
         if args.json:

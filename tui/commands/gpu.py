@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import time
+from typing import TYPE_CHECKING
 
-from rich import box
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
-
+from tui.commands import output_console
 from tui.errors import UserError
-from tui.gpu import GpuSampler, Snapshot
+from tui.files import json_text
 from tui.gpu import format as fmt
+from tui.text import rich_text
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
+    from tui.gpu import GpuSampler, Snapshot
 
 COMMAND = "gpu"
 HELP = "show GPU utilisation, memory, power and processes (NVML, else nvidia-smi)"
@@ -33,15 +35,18 @@ def add_arguments(parser) -> None:
 def as_json(snapshot: Snapshot, cost_s: float | None) -> str:
     record = snapshot.to_dict()
     record["sample_ms"] = None if cost_s is None else round(cost_s * 1000, 3)
-    return json.dumps(record)
+    return json_text(record)
 
 
 def _cell(text: str, level: str | None = None) -> Text:
     """A table cell: dim when absent, coloured by load level when it has one."""
-    return Text(text, style="dim" if text == fmt.ABSENT else LEVEL_STYLES.get(level, ""))
+    return rich_text(text, style="dim" if text == fmt.ABSENT else LEVEL_STYLES.get(level, ""))
 
 
 def _table(title: str, *columns: str) -> Table:
+    from rich import box
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
     for column in columns:
         table.add_column(column, justify="left" if column in ("GPU", "name") else "right", no_wrap=column != "name")
@@ -50,9 +55,12 @@ def _table(title: str, *columns: str) -> Table:
 
 def render(snapshot: Snapshot):
     """The snapshot as rich tables: one row per GPU, then one per process."""
+    from rich.console import Group
+    from rich.text import Text
+
     if not snapshot.gpus:
         said = snapshot.reason or "; ".join(snapshot.errors) or "no GPU found"
-        return Text(f"{snapshot.source}: {said}", style="yellow")
+        return rich_text(f"{snapshot.source}: {said}", style="yellow")
     gpus = _table(f"GPUs ({snapshot.source})", "GPU", "util", "mem", "memory", "temp", "power", "SM MHz",
                   "perf", "fan")
     processes = _table("Processes", "GPU", "pid", "name", "memory")
@@ -74,18 +82,22 @@ def render(snapshot: Snapshot):
 
 
 def _watch(sampler: GpuSampler, seconds: float, json_lines: bool) -> None:
+    from rich.live import Live
+
     if json_lines:
         while True:
             snapshot = sampler.sample()
             print(as_json(snapshot, sampler.last_cost_s), flush=True)
             time.sleep(seconds)
-    with Live(render(sampler.sample()), auto_refresh=False) as live:
+    with Live(render(sampler.sample()), auto_refresh=False, console=output_console()) as live:
         while True:
             time.sleep(seconds)
             live.update(render(sampler.sample()), refresh=True)
 
 
 def execute(args) -> int:
+    from tui.gpu import GpuSampler
+
     if args.watch is not None and not 0 < args.watch <= MAX_WATCH_SECONDS:
         raise UserError(f"--watch needs a positive number of seconds, at most {MAX_WATCH_SECONDS} (a day), "
                         f"not {args.watch:g}")
@@ -96,7 +108,7 @@ def execute(args) -> int:
         elif args.json:
             print(as_json(sampler.sample(), sampler.last_cost_s))
         else:
-            Console().print(render(sampler.sample()))
+            output_console().print(render(sampler.sample()))
     except KeyboardInterrupt:
         pass  # Ctrl-C is how --watch ends
     finally:

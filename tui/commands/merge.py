@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tui.runs.merging import merge_files
+from tui.files import json_text
+from tui.text import visible
+from tui.units import counted
 
 COMMAND = "merge"
 HELP = "join the shard files of one run (run --shard I/N) into the file a single run would write"
@@ -19,9 +20,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.runs.merging import merge_files
+
     out = merge_files(args.files, args.out)
     if args.json:
-        print(json.dumps({"event": "done", "output": str(out), "shards": len(args.files)}))
+        print(json_text({"event": "done", "output": str(out), "shards": len(args.files)}))
     else:
-        print(f"merged {len(args.files)} shards into {out}")
+        print(visible(f"merged {counted(len(args.files), 'shard')} into {out}"))
     return 0

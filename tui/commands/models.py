@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 
-from rich.console import Console
-from rich.table import Table
 
 from tui import catalog
-from tui.environments import load_config
-from tui.setup.readiness import readiness
+from tui.commands import output_console
+from tui.files import json_text
+from tui.text import markup, rich_text
 
 COMMAND = "models"
 HELP = "list the six models and whether each is ready to run"
@@ -21,6 +19,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from rich.table import Table
+
+    from tui.environments import load_config
+    from tui.setup.readiness import readiness
+
     settings = load_config()
     rows = []
     for model in catalog.MODELS:
@@ -31,11 +34,11 @@ def execute(args) -> int:
             "ready": state.ready, "missing": list(state.missing),
         })
     if args.json:
-        print(json.dumps({"models": rows}))
+        print(json_text({"models": rows}))
         return 0
     table = Table("model", "family", "backbone", "environment", "state")
     for row in rows:
-        state = "[green]ready[/]" if row["ready"] else "[yellow]missing: " + "; ".join(row["missing"]) + "[/]"
-        table.add_row(row["name"], row["family"], row["backbone"], row["environment"] or "(app's own)", state)
-    Console().print(table)
+        state = "[green]ready[/]" if row["ready"] else "[yellow]missing: " + markup("; ".join(row["missing"])) + "[/]"
+        table.add_row(row["name"], row["family"], row["backbone"], rich_text(row["environment"] or "(app's own)"), state)
+    output_console().print(table)
     return 0

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TaskProgressColumn, TextColumn,
-                           TimeRemainingColumn)
+from typing import TYPE_CHECKING
 
 from tui import catalog, config
 from tui.commands import discard_stdout, emit_event, report_error
-from tui.environments import load_config
 from tui.errors import UserError
 from tui.runs import events
-from tui.runs.checks import check_request, replaced_result
-from tui.runs.process import Job
-from tui.runs.request import RunRequest
 from tui.runs.shards import Shard
-from tui.units import human_rate
+from tui.text import markup, visible
+from tui.units import counted, human_rate
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from tui.runs.process import Job
 
 COMMAND = "run"
 HELP = "run one model over a folder of images and write <out>/<model>.npz"
 ORDER = 20
-EXIT_FAILED = 1
-EXIT_CANCELLED = 130
 
 
 def add_arguments(parser) -> None:
@@ -58,6 +55,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args) -> int:
+    from tui.environments import load_config
+    from tui.runs.checks import check_request, replaced_result
+    from tui.runs.process import Job
+    from tui.runs.request import RunRequest
+
     settings = load_config()
     request = RunRequest(
         model=catalog.get(args.model), images=args.images.expanduser(), out_dir=args.out.expanduser(),
@@ -108,6 +110,9 @@ def _follow_json(job: Job) -> events.Event:
 
 
 def _follow_terminal(job: Job) -> events.Event:
+    from rich.console import Console
+    from rich.progress import Progress
+
     console = Console(stderr=True)
     event = None
     with Progress(*progress_columns(), console=console, transient=True, disable=not console.is_terminal) as progress:
@@ -115,7 +120,7 @@ def _follow_terminal(job: Job) -> events.Event:
         for event in _events_until_end(job):
             show_event(progress, task, event)
     if isinstance(event, events.Finished):
-        print(finished_line(job.request.model.name, event))
+        print(visible(finished_line(job.request.model.name, event)))
     return event
 
 
@@ -126,18 +131,20 @@ def show_event(progress: Progress, task: TaskID, event: events.Event) -> None:
     if isinstance(event, events.Started):
         progress.reset(task, total=event.total, completed=event.resumed)
     elif isinstance(event, events.Progress):
-        progress.update(task, completed=event.done, image=event.image)
+        progress.update(task, completed=event.done, image=markup(event.image))
         speed = next(t.speed for t in progress.tasks if t.id == task)
         progress.update(task, rate=human_rate(speed) if speed else "")
     elif isinstance(event, events.Warned):
-        console.print(f"[yellow]warning:[/] {event.message}", highlight=False)
+        console.print(f"[yellow]warning:[/] {markup(event.message)}", highlight=False)
     elif isinstance(event, events.LogLine) and event.source != "stderr":
-        console.print(event.message, style="dim", highlight=False, markup=False)
+        console.print(visible(event.message), style="dim", highlight=False, markup=False)
 
 
 def progress_columns() -> tuple:
     """A run's progress line: model, bar, done/total, percent, images/s, ETA, the image in flight
     (fields `rate` and `image`)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
     return (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
             TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.fields[image]}"))
 
@@ -146,13 +153,14 @@ def finished_line(model: str, event: events.Finished) -> str:
     """`facere: 3 images, 9 detections in 1.2 s (2.50 images/s) -> out/facere.npz`."""
     skipped = f", {event.skipped} skipped" if event.skipped else ""
     rate = f" ({event.images / event.seconds:.2f} images/s)" if event.seconds else ""
-    return (f"{model}: {event.images} images, {event.detections} detections"
+    return (f"{model}: {counted(event.images, 'image')}, {counted(event.detections, 'detection')}"
             f"{skipped} in {event.seconds:.1f} s{rate} -> {event.output}")
 
 
 def _exit_code(ending: events.Event) -> int:
-    """0 when the runner finished; otherwise its error as one line (--json already printed the event)."""
+    """0 when the runner finished; otherwise its error as one line (--json already printed the event) and
+    its exit status (`Failed.exit_status`)."""
     if isinstance(ending, events.Finished):
         return 0
     report_error(ending.message, as_json=False)
-    return EXIT_CANCELLED if ending.cancelled else EXIT_FAILED
+    return ending.exit_status

@@ -4,27 +4,13 @@ same model file and threshold, so the comparison can use it instead of running t
 from __future__ import annotations
 
 import os
-import zipfile
-from pathlib import Path
-
-import numpy as np
 
 from tui.config import Config
 from tui.downloads.state import checkpoint_file
-from tui.predictions.formats import parse_meta
+from tui.predictions.formats import read_meta
 from tui.runs.request import RunRequest, runner_model_file
 from tui.runs.runner_files import run_files
 from tui.runs.shards import list_images
-
-
-def read_meta(path: Path) -> dict | None:
-    """The `meta` our runners write into a `.npz`, read without loading (or unpickling) the data; None
-    when the file is absent, not a zip, or has no readable meta."""
-    try:
-        with zipfile.ZipFile(path) as archive, archive.open("meta.npy") as stream:
-            return parse_meta(np.lib.format.read_array(stream, allow_pickle=False))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
-        return None
 
 
 def expected_meta(request: RunRequest, config: Config) -> dict:

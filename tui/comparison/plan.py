@@ -11,10 +11,9 @@ from tui import catalog
 from tui.catalog import Model
 from tui.comparison.outputs import finished_output
 from tui.config import Config
-from tui.errors import UserError, require_folder
-from tui.runs.checks import check_request, prepare_output_folder, replaced_result
+from tui.errors import UserError
+from tui.runs.checks import check_request, prepare_output_folder, replaced_result, require_images
 from tui.runs.request import RunRequest
-from tui.runs.shards import list_images
 from tui.setup.diagnosis import Gap, diagnose
 
 SELECTIONS = ("all", "ready")
@@ -79,9 +78,7 @@ class Plan:
 
 def check_folders(images: Path, out_dir: Path) -> None:
     """UserError unless the image folder has images and the output folder can be written."""
-    require_folder(images, "image folder")
-    if not list_images(images):
-        raise UserError(f"no images (.jpg, .jpeg, .png, .webp, .bmp) in {images}")
+    require_images(images)
     prepare_output_folder(out_dir)
 
 

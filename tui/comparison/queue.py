@@ -15,7 +15,7 @@ from pathlib import Path
 from tui.comparison.plan import Plan
 from tui.config import Config
 from tui.errors import UserError
-from tui.runs.events import Event, Finished, failed
+from tui.runs.events import EXIT_FAILED, Event, Finished, failed
 from tui.runs.process import Job
 from tui.runs.request import RunRequest
 
@@ -51,6 +51,14 @@ class QueueEnded:
     cancelled: bool
     not_run: tuple[str, ...] = ()
     """Models the queue did not reach because it was cancelled."""
+    failed_statuses: tuple[int, ...] = ()
+    """The exit status of each failed run (`Failed.exit_status`), in `failed`'s order."""
+
+    @property
+    def exit_status(self) -> int:
+        """For failed runs: the status they all share (2 when each found the input unusable), else 1."""
+        statuses = set(self.failed_statuses)
+        return statuses.pop() if len(statuses) == 1 else EXIT_FAILED
 
     def as_json(self) -> dict:
         return {"event": "queue_end", "finished": [{"model": m, "output": str(o)} for m, o in self.finished],
@@ -82,7 +90,7 @@ class CompareQueue:
 
     def events(self) -> Iterator[QueueEvent]:
         """Every model's events in turn; the last event is the one QueueEnded."""
-        finished, failed = [], []
+        finished, failed, statuses = [], [], []
         requests = list(self.plan.requests)
         while requests and not self._cancelled:
             request = requests.pop(0)
@@ -101,7 +109,9 @@ class CompareQueue:
                 requests.insert(0, request)
             else:
                 failed.append((name, ending.message))
-        yield QueueEnded(tuple(finished), tuple(failed), self._cancelled, tuple(r.model.name for r in requests))
+                statuses.append(ending.exit_status)
+        yield QueueEnded(tuple(finished), tuple(failed), self._cancelled, tuple(r.model.name for r in requests),
+                         tuple(statuses))
 
     def stop(self) -> None:
         """Cancel and wait until the run in flight is gone (quitting the app)."""

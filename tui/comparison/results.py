@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.failures import FailureCases, find_failures, load_models
 from tui.evaluation.report import PaperTable, comparison, paper_table
 from tui.evaluation.report_html import write_report
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 
 COMPARISON_FILE = "comparison.json"
 REPORT_FILE = "report.html"
@@ -53,7 +52,7 @@ def write_comparison(outputs: Sequence[Path], evaluator: Evaluator, images: Path
     data = comparison(evaluator.annotations, evaluations)
     json_file, report_file = Path(out_dir) / COMPARISON_FILE, Path(out_dir) / REPORT_FILE
     with _writing(json_file):
-        write_atomically(json_file, json.dumps(data, indent=1) + "\n")
+        write_atomically(json_file, json_text(data, indent=1) + "\n")
     say("finding failure cases")
     cases = find_failures(load_models(list(outputs)), truth)
     say("drawing the report")

@@ -9,12 +9,17 @@
     describe_dataset(states) -> str           all splits on one line, with the command that fetches what is missing
 """
 
-from tui.dataset.annotations import SPLITS, Annotations, ImageEntry, annotations_url, fetch_annotations
-from tui.dataset.images import ImageOutcome, SplitSummary, fetch_images
-from tui.dataset.status import SplitState, dataset_states, describe_dataset, describe_split, fetch_hint, split_state
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "SPLITS", "Annotations", "ImageEntry", "ImageOutcome", "SplitState", "SplitSummary",
-    "annotations_url", "dataset_states", "describe_dataset", "describe_split", "fetch_annotations", "fetch_hint",
-    "fetch_images", "split_state",
-]
+from tui.lazy import exports
+
+if TYPE_CHECKING:
+    from tui.dataset.annotations import SPLITS, Annotations, ImageEntry, annotations_url, fetch_annotations
+    from tui.dataset.images import ImageOutcome, SplitSummary, fetch_images
+    from tui.dataset.status import SplitState, dataset_states, describe_dataset, describe_split, fetch_hint, split_state
+
+__getattr__, __all__ = exports(__name__, {
+    "annotations": ("SPLITS", "Annotations", "ImageEntry", "annotations_url", "fetch_annotations"),
+    "images": ("ImageOutcome", "SplitSummary", "fetch_images"),
+    "status": ("SplitState", "dataset_states", "describe_dataset", "describe_split", "fetch_hint", "split_state"),
+})

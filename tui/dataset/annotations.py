@@ -8,7 +8,6 @@ An entry that fails is kept, with the reason, so it is reported rather than sile
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import httpx
 from tui import paths
 from tui.config import Config
 from tui.downloads.files import disk_error, remove_quietly, replace_durably
-from tui.downloads.http import Policy, download
+from tui.downloads.http import HostNotFound, Policy, download
 from tui.downloads.locks import locked
 from tui.downloads.progress import Progress, ProgressCallback, ignore
 from tui.errors import UserError
@@ -108,21 +107,24 @@ def _entry(index: int, raw: object, seen: set[str]) -> ImageEntry:
 
 
 def _parse(content: bytes) -> list[ImageEntry]:
+    """The image entries of an annotation file that passes the schema check (`tui.annotation_schema`);
+    ValueError with the reason otherwise."""
+    from tui import annotation_schema
+
     try:
-        data = json.loads(content)
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(f"not JSON: {str(exc).splitlines()[0][:120]}") from None
-    images = data.get("images") if isinstance(data, dict) else None
-    if not isinstance(images, list):
-        raise ValueError("no 'images' list")
+        images = annotation_schema.parse(content)["images"]
+    except annotation_schema.BadJson as exc:
+        raise ValueError(f"{exc}" if str(exc).startswith(("is ", "nested")) else f"not JSON: {exc}") from None
     seen: set[str] = set()
     return [_entry(index, raw, seen) for index, raw in enumerate(images)]
 
 
 def read_annotations(path: Path) -> list[ImageEntry]:
     """The image entries of a FashionFail (COCO) annotation file; UserError when it is not one."""
+    from tui import annotation_schema
+
     try:
-        return _parse(path.read_bytes())
+        return _parse(annotation_schema.read_bytes(path))
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
@@ -145,9 +147,23 @@ def fetch_annotations(split: str, config: Config, on_progress: ProgressCallback 
                                                                 policy), fetched=True)
 
 
+ANNOTATIONS_DEADLINE = 1800.0
+"""Seconds the annotation file's request may take, first byte to last."""
+
+
 def _download_annotations(url: str, target: Path, on_progress: ProgressCallback, policy: Policy) -> list[ImageEntry]:
+    from dataclasses import replace
+
+    from tui import annotation_schema
+
     staged = paths.dataset_work_dir() / target.name
-    download(url, staged, policy=policy, on_progress=on_progress)
+    try:
+        download(url, staged, on_progress=on_progress, policy=replace(
+            policy, max_bytes=annotation_schema.MAX_BYTES,
+            deadline=min(policy.deadline or ANNOTATIONS_DEADLINE, ANNOTATIONS_DEADLINE)))
+    except HostNotFound as exc:
+        raise UserError(f"{exc}; offline? copy {target.name} to {target}, or set [dataset] annotations_url "
+                        "to a mirror you can reach") from None
     try:
         images = _parse(staged.read_bytes())
         target.parent.mkdir(parents=True, exist_ok=True)

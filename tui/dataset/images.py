@@ -6,6 +6,10 @@ with Pillow and compared with the annotation's width and height, and only then m
 image verified by an earlier run is not fetched again, and one already in the folder (from the
 original make_dataset.py, say) is decoded and kept when it passes. One process fetches a split at a
 time: a second one waits for the first.
+
+Limits: a body may be at most IMAGE_MAX_BYTES and a request may take IMAGE_DEADLINE seconds; images
+are opened and decoded through `tui.image_files` (the header's size compared with the annotation
+before any pixel is decoded, a pixel budget shared by the workers).
 """
 
 from __future__ import annotations
@@ -15,11 +19,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
-from PIL import Image
 
 from tui import paths
 from tui.dataset.annotations import Annotations, ImageEntry
@@ -29,12 +32,17 @@ from tui.downloads.http import Policy, download, http_client
 from tui.downloads.locks import lock_path, locked
 from tui.downloads.progress import Progress
 from tui.errors import UserError
+from tui.image_files import ImageRefused, decode, opened
 
 STATUSES = ("fetched", "present", "checked", "failed")
 """fetched: downloaded and checked · present: verified by an earlier run, nothing done ·
 checked: already in the folder, decoded and kept now · failed: see the reason."""
 SAVE_INTERVAL = 2.0
 """Seconds between saves of the verified record while images arrive."""
+IMAGE_MAX_BYTES = 64 * 10**6
+"""FashionFail's images are JPEGs of a few hundred kB; a body larger than this is cut off and deleted."""
+IMAGE_DEADLINE = 300.0
+"""Seconds one image's request may take, first byte to last."""
 
 
 @dataclass(frozen=True)
@@ -80,16 +88,13 @@ class _Stopped(Exception):
 
 
 def check_image(path: Path, width: int | None, height: int | None) -> str | None:
-    """Why the file is not the annotation's image, None when it decodes at width x height."""
+    """Why the file is not the annotation's image, None when it decodes at width x height. The size
+    in the header is checked first: no pixel of a wrong-sized or oversized image is decoded."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            size = image.size
-    except Exception as exc:  # noqa: BLE001 - decoding untrusted bytes: whatever Pillow raises means unusable
-        detail = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"does not decode as an image ({detail})"
-    if size != (width, height):
-        return f"is {size[0]}x{size[1]} pixels, the annotation says {width}x{height}"
+        with opened(path, (width, height)) as image:
+            decode(image)
+    except ImageRefused as exc:
+        return str(exc)
     return None
 
 
@@ -156,6 +161,8 @@ def fetch_images(annotations: Annotations, on_image: Callable[[ImageOutcome], No
             else:
                 pending.append(entry)
         stop = threading.Event()
+        policy = replace(policy, max_bytes=IMAGE_MAX_BYTES,
+                         deadline=min(policy.deadline or IMAGE_DEADLINE, IMAGE_DEADLINE))
         with http_client(policy) as client:
             fetcher = _Fetcher(split, policy, client, stop)
             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"dataset-{split}")

@@ -9,13 +9,12 @@ image, not a decode. A missing or unreadable record only costs a re-check of the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tui import paths
+from tui import outside_json, paths
 from tui.dataset.annotations import ImageEntry
 from tui.downloads.files import disk_error
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 
 
 def record_file(split: str) -> Path:
@@ -27,7 +26,7 @@ class VerifiedRecord:
         self.path = record_file(split)
         self.images: dict[str, dict] = {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = outside_json.read_object(self.path)
         except (OSError, ValueError):
             return
         images = data.get("images") if isinstance(data, dict) else None
@@ -56,6 +55,6 @@ class VerifiedRecord:
     def save(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.path, json.dumps({"images": self.images}, sort_keys=True), durable=True)
+            write_atomically(self.path, json_text({"images": self.images}, sort_keys=True), durable=True)
         except OSError as exc:
             raise disk_error(exc, self.path) from None

@@ -16,15 +16,22 @@ The stable API the CLI, the app and the setup wizard use:
 `on_progress` receives `Progress` events (stage, name, done, total, rate, eta, message).
 """
 
-from tui.downloads.fetch import (CheckpointNeeded, delete_model, fetch_model, import_model, manual_instructions,
-                                 verify_model)
-from tui.downloads.http import Policy
-from tui.downloads.progress import Progress, ProgressCallback
-from tui.downloads.sources import ensure_source, resolve, tree_state
-from tui.downloads.state import FileState, ModelFiles, model_files_state
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "CheckpointNeeded", "FileState", "ModelFiles", "Policy", "Progress", "ProgressCallback",
-    "delete_model", "ensure_source", "fetch_model", "import_model", "manual_instructions",
-    "model_files_state", "resolve", "tree_state", "verify_model",
-]
+from tui.lazy import exports
+
+if TYPE_CHECKING:
+    from tui.downloads.fetch import (CheckpointNeeded, delete_model, fetch_model, import_model, manual_instructions,
+                                     verify_model)
+    from tui.downloads.http import Policy
+    from tui.downloads.progress import Progress, ProgressCallback
+    from tui.downloads.sources import ensure_source, resolve, tree_state
+    from tui.downloads.state import FileState, ModelFiles, model_files_state
+
+__getattr__, __all__ = exports(__name__, {
+    "fetch": ("CheckpointNeeded", "delete_model", "fetch_model", "import_model", "manual_instructions", "verify_model"),
+    "http": ("Policy",),
+    "progress": ("Progress", "ProgressCallback"),
+    "sources": ("ensure_source", "resolve", "tree_state"),
+    "state": ("FileState", "ModelFiles", "model_files_state"),
+})

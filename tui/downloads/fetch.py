@@ -15,7 +15,7 @@ from tui.catalog import Model
 from tui.config import Config
 from tui.downloads import archives, manifest, manual_import
 from tui.downloads.files import remove_quietly
-from tui.downloads.http import Policy, download
+from tui.downloads.http import HostNotFound, Policy, download
 from tui.downloads.locks import is_locked, locked
 from tui.downloads.progress import Meter, ProgressCallback, ignore
 from tui.downloads.sources import ensure_source, resolve
@@ -36,6 +36,12 @@ class CheckpointNeeded(UserError):
 def manual_instructions(model: Model) -> str:
     """Where to get a checkpoint that has no direct download; `import_hint` says how the CLI imports it."""
     return f"{model.name} has no direct download: get {model.weights.filename} from {model.weights.manual_from}"
+
+
+def offline_route(model_name: str = "MODEL") -> str:
+    """How a checkpoint gets in without this machine reaching its host."""
+    return (f"download the file elsewhere and import it: fashionfail-tui fetch {model_name} --from FILE, "
+            "or i on the Models screen")
 
 
 def import_hint(model: Model) -> str:
@@ -102,8 +108,11 @@ def _download_file(model: Model, config: Config, on_progress: ProgressCallback, 
     override = config.override_for(model.name)
     url = override.url or model.weights.url
     earlier = manifest.get(target)
-    result = download(url, target, expected_sha256=override.sha256 or model.weights.sha256,
-                      fallback_sha256=earlier.sha256 if earlier else None, policy=policy, on_progress=on_progress)
+    try:
+        result = download(url, target, expected_sha256=override.sha256 or model.weights.sha256,
+                          fallback_sha256=earlier.sha256 if earlier else None, policy=policy, on_progress=on_progress)
+    except HostNotFound as exc:
+        raise UserError(f"{exc}; offline? {offline_route(model.name)}") from None
     if override.sha256:
         source = "config"
     elif model.weights.sha256:

@@ -13,13 +13,21 @@ connection looks like a whole, shorter file: such a body is kept only when its h
 known sha256 (a mismatch is retried as a cut-short transfer), and refused when no hash is known.
 Redirects may only lead to http(s) URLs; the credentials of a `user:password@` URL never appear
 in messages, progress events or files.
+
+Every request has limits (`Policy`): a byte cap (the announced size, or the caller's cap for its kind
+of file: a body that announces or sends more is refused and its partial deleted, so an endless body
+cannot fill the disk), a total deadline (a server that drips one byte a second is cut off, its
+partial kept to resume), and a free-space check before the first byte is written. A host that
+cannot be resolved fails at once (`HostNotFound`): retrying does not bring a network back.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
+import shutil
+import socket
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -28,11 +36,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tui import outside_json
 from tui.downloads.files import disk_error, remove_quietly, replace_durably
 from tui.downloads.locks import locked
 from tui.downloads.progress import Meter, Progress, ProgressCallback, ignore
 from tui.errors import UserError, redact
-from tui.files import sha256_of
+from tui.files import json_text, sha256_of
+from tui.units import human_size
+from tui.urls import url_problem
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
@@ -49,6 +60,11 @@ class Policy:
     backoff: float = 1.0
     """Seconds before the first retry; doubles after each, up to max_backoff."""
     max_backoff: float = 30.0
+    max_bytes: int | None = 16 * 10**9
+    """The most bytes a body may have: the cap for its kind of file (dataset images and annotation
+    files set theirs). A body that announces more is refused unread; one that sends more is cut off."""
+    deadline: float | None = 2 * 3600.0
+    """Seconds one request may take, first byte to last; a transfer cut off keeps its partial to resume."""
 
     def delay(self, attempt: int) -> float:
         return min(self.backoff * 2 ** attempt, self.max_backoff)
@@ -63,6 +79,10 @@ class Downloaded:
     """expected (the caller's hash matched), server (X-Linked-Etag matched), or unchecked."""
 
 
+class HostNotFound(UserError):
+    """The host's name does not resolve (offline, or a typo): not worth a retry."""
+
+
 class _Retry(Exception):
     """A transient failure: try again after a pause, resuming from what is on disk."""
 
@@ -70,6 +90,43 @@ class _Retry(Exception):
         super().__init__(message)
         self.fresh = fresh
         """Discard the partial file before the next attempt."""
+
+
+class _Watchdog:
+    """Shuts a request's connection when its deadline passes, so that a server dripping even its
+    status line and headers a byte at a time is cut off. It knows the connections the request opens
+    (httpcore's trace); on a connection kept alive from an earlier request, the body's own check
+    (`Transfer._receive`) is what cuts it off."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds, self.fired = seconds, False
+        self._sockets: list[socket.socket] = []
+        self._timer: threading.Timer | None = None
+
+    def trace(self, event: str, info: dict) -> None:
+        if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+            opened = info["return_value"].get_extra_info("socket")
+            if opened is not None:
+                self._sockets.append(opened)
+
+    def _fire(self) -> None:
+        self.fired = True
+        for opened in self._sockets:
+            try:
+                opened.shutdown(socket.SHUT_RDWR)  # the blocked read returns; httpx then raises
+            except OSError:
+                pass
+
+    def __enter__(self) -> _Watchdog:
+        if self.seconds is not None:
+            self._timer = threading.Timer(self.seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def _sidecar(part: Path) -> Path:
@@ -140,16 +197,36 @@ class Transfer:
     def _saved(self) -> dict | None:
         """The sidecar of a usable partial file, None when there is nothing to resume."""
         try:
-            saved = json.loads(self.sidecar.read_text(encoding="utf-8"))
+            saved = outside_json.read_object(self.sidecar)
         except (OSError, ValueError):
             saved = None
-        if not isinstance(saved, dict) or saved.get("url") != self.shown_url or not self.part.exists():
+        if not isinstance(saved, dict) or saved.get("url") != self.shown_url or not self.part.exists() \
+                or self._over_cap(self.part.stat().st_size):
             self.discard_partial()
             return None
         return saved
 
+    def _over_cap(self, size: int) -> bool:
+        return self.policy.max_bytes is not None and size > self.policy.max_bytes
+
+    def _check_room(self, total: int | None, offset: int) -> None:
+        """Refuse, before a byte is written, a body announced larger than the cap or than the free space."""
+        if total is None:
+            return
+        if self._over_cap(total):
+            self.discard_partial()
+            raise UserError(f"{self.shown_url} announces {human_size(total)}, more than the "
+                            f"{human_size(self.policy.max_bytes)} {self.target.name} may be; nothing was written")
+        try:
+            free = shutil.disk_usage(self.part.parent).free
+        except OSError:
+            return
+        if total - offset > free:
+            raise UserError(f"{self.target.name} needs {human_size(total - offset)} but {self.part.parent} has "
+                            f"{human_size(free)} free; nothing was written")
+
     def _save(self, headers: httpx.Headers, total: int | None) -> None:
-        self.sidecar.write_text(json.dumps({"url": self.shown_url, "total": total, **_validator(headers)}),
+        self.sidecar.write_text(json_text({"url": self.shown_url, "total": total, **_validator(headers)}),
                                 encoding="utf-8")
 
     def attempt(self, client: httpx.Client) -> None:
@@ -161,7 +238,30 @@ class Transfer:
             headers["Range"] = f"bytes={offset}-"
             if validator := _if_range(saved):
                 headers["If-Range"] = validator
-        with client.stream("GET", self.url, headers=headers) as response:
+        started = time.monotonic()
+        deadline = self.policy.deadline
+        timeout = httpx.USE_CLIENT_DEFAULT
+        if deadline is not None:  # no single wait longer than the whole request may take
+            timeout = httpx.Timeout(min(self.policy.read_timeout, deadline),
+                                    connect=min(self.policy.connect_timeout, deadline))
+        with _Watchdog(deadline) as watchdog:
+            try:
+                self._request(client, headers, timeout, watchdog, saved, offset, started)
+            except (httpx.TransportError, httpx.StreamError):
+                if watchdog.fired:
+                    raise self._too_slow(None) from None
+                raise
+
+    def _too_slow(self, total: int | None) -> UserError:
+        arrived = self.part.stat().st_size if self.part.exists() else 0
+        return UserError(f"{self.shown_url} did not finish within {self.policy.deadline:g} s "
+                         f"({human_size(arrived)} of {human_size(total)} arrived); run the same command again "
+                         "to resume")
+
+    def _request(self, client: httpx.Client, headers: dict, timeout, watchdog: _Watchdog, saved: dict | None,
+                 offset: int, started: float) -> None:
+        with client.stream("GET", self.url, headers=headers, timeout=timeout,
+                           extensions={"trace": watchdog.trace}) as response:
             self.server_sha256 = linked_sha256(response) or self.server_sha256
             status = response.status_code
             if status == 416:
@@ -181,8 +281,9 @@ class Transfer:
                 total = int(length) if length and length.isdigit() else None
             else:
                 raise UserError(f"unexpected HTTP {status} {response.reason_phrase} for {self.shown_url}")
+            self._check_room(total, offset)
             self._save(response.headers, total)
-            self._receive(response, offset, total)
+            self._receive(response, offset, total, started)
             if total is None and not _length_is_framed(response.headers):
                 self._check_unframed_body()
 
@@ -216,7 +317,7 @@ class Transfer:
             raise _Retry("the file changed on the server since the partial download", fresh=True)
         return offset, total
 
-    def _receive(self, response: httpx.Response, offset: int, total: int | None) -> None:
+    def _receive(self, response: httpx.Response, offset: int, total: int | None, started: float) -> None:
         meter = Meter("download", self.target.name, self.on_progress, total=total, start=offset)
         meter.update(offset, force=True)
         # only the file operations are disk errors: an OSError from a progress callback is the caller's
@@ -228,9 +329,17 @@ class Transfer:
                 while chunk := self._disk(handle.read, 1 << 20):
                     self.digest.update(chunk)
             for chunk in response.iter_raw():
+                if self._over_cap(meter.done + len(chunk)):
+                    handle.close()
+                    self.discard_partial()
+                    raise UserError(f"{self.shown_url} sent more than {human_size(self.policy.max_bytes)} for "
+                                    f"{self.target.name}, more than it may be; the partial download was deleted")
                 self._disk(handle.write, chunk)
                 self.digest.update(chunk)
                 meter.advance(len(chunk))
+                if self.policy.deadline is not None and time.monotonic() - started > self.policy.deadline:
+                    self._disk(handle.flush)
+                    raise self._too_slow(total)
             self._disk(handle.flush)
         finally:
             try:
@@ -258,6 +367,8 @@ def download(url: str, target: Path, expected_sha256: str | None = None, fallbac
     UserError with one line per kind of failure; nothing unverified is ever left at `target`.
     `client` (from `http_client`) lets many downloads share connections; one is made per call otherwise.
     """
+    if problem := url_problem(url):
+        raise UserError(f"{redact(url)} is not a valid URL ({problem})")
     target.parent.mkdir(parents=True, exist_ok=True)
     waiting = Progress("wait", target.name, message="another process is downloading this file; waiting for it")
     with locked(target, on_wait=lambda: on_progress(waiting)):
@@ -300,6 +411,9 @@ def _run_attempts(transfer: Transfer, policy: Policy, shared: httpx.Client | Non
                     transfer.discard_partial()
                 problem = str(exc)
             except httpx.ConnectError as exc:
+                if _unresolvable(exc):
+                    raise HostNotFound(f"cannot resolve {_host(transfer.url)} ({_reason(exc)}): the network or its "
+                                       f"name service is unreachable, or the host name is wrong") from None
                 problem = f"cannot reach {_host(transfer.url)} ({_reason(exc)})"
             except httpx.TooManyRedirects:
                 raise UserError(f"too many redirects fetching {transfer.shown_url}") from None
@@ -317,6 +431,17 @@ def _run_attempts(transfer: Transfer, policy: Policy, shared: httpx.Client | Non
             transfer.on_progress(Progress("restart", transfer.target.name,
                                           message=f"retry {attempt + 1} of {policy.retries} in {pause:g} s: {problem}"))
             time.sleep(pause)
+
+
+def _unresolvable(exc: BaseException) -> bool:
+    """Whether a connection failed because the host's name did not resolve (socket.gaierror inside)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, socket.gaierror):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _reason(exc: Exception) -> str:

@@ -9,14 +9,13 @@ it may have changed since. Writes take the manifest's lock and replace the file 
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tui import paths
+from tui import outside_json, paths
 from tui.downloads.locks import locked
 from tui.errors import redact
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ def key_for(path: Path) -> str:
 
 def _read() -> dict[str, dict]:
     try:
-        data = json.loads(manifest_file().read_text(encoding="utf-8"))
+        data = outside_json.read_object(manifest_file())
     except (OSError, ValueError):
         return {}  # a missing or unreadable manifest means nothing is known: files read as unverified
     files = data.get("files") if isinstance(data, dict) else None
@@ -66,7 +65,7 @@ def get(path: Path) -> Entry | None:
 def _write(files: dict[str, dict]) -> None:
     target = manifest_file()
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(target, json.dumps({"files": files}, indent=1, sort_keys=True), durable=True)
+    write_atomically(target, json_text({"files": files}, indent=1, sort_keys=True), durable=True)
 
 
 def record(path: Path, sha256: str, hash_source: str, url: str | None = None, verified: bool = True) -> Entry:

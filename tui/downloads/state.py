@@ -52,6 +52,11 @@ class ModelFiles:
         return all(f.state in USABLE for f in self.files)
 
     @property
+    def imported(self) -> bool:
+        """Whether the files came from a copy the user imported (`fetch --from`, the Models screen's import)."""
+        return any(f.hash_source == "import" for f in self.files)
+
+    @property
     def size(self) -> int:
         return sum(f.size or 0 for f in self.files)
 

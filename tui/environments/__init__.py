@@ -13,9 +13,16 @@ backend interface), conda.py and embedded.py (the backends), external.py (an int
 names), specs.py (the spec files), operation.py and process.py (running the steps).
 """
 
-from tui.environments.base import Backend, EnvStatus, Event, Reporter, State
-from tui.environments.selection import (backend_for, environment_gap, family_of, load_config, note_for, python_for,
-                                        status_for)
+from typing import TYPE_CHECKING
 
-__all__ = ["Backend", "EnvStatus", "Event", "Reporter", "State", "backend_for", "environment_gap", "family_of",
-           "load_config", "note_for", "python_for", "status_for"]
+from tui.lazy import exports
+
+if TYPE_CHECKING:
+    from tui.environments.base import Backend, EnvStatus, Event, Reporter, State
+    from tui.environments.selection import (backend_for, environment_gap, family_of, load_config, note_for,
+                                            python_for, status_for)
+
+__getattr__, __all__ = exports(__name__, {
+    "base": ("Backend", "EnvStatus", "Event", "Reporter", "State"),
+    "selection": ("backend_for", "environment_gap", "family_of", "load_config", "note_for", "python_for", "status_for"),
+})

@@ -8,7 +8,6 @@ midway has neither and reads as broken, never as ready (see operation.py).
 
 from __future__ import annotations
 
-import json
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from tui import paths
+from tui import outside_json, paths
 from tui.config import Config
 from tui.environments import specs
 from tui.environments.operation import (MARKERS, Action, Event, Operation, Reporter, StepContext, StepFailed,
@@ -66,13 +65,17 @@ def state_of(spec: EnvSpec, prefix: Path | None) -> tuple[State, str]:
     markers = prefix / MARKERS
     try:
         if (markers / "broken.json").is_file():
-            broken = json.loads((markers / "broken.json").read_text(encoding="utf-8"))
-            return State.BROKEN, f"{broken.get('reason', '')} (log: {broken.get('log', '?')})"
+            broken = outside_json.read_object(markers / "broken.json")
+            reason, log = broken.get("reason"), broken.get("log")
+            return State.BROKEN, (f"{reason} (log: {log})" if isinstance(reason, str) and isinstance(log, str)
+                                  else "unreadable marker broken.json")
         if not (markers / "ready.json").is_file():
             return State.BROKEN, "never finished building (interrupted, or not built by fashionfail-tui)"
-        ready = json.loads((markers / "ready.json").read_text(encoding="utf-8"))
+        ready = outside_json.read_object(markers / "ready.json")
     except (OSError, ValueError) as exc:
-        return State.BROKEN, f"unreadable marker: {exc}"
+        return State.BROKEN, f"unreadable marker: {str(exc)[:120]}"
+    if not isinstance(ready.get("digest"), str):
+        return State.BROKEN, "unreadable marker: ready.json names no digest"
     if ready.get("digest") != spec.digest:
         return State.OUT_OF_DATE, f"{spec.file.name} changed since it was built"
     return State.READY, ""
@@ -91,8 +94,8 @@ def installed_files(prefix: Path) -> list[Path]:
     files = []
     for record in sorted((prefix / "conda-meta").glob("*.json")):
         try:
-            files.extend(prefix / f for f in json.loads(record.read_text(encoding="utf-8")).get("files", []))
-        except (OSError, ValueError):
+            files.extend(prefix / f for f in outside_json.read_object(record).get("files", []))
+        except (OSError, ValueError, TypeError):
             files.append(record)  # an unreadable record counts as a missing file
     return files
 

@@ -9,12 +9,12 @@ NUL), and the final result (or error) is one JSON object, pretty-printed over se
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
+from tui import outside_json, processes
 from tui.config import Config
 from tui.environments.base import Action, Backend, EnvStatus, Reporter, State, StepContext, StepFailed, state_of
 from tui.environments.specs import EnvSpec
@@ -52,12 +52,12 @@ class CondaBackend(Backend):
     def environments(self) -> list[Path]:
         """Every environment the program knows, from `env list --json`'s `envs` list only."""
         try:
-            out = subprocess.run([str(self.executable), "env", "list", "--json"], capture_output=True,
+            out = processes.run([str(self.executable), "env", "list", "--json"], capture_output=True,
                                  text=True, timeout=120, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise UserError(f"cannot run {self.executable} env list: {exc}") from None
         try:
-            envs = json.loads(out.stdout)["envs"]
+            envs = outside_json.parse(out.stdout)["envs"]
         except (ValueError, KeyError, TypeError):
             raise UserError(f"{self.executable} env list --json printed no `envs` list "
                             f"(exit status {out.returncode}): {out.stderr.strip()[:200]}") from None
@@ -122,7 +122,7 @@ class CondaBackend(Backend):
 
 def _json_object(text: str) -> dict | None:
     try:
-        value = json.loads(text)
+        value = outside_json.parse(text)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-
-import rattler
-from rattler import Channel, ChannelConfig, Subdir, VirtualPackage
+from typing import TYPE_CHECKING
 
 from tui import paths
 from tui.environments.base import Action, Backend, StepContext, StepFailed, one_line, remove_tree
 from tui.environments.specs import EnvSpec
+
+if TYPE_CHECKING:  # rattler itself is imported where an environment is built (0.1-0.2 s of every start otherwise)
+    from rattler import Channel
 
 
 _UNREACHABLE = re.compile(r"error sending request|tcp connect error|dns error|failed to lookup address|"
@@ -61,6 +62,8 @@ class EmbeddedBackend(Backend):
 
     def channels(self, spec: EnvSpec) -> list[Channel]:
         """The spec's channels, or the config's `channels`; bare names resolve against `channel_alias`."""
+        from rattler import Channel, ChannelConfig
+
         config = ChannelConfig(channel_alias=self.config.channel_alias) if self.config.channel_alias else None
         return [Channel(name, config) for name in (self.config.channels or spec.channels)]
 
@@ -75,6 +78,9 @@ class EmbeddedBackend(Backend):
         remove_tree(self.prefix_for(spec), context)
 
     def _solve(self, spec: EnvSpec, context: StepContext) -> None:
+        import rattler
+        from rattler import Subdir, VirtualPackage
+
         channels = self.channels(spec)
         context.line("channels: " + ", ".join(str(c.base_url) for c in channels))
         context.line("specs: " + ", ".join(spec.conda))
@@ -89,6 +95,8 @@ class EmbeddedBackend(Backend):
         context.carry["records"] = records
 
     def _install(self, spec: EnvSpec, context: StepContext, updating: bool) -> None:
+        import rattler
+
         records = context.carry["records"]
         prefix = self.prefix_for(spec)
         try:

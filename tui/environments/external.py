@@ -12,18 +12,17 @@ change when packages are installed or removed) stay the same; `doctor` and `env 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import time
 from pathlib import Path
 
-from tui import paths
+from tui import outside_json, paths, processes
 from tui.config import Config
 from tui.environments import specs
 from tui.environments.base import EnvStatus, State, expand
 from tui.environments.process import python_environment
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 
 BACKEND = "external"
 PROBE_SECONDS = 60
@@ -75,7 +74,7 @@ def _record_key(python: Path, spec: specs.EnvSpec) -> str:
     link, target = python.lstat(), python.stat()
     identity = [str(python), [(s.st_ino, s.st_size, s.st_mtime_ns) for s in (link, target)], spec.file.name,
                 list(spec.verify_run)]
-    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
+    return hashlib.sha256(json_text(identity).encode()).hexdigest()
 
 
 def _site_times(folders) -> dict[str, int | None]:
@@ -93,7 +92,7 @@ def _site_times(folders) -> dict[str, int | None]:
 
 def _read_record(family: str) -> dict | None:
     try:
-        record = json.loads(record_file(family).read_text(encoding="utf-8"))
+        record = outside_json.read_object(record_file(family))
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) and isinstance(record.get("ok"), bool) else None
@@ -102,7 +101,7 @@ def _read_record(family: str) -> dict | None:
 def _check(family: str, python: Path, spec: specs.EnvSpec, key: str) -> dict:
     record = {"key": key, "python": str(python), "checked_at": time.time(), **_run_check(python, spec)}
     record_file(family).parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(record_file(family), json.dumps(record))
+    write_atomically(record_file(family), json_text(record))
     return record
 
 
@@ -136,7 +135,7 @@ def _run_check(python: Path, spec: specs.EnvSpec) -> dict:
 def _run(argv: list[str], seconds: int) -> subprocess.CompletedProcess | str:
     """The finished program, or why it could not run, in words."""
     try:
-        return subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=seconds,
+        return processes.run(argv, capture_output=True, text=True, errors="replace", timeout=seconds,
                               stdin=subprocess.DEVNULL, env=python_environment())
     except subprocess.TimeoutExpired:
         return f"{argv[0]} did not finish its check within {seconds} s"
@@ -147,7 +146,7 @@ def _run(argv: list[str], seconds: int) -> subprocess.CompletedProcess | str:
 def _probe_answer(stdout: str) -> dict | None:
     for line in reversed(stdout.splitlines()):
         try:
-            answer = json.loads(line)
+            answer = outside_json.parse(line)
         except ValueError:
             continue
         if isinstance(answer, dict) and answer.get("fashionfail_probe") == 1:

@@ -4,7 +4,6 @@ marker is written last, atomically, only when every step passed."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +14,7 @@ from tui import paths
 from tui.environments import process
 from tui.environments.specs import EnvSpec
 from tui.errors import UserError
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 
 MARKERS = ".fashionfail"
 
@@ -135,7 +134,7 @@ class Operation:
 
 def _write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, json.dumps(data))
+    write_atomically(path, json_text(data))
 
 
 def one_line(exc: BaseException) -> str:

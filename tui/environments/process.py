@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import pty
 import re
-import signal
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from tui.processes import kill_group
 
 _LINE_END = re.compile(rb"[\r\n\0]")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -55,7 +56,7 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None], *, terminal: boo
         _deliver(pending, on_line)
     except BaseException:
         # the caller stopped listening (an app closing mid-build, Ctrl-C): stop the program too
-        _kill(process)
+        kill_group(process)
         process.wait()
         raise
     finally:
@@ -80,16 +81,7 @@ def stop_all() -> None:
     closing while a silent step runs would otherwise wait for the step to end); `stream` returns."""
     with _running_lock:
         for process in _running:
-            _kill(process)
-
-
-def _kill(process: subprocess.Popen) -> None:
-    """The program and what it started: it runs in its own session, so Ctrl-C on the terminal
-    reaches only us."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+            kill_group(process)
 
 
 def _deliver(raw: bytes, on_line: Callable[[str], None]) -> None:

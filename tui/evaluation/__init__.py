@@ -3,11 +3,17 @@
 No Textual here: the `eval` command and the Evaluate screen both drive this package.
 """
 
-from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
-from tui.evaluation.results import IOU_TYPES, METRICS, CategoryResult, Evaluation, ImageErrors
-from tui.evaluation.scoring import evaluate_predictions
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "IOU_TYPES", "METRICS", "CategoryResult", "Evaluation", "GroundTruth", "ImageErrors",
-    "evaluate_predictions", "load_ground_truth",
-]
+from tui.lazy import exports
+
+if TYPE_CHECKING:
+    from tui.evaluation.ground_truth import GroundTruth, load_ground_truth
+    from tui.evaluation.results import IOU_TYPES, METRICS, CategoryResult, Evaluation, ImageErrors
+    from tui.evaluation.scoring import evaluate_predictions
+
+__getattr__, __all__ = exports(__name__, {
+    "ground_truth": ("GroundTruth", "load_ground_truth"),
+    "results": ("IOU_TYPES", "METRICS", "CategoryResult", "Evaluation", "ImageErrors"),
+    "scoring": ("evaluate_predictions",),
+})

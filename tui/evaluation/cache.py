@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui import outside_json
 from tui.evaluation.results import Evaluation
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 
 FORMAT_VERSION = 1
 
@@ -40,11 +40,11 @@ class CacheKey:
 def read(predictions: Path, key: CacheKey, annotations: Path) -> Evaluation | None:
     """The cached evaluation for exactly these files, relabelled with their current paths; None on a miss."""
     try:
-        stored = json.loads(key.path_beside(predictions).read_text(encoding="utf-8"))
+        stored = outside_json.read_object(key.path_beside(predictions))
         if stored.get("key") != key.as_json():
             return None
         evaluation = Evaluation.from_dict(stored["evaluation"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return dataclasses.replace(evaluation, file=str(predictions), annotations=str(annotations), from_cache=True)
 
@@ -53,8 +53,10 @@ def _stale_siblings(predictions: Path, key: CacheKey):
     """Cached evaluations of an earlier version of this prediction file."""
     for path in predictions.parent.glob(f"{predictions.name}.eval-*.json"):
         try:
-            stored_key = json.loads(path.read_text(encoding="utf-8"))["key"]
+            stored_key = outside_json.read_object(path)["key"]
         except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not isinstance(stored_key, dict):
             continue
         if stored_key.get("predictions_sha256") != key.predictions_sha256 or stored_key.get("version") != FORMAT_VERSION:
             yield path
@@ -65,7 +67,7 @@ def write(predictions: Path, key: CacheKey, evaluation: Evaluation) -> Path | No
     try:
         for stale in _stale_siblings(predictions, key):
             stale.unlink(missing_ok=True)
-        write_atomically(target, json.dumps({"key": key.as_json(), "evaluation": evaluation.to_dict()}))
+        write_atomically(target, json_text({"key": key.as_json(), "evaluation": evaluation.to_dict()}))
     except OSError:
         return None
     return target

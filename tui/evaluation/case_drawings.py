@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from tui.catalog import FASHIONFAIL_CATEGORY_IDS
 from tui.evaluation.failures import FailureCases
+from tui.image_files import ImageRefused, decoded_rgb
 from tui.predictions import ImagePredictions
 from tui.predictions.render import BACKGROUND, render
 from tui.predictions.view import find_image, image_of
@@ -44,9 +45,8 @@ class CaseDrawings:
         try:
             if found is None:
                 raise FileNotFoundError(name)
-            with Image.open(found) as opened:
-                image = opened.convert("RGB")
-        except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
+            image = decoded_rgb(found)
+        except (OSError, ImageRefused):
             self.missing.add(name)
             return Image.new("RGB", (width, height), BACKGROUND)
         return image if image.size == (width, height) else image.resize((width, height))

@@ -8,7 +8,6 @@ when every detection has one. Scoring the export with pycocotools therefore give
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +17,10 @@ from tui.catalog import category_name
 from tui.errors import UserError
 from tui.evaluation.conversion import to_coco_results
 from tui.evaluation.ground_truth import GroundTruth
-from tui.files import replaced_atomically
+from tui.files import json_text, replaced_atomically
 from tui.predictions import PredictionSet
 from tui.predictions.columns import mask_area
+from tui.text import csv_cell
 
 FORMATS = ("coco", "csv")
 CSV_HEADER = ("image", "model", "category_id", "category", "score", "x1", "y1", "x2", "y2", "mask_area")
@@ -64,13 +64,14 @@ def _number(value) -> str:
 
 
 def csv_rows(predictions: PredictionSet):
-    """One row per detection, every category, in the file's order (see CSV_HEADER)."""
-    model = predictions.model or predictions.family
+    """One row per detection, every category, in the file's order (see CSV_HEADER); text cells through
+    `csv_cell`, so none starts a spreadsheet formula."""
+    model = csv_cell(predictions.model or predictions.family)
     for image in predictions.images:
         for row in range(len(image)):
             rle = image.masks[row] if row < len(image.masks) else None
             category = int(image.category_ids[row])
-            yield [image.image_file, model, category, category_name(category), _number(image.scores[row]),
+            yield [csv_cell(image.image_file), model, category, csv_cell(category_name(category)), _number(image.scores[row]),
                    *(_number(v) for v in image.boxes[row]), "" if rle is None else mask_area(rle)]
 
 
@@ -98,7 +99,7 @@ def export(predictions: PredictionSet, fmt: str, out: Path, truth: GroundTruth |
         if fmt == "coco":
             detections, with_masks, notes = coco_results(predictions, truth)
             with replaced_atomically(out) as handle:
-                json.dump(detections, handle)
+                handle.write(json_text(detections))
             return Exported(out, len(detections), len({d["image_id"] for d in detections}), with_masks, tuple(notes))
         with replaced_atomically(out, newline="") as handle:
             writer = csv.writer(handle)

@@ -7,7 +7,6 @@ over the 22 (a frequency, although the paper's text calls it inverse-frequency).
 
 from __future__ import annotations
 
-import json
 import math
 import posixpath
 from dataclasses import dataclass
@@ -131,14 +130,25 @@ def class_weights(coco: COCO) -> dict[int, float]:
 
 def load_ground_truth(path: Path) -> GroundTruth:
     """Read and check a COCO annotation file; UserError with one line for anything wrong."""
+    from tui import annotation_schema
+
     path = Path(path)
     try:
-        dataset = json.loads(path.read_bytes())
+        dataset = annotation_schema.read_json(path)
     except FileNotFoundError:
         raise _bad(path, "does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise _bad(path, f"cannot be read as JSON ({exc})") from None
+    except IsADirectoryError:
+        raise _bad(path, "is a folder, not a file") from None
+    except annotation_schema.BadJson as exc:
+        raise _bad(path, f"{exc}" if str(exc).startswith(("is ", "nested")) else f"cannot be read as JSON ({exc})") \
+            from None
+    except OSError as exc:
+        raise _bad(path, f"cannot be read ({exc.strerror or exc})") from None
     _check(path, dataset)
+    try:
+        annotation_schema.check(dataset)
+    except annotation_schema.InvalidAnnotations as exc:
+        raise _bad(path, str(exc)) from None
     coco = COCO()
     coco.dataset = dataset
     with quietly():

@@ -100,12 +100,19 @@ class PaperTable:
     rows: tuple[PaperRow, ...]
 
     def is_best(self, row: PaperRow, metric: int, half: int) -> bool:
-        """Whether row's value is the column's best as printed (ties at one decimal all count)."""
+        """Whether row's value is the column's best as printed (ties at one decimal all count); only
+        where there is a winner: a column of one value, or of values all equal as printed, has none."""
         value = row.cells[metric][half]
         if value is None:
             return False
         column = [r.cells[metric][half] for r in self.rows if r.cells[metric][half] is not None]
-        return percent(value) == percent(max(column))
+        return len({percent(v) for v in column}) > 1 and percent(value) == percent(max(column))
+
+    @property
+    def has_best(self) -> bool:
+        """Whether any cell is marked best (a table of one model, or of ties only, has none)."""
+        return any(self.is_best(row, metric, half) for row in self.rows
+                   for metric in range(len(METRICS)) for half in (0, 1))
 
     def marked(self, row: PaperRow, metric: int, half: int, mark: str = "*") -> str:
         return percent(row.cells[metric][half]) + (mark if self.is_best(row, metric, half) else "")
@@ -133,5 +140,5 @@ def paper_table_text(table: PaperTable, mark: str = "*") -> str:
     text = ["  ".join(cell.ljust(width) if i == 0 else cell.center(width)
                       for i, (cell, width) in enumerate(zip(cells, widths))).rstrip()
             for cells in [header, *lines]]
-    text.append(f"box | mask, weighted over 22 categories, %; {mark} best in its column")
+    text.append("box | mask, weighted over 22 categories, %" + (f"; {mark} best in its column" if table.has_best else ""))
     return "\n".join(text)

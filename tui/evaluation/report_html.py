@@ -8,7 +8,6 @@ nothing fetched, so the file can be mailed or opened offline.
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +19,8 @@ from tui.evaluation.report import PaperTable, model_labels, paper_table, percent
 from tui.evaluation.results import METRICS
 from tui.evaluation.scoring import MATCHING_IOU
 from tui.files import write_atomically
+from tui.text import html as html_text
+from tui.units import counted
 
 PANEL_PIXELS = 320
 """Longest side of each drawn picture."""
@@ -50,7 +51,8 @@ figcaption { display: table-caption; caption-side: bottom; font-size: 12px; padd
 
 
 def _e(text) -> str:
-    return html.escape(str(text), quote=True)
+    """Every text of the page goes through here: tui.text.html, control characters shown, HTML escaped."""
+    return html_text(text)
 
 
 def _table_html(table: PaperTable) -> str:
@@ -64,8 +66,8 @@ def _table_html(table: PaperTable) -> str:
             cells.append(f"<td>{halves[0]} | {halves[1]}</td>")
         rows.append(f"<tr><td>{_e(row.label)}</td>{''.join(cells)}</tr>")
     return (f'<table class="paper"><thead><tr><th>model</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            '<p class="note">box | mask, %, weighted over the 22 categories the paper weights; '
-            'highlighted: best in its column.</p>')
+            '<p class="note">box | mask, %, weighted over the 22 categories the paper weights'
+            + ('; highlighted: best in its column.</p>' if table.has_best else '.</p>'))
 
 
 def _bar(value: float | None, colour: str, kind: str) -> str:
@@ -164,7 +166,7 @@ def _false_positive_cases(pictures: _Pictures) -> Iterable[str]:
 def _failures_html(cases: FailureCases, images: Path | None, shown: int) -> str:
     pictures = _Pictures(cases, images)
     missed, disagreements = cases.missed_by_all, cases.disagreements
-    parts = [f'<p class="note">{len(cases.objects)} objects; {"boxes" if cases.iou_type == "bbox" else "masks"} '
+    parts = [f'<p class="note">{counted(len(cases.objects), "object")}; {"boxes" if cases.iou_type == "bbox" else "masks"} '
              f"matched at IoU {MATCHING_IOU:g}; detections scoring at least {cases.min_score:g} drawn and counted. "
              "Green frame: the model found the object; red: it missed it, or (last list) saw what is not there.</p>",
              f"<h3>Missed by every model ({len(missed)}; first {min(shown, len(missed))})</h3>",

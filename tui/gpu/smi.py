@@ -8,6 +8,7 @@ import subprocess
 import time
 from dataclasses import replace
 
+from tui import processes
 from tui.gpu.snapshot import GpuProcess, GpuStatus, Snapshot
 
 QUERY_GPU_FIELDS = (
@@ -131,7 +132,7 @@ class NvidiaSmiSource:
         """(stdout, None) or (None, why it failed)."""
         what = argv[1].split("=")[0]
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout, check=False)
+            done = processes.run(argv, capture_output=True, text=True, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             return None, f"nvidia-smi {what} timed out after {self.timeout:g} s"
         except OSError as exc:

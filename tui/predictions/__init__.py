@@ -4,8 +4,17 @@ Loading (the safe unpickler, format detection, the cached index) lives in this p
 browser, `inspect` and evaluation all read predictions through it.
 """
 
-from tui.predictions.columns import decode_mask
-from tui.predictions.image import ImagePredictions
-from tui.predictions.loading import ImageSequence, PredictionSet, load_predictions
+from typing import TYPE_CHECKING
 
-__all__ = ["ImagePredictions", "decode_mask", "ImageSequence", "PredictionSet", "load_predictions"]
+from tui.lazy import exports
+
+if TYPE_CHECKING:
+    from tui.predictions.columns import decode_mask
+    from tui.predictions.image import ImagePredictions
+    from tui.predictions.loading import ImageSequence, PredictionSet, load_predictions
+
+__getattr__, __all__ = exports(__name__, {
+    "columns": ("decode_mask",),
+    "image": ("ImagePredictions",),
+    "loading": ("ImageSequence", "PredictionSet", "load_predictions"),
+})

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from tui import catalog
+from tui import catalog, outside_json
 from tui.catalog import CLASS_IDS, ClassIds
 from tui.errors import UserError
 from tui.predictions.columns import Columns, RawColumns, mask_error
@@ -72,12 +73,26 @@ def parse_meta(raw: np.ndarray | None) -> dict | None:
         if isinstance(value, bytes):
             value = value.decode("utf-8")
         # a dict pickled in place of the string: keep what JSON can say of it
-        meta = json.loads(value if isinstance(value, str) else json.dumps(value, default=str))
+        meta = outside_json.parse(value if isinstance(value, str) else json.dumps(value, default=str))
+    except outside_json.TooDeep:
+        raise UserError("its meta is nested too deeply to read (the file may be hostile)") from None
     except (ValueError, TypeError, UnicodeDecodeError):
         return None
-    except RecursionError:
+    except RecursionError:  # json.dumps of a pickled structure nested too deeply
         raise UserError("its meta is nested too deeply to read (the file may be hostile)") from None
     return meta if isinstance(meta, dict) else None
+
+
+def read_meta(path: Path) -> dict | None:
+    """The `meta` our runners write into a `.npz`, read through the restricted reader without reading
+    the data; None when the file is absent, not a zip, has no meta or one that cannot be read (a header
+    announcing more than the file holds, a pickle the reader refuses, JSON nested too deeply)."""
+    from tui.predictions.safe_pickle import read_member
+
+    try:
+        return parse_meta(read_member(path, "meta"))
+    except UserError:
+        return None
 
 
 def from_meta(meta: dict) -> Conventions | None:

@@ -8,7 +8,7 @@ modification time are what they were when it was written, and rebuilt otherwise.
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import struct
 import zipfile
 from pathlib import Path
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
-from tui import paths
-from tui.files import replaced_atomically
+from tui import outside_json, paths
+from tui.files import json_text, replaced_atomically
 from tui.predictions.columns import Columns
 
 VERSION = 2
@@ -58,7 +58,9 @@ def _memory_mapped(target: Path) -> dict[str, np.ndarray]:
             if dtype.hasobject:
                 raise ValueError(f"{member.filename} holds objects")
             key = member.filename[: -len(".npy")]
-            if int(np.prod(shape)) == 0:
+            if math.prod(shape) * dtype.itemsize > member.compress_size:  # a header announcing more than it holds
+                raise ValueError(f"{member.filename} announces more than it holds")
+            if math.prod(shape) == 0:
                 arrays[key] = np.zeros(shape, dtype)
             else:
                 mapped = np.memmap(target, dtype=dtype, mode="r", offset=handle.tell(), shape=shape,
@@ -73,7 +75,7 @@ def load(source: Path, family: str | None, target: Path | None = None) -> tuple[
     target = target or index_file(source, family)
     try:
         arrays = _memory_mapped(target)
-        info = json.loads(bytes(arrays.pop(_INFO_KEY)).decode("utf-8"))
+        info = outside_json.parse(bytes(arrays.pop(_INFO_KEY)))
         if info.get("version") != VERSION or info.get("fingerprint") != _fingerprint(source):
             return None
         return Columns.from_arrays(arrays), info
@@ -88,7 +90,7 @@ def save(source: Path, family: str | None, columns: Columns, info: dict, target:
     With `target` (a fresh temporary file), write it there instead, whatever its size.
     """
     record = dict(info, version=VERSION, fingerprint=_fingerprint(source))
-    arrays = {**columns.arrays(), _INFO_KEY: np.frombuffer(json.dumps(record).encode("utf-8"), dtype=np.uint8)}
+    arrays = {**columns.arrays(), _INFO_KEY: np.frombuffer(json_text(record).encode("utf-8"), dtype=np.uint8)}
     if target is not None:
         try:
             with open(target, "xb") as stream:

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable
 
 from tui.errors import UserError, described
+from tui.files import json_text
 
 Report = Callable[[float, str], None]
 """report(fraction 0..1, stage)."""
@@ -84,7 +85,7 @@ def _serve(work: Callable[[Report], str], write_end: int, what: str, allowance: 
         _limit_address_space(allowance)
         with os.fdopen(write_end, "w", encoding="utf-8") as out:
             def report(fraction: float, stage: str) -> None:
-                out.write(json.dumps({"progress": fraction, "stage": stage}) + "\n")
+                out.write(json_text({"progress": fraction, "stage": stage}) + "\n")
                 out.flush()
 
             try:
@@ -98,7 +99,7 @@ def _serve(work: Callable[[Report], str], write_end: int, what: str, allowance: 
                 message = {"error": f"{what} holds structures nested too deeply to read (the file may be hostile)"}
             except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen file: one line, not a traceback
                 message = {"error": f"{what}: reading it failed ({described(exc)})"}
-            out.write(json.dumps(message) + "\n")
+            out.write(json_text(message) + "\n")
             out.flush()
             status = 0
     finally:

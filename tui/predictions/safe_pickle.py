@@ -403,6 +403,24 @@ def read_arrays(path: Path, on_progress: Progress | None = None) -> StoredArrays
         raise UserError(f"cannot read {path} ({exc.strerror or exc})") from None
 
 
+def read_member(path: Path, key: str) -> np.ndarray | None:
+    """One array of a `.npz`, `key`, through the same checks as `read_arrays` and without reading the
+    others (a run's `meta`); None when the file is a zip without that member. UserError as `read_arrays`."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
+            try:
+                member = archive.getinfo(f"{key}.npy")
+            except KeyError:
+                return None
+            with archive.open(member) as stream:
+                return _read_array(stream, f"{path} ('{key}')", _member_bound(member, path), None)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError) as exc:
+        raise UserError(f"{path} is not a readable .npz ({described(exc)})") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path} ({exc.strerror or exc})") from None
+
+
 def _member_bound(member: zipfile.ZipInfo, path: Path) -> int:
     """The most bytes `member` can inflate to, whatever its header claims."""
     if member.compress_type == zipfile.ZIP_STORED:

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
-
-import numpy as np
 
 from tui.config import Config
 from tui.downloads.sources import tree_path
 from tui.downloads.state import checkpoint_file
 from tui.downloads.validation import validate_model_file
 from tui.errors import UserError, require_folder
-from tui.predictions.formats import parse_meta
+from tui.predictions.formats import read_meta
 from tui.runs.request import RunRequest, SetupNeeded, interpreter_for, runner_model_file
 from tui.runs.runner_files import run_files
 from tui.runs.shards import list_images
+from tui.units import counted
 
 
 def prepare_output_folder(out_dir: Path) -> None:
@@ -32,10 +30,17 @@ def prepare_output_folder(out_dir: Path) -> None:
         raise UserError(f"cannot write to output folder {out_dir}: {exc.strerror or exc}") from None
 
 
+def require_images(folder: Path) -> None:
+    """UserError unless `folder` is a folder holding images a run would cover."""
+    require_folder(folder, "image folder")
+    if not list_images(folder):
+        raise UserError(f"no images ({', '.join(run_files().IMAGE_SUFFIXES)}) in {folder}")
+
+
 def check_request(request: RunRequest, config: Config) -> None:
     """Everything the user can fix before a run starts, as one UserError."""
     model = request.model
-    require_folder(request.images, "image folder")
+    require_images(request.images)
     model_file = runner_model_file(model, request.model_file or checkpoint_file(model, config))
     if request.model_file is None and not model_file.exists():
         if config.override_for(model.name).file is not None:  # fetching would not help: the config names it
@@ -60,7 +65,7 @@ def replaced_result(request: RunRequest, config: Config) -> str | None:
     output = request.output
     if not output.exists():
         return None
-    meta = _output_meta(output)
+    meta = read_meta(output)
     if meta is None:
         return f"{output} exists and is not a prediction file of this app's runs"
     model_file = runner_model_file(request.model, request.model_file or checkpoint_file(request.model, config))
@@ -73,16 +78,9 @@ def replaced_result(request: RunRequest, config: Config) -> str | None:
         other.append(f"with another model file ({meta.get('model_file')})")
     if not other:
         return None
-    return f"{output} holds another run's predictions for {meta.get('images', '?')} images: {' and '.join(other)}"
-
-
-def _output_meta(path: Path) -> dict | None:
-    """An output file's `meta`, read without unpickling anything; None when it has none."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return parse_meta(archive["meta"])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, AttributeError):
-        return None
+    images = meta.get("images")
+    held = counted(images, "image") if isinstance(images, int) else "? images"
+    return f"{output} holds another run's predictions for {held}: {' and '.join(other)}"
 
 
 def _same_path(recorded, path: Path) -> bool:

@@ -6,9 +6,10 @@ LogLine. `Job.events()` (process.py) yields them and ends with exactly one Finis
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from tui import outside_json
 
 
 @dataclass(frozen=True)
@@ -56,18 +57,34 @@ class Finished(Event):
     seconds: float
 
 
+EXIT_FAILED = 1
+EXIT_INPUT = 2
+"""A runner's exit status for input the user can fix: no images, none readable (runners/protocol.py)."""
+EXIT_BUSY = 75
+"""A runner's exit status while another run writes the same output (runners/protocol.py)."""
+EXIT_CANCELLED = 130
+
+
 @dataclass(frozen=True)
 class Failed(Event):
     message: str
     returncode: int | None = None
     cancelled: bool = False
 
+    @property
+    def exit_status(self) -> int:
+        """What the command line exits with: 130 when cancelled, the runner's own 2 (input to fix) or
+        75 (output busy), else 1."""
+        if self.cancelled:
+            return EXIT_CANCELLED
+        return self.returncode if self.returncode in (EXIT_INPUT, EXIT_BUSY) else EXIT_FAILED
+
 
 def parse_line(line: str) -> Event:
     """One stdout line as an event; anything that is not a protocol event becomes a LogLine."""
     text = line.rstrip("\r\n")
     try:
-        raw = json.loads(text)
+        raw = outside_json.parse(text)
     except ValueError:
         raw = None
     try:

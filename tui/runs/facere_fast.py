@@ -21,7 +21,6 @@ pastes with `runners/facere_paste.py`. Models without the structure keep the ori
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +28,9 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
-from tui import paths
+from tui import outside_json, paths
 from tui.errors import UserError
-from tui.files import replaced_atomically, sha256_of, write_atomically
+from tui.files import json_text, replaced_atomically, sha256_of, write_atomically
 
 FORMAT = 2  # 2: plan.json records the SHA-256 of cut.onnx and paste.onnx
 INDEX_INPUT = "index"  # runners/facere_paste.py: INDEX_INPUT, PASTE_OUTPUTS
@@ -126,13 +125,13 @@ def prepare(model_path: Path) -> Analysis:
     record = {"format": FORMAT, "model_sha256": sha256, "fast": analysis.fast is not None, "reason": analysis.reason}
     if analysis.fast is not None:
         record["files"] = {path.name: sha256_of(path) for path in _cached_files(analysis.fast)}
-    write_atomically(plan_file, json.dumps(record, indent=1))
+    write_atomically(plan_file, json_text(record, indent=1))
     return analysis
 
 
 def _read_plan(plan_file: Path, sha256: str) -> Analysis | None:
     try:
-        record = json.loads(plan_file.read_text())
+        record = outside_json.read_object(plan_file)
     except (OSError, ValueError):
         return None
     if record.get("format") != FORMAT or record.get("model_sha256") != sha256:

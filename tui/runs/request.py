@@ -14,7 +14,6 @@ from tui.downloads.state import checkpoint_file
 from tui.environments import external, note_for, python_for, status_for
 from tui.environments.process import python_environment
 from tui.errors import UserError
-from tui.runs import facere_fast
 from tui.runs.shards import Shard
 
 
@@ -113,5 +112,7 @@ def runner_argv(request: RunRequest, config: Config) -> list[str]:
     if note:  # e.g. a variant environment with another TensorFlow: the output's meta says so
         argv += ["--environment-note", note]
     if model.family == "facere":
+        from tui.runs import facere_fast  # onnx: loaded only when a Facere run starts
+
         argv += facere_fast.runner_arguments(model_file, request.original_masks)
     return argv

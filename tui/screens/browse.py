@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -21,11 +20,14 @@ from textual.widgets import Header, Input, ProgressBar, Static
 
 from tui.errors import UserError
 from tui.evaluation.report import short_paths
+from tui.image_files import ImageRefused, decoded_rgb
 from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.render import export_png, render
 from tui.predictions.view import (DetectionFilter, detection_rows, find_image, image_folders, image_of,
                                   kept_counts)
 from tui.screens import NavEntry
+from tui.text import markup, notification
+from tui.units import counted
 from tui.widgets.browser.detections_table import DetectionsTable
 from tui.widgets.browser.file_bar import FileBar
 from tui.widgets.browser.filter_bar import FilterBar
@@ -208,7 +210,7 @@ class BrowseScreen(Screen):
         if event.slot in self._loading:
             self._progress[event.slot] = event.fraction
             self.progress_bar.update(progress=sum(self._progress.values()) / len(self._progress))
-            self.query_one("#load-stage", Static).update(f"{event.stage} {self.files[event.slot].name}")
+            self.query_one("#load-stage", Static).update(f"{markup(event.stage)} {markup(self.files[event.slot].name)}")
 
     @on(FileLoaded)
     def file_loaded(self, event: FileLoaded) -> None:
@@ -217,8 +219,9 @@ class BrowseScreen(Screen):
         self.sets[event.slot] = event.predictions
         self._loading.discard(event.slot)
         predictions = event.predictions
-        self.notify(f"{predictions.path.name}: {len(predictions):,} images, {predictions.columns.scores.size:,} "
-                    f"detections ({predictions.model or predictions.family})", timeout=4)
+        self.notify(notification(f"{predictions.path.name}: {counted(len(predictions), 'image')}, "
+                                 f"{counted(predictions.columns.scores.size, 'detection')} "
+                                 f"({predictions.model or predictions.family})"), timeout=4, markup=False)
         self._show_image_list()
         self._finish_loading_if_done()
 
@@ -228,7 +231,7 @@ class BrowseScreen(Screen):
             return
         self._loading.discard(event.slot)
         self.pictures[event.slot].show_placeholder("", event.message)
-        self.notify(event.message, severity="error", title="Cannot open")
+        self.notify(notification(event.message), severity="error", title="Cannot open", markup=False)
         self._finish_loading_if_done()
 
     def _is_current(self, slot: int, path: Path) -> bool:
@@ -320,9 +323,8 @@ class BrowseScreen(Screen):
         if found is None:
             return None, f"{name} not found (looked in {', '.join(str(f) for f in folders)})"
         try:
-            with PILImage.open(found) as opened:
-                return opened.convert("RGB"), ""
-        except (OSError, UnidentifiedImageError) as exc:
+            return decoded_rgb(found), ""
+        except (OSError, ImageRefused) as exc:
             return None, f"{found} cannot be read ({exc})"
 
     @on(PicturesDrawn)
@@ -373,9 +375,10 @@ class BrowseScreen(Screen):
                 tag = f"{stem}.{LABELS[slot]}" if stems.count(stem) > 1 else stem
                 written.append(export_png(drawn, folder / f"{Path(name).stem}.{tag}.png").name)
         except UserError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", title="Export failed")
+            self.app.call_from_thread(self.notify, notification(exc), severity="error", title="Export failed", markup=False)
             return
-        self.app.call_from_thread(self.notify, f"Exported {', '.join(written)} into {folder}", timeout=8)
+        self.app.call_from_thread(self.notify, notification(f"Exported {', '.join(written)} into {folder}"), timeout=8,
+                                  markup=False)
 
 
 def _remembered_threshold(app) -> float:

@@ -16,6 +16,7 @@ from tui.cluster.status import JobStatus, job_status
 from tui.errors import UserError
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
+from tui.text import notification
 from tui.widgets.cluster.job_list import JobList
 from tui.widgets.cluster.log_tail import LogTail
 from tui.widgets.cluster.summary import JobSummary
@@ -103,7 +104,7 @@ class ClusterScreen(Screen):
         self.job_list.show(statuses)
         self._show_selected()
         for error in errors:
-            self.notify(error, severity="error", title="cluster status")
+            self.notify(notification(error), severity="error", title="cluster status", markup=False)
 
     def _show_selected(self) -> None:
         status = self.selected

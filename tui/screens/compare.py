@@ -25,6 +25,7 @@ from tui.runs.events import Failed, Finished, Started
 from tui.screens import NavEntry
 from tui.screens.failure_gallery import FailureGallery
 from tui.setup.diagnosis import Diagnosis, diagnose
+from tui.text import markup, notification
 from tui.widgets.compare.form import CompareForm
 from tui.widgets.compare.paper_table import PaperTableView
 from tui.widgets.compare.queue_table import QueueTable
@@ -226,7 +227,7 @@ class CompareScreen(Screen):
 
     @on(StageChanged)
     def _stage_changed(self, message: StageChanged) -> None:
-        self.status.update(f"Evaluating: {message.text}")
+        self.status.update(f"Evaluating: {markup(message.text)}")
 
     @on(Ended)
     def _ended(self, message: Ended) -> None:
@@ -236,8 +237,8 @@ class CompareScreen(Screen):
         self.form.set_running(False)
         ended, written = message.ended, message.written
         if message.error:
-            self.status.update(f"Stopped: {message.error}")
-            self.notify(message.error, severity="error", title="Comparison")
+            self.status.update(f"Stopped: {markup(message.error)}")
+            self.notify(notification(message.error), severity="error", title="Comparison", markup=False)
         elif ended is not None and ended.cancelled:
             self.status.update("Cancelled: the finished outputs and images are kept; Start again resumes.")
         elif written is not None:
@@ -245,14 +246,14 @@ class CompareScreen(Screen):
             self.paper_table.show(written.table)
             self.paper_table.remove_class("hidden")
             self.form.set_gallery_ready(True)
-            self.status.update(f"Wrote {written.json_file.name} and {written.report_file.name} into "
-                               f"{written.json_file.parent}; ctrl+f shows the failure cases.")
+            self.status.update(f"Wrote {markup(written.json_file.name)} and {markup(written.report_file.name)} into "
+                               f"{markup(written.json_file.parent)}; ctrl+f shows the failure cases.")
             self.main.scroll_to_widget(self.paper_table)
         elif ended is not None and ended.finished:
             self.status.update("No annotation file, so nothing was evaluated: fetch FashionFail's with "
                                "`fashionfail-tui dataset fetch`, or choose one, and Start again (the outputs are reused).")
         for model, text in ended.failed if ended is not None else ():
-            self.notify(text, severity="error", title=f"{model} failed")
+            self.notify(notification(text), severity="error", title=notification(f"{model} failed"), markup=False)
 
     def on_resize(self) -> None:
         """Keep in view what matters now: the queue while it runs, the table once it is there."""

@@ -20,6 +20,7 @@ from tui.evaluation.report import by_file, coverage_notes
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
 from tui.screens.failure_gallery import FailureGallery
+from tui.text import markup, notification
 from tui.widgets.evaluate.category_bars import CategoryBars
 from tui.widgets.evaluate.comparison import ComparisonTable
 from tui.widgets.evaluate.form import EvaluationForm
@@ -122,7 +123,7 @@ class EvaluateScreen(Screen):
         self.app.call_from_thread(self._finish)
 
     def _show_progress(self, text: str, fraction: float) -> None:
-        self.query_one("#progress-label", Label).update(text)
+        self.query_one("#progress-label", Label).update(markup(text))
         self.query_one(ProgressBar).update(progress=fraction)
 
     def _finish(self) -> None:
@@ -130,7 +131,7 @@ class EvaluateScreen(Screen):
 
     def _failed(self, files: list[Path], error: str) -> None:
         """Files that failed to evaluate keep no results from before: they would pass for this evaluation's."""
-        self.notify(error, severity="error", title="evaluation failed", markup=False)
+        self.notify(notification(error), severity="error", title="evaluation failed", markup=False)
         failed = {str(f) for f in files}
         self._show_results([e for e in self.evaluations if e.file not in failed])
 
@@ -146,7 +147,7 @@ class EvaluateScreen(Screen):
     def _show_details(self, file: str | None) -> None:
         by_type = by_file(self.evaluations).get(file, {}) if file else {}
         notes = coverage_notes(next(iter(by_type.values()))) if by_type else []
-        self.coverage.update("\n".join(notes))
+        self.coverage.update("\n".join(map(markup, notes)))
         self.coverage.set_class(not notes, "hidden")
         self.category_bars.show(by_type)
         self.worst_images.show(by_type)

@@ -25,6 +25,8 @@ from tui.evaluation.failures import FailureCases, find_failures, load_models
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.scoring import MATCHING_IOU
 from tui.predictions.view import image_folders
+from tui.text import markup, notification
+from tui.units import counted
 from tui.widgets.compare.gallery import CaseList, PanelGrid
 from tui.widgets.footer import AppFooter
 
@@ -100,7 +102,7 @@ class FailureGallery(Screen):
     @on(CasesFound)
     def _cases_found(self, message: CasesFound) -> None:
         cases = self.cases = message.cases
-        self.status.update(f"{cases.truth.path.name}: {len(cases.objects)} objects, {'boxes' if cases.iou_type == 'bbox' else 'masks'} "
+        self.status.update(f"{markup(cases.truth.path.name)}: {counted(len(cases.objects), 'object')}, {'boxes' if cases.iou_type == 'bbox' else 'masks'} "
                            f"matched at IoU {MATCHING_IOU:g}, detections scoring at least {cases.min_score:g} drawn. "
                            "Escape goes back.")
         self.panel_grid.set_count(len(cases.models) + 1)
@@ -108,13 +110,13 @@ class FailureGallery(Screen):
 
     @on(CasesFailed)
     def _cases_failed(self, message: CasesFailed) -> None:
-        self.status.update(f"No failure cases: {message.message}")
-        self.notify(message.message, severity="error", title="Failure cases")
+        self.status.update(f"No failure cases: {markup(message.message)}")
+        self.notify(notification(message.message), severity="error", title="Failure cases", markup=False)
 
     @on(CaseList.CaseChosen)
     def _case_chosen(self, message: CaseList.CaseChosen) -> None:
         self.chosen = message.case
-        self.query_one("#gallery-case-title", Static).update(f"{message.case.image}: {message.case.summary}")
+        self.query_one("#gallery-case-title", Static).update(f"{markup(message.case.image)}: {markup(message.case.summary)}")
         for picture in self.panel_grid.pictures:
             picture.show_placeholder("", "Drawing...")
         self.draw(message.case)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,6 +15,7 @@ from tui import catalog
 from tui.screens import NavEntry
 from tui.screens.run import open_in_run
 from tui.setup.diagnosis import Diagnosis, diagnose
+from tui.text import markup
 from tui.widgets.footer import AppFooter
 
 
@@ -94,10 +94,10 @@ class HomeScreen(Screen):
         source = model.weights.url or f"by hand from {model.weights.manual_from}"
         lines = [f"[b]{model.title}[/b]", f"weights: {model.weights.filename}, {source}"]
         if diagnosis.note:
-            lines.append(f"[magenta]runs in {escape(diagnosis.environment)}: {escape(diagnosis.note)}[/]")
+            lines.append(f"[magenta]runs in {markup(diagnosis.environment)}: {markup(diagnosis.note)}[/]")
         if diagnosis.ready:
             lines.append("[green]Ready to run:[/] Enter opens the Run screen with it chosen.")
         else:
             lines.append("Missing, and what fixes it (or press s for the setup wizard, m for checkpoints):")
-            lines += [f"  [yellow]{gap.what}[/]  ->  {gap.fix}" for gap in diagnosis.gaps]
+            lines += [f"  [yellow]{markup(gap.what)}[/]  ->  {markup(gap.fix)}" for gap in diagnosis.gaps]
         self.detail.update("\n".join(lines))

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Header, Static
 from tui import catalog
 from tui.downloads import ModelFiles
 from tui.screens import NavEntry
+from tui.text import notification
 from tui.units import human_size
 from tui.widgets.confirm import Confirm
 from tui.widgets.models.dataset_line import DatasetLine
@@ -95,14 +96,15 @@ class ModelsScreen(Screen):
     @on(CacheOperations.Finished)
     def operation_finished(self, message: CacheOperations.Finished) -> None:
         self.busy.discard(message.model)
-        self.notify(message.summary, title=f"{message.model}: {message.action}")
+        self.notify(notification(message.summary), title=f"{message.model}: {message.action}", markup=False)
         self.operations.read_states()
 
     @on(CacheOperations.Failed)
     def operation_failed(self, message: CacheOperations.Failed) -> None:
         self.busy.discard(message.model)
         self.failures[message.model] = f"{message.action} failed"
-        self.notify(message.message, title=f"{message.model}: {message.action} failed", severity="error", timeout=15)
+        self.notify(notification(message.message), title=f"{message.model}: {message.action} failed", severity="error", timeout=15,
+                    markup=False)
         self.operations.read_states()
 
     def _start(self, action: str) -> str | None:
@@ -150,9 +152,14 @@ class ModelsScreen(Screen):
             self.notify(f"{model.name} has nothing in the cache to delete", severity="warning")
             return
         size = f", {human_size(state.size)}" if state and state.size else ""
-        again = "importing it again" if model.weights.kind == "manual" else "downloading it again"
+        if model.weights.kind == "manual":
+            again = "Getting it back means importing it again."
+        elif state is not None and state.imported:
+            again = "It was imported: getting it back means importing your copy again, or downloading it."
+        else:
+            again = "Getting it back means downloading it again."
         self.app.push_screen(Confirm(f"Delete {model.name}'s checkpoint from the cache ({model.weights.filename}{size})? "
-                                     f"Getting it back means {again}.", yes="Delete"),
+                                     f"{again}", yes="Delete"),
                              lambda yes: yes and self._delete(model.name))
 
     def _delete(self, model: str) -> None:

@@ -22,6 +22,8 @@ from tui.runs.request import RunRequest, SetupNeeded
 from tui.screens import NavEntry
 from tui.screens.browse import open_in_browser
 from tui.setup.readiness import Readiness, readiness
+from tui.text import markup, notification, rich_text, visible
+from tui.units import counted
 from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import GpuPane, gpus_found, toggle_gpu_pane
 from tui.widgets.run.form import RunForm
@@ -215,13 +217,13 @@ class RunScreen(Screen):
             else:
                 self.not_started(f"{request.output} is kept; choose another output folder for this run.")
 
-        self.app.push_screen(Confirm(f"{replaced}.\n\nReplace it with this run's predictions? (It stays as it is "
+        self.app.push_screen(Confirm(f"{visible(replaced)}.\n\nReplace it with this run's predictions? (It stays as it is "
                                      "until the new file is complete.)", yes="Replace"), answered)
 
     def not_started(self, why: str) -> None:
         self.form.set_running(False)
         self.progress.stopped()
-        self.summary.update(f"Not started: {why}")
+        self.summary.update(f"Not started: {markup(why)}")
         self.summary.set_classes("-cancelled")
 
     @on(EventReceived)
@@ -233,7 +235,7 @@ class RunScreen(Screen):
             self.progress.advanced(event)
         elif isinstance(event, LogLine) and event.source != "runner":
             # the runner writes its log and warning messages to stderr too: show stderr only
-            self.log_view.write(event.message)
+            self.log_view.write(rich_text(event.message))
         elif isinstance(event, Finished):
             self.finished(event)
         elif isinstance(event, Failed):
@@ -245,8 +247,8 @@ class RunScreen(Screen):
         self.form.set_running(False)
         skipped = f" ({event.skipped} skipped)" if event.skipped else ""
         # said in the summary, not in a toast, which would cover it on a small terminal
-        self.summary.update(f"Done: {event.images} images{skipped}, {event.detections} detections "
-                            f"in {event.seconds:.1f} s -> {event.output} (ctrl+b browses it)")
+        self.summary.update(f"Done: {counted(event.images, 'image')}{skipped}, {counted(event.detections, 'detection')} "
+                            f"in {event.seconds:.1f} s -> {markup(event.output)} (ctrl+b browses it)")
         self.summary.set_classes("-done")
         self.last_output = event.output
 
@@ -255,16 +257,16 @@ class RunScreen(Screen):
         self.app.runner_pids = frozenset()
         self.form.set_running(False)
         bar = self.progress.bar
-        done = f" after {bar.progress:.0f} of {bar.total:.0f} images" if bar.total else ""
+        done = f" after {bar.progress:.0f} of {counted(int(bar.total), 'image')}" if bar.total else ""
         self.progress.stopped()
         if event.cancelled:  # asked for: said in the app's words, not the runner's command-line ones
             self.summary.update(f"Cancelled{done}: the finished images are kept, and starting the same run "
                                 "again goes on from there.")
             self.summary.set_classes("-cancelled")
             return
-        self.summary.update("Failed: " + event.message)
+        self.summary.update("Failed: " + markup(event.message))
         self.summary.set_classes("-failed")
-        self.notify(event.message, severity="error", title="Run failed")
+        self.notify(notification(event.message), severity="error", title="Run failed", markup=False)
 
     def on_unmount(self) -> None:
         """Quitting the app stops its runner: no orphan processes."""

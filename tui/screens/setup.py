@@ -26,6 +26,7 @@ from tui.screens import NavEntry
 from tui.setup import wizard
 from tui.setup.diagnosis import diagnose
 from tui.setup.wizard import STEP_TITLES, STEPS
+from tui.text import markup, notification
 from tui.widgets.confirm import Confirm
 from tui.widgets.setup import BackendChoice, CheckReport, DiskTable, ModelChoice, Task, TaskRunner
 from tui.widgets.footer import AppFooter
@@ -209,7 +210,7 @@ class SetupScreen(Screen):
         try:
             return backend_for(self.settings)
         except UserError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(notification(exc), severity="error", markup=False)
             return None
 
     def start_environments(self) -> None:
@@ -249,7 +250,7 @@ class SetupScreen(Screen):
     @on(TaskRunner.TaskFinished)
     def record_task(self, message: TaskRunner.TaskFinished) -> None:
         if message.error:
-            self.notify(message.error, severity="error", title=message.key)
+            self.notify(notification(message.error), severity="error", title=message.key, markup=False)
             return
         done = self.state.environments_done if message.runner is self.environments_runner else self.state.fetched
         done.append(message.key)
@@ -271,7 +272,7 @@ class SetupScreen(Screen):
 
     def _show_outcome(self, failed: list[str]) -> None:
         if failed:
-            self.outcome.update(f"[b]Steps that failed:[/] {'; '.join(failed)}. The table says what each model "
+            self.outcome.update(f"[b]Steps that failed:[/] {markup('; '.join(failed))}. The table says what each model "
                                 "still needs.")
         else:
             self.outcome.update("Every step succeeded.")
@@ -335,7 +336,8 @@ class SetupScreen(Screen):
         self.show_step("done")
         failed = wizard.failed_steps(self.state, self.settings)
         if failed:
-            self.notify(f"Setup ended with steps that failed: {'; '.join(failed)}", severity="warning", timeout=10)
+            self.notify(notification(f"Setup ended with steps that failed: {'; '.join(failed)}"), severity="warning", timeout=10,
+                        markup=False)
         else:
             self.notify("Setup finished: every step succeeded")
 

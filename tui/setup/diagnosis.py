@@ -48,6 +48,16 @@ def diagnose(model: Model, settings: Config, checked_since: float | None = None)
     return Diagnosis(model.name, _interpreter(model, status, settings), tuple(gaps), status.note if used else "")
 
 
+def offline_note(diagnoses: list[Diagnosis]) -> str | None:
+    """The final check's last line when a checkpoint is missing: how it gets in without the network."""
+    from tui.downloads.fetch import offline_route
+
+    if any(gap.what.startswith("checkpoint") for diagnosis in diagnoses for gap in diagnosis.gaps):
+        route = offline_route()
+        return f"Offline? {route[0].upper()}{route[1:]}."
+    return None
+
+
 def _environment_fix(model: Model, status: EnvStatus | None) -> str:
     if status and status.backend == external.BACKEND:
         if status.state is State.MISSING:

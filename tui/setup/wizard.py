@@ -4,18 +4,17 @@ and how much disk the chosen models need against what is free."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tui import catalog, paths
+from tui import catalog, outside_json, paths
 from tui.catalog import Model
 from tui.config import Config
 from tui.downloads import fetch_model
 from tui.environments import specs
 from tui.environments.base import Backend, Event, State
-from tui.files import write_atomically
+from tui.files import json_text, write_atomically
 from tui.units import human_size
 
 STEPS = ("backend", "models", "disk", "environments", "checkpoints", "check")
@@ -62,7 +61,7 @@ def state_file() -> Path:
 def load_state() -> WizardState:
     """The saved state; a fresh one when there is none or it cannot be read (it holds no user data)."""
     try:
-        data = json.loads(state_file().read_text(encoding="utf-8"))
+        data = outside_json.read_object(state_file())
         state = WizardState(**{k: v for k, v in data.items() if k in WizardState.__dataclass_fields__})
     except (OSError, ValueError, TypeError):
         return WizardState()
@@ -71,7 +70,7 @@ def load_state() -> WizardState:
 
 def save_state(state: WizardState) -> None:
     state_file().parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(state_file(), json.dumps(asdict(state), indent=1))
+    write_atomically(state_file(), json_text(asdict(state), indent=1))
 
 
 @dataclass(frozen=True)

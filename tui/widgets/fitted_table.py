@@ -1,6 +1,7 @@
 """A DataTable whose columns fit its width, so that a number is never read cut: each column as wide as
 its widest cell, the text column giving way (down to a quarter of the table), and a column that does
-not fit starting exactly at the right edge, out of sight until scrolled to rather than half in it."""
+not fit starting exactly at the right edge, out of sight until scrolled to rather than half in it.
+Its cells and column labels are text, never markup: a `str` goes through `tui.text.rich_text`."""
 
 from __future__ import annotations
 
@@ -12,17 +13,29 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
+from tui.text import rich_text, visible
+
 Columns = Sequence[tuple[str, str]]
 """(label, key) of each column, in order; a label may have two lines (with `header_height=2`)."""
 
 
 def plain(cell: object) -> str:
-    return cell.plain if isinstance(cell, Text) else str(cell)
+    return cell.plain if isinstance(cell, Text) else visible(cell)
+
+
+def as_text(cell: object) -> object:
+    """A str cell as text (control characters shown, markup kept as brackets); other cells as they are."""
+    return rich_text(cell) if isinstance(cell, str) else cell
+
+
+def label_text(label: str) -> Text:
+    """A column label as text, each of its lines (a label may have two) `rich_text`."""
+    return Text("\n").join(rich_text(line) for line in label.split("\n"))
 
 
 def content_width(label: str, cells: Sequence[object]) -> int:
     """Cells needed by the widest of the label's lines and the column's cells."""
-    return max([*(cell_len(line) for line in label.splitlines() or [""]), *(cell_len(plain(c)) for c in cells)])
+    return max([*(cell_len(visible(line)) for line in label.splitlines() or [""]), *(cell_len(plain(c)) for c in cells)])
 
 
 def fitted_widths(natural: Sequence[int], available: int, padding: int, text_column: int | None = None) -> list[int]:
@@ -83,13 +96,13 @@ class FittedTable(DataTable):
         self._text_column = (text_index, widths[text_index]) if text_index is not None else None
         self.clear(columns=True)
         for (label, key), width in zip(columns, widths):
-            self.add_column(label, key=key, width=width)
+            self.add_column(label_text(label), key=key, width=width)
 
     def add_row(self, *cells, **kwargs):
         if self._text_column is not None:
             index, width = self._text_column
             cells = (*cells[:index], clipped(cells[index], width), *cells[index + 1:])
-        return super().add_row(*cells, **kwargs)
+        return super().add_row(*map(as_text, cells), **kwargs)
 
     @property
     def visible_width(self) -> int:

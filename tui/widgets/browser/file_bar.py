@@ -11,6 +11,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, Input
 
+from tui.widgets.text_input import TextInput
+
 
 class FileBar(Horizontal):
     DEFAULT_CSS = """
@@ -27,8 +29,8 @@ class FileBar(Horizontal):
         files: list[Path]
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="prediction file (.npz / .npy)", id="file-a")
-        yield Input(placeholder="second file, to compare (optional)", id="file-b")
+        yield TextInput(placeholder="prediction file (.npz / .npy)", id="file-a")
+        yield TextInput(placeholder="second file, to compare (optional)", id="file-b")
         yield Button("Open", id="open-files", variant="primary")
 
     @property

@@ -15,6 +15,7 @@ from textual.widgets import Input, Label
 
 from tui import catalog
 from tui.predictions.view import DetectionFilter, parse_categories, unknown_categories
+from tui.widgets.text_input import TextInput
 
 THRESHOLD_STEP = 0.05
 UNKNOWN_CATEGORY_PAUSE = 1.2
@@ -77,7 +78,7 @@ class FilterBar(Horizontal):
         yield Label("score ≥")
         yield ThresholdInput(f"{self._initial:.2f}", type="number", id="threshold")
         yield Label("categories")
-        yield Input(placeholder="all (or e.g. sleeve, pants, 23)", id="categories")
+        yield TextInput(placeholder="all (or e.g. sleeve, pants, 23)", id="categories")
 
     @property
     def threshold_input(self) -> Input:

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input
 from rich.cells import cell_len
 
 from tui.widgets.fitted_table import FittedTable
+from tui.widgets.text_input import TextInput
 
 BATCH_ROWS = 1000
 
@@ -42,7 +43,7 @@ class ImageList(Vertical):
         self._generation = 0
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter images by name", id="image-filter")
+        yield TextInput(placeholder="filter images by name", id="image-filter")
         yield FittedTable(id="images", cursor_type="row", zebra_stripes=True)
 
     @property

@@ -10,6 +10,8 @@ from textual_image.renderable.unicode import Image as UnicodeRenderable
 from textual_image.widget import HalfcellImage
 from textual_image.widget import Image as TerminalImage
 
+from tui.text import visible
+
 # textual-image picks terminal graphics (sixel, kitty) or coloured half-blocks when attached to a
 # terminal, and grey shade characters otherwise; inside Textual colours always work, so half-blocks
 # replace the grey fallback (headless runs, tests and screenshots).
@@ -59,13 +61,13 @@ class Picture(Vertical):
 
     def show_drawing(self, caption: str, drawn: PILImage.Image, note: str = "") -> None:
         """The drawing; `note` (e.g. 'image not found') shows under it."""
-        self.caption.update(caption)
+        self.caption.update(visible(caption))
         self.image.image = drawn
-        self.placeholder.update(note)
+        self.placeholder.update(visible(note))
         self.placeholder.display = bool(note)
 
     def show_placeholder(self, caption: str, message: str) -> None:
-        self.caption.update(caption)
+        self.caption.update(visible(caption))
         self.image.image = None
-        self.placeholder.update(message)
+        self.placeholder.update(visible(message))
         self.placeholder.display = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from tui.cluster.status import JobStatus
+from tui.text import rich_text
 
 
 class JobList(DataTable):
@@ -24,7 +25,7 @@ class JobList(DataTable):
         ids = [s.job.job_id for s in statuses]
         for status in statuses:
             finished = status.count("done")
-            self.add_row(status.job.job_id, status.job.model,
+            self.add_row(rich_text(status.job.job_id), rich_text(status.job.model),
                          f"{finished}/{status.job.shards} shards, {status.done}/{status.total} img",
                          key=status.job.job_id)
         if selected in ids:

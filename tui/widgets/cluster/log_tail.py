@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.cluster.status import TaskStatus
+from tui.text import rich_text, visible
 
 
 class LogTail(Static):
@@ -24,5 +25,5 @@ class LogTail(Static):
             self.add_class("hidden")
             return
         self.remove_class("hidden")
-        heading = Text(f"shard {task.shard.index} failed ({task.detail}); end of {task.log}:\n", style="bold")
-        self.update(heading + Text("\n".join(task.log_tail) or "(the log is empty)"))
+        heading = rich_text(f"shard {task.shard.index} failed ({task.detail}); end of {task.log}:", style="bold")
+        self.update(heading + "\n" + Text("\n".join(map(visible, task.log_tail)) or "(the log is empty)"))

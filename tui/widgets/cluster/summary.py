@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.cluster.status import JobStatus
+from tui.text import rich_text, visible
 
 EMPTY = "No cluster runs yet: `fashionfail-tui cluster submit MODEL --images DIR --out DIR --shards N`."
 
@@ -36,6 +37,6 @@ class JobSummary(Static):
             merge = f"merge job: {status.merge_state}"
         else:
             merge = "not merged yet (c combines the shards once every one is done)"
-        heading = Text(f"job {job.job_id}", style="bold")
-        self.update(Text("\n").join([heading + f"  {job.model} on {job.shards} shards  ->  {job.out}",
-                                      Text(status.summary), Text(merge)]))
+        heading = rich_text(f"job {job.job_id}", style="bold")
+        self.update(Text("\n").join([heading + visible(f"  {job.model} on {job.shards} shards  ->  {job.out}"),
+                                      rich_text(status.summary), rich_text(merge)]))

@@ -16,6 +16,7 @@ from textual.widgets import Button, Input
 from textual.widgets.selection_list import Selection
 
 from tui.setup.diagnosis import Diagnosis
+from tui.text import visible
 from tui.widgets.checklist import CheckList
 from tui.widgets.run.path_field import PathField
 
@@ -34,7 +35,7 @@ class ModelChoices(CheckList[str]):
                                           chosen is None or diagnosis.model in chosen, id=diagnosis.model))
             else:
                 needs = ", ".join(re.sub(r" \(.*\)$", "", gap.what) for gap in diagnosis.gaps)
-                prompt = Text.assemble(diagnosis.model, "  ", (f"needs {needs}", "dim"))
+                prompt = Text.assemble(diagnosis.model, "  ", (visible(f"needs {needs}"), "dim"))
                 self.add_option(Selection(prompt, diagnosis.model, False, id=diagnosis.model, disabled=True))
         unready = not all(d.ready for d in diagnoses)
         self.border_subtitle = "h: the command that fixes each · s: setup" if unready else ""

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Select
 
 from tui.comparison.gallery import KINDS, GalleryCase, gallery_cases
 from tui.evaluation.failures import FailureCases
+from tui.text import rich_text
 from tui.widgets.browser.picture import Picture
 
 
@@ -56,7 +57,7 @@ class CaseList(Vertical):
         self.shown = gallery_cases(self.cases, str(self.kind_select.value))
         self.table.clear()
         for index, case in enumerate(self.shown):
-            self.table.add_row(case.image, case.summary, key=str(index))
+            self.table.add_row(rich_text(case.image), rich_text(case.summary), key=str(index))
         self.table.border_title = f"{len(self.shown)} case(s)"
         if self.shown:
             self.table.move_cursor(row=0)

@@ -7,6 +7,7 @@ from textual.widgets import DataTable
 
 from tui.evaluation.report import PaperTable, percent
 from tui.evaluation.results import METRICS
+from tui.text import rich_text
 
 BEST_STYLE = "bold reverse"
 
@@ -34,4 +35,4 @@ class PaperTableView(DataTable):
                 halves = [Text(percent(row.cells[metric][half]), style=BEST_STYLE if table.is_best(row, metric, half)
                                else "") for half in (0, 1)]
                 cells.append(Text.assemble(halves[0], " | ", halves[1]))
-            self.add_row(row.label, *cells, key=row.label)
+            self.add_row(rich_text(row.label), *cells, key=row.label)

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from tui.comparison.progress import ModelRow
+from tui.text import rich_text
 from tui.units import human_duration, human_rate
 
 STATE_STYLES = {"queued": "dim", "running": "bold", "done": "green", "reused": "green", "failed": "red",
@@ -22,9 +23,9 @@ def _cells(row: ModelRow) -> dict[str, object]:
     else:
         percent = f" {row.done / row.total:.0%}" if row.total else ""
         progress = f"{row.done}/{row.total}{percent}"
-    return {"model": row.model, "state": Text(row.state, style=STATE_STYLES[row.state]), "progress": progress,
+    return {"model": rich_text(row.model), "state": Text(row.state, style=STATE_STYLES[row.state]), "progress": progress,
             "rate": human_rate(row.rate) if row.state == "running" else "", "eta": human_duration(row.eta)
-            if row.state == "running" else "", "note": row.note}
+            if row.state == "running" else "", "note": rich_text(row.note)}
 
 
 class QueueTable(DataTable):

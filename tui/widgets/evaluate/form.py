@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from tui.evaluation import IOU_TYPES
 from tui.predictions.formats import FAMILY_CHOICES
+from tui.text import rich_text
 from tui.widgets.run.path_field import PathField
 
 PREDICTION_SUFFIXES = (".npz", ".npy")
@@ -42,7 +43,7 @@ class ChosenFiles(OptionList):
     def add_path(self, path: Path) -> bool:
         if str(path) in {str(p) for p in self.paths}:
             return False
-        self.add_option(Option(str(path), id=str(path)))
+        self.add_option(Option(rich_text(path), id=str(path)))
         return True
 
     def action_remove_highlighted(self) -> None:

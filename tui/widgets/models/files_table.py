@@ -7,6 +7,7 @@ from textual.widgets import DataTable
 
 from tui import catalog
 from tui.downloads import ModelFiles, Progress
+from tui.text import rich_text
 from tui.units import human_duration, human_size
 
 STATE_STYLES = {"verified": "green", "unverified": "yellow", "external": "cyan", "missing": "dim",
@@ -48,7 +49,7 @@ class ModelFilesTable(DataTable):
         return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
     def _set(self, model: str, column: str, value) -> None:
-        self.update_cell(model, column, value, update_width=True)
+        self.update_cell(model, column, rich_text(value) if isinstance(value, str) else value, update_width=True)
 
     def show_states(self, states: list[ModelFiles], busy: set[str], notes: dict[str, str]) -> None:
         """`busy`: models with a job running; `notes`: the last failure per model, shown in red."""

@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label
 
+from tui.widgets.text_input import TextInput
+
 
 class ImportDialog(ModalScreen[Path | None]):
     DEFAULT_CSS = """
@@ -47,7 +49,7 @@ class ImportDialog(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="import-box"):
             yield Label(f"Import {self.filename} for {self.model}: type its path or pick it below.")
-            yield Input(placeholder=f"~/Downloads/{self.filename}", id="import-path")
+            yield TextInput(placeholder=f"~/Downloads/{self.filename}", id="import-path")
             yield DirectoryTree(self.start, id="import-tree")
             with Horizontal(id="import-buttons"):
                 yield Button("Import", variant="primary", id="import-ok")

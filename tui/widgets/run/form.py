@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Select
 
 from tui import catalog
 from tui.setup.readiness import Readiness
+from tui.text import visible
 from tui.widgets.run.path_field import PathField
 
 
@@ -23,7 +24,7 @@ def model_prompt(state: Readiness) -> Text:
     if state.ready:
         return Text.assemble(state.model, ("  ready", "green"))
     kinds = ", ".join(item.split(" (")[0].split(" '")[0] for item in state.missing)
-    return Text.assemble(state.model, (f"  missing {kinds}", "yellow"))
+    return Text.assemble(state.model, (visible(f"  missing {kinds}"), "yellow"))
 
 
 class RunForm(Vertical):

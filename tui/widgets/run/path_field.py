@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label
 
 from tui.widgets.run.picker import PathPicker
+from tui.widgets.text_input import TextInput
 
 
 class PathField(Horizontal):
@@ -53,7 +54,7 @@ class PathField(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(self.label, classes="field-label")
-        yield Input(placeholder=self.placeholder, classes="path-input")
+        yield TextInput(placeholder=self.placeholder, classes="path-input")
         browse = Button("Browse", classes="browse")
         browse.can_focus = False
         yield browse

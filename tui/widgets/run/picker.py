@@ -12,6 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label
 
+from tui.text import rich_text
+from tui.widgets.text_input import TextInput
+
 
 class FolderTree(DirectoryTree):
     """A DirectoryTree that can hide files and hidden entries."""
@@ -19,6 +22,10 @@ class FolderTree(DirectoryTree):
     def __init__(self, path: Path, folders_only: bool, **kwargs) -> None:
         super().__init__(path, **kwargs)
         self.folders_only = folders_only
+
+    def process_label(self, label):
+        """A file name is text: its brackets are not markup, its control characters show as escapes."""
+        return super().process_label(rich_text(label) if isinstance(label, str) else label)
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [p for p in paths if not p.name.startswith(".") and (not self.folders_only or p.is_dir())]
@@ -62,7 +69,7 @@ class PathPicker(ModalScreen[Path | None]):
         with Vertical(id="picker"):
             yield Label(self.title_text, id="picker-title")
             yield FolderTree(self.start, folders_only=not self.pick_files, id="picker-tree")
-            yield Input(str(self.start), placeholder="type a path", id="picker-path")
+            yield TextInput(str(self.start), placeholder="type a path", id="picker-path")
             with Horizontal(id="picker-buttons"):
                 yield Button("Parent folder", id="picker-parent")
                 yield Button("Cancel", id="picker-cancel")

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.setup.diagnosis import Diagnosis
+from tui.setup.diagnosis import Diagnosis, offline_note
 from tui.setup.wizard import DiskNeed
 from tui.units import human_size
 from tui.widgets.fitted_table import FittedTable
@@ -71,4 +71,6 @@ class CheckReport(VerticalScroll):
             lines.append(Text.assemble((diagnosis.model, "bold"), "  ", state, f"  runs in {diagnosis.environment}"))
             for gap in diagnosis.gaps:
                 lines += [Text(f"  missing {gap.what}", style="yellow"), Text(f"    {gap.fix}", style="bold")]
+        if note := offline_note(diagnoses):
+            lines.append(Text(note))
         self.query_one("#check-text", Static).update(Text("\n").join(lines))

@@ -14,6 +14,7 @@ from textual.widgets import Label, ProgressBar, RichLog
 
 from tui.environments import process
 from tui.errors import UserError
+from tui.text import markup, rich_text
 
 
 class TaskReport:
@@ -23,10 +24,10 @@ class TaskReport:
         self._runner, self._label = runner, label
 
     def line(self, text: str) -> None:
-        self._runner.app.call_from_thread(self._runner.task_log.write, text)
+        self._runner.app.call_from_thread(self._runner.task_log.write, rich_text(text))
 
     def step(self, text: str) -> None:
-        self._runner.app.call_from_thread(self._runner.task_title.update, f"{self._label}: {text}")
+        self._runner.app.call_from_thread(self._runner.task_title.update, markup(f"{self._label}: {text}"))
 
     def fraction(self, value: float) -> None:
         self._runner.app.call_from_thread(self._runner.task_progress.update, progress=round(value * 100, 1))
