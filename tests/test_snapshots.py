@@ -5,7 +5,7 @@ The baselines are in tests/__snapshots__/test_snapshots/. After a change to a sc
 look at the failing report (snapshot_report.html, written by the run), then take the new pictures
 deliberately, and commit them:
 
-    .venv/bin/python -m pytest tests/test_snapshots.py --snapshot-update
+    .venv/bin/python -m pytest tests/test_snapshots.py -n 0 --snapshot-update
 
 Deterministic by construction: fixed data, the same folder names on every machine
 (/tmp/fashionfail-snapshots/<test>), no run timings (the Run screen is fed recorded events), no clock
@@ -168,6 +168,11 @@ def test_browse_two_files(size, place, snap_compare):
         screen = pilot.app.screen
         await wait_for(pilot, lambda: len(screen.loaded_sets) == 2 and screen.pictures[1].drawn is not None)
         await settled(pilot)
+        # the pictures drawn once more, now that the layout has settled: the half-block drawing is
+        # sized to the widget when it is set
+        for picture in screen.pictures:
+            picture.image.image = picture.drawn
+        await settled(pilot)
 
     app = app_for("browse", browse_files=files, images_dir=Path("images"))
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -218,6 +223,9 @@ def test_failure_gallery(size, place, snap_compare):
         await wait_for(pilot, lambda: isinstance(app.screen, FailureGallery) and app.screen.chosen is not None)
         gallery = app.screen
         await wait_for(pilot, lambda: all(p.drawn is not None for p in gallery.panel_grid.pictures))
+        await settled(pilot)
+        for picture in gallery.panel_grid.pictures:  # drawn again at the settled size, as in test_browse
+            picture.image.image = picture.drawn
         await settled(pilot)
 
     assert snap_compare(app_for("evaluate"), terminal_size=size, run_before=run_before)
