@@ -139,7 +139,7 @@ async def test_the_failure_gallery_reads_the_files_as_the_read_as_choice_says(tm
         app.screen.form.family_select.value = "facere"
         await pilot.pause()
         await add_and_evaluate(pilot, [file])
-        assert app.screen.comparison.get_row(str(file))[0] == "facere"
+        assert str(app.screen.comparison.get_row(str(file))[0]) == "facere"
         await pilot.press("ctrl+f")
         await wait_for(pilot, lambda: isinstance(app.screen, FailureGallery) and app.screen.cases is not None)
         assert [model.label for model in app.screen.cases.models] == ["facere"]
