@@ -8,6 +8,7 @@ from PIL import Image
 
 import prediction_files as pf
 from tui.app import FashionFailApp, LaunchOptions
+from tui.widgets.run.picker import PathPicker
 from tui.predictions.render import category_colour
 from tui.screens.browse import BrowseScreen, open_in_browser
 from tests.helpers.pilot import wait_for
@@ -49,7 +50,15 @@ async def select_image(pilot, app, name):
     table = app.screen.image_list.table
     table.move_cursor(row=table.get_row_index(name))
     await wait_for(pilot, lambda: app.screen.selected_name == name and drawn(app) is not None
-                   and app.screen.pictures[0].caption.content.startswith("A:"))
+                   and app.screen.pictures[0].caption.content.startswith(f"{name} · A:"))
+
+
+async def export_into(pilot, app, folder):
+    """e, then the folder typed into the picker and chosen."""
+    await pilot.press("e")
+    await wait_for(pilot, lambda: isinstance(app.screen, PathPicker))
+    app.screen.path_input.value = str(folder)
+    await pilot.click("#picker-choose")
 
 
 async def set_threshold(pilot, app, text):
@@ -120,7 +129,7 @@ async def test_screenshot_two_files_side_by_side_and_export(tmp_path, images_dir
         table = app.screen.detections_table
         await wait_for(pilot, lambda: [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["A", "B"])
         app.save_screenshot(filename="browse.svg", path=str(screenshot_dir))
-        await pilot.press("e")
+        await export_into(pilot, app, tmp_path)
         exported = [tmp_path / "shirt.facere.png", tmp_path / "shirt.fformer.png"]
         await wait_for(pilot, lambda: all(p.exists() for p in exported))
         assert Image.open(exported[0]).size == (pf.WIDTH, pf.HEIGHT)
@@ -139,16 +148,16 @@ async def test_two_files_of_one_model_export_to_two_names_and_never_over_a_file(
     async with app.run_test(size=(150, 48)) as pilot:
         await wait_for(pilot, lambda: loaded(app, files=2))
         await select_image(pilot, app, "shirt.jpg")
-        await pilot.press("e")
+        await export_into(pilot, app, tmp_path)
         await wait_for(pilot, lambda: any(n.message.startswith("Exported") for n in app._notifications))
-        await pilot.press("e")
+        await export_into(pilot, app, tmp_path)
         await wait_for(pilot, lambda: sum(n.message.startswith("Exported") for n in app._notifications) == 2)
     assert sorted(p.name for p in tmp_path.glob("*.png")) == [
         "shirt.facere.A-2.png", "shirt.facere.A-3.png", "shirt.facere.A.png", "shirt.facere.B-2.png", "shirt.facere.B.png"]
     assert (tmp_path / "shirt.facere.A.png").read_bytes() == b"the user's own file"
     assert Image.open(tmp_path / "shirt.facere.A-2.png").size == Image.open(tmp_path / "shirt.facere.B.png").size
     said = [n.message for n in app._notifications if n.message.startswith("Exported")]
-    assert said[0] == f"Exported {tmp_path / 'shirt.facere.A-2.png'}, {tmp_path / 'shirt.facere.B.png'}"
+    assert said[0] == f"Exported shirt.facere.A-2.png, shirt.facere.B.png into {tmp_path}"
 
 
 async def test_open_from_the_file_bar_and_refuse_a_hostile_file(tmp_path):
@@ -271,3 +280,47 @@ async def test_opened_without_a_file_the_area_keys_still_work():
         await pilot.press("b", "o")
         await pilot.pause()
         assert app.focused is app.screen.file_bar.first  # `o` takes you to the file field
+
+
+async def test_export_asks_where_starting_beside_the_file_and_says_where_the_pngs_went(tmp_path, images_dir, monkeypatch):
+    """e once wrote into the current folder without asking."""
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    (tmp_path / "run").mkdir()
+    first = pf.write_npz(tmp_path / "run" / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[first], images_dir=images_dir))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        await select_image(pilot, app, "shirt.jpg")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathPicker))
+        assert app.screen.path_input.value == str(tmp_path / "run")  # the prediction file's folder, to start
+        await pilot.click("#picker-choose")
+        await wait_for(pilot, lambda: any(n.message.startswith("Exported") for n in app._notifications))
+        [said] = [n.message for n in app._notifications if n.message.startswith("Exported")]
+        assert said == f"Exported shirt.facere.png into {tmp_path / 'run'}"
+    assert (tmp_path / "run" / "shirt.facere.png").exists() and not list(cwd.iterdir())
+
+
+async def test_the_threshold_is_remembered_and_the_image_counts_follow_it(tmp_path, images_dir):
+    first = pf.write_npz(tmp_path / "facere.npz", pf.facere_records())
+    app = FashionFailApp(LaunchOptions(mode="browse", browse_files=[first], images_dir=images_dir))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        table = app.screen.image_list.table
+        counts = {str(table.get_row_at(i)[0]): int(table.get_row_at(i)[1]) for i in range(table.row_count)}
+        await set_threshold(pilot, app, "0")
+        await wait_for(pilot, lambda: app.screen.detection_filter.threshold == 0.0)
+        await pilot.pause()
+        everything = {str(table.get_row_at(i)[0]): int(table.get_row_at(i)[1]) for i in range(table.row_count)}
+        assert counts != everything and all(counts[n] <= everything[n] for n in counts)
+        await pilot.press("x")  # a letter in the score field: dropped, and it says why
+        await pilot.pause()
+        assert app.screen.filter_bar.threshold_input.value == "0"
+        assert any("takes a number from 0 to 1" in n.message for n in app._notifications)
+        await app.workers.wait_for_complete()
+    reopened = FashionFailApp(LaunchOptions(mode="browse"))
+    async with reopened.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert reopened.screen.filter_bar.threshold_input.value == "0.00"

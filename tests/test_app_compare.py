@@ -239,3 +239,20 @@ async def test_a_model_whose_output_cannot_be_evaluated_is_notified_and_the_othe
         assert any("does not fit facere+" in m and "--family facere+=FAMILY" in m for m in messages)
         written = json.loads((workspace / "out" / "comparison.json").read_text())
         assert [f["model"] for f in written["failed"]] == ["facere+"]
+
+
+async def test_tab_goes_from_path_field_to_path_field_so_two_paths_never_share_one(workspace):
+    """Typed with Tab between the fields, the second path once landed on a Browse button, whose letters
+    switched areas, and ended up in the first field."""
+    app = FashionFailApp(LaunchOptions(mode="compare"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        screen.form.field("images").input.value = ""
+        screen.form.field("images").input.focus()
+        await pilot.press(*"img", "tab", *"outs")
+        await pilot.pause()
+        assert app.current_mode == "compare"
+        assert screen.form.field("images").input.value == "img" and screen.form.field("out").input.value == "outs"
+        await pilot.press("ctrl+o")  # the field's own picker, for the output
+        await pilot.pause()
+        assert app.screen.title_text == "Choose: Output"

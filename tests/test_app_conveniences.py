@@ -89,7 +89,7 @@ async def test_the_last_runs_folders_and_the_theme_are_there_at_the_next_start(w
         await app.workers.wait_for_complete()
     saved = json.loads(paths.state_file().read_text(encoding="utf-8"))
     assert saved == {"images_dir": str(workspace / "images"), "out_dir": str(workspace / "out"),
-                     "model_file": str(workspace / "m.onnx"), "theme": "nord"}
+                     "model_file": str(workspace / "m.onnx"), "theme": "nord", "browse_threshold": None}
 
     app = FashionFailApp(LaunchOptions(mode="run"))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -172,7 +172,11 @@ def browse_loaded(app) -> bool:
 
 
 def caption_and_rows(app) -> tuple[str, int]:
-    return str(app.screen.pictures[0].caption.content), app.screen.detections_table.row_count
+    """The caption after the image's name (`shirt.jpg · A: ...`), and the table's row count."""
+    caption = str(app.screen.pictures[0].caption.content)
+    if caption:
+        assert caption.startswith(f"{app.screen.selected_name} · ")
+    return caption.split(" · ", 1)[-1], app.screen.detections_table.row_count
 
 
 async def open_shirt(tmp_path, pilot, app) -> None:

@@ -197,3 +197,23 @@ async def test_the_figures_stack_where_three_would_not_fit(prediction_files, wid
         assert max(p.size.width for p in plots) - min(p.size.width for p in plots) <= 1  # equal shares
         tops = [plot.region.y for plot in plots]
         assert (tops[0] < tops[1] < tops[2]) if stacked else (tops[0] == tops[1] == tops[2])
+
+
+async def test_the_failure_gallery_reads_the_files_as_the_read_as_choice_says(tmp_path):
+    """The gallery once detected the family again, and named facere's file facere+."""
+    from tests.helpers.pilot import wait_for
+    from tui.screens.failure_gallery import FailureGallery
+
+    paths.fashionfail_dir().mkdir(parents=True, exist_ok=True)
+    shirts = {"a.jpg": [(0, BOX)], "b.jpg": [(0, BOX)]}
+    write_annotations(paths.fashionfail_dir() / "ff_test.json", shirts)
+    file = write_facere_file(tmp_path / "facere.npz", perfect(shirts))  # detected as facere+ (class 1 only)
+    app = FashionFailApp(LaunchOptions(mode="evaluate"))
+    async with app.run_test(size=(160, 45)) as pilot:
+        app.screen.form.family_select.value = "facere"
+        await pilot.pause()
+        await add_and_evaluate(pilot, [file])
+        assert str(app.screen.comparison.get_row(str(file))[0]) == "facere"
+        await pilot.press("ctrl+f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FailureGallery) and app.screen.cases is not None)
+        assert [model.label for model in app.screen.cases.models] == ["facere"]

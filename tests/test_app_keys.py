@@ -2,11 +2,12 @@
 palette from anywhere, and the palette's own commands (keys panel, screenshot)."""
 
 import pytest
-from textual.widgets import Footer, HelpPanel, Input
+from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey, FooterLabel
 
 from tui.app import FashionFailApp, LaunchOptions
 from tui.screens import discover
+from tui.widgets.keys import KeysScreen
 from tests.helpers.pilot import wait_for
 
 AREAS = {entry.mode: entry.key for entry, _ in discover()}
@@ -19,6 +20,17 @@ def footer_text(app) -> str:
         parts.append(f"{item.key_display} {item.description}".strip() if isinstance(item, FooterKey)
                      else str(item.render()))
     return " ".join(parts)
+
+
+def keys_text(screen) -> str:
+    """The keys screen as plain text, columns apart by two spaces."""
+    import re
+
+    from rich.console import Console
+
+    console = Console(width=220, record=True, file=open("/dev/null", "w"))
+    console.print(screen.table())
+    return re.sub(r" {2,}", "  ", console.export_text())
 
 
 def command(app, title):
@@ -85,16 +97,68 @@ async def test_ctrl_q_quits_from_a_text_field():
     assert app.return_code == 0 and not app.is_running
 
 
-async def test_escape_closes_the_keys_panel():
+@pytest.mark.parametrize("key", ["question_mark", "f1"])
+async def test_the_keys_screen_lists_the_screens_keys_the_hidden_ones_too_and_every_area(key):
     app = FashionFailApp(LaunchOptions(mode="models"))
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        command(app, "Keys").callback()
+        await pilot.press(key)
         await pilot.pause()
-        assert app.screen.query(HelpPanel)
+        assert isinstance(app.screen, KeysScreen)
+        text = keys_text(app.screen)
+        assert "Keys: Models" in app.screen.query_one("#keys-box").border_title
+        assert "x  Delete" in text and "u  Reload" in text  # left out of the footer
+        for entry, _ in discover():
+            assert f"{entry.key}  {entry.title}: {entry.description[:20]}" in text
+        assert "g  the GPU pane" in text
         await pilot.press("escape")
         await pilot.pause()
-        assert not app.screen.query(HelpPanel)
+        assert not isinstance(app.screen, KeysScreen) and app.current_mode == "models"
+
+
+async def test_keys_that_no_footer_shows_are_on_the_keys_screen():
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "^b  Browse the prediction file the last run wrote" in keys_text(app.screen)
+        await pilot.press("escape", "p", "question_mark")
+        await pilot.pause()
+        assert "^f  Each model's detections beside the ground truth" in keys_text(app.screen)
+
+
+async def test_f1_opens_the_keys_from_a_text_field_and_the_footer_says_whether_letters_are_typed():
+    app = FashionFailApp(LaunchOptions(mode="browse"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert footer_text(app).startswith("keys ")
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.focused, Input) and footer_text(app).startswith("typing ")
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, KeysScreen)
+
+
+@pytest.mark.parametrize("query, title, mode", [("fail", "Compare: Failure cases", "compare"),
+                                                ("import", "Models: Import", "models")])
+async def test_the_palette_on_run_finds_another_screens_action_and_goes_there(query, title, mode):
+    from textual.command import CommandList, CommandPalette
+
+    app = FashionFailApp(LaunchOptions(mode="run"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*query)
+        found = app.screen.query_one(CommandList)
+        await wait_for(pilot, lambda: found.option_count)
+        options = [str(found.get_option_at_index(i).prompt) for i in range(found.option_count)]
+        assert any(title in option for option in options), options
+        await command(app, title).callback()
+        await pilot.pause()
+        assert app.current_mode == mode
 
 
 async def test_keys_left_out_of_the_footer_are_in_the_palette():

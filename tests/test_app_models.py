@@ -59,7 +59,7 @@ async def test_download_shows_progress_then_verified_and_home_agrees(server):
         await settle(pilot, app, lambda: cell(app, "facere", "state") == "missing")
         assert [cell(app, m, "state") for m in ("amrcnn-spine", "fformer-swin")] == ["missing", "missing"]
         await select(pilot, app, "facere")
-        await pilot.press("d")
+        await pilot.press("d", "y")  # d asks first
 
         def done():
             progress_seen.add(cell(app, "facere", "progress"))
@@ -79,7 +79,7 @@ async def test_a_failed_download_is_an_error_notification_and_leaves_nothing(ser
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("m")
         await select(pilot, app, "facere")
-        await pilot.press("d")
+        await pilot.press("d", "y")  # d asks first
         await settle(pilot, app, lambda: errors(app))
         assert errors(app) == [f"HTTP 404 Not Found for {server.url('/missing.onnx')}"]
         await settle(pilot, app, lambda: cell(app, "facere", "state") == "missing")
@@ -164,7 +164,7 @@ async def test_screenshot_mixed_cache_with_a_resumed_download_in_progress(server
         assert [cell(app, m, "state") for m in ("facere", "fformer-swin", "fformer-r50-fpn")] == \
             ["verified", "verified", "missing"]
         await select(pilot, app, "facere+")
-        await pilot.press("d")
+        await pilot.press("d", "y")  # d asks first
         await settle(pilot, app, lambda: "left" in cell(app, "facere+", "progress"))
         assert cell(app, "facere+", "state") == "downloading"
         app.save_screenshot(filename="models.svg", path=str(screenshot_dir))
@@ -201,6 +201,26 @@ async def test_the_dataset_line_says_what_of_fashionfail_is_fetched(server):
         await pilot.press("u")
         await settle(pilot, app, lambda: "test: 3/5 images" in line())
         assert "val: no annotations · train: no annotations" in line()
+
+
+
+async def test_d_asks_before_it_downloads_and_n_starts_nothing(tmp_path):
+    """A letter typed by mistake (a path typed with no field under the cursor) must start no download."""
+    from tui.widgets.confirm import Confirm
+
+    app = app_with("")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("m")
+        await select(pilot, app, "facere")
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        assert "Download facere's checkpoint facere_base.onnx (185.0 MB) now?" in str(
+            app.screen.query_one("#confirm-question").render())
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen.busy == set() and cell(app, "facere", "state") == "missing"
+        assert not any(worker.group == "model-facere" for worker in app.workers)
 
 
 async def test_deleting_an_imported_checkpoint_says_it_comes_back_by_importing(tmp_path):

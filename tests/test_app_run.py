@@ -57,7 +57,9 @@ async def test_screenshot_a_run_goes_live_to_its_summary(workspace, monkeypatch,
         await wait_for(pilot, seconds=60.0, condition=lambda: "-done" in screen.summary.classes or "-failed" in screen.summary.classes)
         summary = str(screen.summary.render())
         output = workspace / "out" / "facere.npz"
-        assert summary == f"Done: 3 images (1 skipped), 12 detections in {summary.split(' in ')[1].split(' s')[0]} s -> {output}"
+        assert summary == (f"Done: 3 images (1 skipped), 12 detections in {summary.split(' in ')[1].split(' s')[0]} s "
+                           f"-> {output} (ctrl+b browses it)")
+        assert not app._notifications  # no toast over the summary: it says it all
         assert output.exists()
         assert screen.progress.bar.progress == screen.progress.bar.total == 4
         assert str(screen.progress.status.render()).startswith("4/4 · ")
@@ -276,8 +278,17 @@ async def test_a_run_into_another_runs_output_asks_before_replacing_it(workspace
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
 
+        finished = screen.finished
+        ends = []
+
+        def counted(event):
+            ends.append(event)
+            finished(event)
+
+        screen.finished = counted
+
         def runs_done():
-            return sum(n.message.startswith("Wrote ") for n in app._notifications)
+            return len(ends)
 
         async def run_to_end(images):
             done_before = runs_done()

@@ -13,6 +13,7 @@ from tui.config import load
 from tui.environments import State
 from tui.environments.embedded import EmbeddedBackend
 from tui.setup.wizard import load_state, state_file
+from tui.widgets.confirm import Confirm
 
 
 
@@ -47,8 +48,12 @@ async def open_setup(app, pilot):
 
 
 async def press_next(app, pilot):
+    """n, and yes where it asks (before a long operation, and to finish)."""
     await pilot.press("n")
     await pilot.pause()
+    if isinstance(app.screen, Confirm):
+        await pilot.press("y")
+        await pilot.pause()
 
 
 def footer(app) -> dict[str, bool]:
@@ -69,7 +74,7 @@ async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopen
         await press_next(app, pilot)  # nothing ticked
         assert screen.panes.current == "models"
         screen.model_choice.select(["amrcnn-spine", "facere"])
-        await pilot.press("p")  # back and forth keeps the ticks, on disk too
+        await pilot.press("backspace")  # back and forth keeps the ticks, on disk too
         await pilot.pause()
         assert screen.panes.current == "backend" and load_state().models == ["amrcnn-spine", "facere"]
         await press_next(app, pilot)
@@ -155,7 +160,7 @@ async def test_a_failed_build_is_reported_and_retried(setup_config, tmp_path):
         assert footer(app)["Retry"] and load_state().environments_done == []
 
         write_spec(setup_config, "amrcnn", tmp_path / "channel", post="size_mb = 3\n")
-        await pilot.press("t")
+        await pilot.press("t", "y")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert load_state().environments_done == ["amrcnn"]
@@ -252,3 +257,55 @@ async def test_an_unreachable_channel_is_one_short_line_and_its_cause_goes_to_th
         assert "Caused by" in log_text and "Connection refused" in log_text  # the whole cause, in the log
         written = sorted(paths.logs_dir().glob("amrcnn-create-*.log"))[-1].read_text()
         assert "Connection refused" in written and "FAILED: cannot reach conda-forge (no network?)" in written
+
+
+async def test_keys_never_start_a_long_step_or_finish_without_asking_and_the_lists_have_the_focus(setup_config):
+    """Letters typed by mistake (a path typed where no field had the cursor) once pressed Finish."""
+    from textual.widgets import Button
+
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    state_file().write_text(json.dumps({"step": "backend", "backend": "embedded", "models": []}))
+    app = FashionFailApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_setup(app, pilot)
+        assert app.focused is screen.backend_choice.radio_set
+        await press_next(app, pilot)
+        assert screen.panes.current == "models" and app.focused is screen.model_choice.selection_list
+        await pilot.press("down", "space")  # the second model, ticked from the keyboard
+        await pilot.pause()
+        assert screen.model_choice.value == ["amrcnn-r50-fpn"]
+        lines = [str(screen.model_choice.selection_list.render_line(y).text) for y in range(2)]
+        assert lines[0].startswith("\u2590 \u258c amrcnn-spine") and lines[1].startswith("\u2590X\u258c amrcnn-r50-fpn")
+        await press_next(app, pilot)
+        assert screen.panes.current == "disk"
+        await app.workers.wait_for_complete()
+        await pilot.press("n")  # would start the builds: it asks, and a stray n says no
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("n")
+        await pilot.pause()
+        assert screen.panes.current == "disk" and not screen.busy
+        forward = screen.query_one("#setup-forward", Button)
+        assert str(forward.label) == "Build the environments"
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert screen.panes.current == "models"
+
+
+async def test_the_final_check_finishes_only_when_asked_twice_or_with_the_button(setup_config):
+    from textual.widgets import Button
+
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    state_file().write_text(json.dumps({"step": "check", "backend": "embedded", "models": ["facere"]}))
+    app = FashionFailApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_setup(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.press("n", "n")  # asked, and said no
+        await pilot.pause()
+        assert load_state().step == "check"
+        forward = screen.query_one("#setup-forward", Button)
+        assert str(forward.label) == "Finish" and app.focused is forward
+        await pilot.press("enter")  # the deliberate press
+        await pilot.pause()
+        assert load_state().step == "done"

@@ -22,10 +22,11 @@ from tui.environments import load_config
 from tui.runs.process import active_jobs
 from tui.screens import discover
 from tui.widgets.confirm import Confirm
+from tui.widgets.footer import AREA_KEYS
 from tui.widgets.gpu import toggle_gpu_pane
+from tui.widgets.keys import KeysScreen, declared_bindings
 
 _AREAS = discover()
-AREA_KEYS = Binding.Group("Areas")
 _KEYS_PANEL = "HelpPanel"
 """Textual's keys panel, queried by its type's name: importing it loads a Markdown parser (0.1 s of the start)."""
 
@@ -56,6 +57,8 @@ class FashionFailApp(App):
         *(Binding(entry.key, f"app.switch_mode('{entry.mode}')", entry.title, group=AREA_KEYS)
           for entry, _ in _AREAS),
         Binding("g", "toggle_gpu_pane", "GPU pane", show=False),
+        Binding("question_mark", "show_keys", "Keys", show=False, tooltip="Every key of this screen, and every area"),
+        Binding("f1", "show_keys", "Keys", show=False, priority=True),  # from a text field too
     ]
     runner_pids: var[frozenset[int]] = var(frozenset())
     """Pids of the runners this app started; the GPU pane highlights their processes and their children's."""
@@ -94,8 +97,10 @@ class FashionFailApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
-            if command.title != "Screenshot":  # Textual's writes to a Downloads folder that may not exist
-                yield command
+            if command.title not in ("Screenshot", "Keys"):  # Textual's screenshot writes to a Downloads folder
+                yield command                                  # that may not exist; our keys screen names the areas
+        yield SystemCommand("Keys", "Every key of this screen, and every area with its letter (? or F1)",
+                            self.action_show_keys)
         yield SystemCommand("Screenshot", "Save an SVG picture of this screen in the current folder",
                             lambda: self.set_timer(0.1, self.save_screen_picture))  # once the palette is gone
         for entry, _ in _AREAS:
@@ -105,6 +110,24 @@ class FashionFailApp(App):
         for node, binding in _own_bindings(screen):  # every action of the screen, shown in the footer or not
             yield SystemCommand(binding.description, binding.tooltip or f"key {binding.key_display or binding.key}",
                                 lambda node=node, action=binding.action: node.run_action(action))
+        here = getattr(screen, "NAV", None)
+        for entry, screen_class in _AREAS:  # and every other area's, which go there first
+            if here is not None and entry.mode == here.mode:
+                continue
+            for binding in declared_bindings(screen_class):
+                yield SystemCommand(f"{entry.title}: {binding.description}",
+                                    f"{binding.tooltip or binding.description} (goes to {entry.title}, "
+                                    f"key {entry.key}, then {binding.key_display or binding.key})",
+                                    lambda mode=entry.mode, action=binding.action: self.go_and_run(mode, action))
+
+    async def go_and_run(self, mode: str, action: str) -> None:
+        """A palette command of another area: switch there, then do it."""
+        await self.switch_mode(mode)
+        await self.screen.run_action(action)
+
+    def action_show_keys(self) -> None:
+        if not isinstance(self.screen, KeysScreen):
+            self.push_screen(KeysScreen(self.screen, _AREAS))
 
     def save_screen_picture(self) -> None:
         """The palette's Screenshot: an SVG of the screen in the current folder, and where it went."""
@@ -150,12 +173,8 @@ def _own_bindings(screen: Screen) -> Iterable[tuple[DOMNode, Binding]]:
     """The bindings this app declares on the screen and on the widgets around the focus, one per action."""
     around_focus = screen.focused.ancestors_with_self if screen.focused is not None else []
     for node in (screen, *(node for node in around_focus if isinstance(node, Widget) and node is not screen)):
-        declared = [cls.__dict__.get("BINDINGS", []) for cls in type(node).__mro__ if cls.__module__.startswith("tui.")]
-        actions = set()
-        for binding in Binding.make_bindings(binding for bindings in declared for binding in bindings):
-            if binding.description and binding.action not in actions:
-                actions.add(binding.action)
-                yield node, binding
+        for binding in declared_bindings(node):
+            yield node, binding
 
 
 def run_app(launch: LaunchOptions | None = None) -> int:

@@ -423,6 +423,8 @@ class Remembered:
     """Its local model file; None when it used the cached checkpoint."""
     theme: str | None = None
     """The theme last chosen (a Textual theme name; the app checks it still exists)."""
+    browse_threshold: str | None = None
+    """The Browse screen's score threshold as last set (the screen checks it is a number in 0..1)."""
 
 
 _REMEMBERED_PATHS = ("images_dir", "out_dir", "model_file")

@@ -31,6 +31,16 @@ class DetectionFilter:
         return kept
 
 
+def kept_counts(columns, detection_filter: DetectionFilter) -> np.ndarray:
+    """Per image of `columns` (a PredictionSet's), how many detections the filter keeps: the image
+    list's counts follow the score threshold and the categories."""
+    kept = columns.scores >= detection_filter.threshold
+    if detection_filter.categories is not None:
+        kept &= np.isin(columns.classes, list(detection_filter.categories))
+    running = np.concatenate([[0], np.cumsum(kept, dtype=np.int64)])
+    return running[columns.image_offsets[1:]] - running[columns.image_offsets[:-1]]
+
+
 def parse_categories(text: str) -> frozenset[int] | None:
     """'sleeve, 6' -> the ids whose name contains a term or that a number names; None for no terms.
 

@@ -16,14 +16,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, ProgressBar, Static
+from textual.widgets import Header, Input, ProgressBar, Static
 
 from tui.errors import UserError
 from tui.evaluation.report import short_paths
 from tui.image_files import ImageRefused, decoded_rgb
 from tui.predictions import PredictionSet, load_predictions
 from tui.predictions.render import export_png, render
-from tui.predictions.view import DetectionFilter, detection_rows, find_image, image_folders, image_of
+from tui.predictions.view import (DetectionFilter, detection_rows, find_image, image_folders, image_of,
+                                  kept_counts)
 from tui.screens import NavEntry
 from tui.text import markup, notification
 from tui.units import counted
@@ -32,9 +33,12 @@ from tui.widgets.browser.file_bar import FileBar
 from tui.widgets.browser.filter_bar import FilterBar
 from tui.widgets.browser.image_list import ImageList
 from tui.widgets.browser.picture import Picture
+from tui.widgets.footer import AppFooter
+from tui.widgets.run.picker import PathPicker
 
 LABELS = ("A", "B")
 SCORE_KEYS = Binding.Group("Score")
+DEFAULT_THRESHOLD = 0.5
 SCREEN_PIXELS = 1024
 """The longest side the on-screen drawing is rendered at; exports use the full image."""
 
@@ -52,7 +56,8 @@ class BrowseScreen(Screen):
     NAV = NavEntry("browse", "b", "Browse", "Prediction files image by image, masks drawn, two models side by side", order=40)
     BINDINGS = [
         Binding("o", "focus_files", "Open file"),
-        Binding("e", "export_png", "Export", tooltip="Save what is drawn as a PNG at full resolution"),
+        Binding("e", "export_png", "Export",
+                tooltip="Save what is drawn as PNGs at full resolution, into a folder you choose"),
         Binding("plus,equals_sign", "step_threshold(1)", "Score +", key_display="+", group=SCORE_KEYS),
         Binding("minus", "step_threshold(-1)", "Score -", key_display="-", group=SCORE_KEYS),
         Binding("slash", "focus_image_filter", "Filter images", show=False),  # in ctrl+p: the footer is cut at 80
@@ -88,7 +93,7 @@ class BrowseScreen(Screen):
         self.files: list[Path] = []
         self.sets: list[PredictionSet | None] = []
         self.images_dir: Path | None = None
-        self.detection_filter = DetectionFilter(threshold=0.5)
+        self.detection_filter = DetectionFilter(threshold=DEFAULT_THRESHOLD)
         self._progress: dict[int, float] = {}
         """Fraction loaded per slot of the files being opened."""
         self._loading: set[int] = set()
@@ -97,6 +102,7 @@ class BrowseScreen(Screen):
         self._ready = False
 
     def compose(self) -> ComposeResult:
+        self.detection_filter = DetectionFilter(threshold=_remembered_threshold(self.app))
         yield Header()
         yield FileBar(id="file-bar")
         with Horizontal(id="load-status", classes="hidden"):
@@ -109,8 +115,8 @@ class BrowseScreen(Screen):
                 with Horizontal(id="pictures"):
                     yield Picture(id="picture-a")
                     yield Picture(id="picture-b", classes="hidden")
-                yield DetectionsTable(id="detections")
-        yield Footer()
+        yield DetectionsTable(id="detections")  # the whole width: box and mask area fit at 80 columns
+        yield AppFooter()
 
     # ----- typed accessors -----
     @property
@@ -241,8 +247,8 @@ class BrowseScreen(Screen):
         loaded = [(LABELS[slot], s) for slot, s in enumerate(self.sets) if s is not None]
         names = list(dict.fromkeys(name for _, s in loaded for name in s.image_names))
         counts = []
-        for _, predictions in loaded:
-            per_name = dict(zip(predictions.image_names, predictions.detection_counts.tolist()))
+        for _, predictions in loaded:  # what the filter keeps: the counts follow the threshold
+            per_name = dict(zip(predictions.image_names, kept_counts(predictions.columns, self.detection_filter).tolist()))
             counts.append([per_name.get(name, 0) for name in names])
         self.image_list.show_images(names, [np.asarray(c) for c in counts], [label for label, _ in loaded],
                                     select=self._wanted_image)
@@ -256,7 +262,11 @@ class BrowseScreen(Screen):
     @on(FilterBar.FiltersChanged)
     def filters_changed(self, event: FilterBar.FiltersChanged) -> None:
         self.detection_filter = event.detection_filter
-        self.show_selection()
+        self.app.remember(browse_threshold=f"{event.detection_filter.threshold:.2f}")
+        if self.loaded_sets:
+            self._show_image_list()  # its counts follow the filter; it keeps and shows the selection
+        else:
+            self.show_selection()
 
     @on(Input.Changed, "#image-filter")
     def image_filter_changed(self) -> None:
@@ -300,7 +310,7 @@ class BrowseScreen(Screen):
         pictures = []
         for slot, image in self._selected_images(name):
             kept = detection_filter.keep(image)
-            caption = f"{self._caption(slot)}, {int(kept.sum())} of {len(image)} shown"
+            caption = f"{name} · {self._caption(slot)}, {int(kept.sum())} of {len(image)} shown"
             try:
                 pictures.append((caption, render(image, source, keep=kept, max_size=SCREEN_PIXELS), note))
             except UserError as exc:  # a corrupt mask: say so instead of drawing
@@ -341,7 +351,14 @@ class BrowseScreen(Screen):
         if self.selected_name is None:
             self.notify("Open a prediction file and select an image first", severity="warning")
             return
-        self.export_pictures(self.selected_name, self.detection_filter, Path.cwd())
+        name, detection_filter = self.selected_name, self.detection_filter
+        start = self.files[0].parent if self.files else Path.cwd()  # beside the prediction file, as a start
+
+        def chosen(folder: Path | None) -> None:
+            if folder is not None:
+                self.export_pictures(name, detection_filter, folder)
+
+        self.app.push_screen(PathPicker(f"Export the PNGs of {name} into", start), chosen)
 
     @work(thread=True, exclusive=True, group="export")
     def export_pictures(self, name: str, detection_filter: DetectionFilter, folder: Path) -> None:
@@ -350,12 +367,24 @@ class BrowseScreen(Screen):
         stems = [self.sets[slot].path.stem for slot, _ in selected]
         written = []
         try:
+            if not folder.is_dir():
+                raise UserError(f"{folder} is not a folder")
             for slot, image in selected:
                 drawn = render(image, source, keep=detection_filter.keep(image))
                 stem = self.sets[slot].path.stem  # two files of one model (both facere.npz): A and B tell them apart
                 tag = f"{stem}.{LABELS[slot]}" if stems.count(stem) > 1 else stem
-                written.append(str(export_png(drawn, folder / f"{Path(name).stem}.{tag}.png")))
+                written.append(export_png(drawn, folder / f"{Path(name).stem}.{tag}.png").name)
         except UserError as exc:
             self.app.call_from_thread(self.notify, notification(exc), severity="error", title="Export failed", markup=False)
             return
-        self.app.call_from_thread(self.notify, notification("Exported " + ", ".join(written)), timeout=6, markup=False)
+        self.app.call_from_thread(self.notify, notification(f"Exported {', '.join(written)} into {folder}"), timeout=8,
+                                  markup=False)
+
+
+def _remembered_threshold(app) -> float:
+    """The score threshold the Browse screen had last time; 0.50 the first time (or for a bad value)."""
+    try:
+        value = float(getattr(getattr(app, "remembered", None), "browse_threshold", None) or DEFAULT_THRESHOLD)
+    except ValueError:
+        return DEFAULT_THRESHOLD
+    return value if 0.0 <= value <= 1.0 else DEFAULT_THRESHOLD

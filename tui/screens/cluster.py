@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui.cluster import operations, record
 from tui.cluster.status import JobStatus, job_status
@@ -21,6 +21,8 @@ from tui.widgets.cluster.job_list import JobList
 from tui.widgets.cluster.log_tail import LogTail
 from tui.widgets.cluster.summary import JobSummary
 from tui.widgets.cluster.task_table import TaskTable
+from tui.widgets.confirm import Confirm
+from tui.widgets.footer import AppFooter
 
 POLL_S = 5.0
 
@@ -49,7 +51,7 @@ class ClusterScreen(Screen):
                 yield JobSummary(id="job-summary")
                 yield TaskTable(id="task-table")
                 yield LogTail(id="log-tail", classes="hidden")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def job_list(self) -> JobList:
@@ -122,12 +124,13 @@ class ClusterScreen(Screen):
     def _task_highlighted(self) -> None:
         self._show_log()
 
-    def _act_on_selected(self, action: Callable, describe: Callable) -> None:
+    def _act_on_selected(self, action: Callable, describe: Callable, question: str, yes: str) -> None:
         status = self.selected
         if status is None:
             self.notify("no cluster run selected", severity="warning")
             return
-        self.run_operation(status, action, describe)
+        self.app.push_screen(Confirm(question.format(job=status.job.job_id), yes=yes, no="Not now"),
+                             lambda confirmed: confirmed and self.run_operation(status, action, describe))
 
     @work(thread=True, group="cluster-action")
     def run_operation(self, status: JobStatus, action: Callable, describe: Callable) -> None:
@@ -140,16 +143,20 @@ class ClusterScreen(Screen):
         self.app.call_from_thread(self.notify, describe(outcome), title=f"job {status.job.job_id}")
         self.app.call_from_thread(self.action_poll)
 
+    # each asks first: a letter typed by mistake submits, cancels or merges nothing
     def action_resubmit_failed(self) -> None:
         self._act_on_selected(operations.resubmit_failed,
-                              lambda shards: f"resubmitted shards {', '.join(map(str, shards))}")
+                              lambda shards: f"resubmitted shards {', '.join(map(str, shards))}",
+                              "Resubmit the failed shards of job {job} to SLURM?", "Resubmit")
 
     def action_cancel_job(self) -> None:
         self._act_on_selected(operations.cancel,
-                              lambda ids: f"cancelled {', '.join(ids)}" if ids else "nothing left to cancel")
+                              lambda ids: f"cancelled {', '.join(ids)}" if ids else "nothing left to cancel",
+                              "Cancel job {job}'s shards that are still queued or running?", "Cancel the job")
 
     def action_merge_job(self) -> None:
-        self._act_on_selected(operations.merge, lambda path: f"merged into {path}")
+        self._act_on_selected(operations.merge, lambda path: f"merged into {path}",
+                              "Combine job {job}'s shards into one prediction file?", "Combine")
 
     def action_open_merged(self) -> None:
         status = self.selected

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Header, Static
 
 from tui import catalog, paths
 from tui.comparison.plan import Plan, make_plan, nothing_to_run
@@ -36,11 +36,13 @@ from tui.widgets.compare.queue_table import QueueTable
 from tui.widgets.confirm import Confirm
 from tui.widgets.figures import Figures
 from tui.widgets.gpu import GpuPane
+from tui.widgets.footer import AppFooter
 
 
 class CompareScreen(Screen):
     NAV = NavEntry("compare", "p", "Compare", "Every model over one folder in turn, then the paper's table", order=15)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("ctrl+s", "start_comparison", "Start", tooltip="Run the chosen models over the image folder in turn"),
         Binding("ctrl+x", "cancel_comparison", "Cancel",
@@ -99,7 +101,7 @@ class CompareScreen(Screen):
                 yield Figures(id="compare-figures", classes="hidden")
             with Container(id="gpu-slot"):
                 yield GpuPane()
-        yield Footer()
+        yield AppFooter()
 
     @property
     def form(self) -> CompareForm:

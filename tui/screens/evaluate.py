@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
+from textual.widgets import DataTable, Header, Label, ProgressBar, Static
 
 from tui import paths
 from tui.errors import UserError
@@ -27,6 +27,7 @@ from tui.widgets.evaluate.comparison import ComparisonTable
 from tui.widgets.evaluate.form import EvaluationForm
 from tui.widgets.evaluate.worst_images import WorstImages
 from tui.widgets.figures import Figures
+from tui.widgets.footer import AppFooter
 
 
 class EvaluateScreen(Screen):
@@ -42,6 +43,8 @@ class EvaluateScreen(Screen):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.evaluations: list[Evaluation] = []
+        self.read_as: str | None = None
+        """The family (or model) the evaluated files were read as; None: detected from each file."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -61,7 +64,7 @@ class EvaluateScreen(Screen):
                 yield CategoryBars("Evaluate some files to see their AP per category.", id="category-bars")
             with Vertical(id="worst-pane"):
                 yield WorstImages(id="worst-images")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def form(self) -> EvaluationForm:
@@ -93,6 +96,7 @@ class EvaluateScreen(Screen):
     @on(EvaluationForm.Submitted)
     def _start(self, event: EvaluationForm.Submitted) -> None:
         self.progress_row.remove_class("hidden")
+        self.read_as = event.family
         self.evaluate_files(event.files, event.annotations, event.iou_types, event.family)
 
     @work(thread=True, exclusive=True, group="evaluate")
@@ -162,7 +166,7 @@ class EvaluateScreen(Screen):
         if not files:
             self.notify("Evaluate some files first: their failure cases open here.", severity="warning")
             return
-        self.app.push_screen(FailureGallery(files, Path(self.evaluations[0].annotations)))
+        self.app.push_screen(FailureGallery(files, Path(self.evaluations[0].annotations), family=self.read_as))
 
     @on(WorstImages.ImageChosen)
     def _open_image(self, event: WorstImages.ImageChosen) -> None:

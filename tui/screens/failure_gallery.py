@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.comparison.gallery import GalleryCase
 from tui.errors import UserError
@@ -28,6 +28,7 @@ from tui.predictions.view import image_folders
 from tui.text import markup, notification
 from tui.units import counted
 from tui.widgets.compare.gallery import CaseList, PanelGrid
+from tui.widgets.footer import AppFooter
 
 PANEL_PIXELS = 640
 """Longest side each panel is drawn at."""
@@ -51,8 +52,11 @@ class FailureGallery(Screen):
         panels: list[tuple[str, PILImage.Image | None, str]]
 
     def __init__(self, files: list[Path], annotations: Path, images: Path | None = None,
-                 cases: FailureCases | None = None):
+                 cases: FailureCases | None = None, family: str | None = None):
+        """`family`: read the files as this family (or model), as the Evaluate screen's "read as" says;
+        None detects it from each file."""
         super().__init__()
+        self.family = family
         self.files = [Path(f) for f in files]
         self.annotations = Path(annotations)
         self.images = images
@@ -67,7 +71,7 @@ class FailureGallery(Screen):
             with Vertical(id="gallery-main"):
                 yield Static("", id="gallery-case-title")
                 yield PanelGrid(id="gallery-panels")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def case_list(self) -> CaseList:
@@ -91,7 +95,7 @@ class FailureGallery(Screen):
     def find_cases(self) -> None:
         try:
             truth = Evaluator(self.annotations).truth
-            self.post_message(self.CasesFound(find_failures(load_models(self.files), truth)))
+            self.post_message(self.CasesFound(find_failures(load_models(self.files, family=self.family), truth)))
         except UserError as exc:
             self.post_message(self.CasesFailed(str(exc)))
 

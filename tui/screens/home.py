@@ -9,13 +9,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui import catalog
 from tui.screens import NavEntry
 from tui.screens.run import open_in_run
 from tui.setup.diagnosis import Diagnosis, diagnose
 from tui.text import markup
+from tui.widgets.footer import AppFooter
 
 
 class HomeScreen(Screen):
@@ -34,7 +35,7 @@ class HomeScreen(Screen):
                      classes="intro")
         yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
         yield Static("", id="model-detail")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def models_table(self) -> DataTable:
@@ -45,7 +46,8 @@ class HomeScreen(Screen):
         return self.query_one("#model-detail", Static)
 
     def on_mount(self) -> None:
-        self.models_table.add_columns("model", "family", "backbone", "runs in", "state")
+        for column in ("model", "family", "backbone", "runs in", "state"):
+            self.models_table.add_column(column, key=column)
         self.diagnoses: dict[str, Diagnosis] = {}
         self.refresh_states()
 
@@ -60,13 +62,22 @@ class HomeScreen(Screen):
     def show_states(self, message: Diagnosed) -> None:
         table = self.models_table
         selected = table.cursor_row
-        table.clear()
         self.diagnoses = {d.model: d for d in message.diagnoses}
+        refill = table.row_count != len(catalog.MODELS)
+        if refill:
+            table.clear()
         for model, diagnosis in zip(catalog.MODELS, message.diagnoses):
             state = Text("ready", style="green") if diagnosis.ready else \
                 Text(f"{len(diagnosis.gaps)} missing", style="yellow")
-            table.add_row(model.name, model.family, model.backbone, diagnosis.environment, state, key=model.name)
+            if refill:
+                table.add_row(model.name, model.family, model.backbone, diagnosis.environment, state, key=model.name)
+            else:
+                table.update_cell(model.name, "runs in", diagnosis.environment, update_width=True)
+                table.update_cell(model.name, "state", state, update_width=True)
         table.move_cursor(row=min(selected, table.row_count - 1))
+        # Textual's DataTable can keep drawing a header it rendered before it measured the new rows
+        # (its cache key misses the widths); once they are measured, it draws afresh
+        self.call_after_refresh(table.notify_style_update)
         self.show_detail()
 
     @on(DataTable.RowSelected, "#models")

@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui import catalog
 from tui.downloads import ModelFiles
@@ -22,6 +22,7 @@ from tui.widgets.models.detail import ModelDetail
 from tui.widgets.models.files_table import ModelFilesTable
 from tui.widgets.models.import_dialog import ImportDialog
 from tui.widgets.models.cache_operations import CacheOperations
+from tui.widgets.footer import AppFooter
 
 
 class ModelsScreen(Screen):
@@ -48,7 +49,7 @@ class ModelsScreen(Screen):
         yield ModelFilesTable(id="model-files")
         yield ModelDetail(id="model-detail")
         yield CacheOperations(self.app.settings)
-        yield Footer()
+        yield AppFooter()
 
     @property
     def files_table(self) -> ModelFilesTable:
@@ -120,10 +121,18 @@ class ModelsScreen(Screen):
         return model
 
     def action_download(self) -> None:
-        if catalog.get(self.selected).weights.kind == "manual" and not self._present(self.selected):
+        """A download is long: the d key asks first (a letter typed by mistake starts nothing)."""
+        model = catalog.get(self.selected)
+        if model.weights.kind == "manual" and not self._present(self.selected):
             self.action_import_file()
-        elif model := self._start("download"):
-            self.operations.download(model)
+            return
+        size = f" ({human_size(model.weights.size)})" if model.weights.size else ""
+        self.app.push_screen(Confirm(f"Download {model.name}'s checkpoint {model.weights.filename}{size} now?",
+                                     yes="Download", no="Not now"), lambda yes: yes and self._download(model.name))
+
+    def _download(self, name: str) -> None:
+        if self.selected == name and self._start("download"):
+            self.operations.download(name)
 
     def action_import_file(self) -> None:
         model = catalog.get(self.selected)

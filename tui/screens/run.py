@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, RichLog, Static
+from textual.widgets import Button, Header, RichLog, Static
 
 from tui import catalog
 from tui.errors import UserError
@@ -28,6 +28,7 @@ from tui.widgets.confirm import Confirm
 from tui.widgets.gpu import GpuPane, gpus_found, toggle_gpu_pane
 from tui.widgets.run.form import RunForm
 from tui.widgets.run.progress import RunProgress
+from tui.widgets.footer import AppFooter
 
 GPU_PANE_MIN_WIDTH = 120
 """Narrower terminals open the Run screen without the GPU pane: the paths need the room."""
@@ -51,12 +52,13 @@ def _where_to_fix(error: UserError) -> str:
 class RunScreen(Screen):
     NAV = NavEntry("run", "r", "Run", "Run a model over a folder of images, live", order=10)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [  # priority: they work with the cursor in a path field too (an Input takes ctrl+x as "cut")
         Binding("ctrl+s", "start_run", "Start", tooltip="Run the chosen model over the image folder", priority=True),
         Binding("ctrl+x", "cancel_run", "Cancel run",
                 tooltip="Stop the runner after the image in flight (rerun resumes)", priority=True),
-        Binding("ctrl+o", "browse('images')", "Images folder", tooltip="Open the folder picker for the images",
-                show=False, priority=True),
+        Binding("ctrl+o", "browse('images')", "Images folder",  # not priority: in a field, ctrl+o is the field's
+                tooltip="Open the folder picker for the images (in a path field: for that field)", show=False),
         Binding("ctrl+t", "browse('out')", "Output folder", tooltip="Open the folder picker for the output",
                 show=False, priority=True),
         Binding("ctrl+l", "browse('model-file')", "Model file",
@@ -93,7 +95,7 @@ class RunScreen(Screen):
                 yield Static("", id="run-summary", classes="hidden")
                 yield RichLog(id="run-log", wrap=True, max_lines=5000)
             yield Container(id="gpu-slot")  # the GPU pane goes here: by itself only beside a GPU (g toggles it)
-        yield Footer()
+        yield AppFooter()
 
     @property
     def form(self) -> RunForm:
@@ -244,11 +246,11 @@ class RunScreen(Screen):
         self.app.runner_pids = frozenset()
         self.form.set_running(False)
         skipped = f" ({event.skipped} skipped)" if event.skipped else ""
+        # said in the summary, not in a toast, which would cover it on a small terminal
         self.summary.update(f"Done: {counted(event.images, 'image')}{skipped}, {counted(event.detections, 'detection')} "
-                            f"in {event.seconds:.1f} s -> {markup(event.output)}")
+                            f"in {event.seconds:.1f} s -> {markup(event.output)} (ctrl+b browses it)")
         self.summary.set_classes("-done")
         self.last_output = event.output
-        self.notify(notification(f"Wrote {event.output}; ctrl+b opens it in the browser"), markup=False)
 
     def failed(self, event: Failed) -> None:
         self.job = None

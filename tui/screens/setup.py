@@ -12,8 +12,9 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, Static
+from textual.widgets import Button, ContentSwitcher, Header, Static
 
 from tui import catalog
 from tui.config import Config
@@ -26,17 +27,28 @@ from tui.setup import wizard
 from tui.setup.diagnosis import diagnose
 from tui.setup.wizard import STEP_TITLES, STEPS
 from tui.text import markup, notification
+from tui.widgets.confirm import Confirm
 from tui.widgets.setup import BackendChoice, CheckReport, DiskTable, ModelChoice, Task, TaskRunner
+from tui.widgets.footer import AppFooter
+
+FORWARD = {"backend": "Next: models", "models": "Next: disk space", "disk": "Build the environments",
+           "environments": "Fetch the checkpoints", "checkpoints": "Final check", "check": "Finish",
+           "done": "Start over"}
+"""What the forward button says on each step: what pressing it does."""
+LONG = {"disk": "Build the environments of the chosen models now? It can take many minutes.",
+        "environments": "Fetch the chosen models' checkpoints now? Some are gigabytes."}
+"""The steps whose Next starts a long operation: the n key asks first."""
 
 
 class SetupScreen(Screen):
     NAV = NavEntry("setup", "s", "Setup", "Guided setup: environments, checkpoints and a final check", order=30)
-    BINDINGS = [  # one key goes forward; the footer names what it does on this step
+    BINDINGS = [  # one key goes forward; the footer names what it does on this step. A key that would start
+        # a long operation or finish asks first; the button below the step (Enter on it) does it at once.
         Binding("n", "next", "Next"),
         Binding("n", "finish", "Finish"),
         Binding("n", "start_over", "Start over"),
-        Binding("p", "back", "Back"),
-        Binding("t", "retry", "Retry", tooltip="Run the step's failed tasks again"),
+        Binding("backspace", "back", "Back"),  # not p: the area letters are the app's
+        Binding("t", "retry", "Retry", tooltip="Run the step's failed tasks again (asks first)"),
     ]
 
     busy = False
@@ -55,7 +67,11 @@ class SetupScreen(Screen):
             yield TaskRunner(id="environments")
             yield TaskRunner(id="checkpoints")
             yield CheckReport(id="check")
-        yield Footer()
+        with Horizontal(id="setup-buttons"):
+            yield Button("Back", id="setup-back", compact=True)
+            yield Button("Next", id="setup-forward", variant="primary", compact=True)
+            yield Button("Retry", id="setup-retry", compact=True, classes="hidden")
+        yield AppFooter()
 
     @property
     def panes(self) -> ContentSwitcher:
@@ -125,6 +141,8 @@ class SetupScreen(Screen):
         self.busy = self.retry_offered = False
         self.refresh_bindings()
         self.outcome.add_class("hidden")
+        self.show_buttons()
+        self.focus_step(pane)
         if step == "disk":
             self.measure_disk()
         elif step == "environments":
@@ -133,6 +151,21 @@ class SetupScreen(Screen):
             self.start_checkpoints()
         elif pane == "check":
             self.run_check()
+
+    def show_buttons(self) -> None:
+        """The buttons say what they do on this step, and are off where their key is dimmed."""
+        step = self.state.step
+        forward = self.query_one("#setup-forward", Button)
+        forward.label = FORWARD[step]
+        forward.disabled = self.busy
+        self.query_one("#setup-back", Button).disabled = self.busy or step in (STEPS[0], "done")
+        self.query_one("#setup-retry", Button).set_class(not self.retry_offered, "hidden")
+
+    def focus_step(self, pane: str) -> None:
+        """The step's own list has the focus, so up, down and space work at once."""
+        target = {"backend": self.backend_choice.radio_set, "models": self.model_choice.selection_list,
+                  "disk": self.disk_table}.get(pane, self.query_one("#setup-forward", Button))
+        self.set_focus(target)
 
     def show_steps_bar(self) -> None:
         """Every step by name where the bar has room, else the current one only (`1 › 2 › 3. Disk space › 4`)."""
@@ -211,6 +244,7 @@ class SetupScreen(Screen):
             return
         self.busy = True
         self.refresh_bindings()
+        self.show_buttons()
         runner.start(tasks)
 
     @on(TaskRunner.TaskFinished)
@@ -227,6 +261,7 @@ class SetupScreen(Screen):
         self.busy = False
         self.retry_offered = bool(message.failed)
         self.refresh_bindings()
+        self.show_buttons()
 
     @work(thread=True, exclusive=True, group="setup-check")
     def run_check(self) -> None:
@@ -250,6 +285,20 @@ class SetupScreen(Screen):
         elif step == "models":
             self.state.models = self.model_choice.value
 
+    @on(Button.Pressed, "#setup-forward")
+    def forward_pressed(self) -> None:
+        """The deliberate press: goes on without asking."""
+        step = self.state.step
+        {"check": self.finish, "done": self.action_start_over}.get(step, self.next_step)()
+
+    @on(Button.Pressed, "#setup-back")
+    def back_pressed(self) -> None:
+        self.action_back()
+
+    @on(Button.Pressed, "#setup-retry")
+    def retry_pressed(self) -> None:
+        self.show_step(self.state.step)
+
     def action_back(self) -> None:
         self.keep_choices(self.state.step)
         step = STEPS.index(self.state.step)
@@ -257,10 +306,20 @@ class SetupScreen(Screen):
             self.show_step(STEPS[step - 1])
 
     def action_retry(self) -> None:
-        """Run the step's tasks again; those that finished are skipped."""
-        self.show_step(self.state.step)
+        """Run the step's tasks again, once the user said so; those that finished are skipped."""
+        self.app.push_screen(Confirm("Run this step's failed tasks again?", yes="Retry"),
+                             lambda yes: yes and self.show_step(self.state.step))
 
     def action_next(self) -> None:
+        """The n key: a step that starts a long operation asks first."""
+        step = self.state.step
+        self.keep_choices(step)
+        if step in LONG:
+            self.app.push_screen(Confirm(LONG[step], yes="Start", no="Not now"), lambda yes: yes and self.next_step())
+        else:
+            self.next_step()
+
+    def next_step(self) -> None:
         step = self.state.step
         self.keep_choices(step)
         if step == "models" and not self.state.models:
@@ -269,6 +328,11 @@ class SetupScreen(Screen):
         self.show_step(STEPS[STEPS.index(step) + 1])
 
     def action_finish(self) -> None:
+        """The n key on the final check: finishing is said twice."""
+        self.app.push_screen(Confirm("Finish the setup? The wizard starts over next time.", yes="Finish",
+                                     no="Not yet"), lambda yes: yes and self.finish())
+
+    def finish(self) -> None:
         self.show_step("done")
         failed = wizard.failed_steps(self.state, self.settings)
         if failed:

@@ -23,12 +23,18 @@ UNKNOWN_CATEGORY_PAUSE = 1.2
 
 
 class ThresholdInput(Input):
-    """A number field that up/down step like a slider."""
+    """A number field that up/down step like a slider. It takes digits and a point only, and says so
+    when it drops a letter (Textual's number field drops it silently)."""
 
     BINDINGS = [
         Binding("up", "step(1)", "Score +", show=False),
         Binding("down", "step(-1)", "Score -", show=False),
     ]
+    DROPPED = "The score takes a number from 0 to 1 (like 0.35): letters are not typed here. escape leaves the field."
+
+    def on_key(self, event) -> None:
+        if event.is_printable and event.character and not (event.character.isdigit() or event.character in ".-+eE"):
+            self.notify(self.DROPPED, severity="warning", title="Score")
 
     def action_step(self, steps: int) -> None:
         self.post_message(FilterBar.StepRequested(steps))

@@ -12,15 +12,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, SelectionList
+from textual.widgets import Button, Input
 from textual.widgets.selection_list import Selection
 
 from tui.setup.diagnosis import Diagnosis
 from tui.text import visible
+from tui.widgets.checklist import CheckList
 from tui.widgets.run.path_field import PathField
 
 
-class ModelChoices(SelectionList[str]):
+class ModelChoices(CheckList[str]):
     """One checkbox per model; ready ones chosen at first, the others disabled with what they need
     (the Home screen has the command that fixes each)."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, Input, Label
@@ -17,6 +18,10 @@ from tui.widgets.text_input import TextInput
 
 
 class PathField(Horizontal):
+    """Tab goes from field to field: the Browse button is clicked or reached with ctrl+o from the field,
+    never tabbed onto (letters typed after a Tab once landed on it and switched areas)."""
+
+    BINDINGS = [Binding("ctrl+o", "browse", "Browse…", tooltip="Pick this field's path from a folder tree")]
     DEFAULT_CSS = """
     PathField {
         height: auto;
@@ -50,7 +55,9 @@ class PathField(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(self.label, classes="field-label")
         yield TextInput(placeholder=self.placeholder, classes="path-input")
-        yield Button("Browse", classes="browse")
+        browse = Button("Browse", classes="browse")
+        browse.can_focus = False
+        yield browse
 
     @property
     def input(self) -> Input:
@@ -64,6 +71,9 @@ class PathField(Horizontal):
     @path.setter
     def path(self, value: Path | None) -> None:
         self.input.value = str(value) if value else ""
+
+    def action_browse(self) -> None:
+        self.browse()
 
     @on(Button.Pressed, ".browse")
     def browse(self) -> None:

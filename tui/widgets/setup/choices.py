@@ -6,9 +6,10 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import RadioButton, RadioSet, SelectionList, Static
+from textual.widgets import RadioSet, SelectionList, Static
 
 from tui import catalog
+from tui.widgets.checklist import CheckList, Radio
 
 BACKEND_TEXT = {
     "auto": "automatic: your conda/mamba/micromamba if found, else embedded",
@@ -43,7 +44,7 @@ class BackendChoice(Vertical):
                 if name in self.found:
                     where = self.found[name]
                     text = f"{text}: {where}" if where else f"{text}: not found"
-                yield RadioButton(text, id=f"backend-{name}", disabled=name in self.found and not self.found[name])
+                yield Radio(text, id=f"backend-{name}", disabled=name in self.found and not self.found[name])
 
     @property
     def radio_set(self) -> RadioSet:
@@ -55,7 +56,7 @@ class BackendChoice(Vertical):
         return pressed.id.removeprefix("backend-") if pressed else "auto"
 
     def select(self, name: str) -> None:
-        button = self.query_one(f"#backend-{name}", RadioButton)
+        button = self.query_one(f"#backend-{name}", Radio)
         if not button.disabled:
             button.value = True
 
@@ -71,9 +72,9 @@ class ModelChoice(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static("Which models should be set up? (space ticks; each needs its environment and checkpoint)",
-                     classes="intro")
-        yield SelectionList[str](
+        yield Static("Which models should be set up? (up/down move, space ticks; each needs its environment and "
+                     "checkpoint)", classes="intro")
+        yield CheckList[str](
             *((f"{m.name}  ({m.title}; {'env ' + m.environment if m.environment else 'no env needed'})", m.name)
               for m in catalog.MODELS),
             id="model-list")
