@@ -85,7 +85,7 @@ async def test_screenshot_wizard_builds_the_environment_and_resumes_after_reopen
         await pilot.pause()
         rows = {str(screen.disk_table.get_row(key)[0]): screen.disk_table.get_row(key) for key in ("checkpoints", "environments")}
         assert str(rows["environments"][1]) == "3.0 MB" and "enough" in str(rows["environments"][3])
-        assert str(rows["checkpoints"][1]).startswith("185.0 MB + unknown (fashionpedia-spinenet")  # as wide as fits
+        assert str(rows["checkpoints"][1]).startswith("185.0 MB + unknown (fashionpedia-")  # as wide as fits beside the folder (its length varies: xdist workers have longer temp paths)
         assert load_state().models == ["amrcnn-spine", "facere"] and load_state().backend == "embedded"
 
         await press_next(app, pilot)
