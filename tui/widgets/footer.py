@@ -43,6 +43,9 @@ class AppFooter(Footer):
         color: $text;
         background: $primary-muted;
     }
+    AppFooter FooterKey.-named {
+        margin: 0 1 0 0;
+    }
     AppFooter FooterLabel.focus-badge.-typing {
         background: $warning-muted;
     }
@@ -64,7 +67,7 @@ class AppFooter(Footer):
         shown = [entries[0] for entries in by_action.values()]
 
         def width(binding) -> int:
-            return cell_len(self.app.get_key_display(binding)) + cell_len(binding.description) + 1
+            return cell_len(self.app.get_key_display(binding)) + cell_len(binding.description) + 2  # key, space, margin
 
         room = self.size.width - PALETTE_WIDTH - cell_len(" typing ") - sum(
             width(binding) for binding, _, _ in shown if binding.group is None)
@@ -76,7 +79,7 @@ class AppFooter(Footer):
                 for binding, enabled, tooltip in members:
                     yield FooterKey(binding.key, self.app.get_key_display(binding),
                                     binding.description.lower() if group is not None else binding.description,
-                                    binding.action, disabled=not enabled, tooltip=tooltip)
+                                    binding.action, disabled=not enabled, tooltip=tooltip, classes="-named")
                 continue
             room -= cell_len(group.description) + 2 + 2 * len(members)
             with KeyGroup(classes="-compact" if group.compact else ""):
