@@ -51,7 +51,7 @@ def test_a_coco_export_of_a_nan_score_is_refused_in_one_line_and_nothing_is_writ
     anns, found = non_finite
     out = tmp_path / "coco.json"
     assert main(["export", str(found), "--format", "coco", "--anns", str(anns), "--out", str(out)]) == 2
-    assert "[0].score is NaN" in one_line(capsys)
+    assert "detection 0 has a score that is not a number (NaN)" in one_line(capsys)  # refused where it is read
     assert not out.exists() and not list(tmp_path.glob(".coco.json*"))
 
 

@@ -4,11 +4,11 @@ annotation file and each of the paper's numbers compared with the recorded one, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui import outside_json
 from tui.errors import UserError
 from tui.evaluation.evaluator import Evaluator
 from tui.evaluation.results import METRICS
@@ -43,10 +43,10 @@ class CheckOutcome:
 
 def read_comparison(path: Path) -> dict:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = outside_json.read(Path(path), outside_json.RECORD_MAX_BYTES)
     except FileNotFoundError:
         raise UserError(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, outside_json.BadJson) as exc:
         raise UserError(f"{path} cannot be read as JSON ({exc})") from None
     if not (isinstance(data, dict) and isinstance(data.get("models"), list) and isinstance(data.get("annotations"), str)
             and all(isinstance(m, dict) and isinstance(m.get("model"), str) and isinstance(m.get("results"), list)

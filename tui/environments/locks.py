@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui import outside_json
+from tui import files, outside_json, processes
 from tui.environments.operation import StepContext, StepFailed
 from tui.environments.specs import EnvSpec
 from tui.errors import UserError
@@ -66,7 +66,7 @@ def inputs_digest(spec: EnvSpec) -> str:
     """What the lock's header records: the sha256 of everything its resolution depends on."""
     made_of = {"python": spec.python_version, "platform": PLATFORM, "requirements": inputs(spec),
                "no_build_isolation": list(spec.lock.no_build_isolation), "build_constraints": list(BUILD_CONSTRAINTS)}
-    return hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(files.json_text(made_of, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -204,8 +204,8 @@ def drift(spec: EnvSpec, python: Path, *, exact: bool) -> list[str]:
     """How the installed packages differ from the lock: one line per package not installed or
     installed at another version (`from_conda` ones left out unless `exact`)."""
     lock = read(spec.lock_file)
-    done = subprocess.run([uv_bin(), "pip", "list", "--python", str(python), "--format", "json"],
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    done = processes.run([uv_bin(), "pip", "list", "--python", str(python), "--format", "json"],
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise StepFailed(f"uv pip list failed: {done.stderr.strip()[-300:]}")
     listed = outside_json.parse(done.stdout or "[]")

@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tui import paths
+from tui import paths, processes
 from tui.config import Config
 from tui.environments import locks
 from tui.environments.base import Action, Backend, EnvStatus, Reporter, StepContext, StepFailed, remove_tree
@@ -22,8 +22,8 @@ _VERSION = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
 def python_version_of(python: Path) -> str | None:
     """`X.Y.Z` of an interpreter; None when it does not run as a Python."""
     try:
-        done = subprocess.run([str(python), "-c", _VERSION], capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
+        done = processes.run([str(python), "-c", _VERSION], capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
@@ -46,8 +46,8 @@ def uv_found_python(wanted: str) -> Path | None:
     """What uv's own discovery finds for `wanted` (its managed Pythons, PATH); never downloads."""
     minor = ".".join(wanted.split(".")[:2])
     try:
-        done = subprocess.run([locks.uv_bin(), "python", "find", "--no-project", minor], capture_output=True,
-                              text=True, timeout=60, stdin=subprocess.DEVNULL)
+        done = processes.run([locks.uv_bin(), "python", "find", "--no-project", minor], capture_output=True,
+                             text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
