@@ -171,11 +171,12 @@ def browse_loaded(app) -> bool:
     return isinstance(screen, BrowseScreen) and bool(screen.loaded_sets) and bool(screen.image_list.shown_names)
 
 
-def caption_and_rows(app) -> tuple[str, int]:
-    """The caption after the image's name (`shirt.jpg · A: ...`), and the table's row count."""
+def caption_and_rows(app) -> tuple[str, int] | None:
+    """The caption after the image's name (`shirt.jpg · A: ...`), and the table's row count; None
+    while the picture still shows the image selected before (it loads in a worker)."""
     caption = str(app.screen.pictures[0].caption.content)
-    if caption:
-        assert caption.startswith(f"{app.screen.selected_name} · ")
+    if caption and not caption.startswith(f"{app.screen.selected_name} · "):
+        return None
     return caption.split(" · ", 1)[-1], app.screen.detections_table.row_count
 
 
