@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import paths
+from tui.collector import collector_paused
 from tui.errors import UserError, require_file
 from tui.evaluation import cache
 from tui.evaluation.engines import DEFAULT_ENGINE
@@ -66,6 +67,11 @@ class Evaluator:
         found = {t: cache.read(predictions, key, self.annotations) if use_cache else None for t, key in keys.items()}
         if all(found.values()):
             return [found[t] for t in iou_types]
+        with collector_paused():
+            return self._evaluate_missing(predictions, iou_types, family, report, engine, keys, found)
+
+    def _evaluate_missing(self, predictions: Path, iou_types: Sequence[str], family: str | None,
+                          report: StageProgress, engine: str, keys: dict, found: dict) -> list[Evaluation]:
         truth = self.truth
         prediction_set = load_predictions(predictions, family=family, on_progress=lambda f, _: report(f, "loading"))
         model = prediction_set.model or prediction_set.family

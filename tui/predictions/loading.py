@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import tempfile
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from tui import catalog
+from tui.collector import collector_paused
 from tui.errors import UserError, require_file
 from tui.predictions import index, isolation
 from tui.predictions.columns import Columns, records_to_columns
@@ -139,19 +138,6 @@ def records_of(arrays: dict[str, np.ndarray], path: Path) -> np.ndarray:
     return data
 
 
-@contextmanager
-def _cycle_collection_paused():
-    """Unpickling a million dicts triggers the cyclic GC over and over (it tripled the time on the
-    bench file); the records hold no cycles, so collection waits until they are columns."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def load_predictions(path, family: str | None = None, on_progress: ProgressCallback | None = None) -> PredictionSet:
     """Read a prediction file of any family (never running its pickle), normalized.
 
@@ -216,7 +202,7 @@ def read_columns(path: Path, override: Conventions | None = None,
     """The file read in this process through the restricted loader (what load_predictions runs in
     its child), its conventions decided (or `override`), its columns normalized. UserError for
     anything unreadable."""
-    with _cycle_collection_paused():
+    with collector_paused():
         stored = read_arrays(path, on_progress=lambda f: report(f * _READ_SHARE, "reading"))
         records = records_of(stored.arrays, path)
         try:
