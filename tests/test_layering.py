@@ -42,7 +42,7 @@ def test_runners_parse_as_python_38_and_import_nothing_from_the_app():
 # of tui/ must fall under one of these prefixes (the longest that matches), so a new one gets a place.
 LAYERS = (
     ("tui.errors", "tui.units", "tui.files", "tui.paths", "tui.lazy", "tui.processes", "tui.text",
-     "tui.outside_json", "tui.urls", "tui.annotation_schema", "tui.image_files"),
+     "tui.outside_json", "tui.urls", "tui.annotation_schema", "tui.image_files", "tui.collector"),
     ("tui.catalog",),
     ("tui.config",),
     ("tui.downloads", "tui.environments", "tui.predictions", "tui.gpu"),
