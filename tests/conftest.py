@@ -35,3 +35,4 @@ def pytest_xdist_auto_num_workers(config):
     module-scoped fixtures (a SLURM cluster, an environment built from a lock) are built once."""
     return min(2 * (os.cpu_count() or 1), 16)
 
+
