@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.gate import hold_runner_in_commands
 from tests.helpers.images import write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tests.helpers.runs import ROOT, assert_same_records, cli, load_predictions as load, single_run_workload
@@ -146,14 +147,16 @@ def test_a_shard_resumes_on_its_own(tmp_path):
     for index in range(12):
         write_image(tmp_path / "images" / f"{index:02}.jpg", size=(320, 240), seed=index)
     args = ["run", "facere", "--images", tmp_path / "images", "--model-file", model, "--shard", "1/3", "--json"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    gate, gated = hold_runner_in_commands(tmp_path, "facere", after=1)  # image 1 done, the runner waits
     process = subprocess.Popen([sys.executable, "-m", "tui", *map(str, args), "--out", str(tmp_path / "out")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, **gated}, cwd=ROOT)
     events = []
     for line in process.stdout:
         events.append(json.loads(line))
         if events[-1]["event"] == "progress" and events[-1]["done"] == 1:
             os.kill(runner_of(process.pid), signal.SIGINT)
+            gate.open()
     assert process.wait(timeout=60) == 130, process.stderr.read()
     assert events[0]["total"] == 4
     shard_output = tmp_path / "out" / "facere.shard-001-of-003.npz"

@@ -16,6 +16,7 @@ sets its stop flag), so cancelling before opening the gate always stops the run 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +57,32 @@ class Gate:
 
 
 def hold_runner(monkeypatch, folder: Path, model: str, after: int = 1) -> Gate:
-    """Runs of `model` (a catalog name) wait after `after` images until the returned gate is opened;
-    other models run as usual."""
+    """Runs of `model` (a catalog name) started in this process wait after `after` images until the
+    returned gate is opened; other models run as usual."""
     gate = Gate(folder / f"gate-{model}")
-    real_script = request.runner_script
+    monkeypatch.setattr(request, "runner_script", _gated(request.runner_script, gate, folder, model, after))
+    return gate
 
+
+def hold_runner_in_commands(folder: Path, model: str, after: int = 1) -> tuple[Gate, dict[str, str]]:
+    """The same for commands started as processes: the gate, and the environment to start them with
+    (a `sitecustomize` that gates runs of `model` in that interpreter, then the repository)."""
+    site = folder / f"gate-site-{model}"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "from tests.helpers.gate import _hold_this_process\n"
+        f"_hold_this_process({str(folder)!r}, {model!r}, {after!r})\n")
+    root = Path(__file__).resolve().parents[2]
+    return Gate(folder / f"gate-{model}"), {"PYTHONPATH": os.pathsep.join([str(site), str(root)])}
+
+
+def _hold_this_process(folder: str, model: str, after: int) -> None:
+    gate = Gate(Path(folder) / f"gate-{model}")
+    request.runner_script = _gated(request.runner_script, gate, Path(folder), model, after)
+
+
+def _gated(real_script, gate: Gate, folder: Path, model: str, after: int):
+    """runner_script, with `model`'s runner wrapped so that it waits at the gate."""
     def script(chosen):
         real = real_script(chosen)
         if chosen.name != model:
@@ -69,5 +91,4 @@ def hold_runner(monkeypatch, folder: Path, model: str, after: int = 1) -> Gate:
         wrapper.write_text(_WRAPPER.format(gate=str(gate.file), after=after, real=str(real)))
         return wrapper
 
-    monkeypatch.setattr(request, "runner_script", script)
-    return gate
+    return script
