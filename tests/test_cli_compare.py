@@ -5,6 +5,7 @@ reusing outputs, and Ctrl+C / SIGTERM mid-queue keeping what is done."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from evaluation_data import write_annotations
 from tests.helpers.comparison import IMAGE_SIZE, annotations_from, make_workspace, slow_facere_plus
+from tests.helpers.gate import hold_runner_in_commands
 from tests.helpers.images import write_image
 from tui import paths
 from tui.commands import main
@@ -181,17 +183,20 @@ def test_no_model_ready_at_all_says_where_to_look(workspace, capsys):
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_queue_keeps_finished_outputs_exits_130_and_a_rerun_resumes(workspace, number):
-    """facere finishes; facere+ (slow) is cancelled after its first image; nothing is evaluated."""
-    slow_facere_plus(workspace, channels=160)
+    """facere finishes; facere+ is cancelled after its first image (held there); nothing is evaluated."""
+    slow_facere_plus(workspace)
     anns = write_annotations(workspace / "anns.json", {f"{i}.jpg": [(0, (1, 1, 20, 20))] for i in range(4)},
                              size=IMAGE_SIZE[::-1])
     argv = [sys.executable, "-m", "tui", "compare", "--images", str(workspace / "images"), "--out",
             str(workspace / "out"), "--models", "facere,facere+", "--anns", str(anns), "--json"]
+    gate, gated = hold_runner_in_commands(workspace, "facere+", after=1)
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=paths.runners_dir().parent)
+                               cwd=paths.runners_dir().parent, env={**os.environ, **gated})
     while (event := json.loads(process.stdout.readline()))["event"] != "progress" or event["model"] != "facere+":
         pass
     process.send_signal(number)
+    gate.wait_signalled()
+    gate.open()
     rest = events_of(process.stdout.read())
     stderr = process.stderr.read()
     assert process.wait(timeout=60) == 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from tests.helpers.gate import Gate, hold_runner_in_commands
 from tests.helpers.images import write_corrupt_image, write_image
 from tests.helpers.onnx_models import build_maskrcnn_like
 from tests.helpers.processes import children, gone
@@ -126,21 +128,25 @@ def test_the_installed_entry_point_runs_headless(workspace):
     assert "<out>/<model-name>.npz" in help_text
 
 
-def start_slow_json_run(workspace) -> subprocess.Popen:
-    """`fashionfail-tui run ... --json` over 12 images with a model slow enough to interrupt."""
-    build_maskrcnn_like(workspace / "m.onnx", detections=3, backbone_layers=6, backbone_channels=48)
+def start_held_json_run(workspace) -> tuple[subprocess.Popen, Gate]:
+    """`fashionfail-tui run ... --json` over 12 images, its runner held after the first until the gate opens."""
     for index in range(3, 12):
         write_image(workspace / "images" / f"{index}.jpg", size=(320, 240), seed=index)
-    return subprocess.Popen([sys.executable, "-m", "tui", "run", "facere", "--images", str(workspace / "images"),
-                             "--out", str(workspace / "out"), "--model-file", str(workspace / "m.onnx"), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=paths.runners_dir().parent)
+    gate, gated = hold_runner_in_commands(workspace, "facere", after=1)
+    process = subprocess.Popen([sys.executable, "-m", "tui", "run", "facere", "--images", str(workspace / "images"),
+                                "--out", str(workspace / "out"), "--model-file", str(workspace / "m.onnx"), "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=paths.runners_dir().parent, env={**os.environ, **gated})
+    return process, gate
 
 
 def test_json_reader_going_away_stops_the_runner_without_a_traceback(workspace):
     """`... --json | head -1`: the runner is cancelled, what it finished is kept for a rerun."""
-    process = start_slow_json_run(workspace)
+    process, gate = start_held_json_run(workspace)
     assert json.loads(process.stdout.readline())["event"] == "start"
-    process.stdout.close()
+    process.stdout.close()  # the command finds out when it writes image 1's progress, and cancels its runner
+    gate.wait_signalled()
+    gate.open()
     stderr = process.stderr.read()
     code = process.wait(timeout=60)
     assert "Traceback" not in stderr
@@ -150,10 +156,12 @@ def test_json_reader_going_away_stops_the_runner_without_a_traceback(workspace):
 
 def test_ctrl_c_cancels_keeps_what_is_done_and_ends_the_json_stream_with_an_error(workspace):
     """Ctrl+C on the command (SIGINT to the CLI, not the runner): a clean `error` event, exit 130."""
-    process = start_slow_json_run(workspace)
+    process, gate = start_held_json_run(workspace)
     while json.loads(process.stdout.readline())["event"] != "progress":
         pass
     process.send_signal(signal.SIGINT)
+    gate.wait_signalled()
+    gate.open()
     rest = process.stdout.read()
     stderr = process.stderr.read()
     assert process.wait(timeout=60) == 130
@@ -244,13 +252,13 @@ def test_an_output_of_another_run_is_kept_unless_overwrite_says_otherwise(worksp
 
 # ---- the command stopped by a signal: its runner must not outlive it -------------------------
 
-def _runner_of_a_run_in_progress(workspace) -> tuple[subprocess.Popen, int]:
-    process = start_slow_json_run(workspace)
+def _runner_of_a_run_in_progress(workspace) -> tuple[subprocess.Popen, int, Gate]:
+    process, gate = start_held_json_run(workspace)
     while json.loads(process.stdout.readline())["event"] != "progress":
         pass
     runners = children(process.pid)
     assert len(runners) == 1
-    return process, runners[0]
+    return process, runners[0], gate
 
 
 def _rerun_finishes(workspace) -> None:
@@ -264,8 +272,10 @@ def _rerun_finishes(workspace) -> None:
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_or_sighup_cancels_like_ctrl_c_and_waits_for_the_runner(workspace, number):
-    process, runner = _runner_of_a_run_in_progress(workspace)
+    process, runner, gate = _runner_of_a_run_in_progress(workspace)
     process.send_signal(number)
+    gate.wait_signalled()
+    gate.open()
     rest = process.stdout.read()
     stderr = process.stderr.read()
     assert process.wait(timeout=60) == 130
@@ -277,8 +287,9 @@ def test_sigterm_or_sighup_cancels_like_ctrl_c_and_waits_for_the_runner(workspac
 
 
 def test_sigkill_of_the_command_stops_its_runner_and_frees_the_output(workspace):
-    process, runner = _runner_of_a_run_in_progress(workspace)
+    process, runner, gate = _runner_of_a_run_in_progress(workspace)
     process.kill()
+    gate.open()  # no signal reaches the runner: it sees its parent gone and stops after the image it holds
     process.wait(timeout=10)
     assert gone(runner, within=15)
     _rerun_finishes(workspace)

@@ -156,6 +156,7 @@ def test_a_shard_resumes_on_its_own(tmp_path):
         events.append(json.loads(line))
         if events[-1]["event"] == "progress" and events[-1]["done"] == 1:
             os.kill(runner_of(process.pid), signal.SIGINT)
+            gate.wait_signalled()
             gate.open()
     assert process.wait(timeout=60) == 130, process.stderr.read()
     assert events[0]["total"] == 4

@@ -8,6 +8,14 @@ model slow enough that the test usually catches it mid-run.
     gate.open()   # it finishes as cancelled (exit 130), its journal kept
     gate.close()  # a run started now (a resumed one) waits after its next image again
 
+A command started as a process gets the same gate through its environment:
+
+    gate, gated = hold_runner_in_commands(tmp_path, "facere")
+    process = subprocess.Popen([..., "run", "facere", ...], env={**os.environ, **gated})
+    process.send_signal(signal.SIGINT)  # the command passes it on to its runner
+    gate.wait_signalled()  # the runner has handled it (its stop flag is set)
+    gate.open()            # it stops where it was held
+
 The runner program is the catalog's own (runners/facere.py ...), run unchanged by a wrapper that
 wraps `protocol.emit`: after the `progress` event of image `after` it waits, in the runner's main
 thread, until the gate file exists. A signal that arrives meanwhile is handled at once (the runner
@@ -17,18 +25,19 @@ sets its stop flag), so cancelling before opening the gate always stops the run 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tui.runs import request
 
 _WRAPPER = '''\
-import os, runpy, sys, time
+import os, runpy, signal, sys, time
 
 import protocol
 
 GATE, AFTER, REAL = {gate!r}, {after!r}, {real!r}
-_emit = protocol.emit
+_emit, _install = protocol.emit, signal.signal
 
 
 def emit(event, **fields):
@@ -38,7 +47,19 @@ def emit(event, **fields):
             time.sleep(0.02)
 
 
-protocol.emit = emit
+def install(number, handler):
+    """The runner's own SIGINT/SIGTERM handler, then a note that it ran (Gate.wait_signalled)."""
+    if not callable(handler):
+        return _install(number, handler)
+
+    def noted(signalled, frame):
+        handler(signalled, frame)
+        open(GATE + ".signalled", "w").close()
+
+    return _install(number, noted)
+
+
+protocol.emit, signal.signal = emit, install
 sys.argv[0] = REAL
 runpy.run_path(REAL, run_name="__main__")
 '''
@@ -54,6 +75,15 @@ class Gate:
     def close(self) -> None:
         """Hold the next run (or the rest of this one) again after its next image."""
         self.file.unlink(missing_ok=True)
+
+    def wait_signalled(self, timeout: float = 60) -> None:
+        """Until the held runner has handled a SIGINT or SIGTERM (sent to it, or passed on by the
+        command that started it): opening the gate after that, the run stops where it was held."""
+        noted = self.file.with_name(self.file.name + ".signalled")
+        deadline = time.monotonic() + timeout
+        while not noted.exists():
+            assert time.monotonic() < deadline, f"the held runner got no signal within {timeout} s"
+            time.sleep(0.02)
 
 
 def hold_runner(monkeypatch, folder: Path, model: str, after: int = 1) -> Gate:
