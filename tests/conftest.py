@@ -30,9 +30,8 @@ def screenshot_dir(tmp_path):
 
 def pytest_xdist_auto_num_workers(config):
     """`-n auto`: two workers a CPU (at most 16). Most of the suite waits (on subprocesses, SLURM's
-    polling, the app's workers), so a second worker a core uses the waits: on 2 cores, 4 workers
-    took 4.2 minutes where 2 took 5.3. Each test file stays on one worker (`--dist loadfile`), so its
-    module-scoped fixtures (a SLURM cluster, an environment built from a lock) are built once."""
+    polling, the app's workers), so a second worker a core uses the waits: on 2 idle cores, 4 workers
+    took 4.2 to 5.2 minutes over six runs where 2 took 5.3. Each test file stays on one worker
+    (`--dist loadfile`), so its module-scoped fixtures (a SLURM cluster, an environment built from a
+    lock) are built once."""
     return min(2 * (os.cpu_count() or 1), 16)
-
-

@@ -68,24 +68,21 @@ class Evaluator:
         if all(found.values()):
             return [found[t] for t in iou_types]
         with collector_paused():
-            return self._evaluate_missing(predictions, iou_types, family, report, engine, keys, found)
-
-    def _evaluate_missing(self, predictions: Path, iou_types: Sequence[str], family: str | None,
-                          report: StageProgress, engine: str, keys: dict, found: dict) -> list[Evaluation]:
-        truth = self.truth
-        prediction_set = load_predictions(predictions, family=family, on_progress=lambda f, _: report(f, "loading"))
-        model = prediction_set.model or prediction_set.family
-        missing = [t for t, evaluation in found.items() if evaluation is None]
-        results = None
-        if "segm" in missing and "bbox" in missing and truth.has_masks:  # converted once: the masks' results serve boxes too
-            try:
-                results = to_coco_results(prediction_set.images, truth, "segm")
-            except UserError as exc:
-                raise UserError(f"{predictions}: {exc}", hint=exc.hint) from None
-        for iou_type in missing:
-            evaluation = evaluate_predictions(prediction_set.images, truth, iou_type, file=str(predictions),
-                                              model=model, on_progress=lambda f, t=iou_type: report(f, t),
-                                              engine=engine, results=results)
-            cache.write(predictions, keys[iou_type], evaluation)
-            found[iou_type] = evaluation
+            truth = self.truth
+            prediction_set = load_predictions(predictions, family=family, on_progress=lambda f, _: report(f, "loading"))
+            model = prediction_set.model or prediction_set.family
+            missing = [t for t, evaluation in found.items() if evaluation is None]
+            results = None
+            # converted once: the masks' results serve boxes too
+            if "segm" in missing and "bbox" in missing and truth.has_masks:
+                try:
+                    results = to_coco_results(prediction_set.images, truth, "segm")
+                except UserError as exc:
+                    raise UserError(f"{predictions}: {exc}", hint=exc.hint) from None
+            for iou_type in missing:
+                evaluation = evaluate_predictions(prediction_set.images, truth, iou_type, file=str(predictions),
+                                                  model=model, on_progress=lambda f, t=iou_type: report(f, t),
+                                                  engine=engine, results=results)
+                cache.write(predictions, keys[iou_type], evaluation)
+                found[iou_type] = evaluation
         return [found[t] for t in iou_types]
